@@ -1,0 +1,24 @@
+// The Clock seam: production code reads time through it so tests can drive time by hand.
+#pragma once
+
+#include <absl/time/time.h>
+
+namespace surge::common {
+
+// Thread-safe: implementations may be called from any thread.
+class Clock {
+public:
+  virtual ~Clock() = default;
+  // Wall-clock time, used for timestamps that users see.
+  virtual absl::Time now() const = 0;
+};
+
+// The real wall clock.
+class SystemClock final : public Clock {
+public:
+  absl::Time now() const override;
+  // A process-wide instance, for wiring in main() and integration tests.
+  static const Clock& instance();
+};
+
+} // namespace surge::common

@@ -1,0 +1,154 @@
+// A function's configuration: defaults, limits and the handler-file rule.
+#include "store/function_config.h"
+
+#include <absl/strings/str_cat.h>
+#include <absl/strings/str_replace.h>
+
+namespace surge::store {
+namespace {
+
+absl::Status outOfRange(std::string_view field, int64_t value, int64_t min, int64_t max) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " ", value, " is out of range: allowed ", min, "-", max));
+}
+
+bool isIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool isIdentChar(char c) { return isIdentStart(c) || (c >= '0' && c <= '9'); }
+
+absl::Status validateEnvironment(const std::map<std::string, std::string>& environment) {
+  size_t total = 0;
+  for (const auto& [key, value] : environment) {
+    bool valid = !key.empty() && isIdentStart(key[0]);
+    for (char c : key) valid = valid && isIdentChar(c);
+    if (!valid) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "environment variable name '", key, "' is not allowed: use letters, digits and '_', "
+          "not starting with a digit"));
+    }
+    if (key.rfind("SURGE_", 0) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "environment variable '", key, "' is not allowed: the SURGE_ prefix is reserved for the platform"));
+    }
+    if (value.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environment variable '", key, "' contains a NUL byte"));
+    }
+    total += key.size() + value.size();
+  }
+  if (total > ConfigLimits::kMaxEnvironmentBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("environment variables total ", total,
+                                                   " bytes; at most ",
+                                                   ConfigLimits::kMaxEnvironmentBytes, " are allowed"));
+  }
+  return absl::OkStatus();
+}
+
+} // namespace
+
+std::string_view runtimeName(Runtime runtime) {
+  switch (runtime) {
+  case Runtime::kPython3: return "python3";
+  case Runtime::kNodejs: return "nodejs";
+  case Runtime::kCustom: return "custom";
+  }
+  return "unknown";
+}
+
+std::optional<Runtime> parseRuntime(std::string_view name) {
+  if (name == "python3") return Runtime::kPython3;
+  if (name == "nodejs") return Runtime::kNodejs;
+  if (name == "custom") return Runtime::kCustom;
+  return std::nullopt;
+}
+
+void resolveDefaults(FunctionConfig& config) {
+  using L = ConfigLimits;
+  if (config.memoryMb == 0) config.memoryMb = L::kDefaultMemoryMb;
+  if (config.timeoutSeconds == 0) config.timeoutSeconds = L::kDefaultTimeoutS;
+  if (config.initializerTimeoutSeconds == 0) config.initializerTimeoutSeconds = L::kDefaultInitializerTimeoutS;
+  if (config.instanceConcurrency == 0) config.instanceConcurrency = L::kDefaultConcurrency;
+  if (config.maxInstances == 0) config.maxInstances = L::kDefaultMaxInstances;
+  if (config.queueTimeoutSeconds == 0) config.queueTimeoutSeconds = config.timeoutSeconds;
+  if (config.maxQueueLength == 0) config.maxQueueLength = L::kDefaultMaxQueueLength;
+}
+
+absl::Status validateHandlerSyntax(std::string_view field, std::string_view handler) {
+  auto invalid = [&](std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " '", handler, "' is not valid: ", why));
+  };
+  if (handler.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
+  if (handler.size() > 128) return invalid("at most 128 characters are allowed");
+  const size_t dot = handler.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == handler.size()) {
+    return invalid("use the form module.function, e.g. index.handler");
+  }
+  const std::string_view module = handler.substr(0, dot);
+  const std::string_view function = handler.substr(dot + 1);
+  if (!isIdentStart(function[0])) return invalid("the function name must start with a letter or '_'");
+  for (char c : function) {
+    if (!isIdentChar(c)) return invalid("the function name may hold only letters, digits and '_'");
+  }
+  if (module.front() == '/' || module.front() == '.' || module.find("..") != std::string_view::npos ||
+      module.find("//") != std::string_view::npos || module.back() == '/') {
+    return invalid("the module must be a relative path inside the code");
+  }
+  for (char c : module) {
+    if (!(isIdentChar(c) || c == '.' || c == '/' || c == '-')) {
+      return invalid("the module may hold only letters, digits, '_', '-', '.' and '/'");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status validateConfig(const FunctionConfig& config) {
+  using L = ConfigLimits;
+  if (auto status = validateHandlerSyntax("handler", config.handler); !status.ok()) return status;
+  if (!config.initializer.empty()) {
+    if (auto status = validateHandlerSyntax("initializer", config.initializer); !status.ok()) return status;
+  }
+  if (config.memoryMb < L::kMinMemoryMb || config.memoryMb > L::kMaxMemoryMb) {
+    return outOfRange("memory_mb", config.memoryMb, L::kMinMemoryMb, L::kMaxMemoryMb);
+  }
+  if (config.timeoutSeconds < L::kMinTimeoutS || config.timeoutSeconds > L::kMaxTimeoutS) {
+    return outOfRange("timeout_seconds", config.timeoutSeconds, L::kMinTimeoutS, L::kMaxTimeoutS);
+  }
+  if (config.initializerTimeoutSeconds < L::kMinTimeoutS || config.initializerTimeoutSeconds > L::kMaxTimeoutS) {
+    return outOfRange("initializer_timeout_seconds", config.initializerTimeoutSeconds, L::kMinTimeoutS,
+                      L::kMaxTimeoutS);
+  }
+  if (config.instanceConcurrency < L::kMinConcurrency || config.instanceConcurrency > L::kMaxConcurrency) {
+    return outOfRange("instance_concurrency", config.instanceConcurrency, L::kMinConcurrency,
+                      L::kMaxConcurrency);
+  }
+  if (config.maxInstances < 1 || config.maxInstances > L::kMaxInstances) {
+    return outOfRange("max_instances", config.maxInstances, 1, L::kMaxInstances);
+  }
+  if (config.queueTimeoutSeconds < L::kMinTimeoutS || config.queueTimeoutSeconds > L::kMaxTimeoutS) {
+    return outOfRange("queue_timeout_seconds", config.queueTimeoutSeconds, L::kMinTimeoutS, L::kMaxTimeoutS);
+  }
+  if (config.maxQueueLength < 1 || config.maxQueueLength > L::kMaxQueueLength) {
+    return outOfRange("max_queue_length", config.maxQueueLength, 1, L::kMaxQueueLength);
+  }
+  if (config.reservedTarget > config.maxInstances) {
+    return absl::InvalidArgumentError(absl::StrCat("reserved_target ", config.reservedTarget,
+                                                   " exceeds max_instances ", config.maxInstances));
+  }
+  if (config.description.size() > L::kMaxDescriptionBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("description is ", config.description.size(),
+                                                   " bytes; at most ", L::kMaxDescriptionBytes,
+                                                   " are allowed"));
+  }
+  return validateEnvironment(config.environment);
+}
+
+std::string handlerFile(Runtime runtime, std::string_view handler) {
+  const std::string_view module = handler.substr(0, handler.rfind('.'));
+  switch (runtime) {
+  case Runtime::kPython3: return absl::StrCat(absl::StrReplaceAll(module, {{".", "/"}}), ".py");
+  case Runtime::kNodejs: return absl::StrCat(module, ".js");
+  case Runtime::kCustom: return "bootstrap";
+  }
+  return {};
+}
+
+} // namespace surge::store

@@ -1,0 +1,69 @@
+// A function's configuration as the store keeps it, with its defaults and limits.
+#pragma once
+
+#include <absl/status/status.h>
+#include <absl/time/time.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace surge::store {
+
+enum class Runtime { kPython3, kNodejs, kCustom };
+
+// "python3", "nodejs", "custom".
+std::string_view runtimeName(Runtime runtime);
+std::optional<Runtime> parseRuntime(std::string_view name);
+
+// Limits and defaults, named once so that validation, docs and tests agree.
+struct ConfigLimits {
+  static constexpr uint32_t kMinMemoryMb = 64, kMaxMemoryMb = 4096, kDefaultMemoryMb = 128;
+  static constexpr uint32_t kMinTimeoutS = 1, kMaxTimeoutS = 900, kDefaultTimeoutS = 60;
+  static constexpr uint32_t kDefaultInitializerTimeoutS = 30;
+  static constexpr uint32_t kMinConcurrency = 1, kMaxConcurrency = 100, kDefaultConcurrency = 1;
+  static constexpr uint32_t kMaxInstances = 1000, kDefaultMaxInstances = 100;
+  static constexpr uint32_t kMaxQueueLength = 100000, kDefaultMaxQueueLength = 1000;
+  static constexpr size_t kMaxEnvironmentBytes = 4096;
+  static constexpr size_t kMaxDescriptionBytes = 256;
+};
+
+// Field names follow the proto's FunctionConfig. A numeric 0 means "not set"; resolveDefaults()
+// replaces it with the default so that stored configs are always complete.
+struct FunctionConfig {
+  Runtime runtime = Runtime::kPython3;
+  std::string handler;
+  std::string initializer;
+  uint32_t initializerTimeoutSeconds = 0;
+  uint32_t memoryMb = 0;
+  uint32_t timeoutSeconds = 0;
+  uint32_t instanceConcurrency = 0;
+  uint32_t maxInstances = 0;
+  uint32_t queueTimeoutSeconds = 0;
+  uint32_t maxQueueLength = 0;
+  uint32_t reservedTarget = 0;
+  bool networkAccess = false;
+  std::map<std::string, std::string> environment;
+  std::string description;
+
+  bool operator==(const FunctionConfig&) const = default;
+};
+
+// Replaces every 0 with its default (queue timeout defaults to the function's timeout).
+void resolveDefaults(FunctionConfig& config);
+
+// OK, or INVALID_ARGUMENT naming the field, the value and what is allowed. Expects resolved
+// defaults.
+absl::Status validateConfig(const FunctionConfig& config);
+
+// Checks "module.function" syntax; `field` names the field in the message.
+absl::Status validateHandlerSyntax(std::string_view field, std::string_view handler);
+
+// The file, relative to the code root, that must exist for `handler` on `runtime`:
+// python3 "pkg.mod.fn" -> "pkg/mod.py", nodejs "lib/index.fn" -> "lib/index.js",
+// custom -> "bootstrap" (which must also be executable).
+std::string handlerFile(Runtime runtime, std::string_view handler);
+
+} // namespace surge::store

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package Surge needs to build, test and run, skipping those already present.
+# Safe to run repeatedly: with nothing missing it only checks and returns.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config ccache git
+  # RPC and protobuf
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  # store
+  libsqlite3-dev libsqlitecpp-dev libzip-dev libssl-dev
+  # CLI, config
+  libcli11-dev libtomlplusplus-dev libspdlog-dev libasio-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev zip unzip
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "bootstrap: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "bootstrap: installing ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
