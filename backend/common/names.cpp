@@ -16,9 +16,9 @@ bool isValidName(std::string_view name) {
 
 absl::Status validateName(std::string_view what, std::string_view name) {
   if (isValidName(name)) return absl::OkStatus();
-  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is required"));
+  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(absl::string_view(what.data(), what.size()), " is required"));
   return absl::InvalidArgumentError(absl::StrCat(
-      what, " '", name,
+      absl::string_view(what.data(), what.size()), " '", absl::string_view(name.data(), name.size()),
       "' is not allowed: use 1-63 characters, lowercase letters, digits and '-', "
       "starting with a letter"));
 }

@@ -7,9 +7,11 @@
 namespace surge::store {
 namespace {
 
+absl::string_view av(std::string_view text) { return absl::string_view(text.data(), text.size()); }
+
 absl::Status outOfRange(std::string_view field, int64_t value, int64_t min, int64_t max) {
   return absl::InvalidArgumentError(
-      absl::StrCat(field, " ", value, " is out of range: allowed ", min, "-", max));
+      absl::StrCat(av(field), " ", value, " is out of range: allowed ", min, "-", max));
 }
 
 bool isIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -68,15 +70,14 @@ void resolveDefaults(FunctionConfig& config) {
   if (config.initializerTimeoutSeconds == 0) config.initializerTimeoutSeconds = L::kDefaultInitializerTimeoutS;
   if (config.instanceConcurrency == 0) config.instanceConcurrency = L::kDefaultConcurrency;
   if (config.maxInstances == 0) config.maxInstances = L::kDefaultMaxInstances;
-  if (config.queueTimeoutSeconds == 0) config.queueTimeoutSeconds = config.timeoutSeconds;
   if (config.maxQueueLength == 0) config.maxQueueLength = L::kDefaultMaxQueueLength;
 }
 
 absl::Status validateHandlerSyntax(std::string_view field, std::string_view handler) {
   auto invalid = [&](std::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " '", handler, "' is not valid: ", why));
+    return absl::InvalidArgumentError(absl::StrCat(av(field), " '", av(handler), "' is not valid: ", av(why)));
   };
-  if (handler.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
+  if (handler.empty()) return absl::InvalidArgumentError(absl::StrCat(av(field), " is required"));
   if (handler.size() > 128) return invalid("at most 128 characters are allowed");
   const size_t dot = handler.rfind('.');
   if (dot == std::string_view::npos || dot == 0 || dot + 1 == handler.size()) {
@@ -123,7 +124,8 @@ absl::Status validateConfig(const FunctionConfig& config) {
   if (config.maxInstances < 1 || config.maxInstances > L::kMaxInstances) {
     return outOfRange("max_instances", config.maxInstances, 1, L::kMaxInstances);
   }
-  if (config.queueTimeoutSeconds < L::kMinTimeoutS || config.queueTimeoutSeconds > L::kMaxTimeoutS) {
+  if (config.queueTimeoutSeconds != 0 &&
+      (config.queueTimeoutSeconds < L::kMinTimeoutS || config.queueTimeoutSeconds > L::kMaxTimeoutS)) {
     return outOfRange("queue_timeout_seconds", config.queueTimeoutSeconds, L::kMinTimeoutS, L::kMaxTimeoutS);
   }
   if (config.maxQueueLength < 1 || config.maxQueueLength > L::kMaxQueueLength) {
@@ -144,8 +146,8 @@ absl::Status validateConfig(const FunctionConfig& config) {
 std::string handlerFile(Runtime runtime, std::string_view handler) {
   const std::string_view module = handler.substr(0, handler.rfind('.'));
   switch (runtime) {
-  case Runtime::kPython3: return absl::StrCat(absl::StrReplaceAll(module, {{".", "/"}}), ".py");
-  case Runtime::kNodejs: return absl::StrCat(module, ".js");
+  case Runtime::kPython3: return absl::StrCat(absl::StrReplaceAll(av(module), {{".", "/"}}), ".py");
+  case Runtime::kNodejs: return absl::StrCat(av(module), ".js");
   case Runtime::kCustom: return "bootstrap";
   }
   return {};

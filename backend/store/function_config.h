@@ -31,7 +31,9 @@ struct ConfigLimits {
 };
 
 // Field names follow the proto's FunctionConfig. A numeric 0 means "not set"; resolveDefaults()
-// replaces it with the default so that stored configs are always complete.
+// replaces it with the default so that stored configs are complete. The one exception is
+// queueTimeoutSeconds, where 0 is kept and means "follow timeoutSeconds", so that raising the
+// timeout later raises a defaulted queue timeout with it.
 struct FunctionConfig {
   Runtime runtime = Runtime::kPython3;
   std::string handler;
@@ -48,10 +50,14 @@ struct FunctionConfig {
   std::map<std::string, std::string> environment;
   std::string description;
 
+  uint32_t effectiveQueueTimeoutSeconds() const {
+    return queueTimeoutSeconds != 0 ? queueTimeoutSeconds : timeoutSeconds;
+  }
+
   bool operator==(const FunctionConfig&) const = default;
 };
 
-// Replaces every 0 with its default (queue timeout defaults to the function's timeout).
+// Replaces every 0 with its default, except queueTimeoutSeconds (see above).
 void resolveDefaults(FunctionConfig& config);
 
 // OK, or INVALID_ARGUMENT naming the field, the value and what is allowed. Expects resolved

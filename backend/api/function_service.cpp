@@ -1,0 +1,213 @@
+// FunctionService: each call is validated, handed to the worker pool, and answered from there.
+#include "api/function_service.h"
+
+#include "api/function_mapping.h"
+#include "api/status_mapping.h"
+#include "common/sha256.h"
+#include "common/worker_pool.h"
+#include "store/function_store.h"
+
+#include <absl/strings/str_cat.h>
+
+#include <atomic>
+
+namespace surge::api {
+
+FunctionService::FunctionService(store::FunctionStore& store, common::WorkerPool& workers)
+    : store_(store), workers_(workers) {}
+
+template <typename Work>
+grpc::ServerUnaryReactor* FunctionService::runBlocking(grpc::CallbackServerContext* context, Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  workers_.post([reactor, work = std::move(work)]() mutable { reactor->Finish(toGrpcStatus(work())); });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FunctionService::CreateFunction(grpc::CallbackServerContext* context,
+                                                          const v1::CreateFunctionRequest* request,
+                                                          v1::Function* response) {
+  return runBlocking(context, [this, request, response]() -> absl::Status {
+    auto config = fromProto(request->config());
+    if (!config.ok()) return config.status();
+    auto created = store_.createFunction(namespaceOrDefault(request->namespace_()), request->name(), *config);
+    if (!created.ok()) return created.status();
+    toProto(*created, *response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* FunctionService::GetFunction(grpc::CallbackServerContext* context,
+                                                       const v1::GetFunctionRequest* request, v1::Function* response) {
+  return runBlocking(context, [this, request, response]() -> absl::Status {
+    auto function = store_.getFunction(namespaceOrDefault(request->namespace_()), request->name());
+    if (!function.ok()) return function.status();
+    toProto(*function, *response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* FunctionService::ListFunctions(grpc::CallbackServerContext* context,
+                                                         const v1::ListFunctionsRequest* request,
+                                                         v1::ListFunctionsResponse* response) {
+  return runBlocking(context, [this, request, response]() -> absl::Status {
+    auto page = store_.listFunctions(namespaceOrDefault(request->namespace_()), request->prefix(),
+                                     request->page_size(), request->page_token());
+    if (!page.ok()) return page.status();
+    for (const auto& function : page->functions) toProto(function, *response->add_functions());
+    response->set_next_page_token(page->nextPageToken);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* FunctionService::UpdateFunctionConfig(grpc::CallbackServerContext* context,
+                                                                const v1::UpdateFunctionConfigRequest* request,
+                                                                v1::Function* response) {
+  return runBlocking(context, [this, request, response]() -> absl::Status {
+    auto updated = store_.updateConfig(
+        namespaceOrDefault(request->namespace_()), request->name(), request->expected_revision(),
+        [request](store::FunctionConfig& config) {
+          return applyFieldMask(request->update_mask(), request->config(), config);
+        });
+    if (!updated.ok()) return updated.status();
+    toProto(*updated, *response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* FunctionService::DeleteFunction(grpc::CallbackServerContext* context,
+                                                          const v1::DeleteFunctionRequest* request,
+                                                          google::protobuf::Empty*) {
+  return runBlocking(context, [this, request] {
+    return store_.deleteFunction(namespaceOrDefault(request->namespace_()), request->name(),
+                                 request->expected_revision());
+  });
+}
+
+grpc::ServerUnaryReactor* FunctionService::ListCodeVersions(grpc::CallbackServerContext* context,
+                                                            const v1::ListCodeVersionsRequest* request,
+                                                            v1::ListCodeVersionsResponse* response) {
+  return runBlocking(context, [this, request, response]() -> absl::Status {
+    const std::string ns = namespaceOrDefault(request->namespace_());
+    auto function = store_.getFunction(ns, request->name());
+    if (!function.ok()) return function.status();
+    auto versions = store_.listVersions(ns, request->name());
+    if (!versions.ok()) return versions.status();
+    for (const auto& version : *versions) toProto(version, function->activeVersion, *response->add_versions());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* FunctionService::SetActiveVersion(grpc::CallbackServerContext* context,
+                                                            const v1::SetActiveVersionRequest* request,
+                                                            v1::Function* response) {
+  return runBlocking(context, [this, request, response]() -> absl::Status {
+    auto updated = store_.setActiveVersion(namespaceOrDefault(request->namespace_()), request->name(),
+                                           request->version(), request->expected_revision());
+    if (!updated.ok()) return updated.status();
+    toProto(*updated, *response);
+    return absl::OkStatus();
+  });
+}
+
+namespace {
+
+// Receives an UploadCode stream. The reactor thread only checks each message; appending to the
+// temp file and the final commit run on the worker pool, which asks for the next message when
+// the previous chunk is written, so at most one chunk is in memory per upload.
+class UploadReactor final : public grpc::ServerReadReactor<v1::UploadCodeRequest> {
+public:
+  UploadReactor(grpc::CallbackServerContext* context, store::FunctionStore& store, common::WorkerPool& workers,
+                v1::UploadCodeResponse* response)
+      : context_(context), store_(store), workers_(workers), response_(response) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      onStreamEnd();
+      return;
+    }
+    if (request_.chunk().size() > FunctionService::kMaxChunkBytes) {
+      return fail(absl::InvalidArgumentError(absl::StrCat("UploadCode chunk of ", request_.chunk().size(),
+                                                          " bytes is over the limit of ",
+                                                          FunctionService::kMaxChunkBytes, " bytes")));
+    }
+    if (messages_++ == 0) return onFirstMessage();
+    if (auto status = checkRepeatedFields(); !status.ok()) return fail(status);
+    workers_.post([this] { appendAndContinue(); });
+  }
+
+  void OnDone() override { delete this; }
+
+private:
+  void onFirstMessage() {
+    ns_ = namespaceOrDefault(request_.namespace_());
+    name_ = request_.name();
+    sha256_ = request_.sha256();
+    expectedRevision_ = request_.expected_revision();
+    if (name_.empty()) return fail(absl::InvalidArgumentError("the first UploadCode message must name the function"));
+    if (!common::isSha256Hex(sha256_)) {
+      return fail(absl::InvalidArgumentError(
+          "the first UploadCode message must carry sha256: 64 lowercase hex digits of the whole archive"));
+    }
+    workers_.post([this] {
+      auto upload = store_.beginUpload(ns_, name_);
+      if (!upload.ok()) return fail(upload.status());
+      upload_ = std::move(*upload);
+      appendAndContinue();
+    });
+  }
+
+  absl::Status checkRepeatedFields() const {
+    if ((!request_.namespace_().empty() && namespaceOrDefault(request_.namespace_()) != ns_) ||
+        (!request_.name().empty() && request_.name() != name_) ||
+        (!request_.sha256().empty() && request_.sha256() != sha256_)) {
+      return absl::InvalidArgumentError(
+          "UploadCode messages after the first must not name another function or sha256");
+    }
+    return absl::OkStatus();
+  }
+
+  // On a worker thread.
+  void appendAndContinue() {
+    if (auto status = upload_->append(request_.chunk()); !status.ok()) return fail(status);
+    StartRead(&request_);
+  }
+
+  void onStreamEnd() {
+    if (context_->IsCancelled()) return fail(absl::CancelledError("the client cancelled the upload"));
+    if (messages_ == 0) return fail(absl::InvalidArgumentError("UploadCode stream carried no messages"));
+    workers_.post([this] {
+      auto result = store_.commitUpload(std::move(upload_), sha256_, expectedRevision_);
+      if (!result.ok()) return fail(result.status());
+      toProto(result->version, result->function.activeVersion, *response_->mutable_version());
+      response_->set_created(result->created);
+      toProto(result->function, *response_->mutable_function());
+      Finish(grpc::Status::OK);
+    });
+  }
+
+  void fail(const absl::Status& status) {
+    upload_.reset(); // drops the temp file now rather than when the reactor is deleted
+    Finish(toGrpcStatus(status));
+  }
+
+  grpc::CallbackServerContext* context_;
+  store::FunctionStore& store_;
+  common::WorkerPool& workers_;
+  v1::UploadCodeResponse* response_;
+  v1::UploadCodeRequest request_;
+  int64_t messages_ = 0;
+  std::string ns_, name_, sha256_;
+  int64_t expectedRevision_ = 0;
+  std::unique_ptr<store::CodeUpload> upload_;
+};
+
+} // namespace
+
+grpc::ServerReadReactor<v1::UploadCodeRequest>* FunctionService::UploadCode(grpc::CallbackServerContext* context,
+                                                                           v1::UploadCodeResponse* response) {
+  return new UploadReactor(context, store_, workers_, response);
+}
+
+} // namespace surge::api

@@ -1,0 +1,56 @@
+// FunctionService: functions and their code versions, served from the function store.
+#pragma once
+
+#include "surge/v1/function.grpc.pb.h"
+
+namespace surge::common {
+class WorkerPool;
+}
+namespace surge::store {
+class FunctionStore;
+}
+
+namespace surge::api {
+
+// Reactor threads never touch SQLite or the disk: each call is handed to `workers`, which
+// finishes it. The store and the pool must outlive the gRPC server.
+class FunctionService final : public v1::FunctionService::CallbackService {
+public:
+  FunctionService(store::FunctionStore& store, common::WorkerPool& workers);
+
+  grpc::ServerUnaryReactor* CreateFunction(grpc::CallbackServerContext* context,
+                                           const v1::CreateFunctionRequest* request,
+                                           v1::Function* response) override;
+  grpc::ServerUnaryReactor* GetFunction(grpc::CallbackServerContext* context,
+                                        const v1::GetFunctionRequest* request, v1::Function* response) override;
+  grpc::ServerUnaryReactor* ListFunctions(grpc::CallbackServerContext* context,
+                                          const v1::ListFunctionsRequest* request,
+                                          v1::ListFunctionsResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateFunctionConfig(grpc::CallbackServerContext* context,
+                                                 const v1::UpdateFunctionConfigRequest* request,
+                                                 v1::Function* response) override;
+  grpc::ServerUnaryReactor* DeleteFunction(grpc::CallbackServerContext* context,
+                                           const v1::DeleteFunctionRequest* request,
+                                           google::protobuf::Empty* response) override;
+  grpc::ServerReadReactor<v1::UploadCodeRequest>* UploadCode(grpc::CallbackServerContext* context,
+                                                             v1::UploadCodeResponse* response) override;
+  grpc::ServerUnaryReactor* ListCodeVersions(grpc::CallbackServerContext* context,
+                                             const v1::ListCodeVersionsRequest* request,
+                                             v1::ListCodeVersionsResponse* response) override;
+  grpc::ServerUnaryReactor* SetActiveVersion(grpc::CallbackServerContext* context,
+                                             const v1::SetActiveVersionRequest* request,
+                                             v1::Function* response) override;
+
+  // Largest accepted UploadCode chunk.
+  static constexpr size_t kMaxChunkBytes = 1 << 20;
+
+private:
+  // Runs `work` on the worker pool and finishes the call with its status.
+  template <typename Work>
+  grpc::ServerUnaryReactor* runBlocking(grpc::CallbackServerContext* context, Work work);
+
+  store::FunctionStore& store_;
+  common::WorkerPool& workers_;
+};
+
+} // namespace surge::api

@@ -1,0 +1,48 @@
+// An exclusive flock on <data-dir>/surged.lock; the kernel releases it if surged dies.
+#include "server/data_dir_lock.h"
+
+#include <absl/strings/str_cat.h>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+namespace surge::server {
+
+absl::StatusOr<std::unique_ptr<DataDirLock>> DataDirLock::acquire(const std::filesystem::path& dataDir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dataDir, ec);
+  if (ec || !std::filesystem::is_directory(dataDir, ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot use data dir ", dataDir.string(), ": ", ec ? ec.message() : "not a directory"));
+  }
+  const std::filesystem::path path = dataDir / "surged.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot use data dir ", dataDir.string(), ": ", std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char holder[32] = {};
+    const ssize_t n = ::pread(fd, holder, sizeof(holder) - 1, 0);
+    ::close(fd);
+    return absl::FailedPreconditionError(absl::StrCat("data dir ", dataDir.string(), " is in use by another surged",
+                                                      n > 0 ? absl::StrCat(" (pid ", std::string(holder, n), ")") : ""));
+  }
+  const std::string pid = std::to_string(::getpid());
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    ::close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write ", path.string(), ": ", std::strerror(errno)));
+  }
+  return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
+}
+
+DataDirLock::~DataDirLock() { ::close(fd_); }
+
+} // namespace surge::server

@@ -1,0 +1,23 @@
+// An exclusive lock on a data dir, so that two surged processes never share one store.
+#pragma once
+
+#include <absl/status/statusor.h>
+
+#include <filesystem>
+#include <memory>
+
+namespace surge::server {
+
+class DataDirLock {
+public:
+  // Creates the data dir if needed and takes <dir>/surged.lock. FAILED_PRECONDITION, naming
+  // the holder's pid, if another process holds it; FAILED_PRECONDITION if the dir is unusable.
+  static absl::StatusOr<std::unique_ptr<DataDirLock>> acquire(const std::filesystem::path& dataDir);
+  ~DataDirLock();
+
+private:
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+} // namespace surge::server

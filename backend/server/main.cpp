@@ -1,0 +1,46 @@
+// surged's entry point: parse the config, start the server, stop cleanly on SIGTERM or SIGINT.
+#include "server/server_config.h"
+#include "server/surge_server.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+int main(int argc, char** argv) {
+  auto parsed = surge::server::parseServerConfig(argc, argv);
+  if (!parsed.config) return parsed.exitCode;
+  // stdout carries only the "listening on" line that scripts and tests read; logs go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("surged"));
+  spdlog::set_level(spdlog::level::from_str(parsed.config->logLevel));
+
+  // Block the stop signals in every thread; one thread below waits for them synchronously.
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGTERM);
+  sigaddset(&stopSignals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+
+  auto server = surge::server::SurgeServer::start(*parsed.config);
+  if (!server.ok()) {
+    std::fprintf(stderr, "surged: %s\n", std::string(server.status().message()).c_str());
+    return 1;
+  }
+  std::printf("listening on %s\n", (*server)->listenAddress().c_str());
+  std::fflush(stdout);
+  spdlog::info("data dir {}", parsed.config->dataDir.string());
+
+  std::thread signalWaiter([&] {
+    int signal = 0;
+    sigwait(&stopSignals, &signal);
+    spdlog::info("received {}, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    (*server)->shutdown();
+  });
+  (*server)->wait();
+  signalWaiter.join();
+  server->reset();
+  spdlog::info("stopped");
+  return 0;
+}

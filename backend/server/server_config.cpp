@@ -1,0 +1,59 @@
+// surged's command line and config file.
+#include "server/server_config.h"
+
+#include "server/toml_config.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace surge::server {
+
+ParsedConfig parseServerConfig(int argc, const char* const* argv) {
+  ServerConfig config;
+  int64_t maxUnpackedMib = config.archiveLimits.maxUnpackedBytes >> 20;
+
+  CLI::App app{"surged: the Surge function compute server"};
+  app.option_defaults()->always_capture_default();
+  // A flag given twice takes its last value, as with most Unix tools.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.set_config("--config", "", "TOML file with keys named like the long flags, e.g. data-dir = \"/var/lib/surge\"");
+  app.add_option("--listen", config.listen, "HOST:PORT to serve gRPC on; port 0 picks a free one");
+  app.add_option("--data-dir", config.dataDir, "Folder for the database, code blobs and unpacked code");
+  app.add_option("--keep-versions", config.keepVersions, "Code versions kept per function")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--max-unpacked-mib", maxUnpackedMib, "Most MiB one code archive may unpack to")
+      ->check(CLI::Range(1, 65536));
+  app.add_option("--max-compression-ratio", config.archiveLimits.maxCompressionRatio,
+                 "Highest compression ratio allowed for an archive entry over 1 MiB")
+      ->check(CLI::Range(1.0, 100000.0));
+  app.add_option("--max-archive-entries", config.archiveLimits.maxEntries, "Most entries one code archive may hold")
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--workers", config.workerThreads, "Threads for blocking store work")->check(CLI::Range(1, 64));
+  app.add_option("--log-level", config.logLevel, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  std::set<std::string> keys;
+  for (const CLI::Option* option : app.get_options()) {
+    if (!option->get_lnames().empty() && option->get_lnames().front() != "config" &&
+        option->get_lnames().front() != "help") {
+      keys.insert(option->get_lnames().front());
+    }
+  }
+  app.config_formatter(std::make_shared<TomlConfig>(std::move(keys)));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      app.exit(e);
+      return {std::nullopt, 0};
+    }
+    std::cerr << "surged: " << e.what() << "\n";
+    return {std::nullopt, 2};
+  }
+  config.archiveLimits.maxUnpackedBytes = maxUnpackedMib << 20;
+  return {config, 0};
+}
+
+} // namespace surge::server

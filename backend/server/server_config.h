@@ -1,0 +1,31 @@
+// surged's settings: embedded defaults, then the TOML config file, then command-line flags.
+#pragma once
+
+#include "store/archive_unpacker.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace surge::server {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:50051";
+  std::filesystem::path dataDir = "surge-data";
+  int keepVersions = 10;
+  store::ArchiveLimits archiveLimits;
+  int workerThreads = 4;
+  std::string logLevel = "info";
+};
+
+// Parses argv (and the --config file it names). Returns the config, or the process exit code
+// when parsing ended the run: 0 after --help, 2 after a usage error (with the message already
+// printed to stderr).
+struct ParsedConfig {
+  std::optional<ServerConfig> config;
+  int exitCode = 0;
+};
+ParsedConfig parseServerConfig(int argc, const char* const* argv);
+
+} // namespace surge::server

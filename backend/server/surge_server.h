@@ -1,0 +1,65 @@
+// surged as an object: wires the store, the API services and the gRPC server together.
+#pragma once
+
+#include "server/server_config.h"
+
+#include <absl/status/statusor.h>
+
+#include <memory>
+#include <string>
+
+namespace grpc {
+class Server;
+}
+
+namespace surge::common {
+class WorkerPool;
+}
+namespace surge::store {
+class FunctionStore;
+}
+namespace surge::api {
+class FunctionService;
+class PendingInvokeService;
+class PendingScalingService;
+class PendingMetricsService;
+class PendingLogService;
+class PendingAdminService;
+}
+
+namespace surge::server {
+
+class DataDirLock;
+
+class SurgeServer {
+public:
+  // Locks and opens the data dir, then starts serving. FAILED_PRECONDITION for a data dir that
+  // cannot be used; UNAVAILABLE when the address cannot be bound (busy port, bad host).
+  static absl::StatusOr<std::unique_ptr<SurgeServer>> start(const ServerConfig& config);
+  ~SurgeServer();
+
+  // "HOST:PORT" with the port actually bound.
+  const std::string& listenAddress() const { return listenAddress_; }
+  // Stops accepting calls, lets calls in progress finish for up to a few seconds, and returns.
+  // Thread-safe; later calls do nothing.
+  void shutdown();
+  // Blocks until shutdown() has run.
+  void wait();
+
+private:
+  SurgeServer() = default;
+
+  std::unique_ptr<DataDirLock> lock_;
+  std::unique_ptr<store::FunctionStore> store_;
+  std::unique_ptr<common::WorkerPool> workers_;
+  std::unique_ptr<api::FunctionService> functionService_;
+  std::unique_ptr<api::PendingInvokeService> invokeService_;
+  std::unique_ptr<api::PendingScalingService> scalingService_;
+  std::unique_ptr<api::PendingMetricsService> metricsService_;
+  std::unique_ptr<api::PendingLogService> logService_;
+  std::unique_ptr<api::PendingAdminService> adminService_;
+  std::unique_ptr<grpc::Server> grpcServer_;
+  std::string listenAddress_;
+};
+
+} // namespace surge::server

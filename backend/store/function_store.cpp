@@ -1,0 +1,701 @@
+// The function store: SQLite metadata, content-addressed blobs and unpacked code folders.
+//
+// Crash safety rests on one ordering: files first, then the row that points at them. A blob or
+// code folder is placed by an atomic rename before the transaction that references it commits,
+// so a crash can leave an unreferenced file (removed at the next start) but never a row that
+// points at a missing or half-written file.
+#include "store/function_store.h"
+
+#include "common/clock.h"
+#include "common/failpoint.h"
+#include "common/names.h"
+#include "store/blob_store.h"
+#include "store/schema.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+#include <absl/cleanup/cleanup.h>
+#include <absl/strings/str_cat.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <random>
+#include <set>
+#include <system_error>
+
+namespace surge::store {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+
+constexpr const char* kSelectFunction = R"sql(
+  SELECT f.id, f.namespace, f.name, f.runtime, f.handler, f.initializer, f.initializer_timeout_s,
+         f.memory_mb, f.timeout_s, f.instance_concurrency, f.max_instances, f.queue_timeout_s,
+         f.max_queue_length, f.reserved_target, f.network_access, f.description,
+         f.active_version, f.revision, f.created_us, f.updated_us, coalesce(v.sha256, '')
+  FROM functions f
+  LEFT JOIN code_versions v ON v.function_id = f.id AND v.version = f.active_version
+)sql";
+
+struct FunctionRow {
+  int64_t id = 0;
+  FunctionRecord record;
+};
+
+std::string qualified(const std::string& ns, const std::string& name) { return absl::StrCat(ns, "/", name); }
+
+absl::Status notFound(const std::string& ns, const std::string& name) {
+  return absl::NotFoundError(absl::StrCat("function '", qualified(ns, name), "' not found"));
+}
+
+absl::Status sqliteError(const SQLite::Exception& e) {
+  if (e.getErrorCode() == SQLITE_CONSTRAINT) {
+    return absl::FailedPreconditionError(absl::StrCat("store constraint failed: ", e.what()));
+  }
+  return absl::InternalError(absl::StrCat("store error: ", e.what()));
+}
+
+absl::Status checkRevision(const FunctionRecord& record, int64_t expectedRevision) {
+  if (expectedRevision == 0 || expectedRevision == record.revision) return absl::OkStatus();
+  return absl::AbortedError(absl::StrCat("function '", qualified(record.ns, record.name), "' is at revision ",
+                                         record.revision, ", not the expected ", expectedRevision,
+                                         "; read it again and retry"));
+}
+
+FunctionRow readFunctionRow(SQLite::Statement& query) {
+  FunctionRow row;
+  FunctionRecord& r = row.record;
+  row.id = query.getColumn(0).getInt64();
+  r.ns = query.getColumn(1).getString();
+  r.name = query.getColumn(2).getString();
+  r.config.runtime = parseRuntime(query.getColumn(3).getString()).value_or(Runtime::kPython3);
+  r.config.handler = query.getColumn(4).getString();
+  r.config.initializer = query.getColumn(5).getString();
+  r.config.initializerTimeoutSeconds = query.getColumn(6).getUInt();
+  r.config.memoryMb = query.getColumn(7).getUInt();
+  r.config.timeoutSeconds = query.getColumn(8).getUInt();
+  r.config.instanceConcurrency = query.getColumn(9).getUInt();
+  r.config.maxInstances = query.getColumn(10).getUInt();
+  r.config.queueTimeoutSeconds = query.getColumn(11).getUInt();
+  r.config.maxQueueLength = query.getColumn(12).getUInt();
+  r.config.reservedTarget = query.getColumn(13).getUInt();
+  r.config.networkAccess = query.getColumn(14).getInt() != 0;
+  r.config.description = query.getColumn(15).getString();
+  r.activeVersion = query.getColumn(16).getInt64();
+  r.revision = query.getColumn(17).getInt64();
+  r.createTime = absl::FromUnixMicros(query.getColumn(18).getInt64());
+  r.updateTime = absl::FromUnixMicros(query.getColumn(19).getInt64());
+  r.activeSha256 = query.getColumn(20).getString();
+  return row;
+}
+
+void loadEnvironment(SQLite::Database& db, int64_t functionId, FunctionConfig& config) {
+  SQLite::Statement query(db, "SELECT key, value FROM function_env WHERE function_id = ?");
+  query.bind(1, functionId);
+  while (query.executeStep()) config.environment[query.getColumn(0).getString()] = query.getColumn(1).getString();
+}
+
+std::optional<FunctionRow> loadFunction(SQLite::Database& db, const std::string& ns, const std::string& name) {
+  SQLite::Statement query(db, absl::StrCat(kSelectFunction, " WHERE f.namespace = ? AND f.name = ?"));
+  query.bind(1, ns);
+  query.bind(2, name);
+  if (!query.executeStep()) return std::nullopt;
+  FunctionRow row = readFunctionRow(query);
+  loadEnvironment(db, row.id, row.record.config);
+  return row;
+}
+
+// Writes every mutable column and the environment of an existing function.
+void saveFunction(SQLite::Database& db, int64_t id, const FunctionRecord& r) {
+  SQLite::Statement update(db, R"sql(
+    UPDATE functions SET runtime = ?, handler = ?, initializer = ?, initializer_timeout_s = ?,
+      memory_mb = ?, timeout_s = ?, instance_concurrency = ?, max_instances = ?, queue_timeout_s = ?,
+      max_queue_length = ?, reserved_target = ?, network_access = ?, description = ?,
+      active_version = ?, revision = ?, updated_us = ?
+    WHERE id = ?)sql");
+  const FunctionConfig& c = r.config;
+  update.bind(1, std::string(runtimeName(c.runtime)));
+  update.bind(2, c.handler);
+  update.bind(3, c.initializer);
+  update.bind(4, c.initializerTimeoutSeconds);
+  update.bind(5, c.memoryMb);
+  update.bind(6, c.timeoutSeconds);
+  update.bind(7, c.instanceConcurrency);
+  update.bind(8, c.maxInstances);
+  update.bind(9, c.queueTimeoutSeconds);
+  update.bind(10, c.maxQueueLength);
+  update.bind(11, c.reservedTarget);
+  update.bind(12, c.networkAccess ? 1 : 0);
+  update.bind(13, c.description);
+  update.bind(14, r.activeVersion);
+  update.bind(15, r.revision);
+  update.bind(16, absl::ToUnixMicros(r.updateTime));
+  update.bind(17, id);
+  update.exec();
+
+  SQLite::Statement clear(db, "DELETE FROM function_env WHERE function_id = ?");
+  clear.bind(1, id);
+  clear.exec();
+  SQLite::Statement insert(db, "INSERT INTO function_env (function_id, key, value) VALUES (?, ?, ?)");
+  for (const auto& [key, value] : c.environment) {
+    insert.bind(1, id);
+    insert.bind(2, key);
+    insert.bind(3, value);
+    insert.exec();
+    insert.reset();
+  }
+}
+
+CodeVersionRecord readVersion(SQLite::Statement& query) {
+  CodeVersionRecord v;
+  v.version = query.getColumn(0).getInt64();
+  v.sha256 = query.getColumn(1).getString();
+  v.sizeBytes = query.getColumn(2).getInt64();
+  v.unpackedBytes = query.getColumn(3).getInt64();
+  v.fileCount = query.getColumn(4).getInt64();
+  v.uploadTime = absl::FromUnixMicros(query.getColumn(5).getInt64());
+  return v;
+}
+
+constexpr const char* kSelectVersion =
+    "SELECT version, sha256, size_bytes, unpacked_bytes, file_count, uploaded_us FROM code_versions ";
+
+std::optional<CodeVersionRecord> loadVersion(SQLite::Database& db, int64_t functionId, int64_t version) {
+  SQLite::Statement query(db, absl::StrCat(kSelectVersion, "WHERE function_id = ? AND version = ?"));
+  query.bind(1, functionId);
+  query.bind(2, version);
+  if (!query.executeStep()) return std::nullopt;
+  return readVersion(query);
+}
+
+// Removes a folder tree that was made read-only on purpose.
+void removeTree(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(path, ec))) return;
+  for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
+    }
+  }
+  fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
+  fs::remove_all(path, ec);
+  if (ec) spdlog::warn("cannot remove {}: {}", path.string(), ec.message());
+}
+
+bool isValidPrefix(const std::string& prefix) {
+  if (prefix.size() > 63) return false;
+  for (char c : prefix) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+std::string randomSuffix() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return absl::StrCat(generator());
+}
+
+std::unique_ptr<SQLite::Database> openConnection(const fs::path& path, int flags) {
+  auto db = std::make_unique<SQLite::Database>(path.string(), flags, kBusyTimeoutMs);
+  db->exec("PRAGMA foreign_keys = ON");
+  return db;
+}
+
+} // namespace
+
+// Read-only connections handed out one per concurrent reader; WAL lets them run in parallel
+// with the writer.
+class FunctionStore::ReadPool {
+public:
+  explicit ReadPool(fs::path path) : path_(std::move(path)) {}
+
+  class Lease {
+  public:
+    Lease(ReadPool& pool, std::unique_ptr<SQLite::Database> db) : pool_(pool), db_(std::move(db)) {}
+    ~Lease() { pool_.release(std::move(db_)); }
+    SQLite::Database& operator*() { return *db_; }
+
+  private:
+    ReadPool& pool_;
+    std::unique_ptr<SQLite::Database> db_;
+  };
+
+  Lease acquire() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!idle_.empty()) {
+        auto db = std::move(idle_.back());
+        idle_.pop_back();
+        return Lease(*this, std::move(db));
+      }
+    }
+    return Lease(*this, openConnection(path_, SQLite::OPEN_READONLY));
+  }
+
+private:
+  void release(std::unique_ptr<SQLite::Database> db) {
+    absl::MutexLock lock(&mu_);
+    if (idle_.size() < kMaxIdle) idle_.push_back(std::move(db));
+  }
+
+  static constexpr size_t kMaxIdle = 8;
+  const fs::path path_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<SQLite::Database>> idle_ ABSL_GUARDED_BY(mu_);
+};
+
+CodeUpload::CodeUpload(std::string ns, std::string name, std::unique_ptr<BlobWriter> writer)
+    : ns_(std::move(ns)), name_(std::move(name)), writer_(std::move(writer)) {}
+
+CodeUpload::~CodeUpload() = default;
+
+absl::Status CodeUpload::append(std::string_view chunk) { return writer_->append(chunk); }
+
+FunctionStore::FunctionStore(StoreOptions options, const common::Clock& clock)
+    : options_(std::move(options)), clock_(clock) {}
+
+FunctionStore::~FunctionStore() = default;
+
+absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::open(StoreOptions options, const common::Clock& clock) {
+  if (options.keepVersions < 1) return absl::InvalidArgumentError("keep-versions must be at least 1");
+  std::unique_ptr<FunctionStore> store(new FunctionStore(std::move(options), clock));
+  if (auto status = store->initialise(); !status.ok()) return status;
+  return store;
+}
+
+absl::Status FunctionStore::initialise() {
+  const fs::path& dir = options_.dataDir;
+  std::error_code ec;
+  for (const char* sub : {"code", "tmp"}) {
+    fs::create_directories(dir / sub, ec);
+    if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot create ", (dir / sub).string(), ": ", ec.message()));
+  }
+  auto blobs = BlobStore::open(dir / "blobs", dir / "tmp");
+  if (!blobs.ok()) return blobs.status();
+  blobs_ = std::move(*blobs);
+
+  const fs::path dbPath = dir / "surge.db";
+  absl::MutexLock lock(&writeMu_);
+  try {
+    writer_ = openConnection(dbPath, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    writer_->exec("PRAGMA journal_mode = WAL");
+    // Control-plane writes are rare and must survive a power cut, so every commit is synced.
+    writer_->exec("PRAGMA synchronous = FULL");
+  } catch (const SQLite::Exception& e) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot open ", dbPath.string(), ": ", e.what()));
+  }
+  if (auto status = migrate(*writer_); !status.ok()) return status;
+  readers_ = std::make_unique<ReadPool>(dbPath);
+  return collectGarbage();
+}
+
+fs::path FunctionStore::codeDir(const std::string& sha256) const { return options_.dataDir / "code" / sha256; }
+
+absl::Status FunctionStore::collectGarbage() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(options_.dataDir / "tmp", ec)) removeTree(entry.path());
+
+  std::set<std::string> referenced;
+  try {
+    SQLite::Statement query(*writer_, "SELECT DISTINCT sha256 FROM code_versions");
+    while (query.executeStep()) referenced.insert(query.getColumn(0).getString());
+  } catch (const SQLite::Exception& e) {
+    return sqliteError(e);
+  }
+  int removed = 0;
+  for (const std::string& sha : blobs_->list()) {
+    if (!referenced.contains(sha)) {
+      (void)blobs_->remove(sha);
+      ++removed;
+    }
+  }
+  for (const auto& entry : fs::directory_iterator(options_.dataDir / "code", ec)) {
+    if (!referenced.contains(entry.path().filename().string())) {
+      removeTree(entry.path());
+      ++removed;
+    }
+  }
+  if (removed > 0) spdlog::info("store: removed {} unreferenced blobs and code folders", removed);
+  return absl::OkStatus();
+}
+
+void FunctionStore::removeIfUnreferenced(const std::vector<std::string>& shas) {
+  for (const std::string& sha : shas) {
+    try {
+      SQLite::Statement query(*writer_, "SELECT 1 FROM code_versions WHERE sha256 = ? LIMIT 1");
+      query.bind(1, sha);
+      if (query.executeStep()) continue;
+    } catch (const SQLite::Exception& e) {
+      spdlog::warn("store: cannot check references of {}: {}", sha, e.what());
+      continue; // left for the start-up collection
+    }
+    (void)blobs_->remove(sha);
+    removeTree(codeDir(sha));
+  }
+}
+
+absl::StatusOr<FunctionRecord> FunctionStore::createFunction(const std::string& ns, const std::string& name,
+                                                             FunctionConfig config) {
+  if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
+  if (auto status = common::validateName("function name", name); !status.ok()) return status;
+  resolveDefaults(config);
+  if (auto status = validateConfig(config); !status.ok()) return status;
+
+  absl::MutexLock lock(&writeMu_);
+  try {
+    SQLite::Transaction transaction(*writer_);
+    if (loadFunction(*writer_, ns, name)) {
+      return absl::AlreadyExistsError(absl::StrCat("function '", qualified(ns, name), "' already exists"));
+    }
+    const int64_t now = absl::ToUnixMicros(clock_.now());
+    SQLite::Statement insert(*writer_, R"sql(
+      INSERT INTO functions (namespace, name, runtime, handler, initializer_timeout_s, memory_mb, timeout_s,
+        instance_concurrency, max_instances, queue_timeout_s, max_queue_length, created_us, updated_us)
+      VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, 0, 0, ?, ?))sql");
+    insert.bind(1, ns);
+    insert.bind(2, name);
+    insert.bind(3, std::string(runtimeName(config.runtime)));
+    insert.bind(4, config.handler);
+    insert.bind(5, now);
+    insert.bind(6, now);
+    insert.exec();
+    FunctionRecord record;
+    record.ns = ns;
+    record.name = name;
+    record.config = std::move(config);
+    record.revision = 1;
+    record.createTime = record.updateTime = absl::FromUnixMicros(now);
+    saveFunction(*writer_, writer_->getLastInsertRowid(), record);
+    transaction.commit();
+    return record;
+  } catch (const SQLite::Exception& e) {
+    return sqliteError(e);
+  }
+}
+
+absl::StatusOr<FunctionRecord> FunctionStore::getFunction(const std::string& ns, const std::string& name) const {
+  if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
+  if (auto status = common::validateName("function name", name); !status.ok()) return status;
+  try {
+    auto lease = readers_->acquire();
+    auto row = loadFunction(*lease, ns, name);
+    if (!row) return notFound(ns, name);
+    return std::move(row->record);
+  } catch (const SQLite::Exception& e) {
+    return sqliteError(e);
+  }
+}
+
+absl::StatusOr<FunctionPage> FunctionStore::listFunctions(const std::string& ns, const std::string& prefix,
+                                                          int pageSize, const std::string& pageToken) const {
+  if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
+  if (!isValidPrefix(prefix)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "prefix '", prefix, "' can match no function name: names hold only lowercase letters, digits and '-'"));
+  }
+  if (pageSize == 0) pageSize = kDefaultPageSize;
+  if (pageSize < 1 || pageSize > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size ", pageSize, " is out of range: allowed 1-", kMaxPageSize));
+  }
+  if (!pageToken.empty() && !common::isValidName(pageToken)) {
+    return absl::InvalidArgumentError("page_token is not one this server issued; start again without it");
+  }
+  try {
+    auto lease = readers_->acquire();
+    // Names hold only [a-z0-9-], all below '~', so [prefix, prefix + "~") is exactly the prefix
+    // range, and the (namespace, name) index serves the whole query.
+    SQLite::Statement query(*lease, absl::StrCat(kSelectFunction, R"sql(
+        WHERE f.namespace = ? AND f.name >= ? AND f.name < ? AND f.name > ?
+        ORDER BY f.name LIMIT ?)sql"));
+    query.bind(1, ns);
+    query.bind(2, prefix);
+    query.bind(3, prefix + "~");
+    query.bind(4, pageToken);
+    query.bind(5, pageSize + 1);
+    FunctionPage page;
+    std::vector<int64_t> ids;
+    while (query.executeStep()) {
+      FunctionRow row = readFunctionRow(query);
+      ids.push_back(row.id);
+      page.functions.push_back(std::move(row.record));
+    }
+    if (static_cast<int>(page.functions.size()) > pageSize) {
+      page.functions.pop_back();
+      ids.pop_back();
+      page.nextPageToken = page.functions.back().name;
+    }
+    for (size_t i = 0; i < ids.size(); ++i) loadEnvironment(*lease, ids[i], page.functions[i].config);
+    return page;
+  } catch (const SQLite::Exception& e) {
+    return sqliteError(e);
+  }
+}
+
+absl::StatusOr<FunctionRecord> FunctionStore::updateFunctionRow(
+    const std::string& ns, const std::string& name, int64_t expectedRevision,
+    const std::function<absl::Status(FunctionRecord&)>& change) {
+  SQLite::Transaction transaction(*writer_);
+  auto row = loadFunction(*writer_, ns, name);
+  if (!row) return notFound(ns, name);
+  if (auto status = checkRevision(row->record, expectedRevision); !status.ok()) return status;
+  FunctionRecord updated = row->record;
+  if (auto status = change(updated); !status.ok()) return status;
+  if (updated.config == row->record.config && updated.activeVersion == row->record.activeVersion) {
+    return row->record; // nothing changed: keep the revision
+  }
+  updated.revision = row->record.revision + 1;
+  updated.updateTime = clock_.now();
+  saveFunction(*writer_, row->id, updated);
+  if (updated.activeVersion != row->record.activeVersion) {
+    updated.activeSha256 = loadVersion(*writer_, row->id, updated.activeVersion)->sha256;
+  }
+  transaction.commit();
+  return updated;
+}
+
+absl::StatusOr<FunctionRecord> FunctionStore::updateConfig(const std::string& ns, const std::string& name,
+                                                           int64_t expectedRevision, const ConfigMutator& mutate) {
+  if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
+  if (auto status = common::validateName("function name", name); !status.ok()) return status;
+  absl::MutexLock lock(&writeMu_);
+  try {
+    return updateFunctionRow(ns, name, expectedRevision, [&](FunctionRecord& record) -> absl::Status {
+      FunctionConfig config = record.config;
+      if (auto status = mutate(config); !status.ok()) return status;
+      resolveDefaults(config);
+      if (auto status = validateConfig(config); !status.ok()) return status;
+      const bool entryChanged = config.runtime != record.config.runtime || config.handler != record.config.handler ||
+                                config.initializer != record.config.initializer;
+      if (entryChanged && record.activeVersion != 0) {
+        const fs::path code = codeDir(record.activeSha256);
+        if (auto status = checkHandlerFile(code, config.runtime, config.handler, false); !status.ok()) return status;
+        if (!config.initializer.empty() && config.runtime != Runtime::kCustom) {
+          if (auto status = checkHandlerFile(code, config.runtime, config.initializer, false); !status.ok()) {
+            return status;
+          }
+        }
+      }
+      record.config = std::move(config);
+      return absl::OkStatus();
+    });
+  } catch (const SQLite::Exception& e) {
+    return sqliteError(e);
+  }
+}
+
+absl::Status FunctionStore::deleteFunction(const std::string& ns, const std::string& name, int64_t expectedRevision) {
+  if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
+  if (auto status = common::validateName("function name", name); !status.ok()) return status;
+  absl::MutexLock lock(&writeMu_);
+  std::vector<std::string> shas;
+  try {
+    SQLite::Transaction transaction(*writer_);
+    auto row = loadFunction(*writer_, ns, name);
+    if (!row) return notFound(ns, name);
+    if (auto status = checkRevision(row->record, expectedRevision); !status.ok()) return status;
+    SQLite::Statement query(*writer_, "SELECT DISTINCT sha256 FROM code_versions WHERE function_id = ?");
+    query.bind(1, row->id);
+    while (query.executeStep()) shas.push_back(query.getColumn(0).getString());
+    SQLite::Statement remove(*writer_, "DELETE FROM functions WHERE id = ?"); // cascades
+    remove.bind(1, row->id);
+    remove.exec();
+    transaction.commit();
+  } catch (const SQLite::Exception& e) {
+    return sqliteError(e);
+  }
+  removeIfUnreferenced(shas);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<CodeUpload>> FunctionStore::beginUpload(const std::string& ns, const std::string& name) {
+  auto function = getFunction(ns, name);
+  if (!function.ok()) return function.status();
+  // An archive larger than what it may unpack to can only fail, so refuse it while streaming.
+  auto writer = blobs_->newWriter(options_.archiveLimits.maxUnpackedBytes);
+  if (!writer.ok()) return writer.status();
+  return std::unique_ptr<CodeUpload>(new CodeUpload(ns, name, std::move(*writer)));
+}
+
+absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpload> upload,
+                                                         const std::string& declaredSha256, int64_t expectedRevision) {
+  const std::string& ns = upload->ns();
+  const std::string& name = upload->name();
+  BlobWriter& blob = *upload->writer_;
+  auto sha = blob.finish();
+  if (!sha.ok()) return sha.status();
+  if (*sha != declaredSha256) {
+    return absl::InvalidArgumentError(absl::StrCat("code archive SHA-256 mismatch: declared ", declaredSha256,
+                                                   " but the ", blob.size(), " bytes received hash to ", *sha,
+                                                   "; the upload was corrupted or hashed from another file"));
+  }
+
+  // Validate and unpack outside the writer lock: it is the slow part.
+  fs::path staged;
+  const fs::path finalCode = codeDir(*sha);
+  std::optional<UnpackedArchive> unpacked;
+  absl::Cleanup removeStaged = [&] {
+    if (!staged.empty()) removeTree(staged);
+  };
+  {
+    auto current = getFunction(ns, name);
+    if (!current.ok()) return current.status();
+    if (auto status = checkRevision(*current, expectedRevision); !status.ok()) return status;
+    if (current->activeSha256 != *sha) {
+      staged = options_.dataDir / "tmp" / absl::StrCat("stage-", randomSuffix());
+      auto result = unpackArchive(blob.tempPath(), staged, options_.archiveLimits);
+      if (!result.ok()) {
+        staged.clear(); // the unpacker leaves nothing behind
+        return result.status();
+      }
+      unpacked = *result;
+    }
+  }
+
+  absl::MutexLock lock(&writeMu_);
+  bool blobPlaced = false;
+  try {
+    SQLite::Transaction transaction(*writer_);
+    auto row = loadFunction(*writer_, ns, name);
+    if (!row) return notFound(ns, name);
+    FunctionRecord& function = row->record;
+    if (auto status = checkRevision(function, expectedRevision); !status.ok()) return status;
+    if (function.activeSha256 == *sha) {
+      return UploadResult{*loadVersion(*writer_, row->id, function.activeVersion), false, function};
+    }
+    if (!unpacked) return absl::AbortedError("the function changed during the upload; retry it");
+    const FunctionConfig& config = function.config;
+    if (auto status = checkHandlerFile(staged, config.runtime, config.handler, true); !status.ok()) return status;
+    if (!config.initializer.empty() && config.runtime != Runtime::kCustom) {
+      if (auto status = checkHandlerFile(staged, config.runtime, config.initializer, true); !status.ok()) return status;
+    }
+
+    const bool blobExisted = blobs_->contains(*sha);
+    if (auto status = blobs_->commit(blob, *sha); !status.ok()) return status;
+    blobPlaced = !blobExisted;
+    common::failpoint("upload.after_blob");
+    std::error_code ec;
+    if (!fs::exists(finalCode, ec)) {
+      fs::rename(staged, finalCode, ec);
+      if (ec) return absl::InternalError(absl::StrCat("cannot place unpacked code: ", ec.message()));
+      staged.clear();
+      if (auto status = syncDirectory(finalCode.parent_path()); !status.ok()) return status;
+    }
+    common::failpoint("upload.after_unpack");
+
+    CodeVersionRecord version;
+    SQLite::Statement nextVersion(*writer_, "SELECT next_version FROM functions WHERE id = ?");
+    nextVersion.bind(1, row->id);
+    nextVersion.executeStep();
+    version.version = nextVersion.getColumn(0).getInt64();
+    version.sha256 = *sha;
+    version.sizeBytes = blob.size();
+    version.unpackedBytes = unpacked->unpackedBytes;
+    version.fileCount = unpacked->fileCount;
+    version.uploadTime = clock_.now();
+    SQLite::Statement insert(*writer_, R"sql(
+      INSERT INTO code_versions (function_id, version, sha256, size_bytes, unpacked_bytes, file_count, uploaded_us)
+      VALUES (?, ?, ?, ?, ?, ?, ?))sql");
+    insert.bind(1, row->id);
+    insert.bind(2, version.version);
+    insert.bind(3, version.sha256);
+    insert.bind(4, version.sizeBytes);
+    insert.bind(5, version.unpackedBytes);
+    insert.bind(6, version.fileCount);
+    insert.bind(7, absl::ToUnixMicros(version.uploadTime));
+    insert.exec();
+
+    function.activeVersion = version.version;
+    function.activeSha256 = version.sha256;
+    function.revision += 1;
+    function.updateTime = version.uploadTime;
+    saveFunction(*writer_, row->id, function);
+    SQLite::Statement bump(*writer_, "UPDATE functions SET next_version = ? WHERE id = ?");
+    bump.bind(1, version.version + 1);
+    bump.bind(2, row->id);
+    bump.exec();
+
+    // Keep the newest keepVersions versions; the active one is always among them.
+    std::vector<std::string> pruned;
+    SQLite::Statement old(*writer_, R"sql(
+      SELECT version, sha256 FROM code_versions WHERE function_id = ? AND version != ?
+      ORDER BY version DESC LIMIT -1 OFFSET ?)sql");
+    old.bind(1, row->id);
+    old.bind(2, function.activeVersion);
+    old.bind(3, options_.keepVersions - 1);
+    std::vector<int64_t> prunedVersions;
+    while (old.executeStep()) {
+      prunedVersions.push_back(old.getColumn(0).getInt64());
+      pruned.push_back(old.getColumn(1).getString());
+    }
+    SQLite::Statement drop(*writer_, "DELETE FROM code_versions WHERE function_id = ? AND version = ?");
+    for (int64_t v : prunedVersions) {
+      drop.bind(1, row->id);
+      drop.bind(2, v);
+      drop.exec();
+      drop.reset();
+    }
+    transaction.commit();
+    common::failpoint("upload.after_commit");
+    removeIfUnreferenced(pruned);
+    return UploadResult{version, true, function};
+  } catch (const SQLite::Exception& e) {
+    if (blobPlaced) removeIfUnreferenced({*sha});
+    return sqliteError(e);
+  }
+}
+
+absl::StatusOr<std::vector<CodeVersionRecord>> FunctionStore::listVersions(const std::string& ns,
+                                                                           const std::string& name) const {
+  if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
+  if (auto status = common::validateName("function name", name); !status.ok()) return status;
+  try {
+    auto lease = readers_->acquire();
+    auto row = loadFunction(*lease, ns, name);
+    if (!row) return notFound(ns, name);
+    SQLite::Statement query(*lease, absl::StrCat(kSelectVersion, "WHERE function_id = ? ORDER BY version DESC"));
+    query.bind(1, row->id);
+    std::vector<CodeVersionRecord> versions;
+    while (query.executeStep()) versions.push_back(readVersion(query));
+    return versions;
+  } catch (const SQLite::Exception& e) {
+    return sqliteError(e);
+  }
+}
+
+absl::StatusOr<FunctionRecord> FunctionStore::setActiveVersion(const std::string& ns, const std::string& name,
+                                                               int64_t version, int64_t expectedRevision) {
+  if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
+  if (auto status = common::validateName("function name", name); !status.ok()) return status;
+  if (version < 1) return absl::InvalidArgumentError(absl::StrCat("version ", version, " is not valid: versions start at 1"));
+  absl::MutexLock lock(&writeMu_);
+  try {
+    return updateFunctionRow(ns, name, expectedRevision, [&](FunctionRecord& record) -> absl::Status {
+      SQLite::Statement query(*writer_, R"sql(
+        SELECT v.sha256 FROM code_versions v JOIN functions f ON f.id = v.function_id
+        WHERE f.namespace = ? AND f.name = ? AND v.version = ?)sql");
+      query.bind(1, ns);
+      query.bind(2, name);
+      query.bind(3, version);
+      if (!query.executeStep()) {
+        return absl::NotFoundError(absl::StrCat("function '", qualified(ns, name), "' has no version ", version,
+                                                "; list the retained versions with ListCodeVersions"));
+      }
+      const fs::path code = codeDir(query.getColumn(0).getString());
+      if (auto status = checkHandlerFile(code, record.config.runtime, record.config.handler, false); !status.ok()) {
+        return status;
+      }
+      record.activeVersion = version;
+      return absl::OkStatus();
+    });
+  } catch (const SQLite::Exception& e) {
+    return sqliteError(e);
+  }
+}
+
+} // namespace surge::store

@@ -1,0 +1,93 @@
+// The store's SQLite schema. Append migrations; never edit one that has shipped.
+#include "store/schema.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <absl/strings/str_cat.h>
+
+#include <array>
+
+namespace surge::store {
+namespace {
+
+// Migration i brings the schema from version i to version i + 1.
+constexpr std::array kMigrations = {
+    // 1: functions, their environment and their code versions.
+    R"sql(
+    CREATE TABLE functions (
+      id                      INTEGER PRIMARY KEY AUTOINCREMENT,
+      namespace               TEXT    NOT NULL,
+      name                    TEXT    NOT NULL,
+      runtime                 TEXT    NOT NULL CHECK (runtime IN ('python3', 'nodejs', 'custom')),
+      handler                 TEXT    NOT NULL,
+      initializer             TEXT    NOT NULL DEFAULT '',
+      initializer_timeout_s   INTEGER NOT NULL,
+      memory_mb               INTEGER NOT NULL,
+      timeout_s               INTEGER NOT NULL,
+      instance_concurrency    INTEGER NOT NULL,
+      max_instances           INTEGER NOT NULL,
+      queue_timeout_s         INTEGER NOT NULL,  -- 0: follow timeout_s
+      max_queue_length        INTEGER NOT NULL,
+      reserved_target         INTEGER NOT NULL DEFAULT 0,
+      network_access          INTEGER NOT NULL DEFAULT 0,
+      description             TEXT    NOT NULL DEFAULT '',
+      active_version          INTEGER NOT NULL DEFAULT 0,  -- 0: no code yet
+      next_version            INTEGER NOT NULL DEFAULT 1,  -- version numbers are never reused
+      revision                INTEGER NOT NULL DEFAULT 1,
+      created_us              INTEGER NOT NULL,
+      updated_us              INTEGER NOT NULL,
+      UNIQUE (namespace, name)
+    );
+    CREATE TABLE function_env (
+      function_id INTEGER NOT NULL REFERENCES functions(id) ON DELETE CASCADE,
+      key         TEXT    NOT NULL,
+      value       TEXT    NOT NULL,
+      PRIMARY KEY (function_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE code_versions (
+      function_id     INTEGER NOT NULL REFERENCES functions(id) ON DELETE CASCADE,
+      version         INTEGER NOT NULL,
+      sha256          TEXT    NOT NULL CHECK (length(sha256) = 64),
+      size_bytes      INTEGER NOT NULL,
+      unpacked_bytes  INTEGER NOT NULL,
+      file_count      INTEGER NOT NULL,
+      uploaded_us     INTEGER NOT NULL,
+      PRIMARY KEY (function_id, version)
+    ) WITHOUT ROWID;
+    CREATE INDEX code_versions_by_sha256 ON code_versions(sha256);
+    )sql",
+};
+
+int currentVersion(SQLite::Database& db) {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  SQLite::Statement query(db, "SELECT max(version) FROM schema_version");
+  if (!query.executeStep() || query.getColumn(0).isNull()) return 0;
+  return query.getColumn(0).getInt();
+}
+
+} // namespace
+
+int latestSchemaVersion() { return static_cast<int>(kMigrations.size()); }
+
+absl::Status migrate(SQLite::Database& db) {
+  try {
+    const int from = currentVersion(db);
+    if (from > latestSchemaVersion()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the database has schema version ", from, " but this surged knows only up to ",
+          latestSchemaVersion(), "; run a newer surged"));
+    }
+    for (int version = from; version < latestSchemaVersion(); ++version) {
+      SQLite::Transaction transaction(db);
+      db.exec(kMigrations[static_cast<size_t>(version)]);
+      SQLite::Statement record(db, "INSERT INTO schema_version (version) VALUES (?)");
+      record.bind(1, version + 1);
+      record.exec();
+      transaction.commit();
+    }
+    return absl::OkStatus();
+  } catch (const SQLite::Exception& e) {
+    return absl::InternalError(absl::StrCat("schema migration failed: ", e.what()));
+  }
+}
+
+} // namespace surge::store

@@ -1,0 +1,43 @@
+// gRPC clients for integration tests.
+#include "support/client.h"
+
+#include "common/sha256.h"
+
+#include <algorithm>
+
+namespace surge::testing {
+
+std::shared_ptr<grpc::Channel> makeChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(8 << 20);
+  args.SetMaxSendMessageSize(8 << 20);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+std::unique_ptr<grpc::ClientContext> contextWithDeadline(std::chrono::seconds timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + timeout);
+  return context;
+}
+
+grpc::Status uploadCode(v1::FunctionService::Stub& stub, const std::string& ns, const std::string& name,
+                        const std::string& archive, v1::UploadCodeResponse* response, const std::string& sha256) {
+  auto context = contextWithDeadline();
+  auto writer = stub.UploadCode(context.get(), response);
+  v1::UploadCodeRequest request;
+  request.set_namespace_(ns);
+  request.set_name(name);
+  request.set_sha256(sha256.empty() ? common::Sha256::of(archive) : sha256);
+  size_t offset = 0;
+  do {
+    const size_t length = std::min<size_t>(1 << 20, archive.size() - offset);
+    request.set_chunk(archive.substr(offset, length));
+    if (!writer->Write(request)) break;
+    request.Clear();
+    offset += length;
+  } while (offset < archive.size());
+  writer->WritesDone();
+  return writer->Finish();
+}
+
+} // namespace surge::testing

@@ -1,0 +1,24 @@
+// gRPC clients for integration tests, configured like surgectl's (8 MiB messages).
+#pragma once
+
+#include "surge/v1/function.grpc.pb.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace surge::testing {
+
+std::shared_ptr<grpc::Channel> makeChannel(const std::string& address);
+
+// A context whose deadline keeps a broken server from hanging a test.
+std::unique_ptr<grpc::ClientContext> contextWithDeadline(std::chrono::seconds timeout = std::chrono::seconds(30));
+
+// Streams `archive` to UploadCode in 1 MiB chunks with its true SHA-256 (or `sha256` if given).
+grpc::Status uploadCode(v1::FunctionService::Stub& stub, const std::string& ns, const std::string& name,
+                        const std::string& archive, v1::UploadCodeResponse* response,
+                        const std::string& sha256 = "");
+
+} // namespace surge::testing

@@ -1,0 +1,28 @@
+// A Clock that moves only when a test advances it.
+#pragma once
+
+#include "common/clock.h"
+
+#include <absl/synchronization/mutex.h>
+
+namespace surge::testing {
+
+class FakeClock final : public common::Clock {
+public:
+  explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1'800'000'000)) : now_(start) {}
+
+  absl::Time now() const override {
+    absl::MutexLock lock(&mu_);
+    return now_;
+  }
+  void advance(absl::Duration by) {
+    absl::MutexLock lock(&mu_);
+    now_ += by;
+  }
+
+private:
+  mutable absl::Mutex mu_;
+  absl::Time now_ ABSL_GUARDED_BY(mu_);
+};
+
+} // namespace surge::testing

@@ -1,0 +1,60 @@
+// Child processes for integration tests: a real surged, and one-shot commands like surgectl.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace surge::testing {
+
+struct CommandResult {
+  int exitCode = -1;  // -1 if it was killed by a signal or timed out
+  std::string out;
+  std::string err;
+};
+
+// Runs a program to completion (killed after `timeout`), capturing stdout and stderr. `env`
+// entries are added to the inherited environment; an empty value unsets the variable.
+CommandResult runCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// A surged child process on a port of the OS's choosing. Its stderr goes to <dataDir>/../surged-<pid>.log
+// so that a failing test can show it.
+class SurgedProcess {
+public:
+  // Starts `surged --listen 127.0.0.1:0 --data-dir dataDir extraArgs...` and waits (bounded) for
+  // its "listening on" line. Throws std::runtime_error, with the log, if it does not come.
+  SurgedProcess(const std::filesystem::path& dataDir, std::vector<std::string> extraArgs = {},
+                std::map<std::string, std::string> env = {});
+  ~SurgedProcess();
+  SurgedProcess(const SurgedProcess&) = delete;
+  SurgedProcess& operator=(const SurgedProcess&) = delete;
+
+  const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
+  // What surged wrote to stderr so far.
+  std::string log() const;
+
+  // Sends SIGTERM and waits (bounded) for the exit; returns the exit code, or -1.
+  int stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // SIGKILL, as a crash would, and reaps the process.
+  void kill();
+  // Waits (bounded) for the process to end by itself; returns the wait status or nullopt.
+  std::optional<int> waitForExit(std::chrono::milliseconds timeout);
+
+private:
+  pid_t pid_ = -1;
+  std::string address_;
+  std::filesystem::path logPath_;
+};
+
+// The built surged and surgectl binaries.
+std::string surgedPath();
+std::string surgectlPath();
+
+} // namespace surge::testing
