@@ -5,8 +5,8 @@
 #include "support/temp_dir.h"
 #include "support/zip_builder.h"
 
-#include "health_reflection.grpc.pb.h"
-#include "reflection_subset.grpc.pb.h"
+#include "protos/health_reflection.grpc.pb.h"
+#include "protos/reflection_subset.grpc.pb.h"
 #include "surge/v1/admin.grpc.pb.h"
 #include "surge/v1/invoke.grpc.pb.h"
 #include "surge/v1/logs.grpc.pb.h"

@@ -1,6 +1,8 @@
 // FunctionStore against a real SQLite file and blob folder in a temp dir.
 #include "store/function_store.h"
 
+#include "store/schema.h"
+
 #include "common/sha256.h"
 #include "support/fake_clock.h"
 #include "support/temp_dir.h"

@@ -5,7 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,7 +67,7 @@ pid_t spawn(std::vector<std::string> argv, const std::map<std::string, std::stri
 
 // Waits for the child's exit with a deadline: a pidfd becomes readable when the process ends.
 std::optional<int> waitPid(pid_t pid, std::chrono::milliseconds timeout) {
-  const int pidfd = ::pidfd_open(pid, 0);
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd >= 0) {
     pollfd fd{pidfd, POLLIN, 0};
     int rc;

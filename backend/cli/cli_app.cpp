@@ -1,0 +1,135 @@
+// The surgectl command tree: global flags, the command groups, parsing and dispatch.
+#include "cli/cli_app.h"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/context.h"
+#include "cli/function_commands.h"
+#include "common/names.h"
+
+namespace surge::cli {
+namespace {
+
+constexpr const char* kFooter = R"(Environment:
+  SURGE_SERVER     default for --server
+  SURGE_NAMESPACE  default for --namespace
+
+Exit codes:
+  0  success
+  1  the server refused the request or could not be reached
+  2  usage error: bad flags or arguments, or a local input such as --code is wrong
+
+Global flags may come before or after the command, e.g.
+  surgectl --namespace shop function list
+  surgectl function get hello -o json
+Run 'surgectl COMMAND --help' for a command's flags.)";
+
+// The deepest command the parser got to, e.g. "function create", and its full name.
+struct ParsedCommand {
+  const CLI::App* app;
+  std::string path;
+};
+
+ParsedCommand deepestCommand(const CLI::App& app) {
+  ParsedCommand command{&app, app.get_name()};
+  for (;;) {
+    const auto parsed = command.app->get_subcommands();
+    if (parsed.empty()) return command;
+    command.app = parsed.front();
+    command.path += " " + command.app->get_name();
+  }
+}
+
+// CLI11 says "A subcommand is required" both when none is given and when an unknown one is;
+// naming the commands there are helps in both cases.
+std::string describeParseError(const CLI::ParseError& error, const ParsedCommand& command) {
+  const auto children = command.app->get_subcommands([](const CLI::App*) { return true; });
+  if (dynamic_cast<const CLI::RequiredError*>(&error) != nullptr && !children.empty()) {
+    std::string names;
+    for (const CLI::App* child : children) {
+      if (!names.empty()) names += ", ";
+      names += child->get_name();
+    }
+    return "'" + command.path + "' needs a command: " + names;
+  }
+  return error.what();
+}
+
+struct GlobalFlags {
+  std::string output = "table";
+};
+
+void addGlobalFlags(CLI::App& app, Context& context, GlobalFlags& flags) {
+  GlobalOptions& options = context.options();
+  app.add_option("--server", options.server, "Address of surged")
+      ->envname("SURGE_SERVER")
+      ->type_name("HOST:PORT")
+      ->capture_default_str();
+  app.add_option("-n,--namespace", options.ns, "Namespace of the functions")
+      ->envname("SURGE_NAMESPACE")
+      ->type_name("NS")
+      ->capture_default_str();
+  app.add_option("-o,--output", flags.output,
+                 "table for people, json for scripts (protobuf's JSON mapping; lists merge all "
+                 "pages into one object)")
+      ->type_name("table|json")
+      ->check(CLI::IsMember({"table", "json"}).description(""))
+      ->capture_default_str();
+}
+
+// Checks the global flags, which CLI11 cannot check alone since env vars fill them too.
+int applyGlobalFlags(Context& context, const GlobalFlags& flags) {
+  GlobalOptions& options = context.options();
+  options.output = flags.output == "json" ? OutputFormat::kJson : OutputFormat::kTable;
+  if (options.server.empty()) {
+    return context.usageError("--server (or SURGE_SERVER) is empty; give HOST:PORT");
+  }
+  if (auto status = common::validateName("namespace", options.ns); !status.ok()) {
+    return context.usageError(status);
+  }
+  return kExitOk;
+}
+
+} // namespace
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Context context(out, err);
+  CLI::App app("surgectl: manage the functions of a Surge server.", "surgectl");
+  // Global flags also work after the command, e.g. "surgectl function list -o json".
+  app.fallthrough();
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "surgectl " SURGE_VERSION_STRING);
+  app.footer(kFooter);
+  GlobalFlags flags;
+  addGlobalFlags(app, context, flags);
+  registerFunctionCommands(app, context);
+
+  try {
+    // CLI11 consumes the arguments from the back.
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
+  } catch (const CLI::ParseError& error) {
+    // --help and --version arrive as "errors" with exit code 0.
+    if (error.get_exit_code() == 0) return app.exit(error, out, err);
+    const ParsedCommand command = deepestCommand(app);
+    err << "error: " << describeParseError(error, command) << "\nRun '" << command.path
+        << " --help' for usage.\n";
+    return kExitUsage;
+  }
+  if (int code = applyGlobalFlags(context, flags); code != kExitOk) return code;
+  // require_subcommand() on every group means a successful parse always chose a command.
+  if (!context.action()) {
+    err << app.help();
+    return kExitUsage;
+  }
+  return context.action()();
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return run(args, std::cout, std::cerr);
+}
+
+} // namespace surge::cli

@@ -1,0 +1,114 @@
+// Tables, key-value blocks, JSON and value formatting for surgectl's output.
+#include "cli/output.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <absl/strings/str_cat.h>
+#include <absl/strings/str_format.h>
+#include <absl/time/time.h>
+#include <google/protobuf/util/json_util.h>
+
+namespace surge::cli {
+
+Table::Table(std::vector<std::string> header) : header_(std::move(header)) {}
+
+void Table::addRow(std::vector<std::string> cells) {
+  // A row of the wrong width is a bug in the command that builds the table.
+  if (cells.size() != header_.size()) std::abort();
+  rows_.push_back(std::move(cells));
+}
+
+void Table::print(std::ostream& out) const {
+  std::vector<size_t> widths(header_.size());
+  for (size_t i = 0; i < header_.size(); ++i) widths[i] = header_[i].size();
+  for (const auto& row : rows_) {
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  auto printRow = [&](const std::vector<std::string>& cells) {
+    std::string line;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      line += cells[i];
+      // No padding after the last column, so lines carry no trailing blanks.
+      if (i + 1 < cells.size()) line.append(widths[i] - cells[i].size() + 3, ' ');
+    }
+    out << line << '\n';
+  };
+  printRow(header_);
+  for (const auto& row : rows_) printRow(row);
+}
+
+void KeyValueBlock::add(std::string key, std::string value) {
+  lines_.emplace_back(std::move(key), std::move(value));
+}
+
+void KeyValueBlock::print(std::ostream& out) const {
+  size_t width = 0;
+  for (const auto& [key, value] : lines_) width = std::max(width, key.size());
+  for (const auto& [key, value] : lines_) {
+    std::string line = absl::StrCat(key, ":");
+    if (!value.empty()) {
+      line.append(width - key.size() + 1, ' ');
+      line += value;
+    }
+    out << line << '\n';
+  }
+}
+
+absl::Status printJson(std::ostream& out, const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = false;
+  std::string json;
+  auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (!status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("cannot print the response as JSON: ", status.ToString()));
+  }
+  if (json.empty() || json.back() != '\n') json.push_back('\n');
+  out << json;
+  return absl::OkStatus();
+}
+
+std::string_view runtimeName(surge::v1::Runtime runtime) {
+  switch (runtime) {
+  case surge::v1::RUNTIME_PYTHON3:
+    return "python3";
+  case surge::v1::RUNTIME_NODEJS:
+    return "nodejs";
+  case surge::v1::RUNTIME_CUSTOM:
+    return "custom";
+  default:
+    return "unspecified";
+  }
+}
+
+std::string formatMemory(uint32_t memoryMb) { return absl::StrCat(memoryMb, " MiB"); }
+
+std::string formatBytes(int64_t bytes) {
+  if (bytes < 1024) return absl::StrCat(bytes, " B");
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes) / 1024;
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  return absl::StrFormat("%.1f %s", value, kUnits[unit]);
+}
+
+std::string formatTimestamp(const google::protobuf::Timestamp& timestamp) {
+  if (timestamp.seconds() == 0 && timestamp.nanos() == 0) return "-";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(timestamp.seconds()),
+                          absl::UTCTimeZone());
+}
+
+std::string qualifiedName(std::string_view ns, std::string_view name) {
+  std::string qualified(ns);
+  qualified += '/';
+  qualified += name;
+  return qualified;
+}
+
+} // namespace surge::cli

@@ -1,0 +1,64 @@
+// How surgectl prints results: aligned tables and "key: value" blocks for people, protobuf's
+// JSON mapping for scripts, and the value formats both share.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <absl/status/status.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/timestamp.pb.h>
+
+#include "surge/v1/function.pb.h"
+
+namespace surge::cli {
+
+enum class OutputFormat { kTable, kJson };
+
+// Columns padded to their widest cell, separated by three spaces; the header is printed as
+// given (upper case by convention). Cells must not contain newlines.
+class Table {
+public:
+  explicit Table(std::vector<std::string> header);
+
+  // `cells` must have as many entries as the header.
+  void addRow(std::vector<std::string> cells);
+  bool empty() const { return rows_.empty(); }
+  void print(std::ostream& out) const;
+
+private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// "key: value" lines with the values aligned, for showing one object.
+class KeyValueBlock {
+public:
+  void add(std::string key, std::string value);
+  void print(std::ostream& out) const;
+
+private:
+  std::vector<std::pair<std::string, std::string>> lines_;
+};
+
+// The message in protobuf's JSON mapping: lowerCamelCase names, every field printed even at its
+// default, pretty-printed, ending in a newline. Fails only for values JSON cannot represent,
+// e.g. a timestamp out of range.
+absl::Status printJson(std::ostream& out, const google::protobuf::Message& message);
+
+// "python3", "nodejs", "custom"; "unspecified" for RUNTIME_UNSPECIFIED or unknown values.
+std::string_view runtimeName(surge::v1::Runtime runtime);
+// "128 MiB".
+std::string formatMemory(uint32_t memoryMb);
+// "512 B", "1.5 KiB", "12.0 MiB".
+std::string formatBytes(int64_t bytes);
+// RFC 3339 in UTC to the second, e.g. "2024-05-01T12:00:00Z"; "-" if unset.
+std::string formatTimestamp(const google::protobuf::Timestamp& timestamp);
+// "default/hello".
+std::string qualifiedName(std::string_view ns, std::string_view name);
+
+} // namespace surge::cli

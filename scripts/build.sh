@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Configures and builds Surge in ./build with warnings as errors, using ccache when present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSURGE_WERROR=ON >/dev/null
+cmake --build build -j2
