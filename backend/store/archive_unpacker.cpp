@@ -236,13 +236,22 @@ absl::StatusOr<Plan> planArchive(zip_t* archive, zip_int64_t entryCount, const A
       }
       return refuse(name, absl::StrCat("makes '", shown(*path), "' both a file and a directory"));
     }
-    for (size_t slash = path->find('/'); slash != std::string::npos; slash = path->find('/', slash + 1)) {
-      plan.directories.insert(path->substr(0, slash));
+    // Deepest first, stopping at a directory already known: its parents are known too. Paths
+    // imply directories, and each costs an inode and a mkdir, so they count towards maxEntries;
+    // otherwise 10,000 deep names could imply millions of them.
+    if (type->directory) plan.directories.insert(*path);
+    for (size_t slash = path->rfind('/'); slash != std::string::npos && slash > 0;
+         slash = path->rfind('/', slash - 1)) {
+      if (!plan.directories.insert(path->substr(0, slash)).second) break;
     }
-    if (type->directory) {
-      plan.directories.insert(*path);
-      continue;
+    const size_t nodes = plan.files.size() + plan.directories.size() + (type->directory ? 0 : 1);
+    if (nodes > static_cast<uint64_t>(limits.maxEntries)) {
+      return refuse(name, absl::StrCat("takes the archive past ", limits.maxEntries,
+                                       " files and directories, counting the directories that paths "
+                                       "imply; at most ",
+                                       limits.maxEntries, " are allowed"));
     }
+    if (type->directory) continue;
 
     if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) != 0 && st.encryption_method != ZIP_EM_NONE) {
       return refuse(name, "is encrypted; encrypted archives are not supported");
@@ -389,7 +398,8 @@ absl::StatusOr<UnpackedArchive> unpackPlan(zip_t* archive, const Plan& plan, con
   if (root.get() < 0) return ioError("open", destDir, errno);
   for (const std::string& directory : plan.directories) {
     if (::mkdirat(root.get(), directory.c_str(), S_IRWXU) != 0) {
-      return ioError("create directory", destDir / directory, errno);
+      const int error = errno;
+      return ioError("create directory", destDir / directory, error);
     }
   }
 
@@ -406,7 +416,10 @@ absl::StatusOr<UnpackedArchive> unpackPlan(zip_t* archive, const Plan& plan, con
   // Read-only only now that every file is in place; children before their parents, which
   // reverse lexicographic order guarantees since a parent is a prefix of its children.
   for (auto it = plan.directories.rbegin(); it != plan.directories.rend(); ++it) {
-    if (::fchmodat(root.get(), it->c_str(), 0555, 0) != 0) return ioError("chmod", destDir / *it, errno);
+    if (::fchmodat(root.get(), it->c_str(), 0555, 0) != 0) {
+      const int error = errno;
+      return ioError("chmod", destDir / *it, error);
+    }
   }
   if (::fchmod(root.get(), 0555) != 0) return ioError("chmod", destDir, errno);
   return result;
@@ -483,7 +496,8 @@ absl::Status checkHandlerFile(const fs::path& codeRoot, Runtime runtime, std::st
       return fail(absl::StrCat("code has no ", file, ", which handler '", toAbsl(handler), "' needs on ",
                                toAbsl(runtimeName(runtime))));
     }
-    return ioError("inspect", codeRoot / relative, errno);
+    const int error = errno;
+    return ioError("inspect", codeRoot / relative, error);
   }
   if (S_ISDIR(st.st_mode)) return fail(absl::StrCat(file, " in the code is a directory; ", needsFile()));
   if (!S_ISREG(st.st_mode)) return fail(absl::StrCat(file, " in the code is not a regular file; ", needsFile()));

@@ -13,7 +13,8 @@
 namespace surge::store {
 
 struct ArchiveLimits {
-  // Most entries (files and directories) an archive may have.
+  // Most entries (files and directories) an archive may have. While unpacking, the directories
+  // that entry paths imply ("a/" for "a/b") count too, so deep names cannot imply millions.
   int64_t maxEntries = 10000;
   // Most bytes all entries may decompress to, counted from the real decompressed bytes.
   int64_t maxUnpackedBytes = 512ll << 20;

@@ -306,6 +306,28 @@ TEST_F(ArchiveUnpackerTest, RefusesMoreThanMaxEntries) {
   expectRefused(unpack(builder, withMaxEntries(20)), "code archive has 21 entries; at most 20 are allowed");
 }
 
+TEST_F(ArchiveUnpackerTest, CountsImpliedDirectoriesTowardsMaxEntries) {
+  ZipBuilder builder;
+  for (int i = 0; i < 15; ++i) builder.addFile("d" + std::to_string(i) + "/f", "x");
+
+  // d0/f .. d9/f make 20 files and directories; d10/f passes the limit.
+  expectRefused(unpack(builder, withMaxEntries(20)),
+                "code archive entry 'd10/f' takes the archive past 20 files and directories, counting the "
+                "directories that paths imply; at most 20 are allowed");
+}
+
+TEST_F(ArchiveUnpackerTest, RefusesDeepNamesThatImplyTooManyDirectories) {
+  // Two entries 2,000 levels deep imply 4,000 directories.
+  std::string deep;
+  for (int i = 0; i < 2000; ++i) deep += "a/";
+  ZipBuilder builder;
+  builder.addFile("x/" + deep + "f", "x").addFile("y/" + deep + "f", "y");
+
+  auto result = unpack(builder, withMaxEntries(3000));
+
+  expectRefusedWith(result, "code archive entry 'y/a/a/a/", "at most 3000 are allowed");
+}
+
 TEST_F(ArchiveUnpackerTest, DefaultLimitRefusesTenThousandAndOneEntries) {
   ZipBuilder builder;
   builder.method(ZipBuilder::Method::kStore);
