@@ -1,6 +1,7 @@
 // Conversions between the surge.v1 function messages and the store's records.
 #include "api/function_mapping.h"
 
+#include "common/absl_compat.h"
 #include "common/names.h"
 
 #include <absl/strings/str_cat.h>
@@ -150,7 +151,7 @@ absl::Status applyFieldMask(const google::protobuf::FieldMask& mask, const v1::F
     if (match == nullptr) {
       std::vector<std::string> allowed;
       for (const MaskedField& f : maskedFields()) allowed.emplace_back(f.path);
-      return absl::InvalidArgumentError(absl::StrCat("update_mask path '", absl::string_view(path.data(), path.size()),
+      return absl::InvalidArgumentError(absl::StrCat("update_mask path '", common::toAbsl(path),
                                                      "' is not a FunctionConfig field; allowed: ",
                                                      absl::StrJoin(allowed, ", ")));
     }

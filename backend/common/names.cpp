@@ -1,6 +1,8 @@
 // The naming rule shared by functions, namespaces and keys.
 #include "common/names.h"
 
+#include "common/absl_compat.h"
+
 #include <absl/strings/str_cat.h>
 
 namespace surge::common {
@@ -16,9 +18,9 @@ bool isValidName(std::string_view name) {
 
 absl::Status validateName(std::string_view what, std::string_view name) {
   if (isValidName(name)) return absl::OkStatus();
-  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(absl::string_view(what.data(), what.size()), " is required"));
+  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(toAbsl(what), " is required"));
   return absl::InvalidArgumentError(absl::StrCat(
-      absl::string_view(what.data(), what.size()), " '", absl::string_view(name.data(), name.size()),
+      toAbsl(what), " '", toAbsl(name),
       "' is not allowed: use 1-63 characters, lowercase letters, digits and '-', "
       "starting with a letter"));
 }

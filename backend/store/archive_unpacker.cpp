@@ -2,6 +2,8 @@
 // root, plant links or devices, or blow up on decompression.
 #include "store/archive_unpacker.h"
 
+#include "common/absl_compat.h"
+
 #include <absl/strings/ascii.h>
 #include <absl/strings/escaping.h>
 #include <absl/strings/str_cat.h>
@@ -69,9 +71,7 @@ private:
   int fd_;
 };
 
-// Debian's Abseil keeps its own absl::string_view (ABSL_OPTION_USE_STD_STRING_VIEW is 0), to
-// which std::string_view does not convert.
-absl::string_view toAbsl(std::string_view view) { return {view.data(), view.size()}; }
+using common::toAbsl;
 
 // Entry names come from the uploader; escape them so a message never carries control bytes.
 std::string shown(std::string_view name) { return absl::CHexEscape(toAbsl(name)); }

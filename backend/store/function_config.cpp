@@ -1,17 +1,19 @@
 // A function's configuration: defaults, limits and the handler-file rule.
 #include "store/function_config.h"
 
+#include "common/absl_compat.h"
+
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_replace.h>
 
 namespace surge::store {
 namespace {
 
-absl::string_view av(std::string_view text) { return absl::string_view(text.data(), text.size()); }
+using common::toAbsl;
 
 absl::Status outOfRange(std::string_view field, int64_t value, int64_t min, int64_t max) {
   return absl::InvalidArgumentError(
-      absl::StrCat(av(field), " ", value, " is out of range: allowed ", min, "-", max));
+      absl::StrCat(toAbsl(field), " ", value, " is out of range: allowed ", min, "-", max));
 }
 
 bool isIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -75,9 +77,9 @@ void resolveDefaults(FunctionConfig& config) {
 
 absl::Status validateHandlerSyntax(std::string_view field, std::string_view handler) {
   auto invalid = [&](std::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(av(field), " '", av(handler), "' is not valid: ", av(why)));
+    return absl::InvalidArgumentError(absl::StrCat(toAbsl(field), " '", toAbsl(handler), "' is not valid: ", toAbsl(why)));
   };
-  if (handler.empty()) return absl::InvalidArgumentError(absl::StrCat(av(field), " is required"));
+  if (handler.empty()) return absl::InvalidArgumentError(absl::StrCat(toAbsl(field), " is required"));
   if (handler.size() > 128) return invalid("at most 128 characters are allowed");
   const size_t dot = handler.rfind('.');
   if (dot == std::string_view::npos || dot == 0 || dot + 1 == handler.size()) {
@@ -146,8 +148,8 @@ absl::Status validateConfig(const FunctionConfig& config) {
 std::string handlerFile(Runtime runtime, std::string_view handler) {
   const std::string_view module = handler.substr(0, handler.rfind('.'));
   switch (runtime) {
-  case Runtime::kPython3: return absl::StrCat(absl::StrReplaceAll(av(module), {{".", "/"}}), ".py");
-  case Runtime::kNodejs: return absl::StrCat(av(module), ".js");
+  case Runtime::kPython3: return absl::StrCat(absl::StrReplaceAll(toAbsl(module), {{".", "/"}}), ".py");
+  case Runtime::kNodejs: return absl::StrCat(toAbsl(module), ".js");
   case Runtime::kCustom: return "bootstrap";
   }
   return {};

@@ -581,9 +581,13 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
     common::failpoint("upload.after_blob");
     std::error_code ec;
     if (!fs::exists(finalCode, ec)) {
+      // Moving a directory rewrites its "..", which needs write permission on it when surged
+      // is not root; the code folder is read-only again once in place.
+      fs::permissions(staged, fs::perms::owner_write, fs::perm_options::add, ec);
       fs::rename(staged, finalCode, ec);
       if (ec) return absl::InternalError(absl::StrCat("cannot place unpacked code: ", ec.message()));
       staged.clear();
+      fs::permissions(finalCode, fs::perms::owner_write, fs::perm_options::remove, ec);
       if (auto status = syncDirectory(finalCode.parent_path()); !status.ok()) return status;
     }
     common::failpoint("upload.after_unpack");

@@ -39,8 +39,6 @@ public:
   // hostile archive would to get past checks that trust the header.
   ZipBuilder& declareSize(uint32_t size);
 
-  size_t entryCount() const { return entries_.size(); }
-
   std::string bytes() const;
   void writeTo(const std::filesystem::path& path) const;
 
