@@ -46,9 +46,12 @@ int main(int argc, char** argv) {
   std::string jsonPath = "bench/results/store_scale.json";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--functions") functionCount = std::stoi(argv[i + 1]);
-    else if (flag == "--pages") pageSamples = std::stoi(argv[i + 1]);
-    else if (flag == "--json") jsonPath = argv[i + 1];
+    if (flag == "--functions")
+      functionCount = std::stoi(argv[i + 1]);
+    else if (flag == "--pages")
+      pageSamples = std::stoi(argv[i + 1]);
+    else if (flag == "--json")
+      jsonPath = argv[i + 1];
     else {
       std::fprintf(stderr, "usage: store_scale [--functions N] [--pages N] [--json PATH]\n");
       return 2;
@@ -111,8 +114,8 @@ int main(int argc, char** argv) {
   const long peakKib = statusKib(surged.pid(), "VmHWM:");
 
   const double p50 = percentile(pageMs, 0.50), p99 = percentile(pageMs, 0.99), max = percentile(pageMs, 1.0);
-  std::printf("store_scale: %d functions created in %.1f s (%.0f creates/s, 4 clients)\n", functionCount,
-              createSeconds, functionCount / createSeconds);
+  std::printf("store_scale: %d functions created in %.1f s (%.0f creates/s, 4 clients)\n", functionCount, createSeconds,
+              functionCount / createSeconds);
   std::printf("ListFunctions page of 100 over %d samples: p50 %.2f ms, p99 %.2f ms, max %.2f ms (goal < 50 ms)\n",
               pageSamples, p50, p99, max);
   std::printf("surged RSS: %.1f MiB idle at start, %.1f MiB after (peak %.1f MiB) (goal < 150 MiB)\n",

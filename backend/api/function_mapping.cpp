@@ -26,9 +26,7 @@ absl::StatusOr<store::Runtime> runtimeFromProto(v1::Runtime runtime) {
   case v1::RUNTIME_PYTHON3: return store::Runtime::kPython3;
   case v1::RUNTIME_NODEJS: return store::Runtime::kNodejs;
   case v1::RUNTIME_CUSTOM: return store::Runtime::kCustom;
-  default:
-    return absl::InvalidArgumentError(
-        "runtime is required: RUNTIME_PYTHON3, RUNTIME_NODEJS or RUNTIME_CUSTOM");
+  default: return absl::InvalidArgumentError("runtime is required: RUNTIME_PYTHON3, RUNTIME_NODEJS or RUNTIME_CUSTOM");
   }
 }
 
@@ -54,8 +52,7 @@ absl::Status copyRuntime(const v1::FunctionConfig& s, store::FunctionConfig& t) 
   return absl::OkStatus();
 }
 
-template <typename Member, typename Getter>
-MaskedField field(std::string_view path, Member member, Getter getter) {
+template <typename Member, typename Getter> MaskedField field(std::string_view path, Member member, Getter getter) {
   return {path, [member, getter](const v1::FunctionConfig& s, store::FunctionConfig& t) {
             t.*member = (s.*getter)();
             return absl::OkStatus();
@@ -151,9 +148,9 @@ absl::Status applyFieldMask(const google::protobuf::FieldMask& mask, const v1::F
     if (match == nullptr) {
       std::vector<std::string> allowed;
       for (const MaskedField& f : maskedFields()) allowed.emplace_back(f.path);
-      return absl::InvalidArgumentError(absl::StrCat("update_mask path '", common::toAbsl(path),
-                                                     "' is not a FunctionConfig field; allowed: ",
-                                                     absl::StrJoin(allowed, ", ")));
+      return absl::InvalidArgumentError(
+          absl::StrCat("update_mask path '", common::toAbsl(path),
+                       "' is not a FunctionConfig field; allowed: ", absl::StrJoin(allowed, ", ")));
     }
     if (auto status = match->copy(source, target); !status.ok()) return status;
   }

@@ -50,8 +50,8 @@ grpc::ServerUnaryReactor* FunctionService::ListFunctions(grpc::CallbackServerCon
                                                          const v1::ListFunctionsRequest* request,
                                                          v1::ListFunctionsResponse* response) {
   return runBlocking(context, [this, request, response]() -> absl::Status {
-    auto page = store_.listFunctions(namespaceOrDefault(request->namespace_()), request->prefix(),
-                                     request->page_size(), request->page_token());
+    auto page = store_.listFunctions(namespaceOrDefault(request->namespace_()), request->prefix(), request->page_size(),
+                                     request->page_token());
     if (!page.ok()) return page.status();
     for (const auto& function : page->functions) toProto(function, *response->add_functions());
     response->set_next_page_token(page->nextPageToken);
@@ -63,11 +63,10 @@ grpc::ServerUnaryReactor* FunctionService::UpdateFunctionConfig(grpc::CallbackSe
                                                                 const v1::UpdateFunctionConfigRequest* request,
                                                                 v1::Function* response) {
   return runBlocking(context, [this, request, response]() -> absl::Status {
-    auto updated = store_.updateConfig(
-        namespaceOrDefault(request->namespace_()), request->name(), request->expected_revision(),
-        [request](store::FunctionConfig& config) {
-          return applyFieldMask(request->update_mask(), request->config(), config);
-        });
+    auto updated = store_.updateConfig(namespaceOrDefault(request->namespace_()), request->name(),
+                                       request->expected_revision(), [request](store::FunctionConfig& config) {
+                                         return applyFieldMask(request->update_mask(), request->config(), config);
+                                       });
     if (!updated.ok()) return updated.status();
     toProto(*updated, *response);
     return absl::OkStatus();
@@ -162,8 +161,7 @@ private:
     if ((!request_.namespace_().empty() && namespaceOrDefault(request_.namespace_()) != ns_) ||
         (!request_.name().empty() && request_.name() != name_) ||
         (!request_.sha256().empty() && request_.sha256() != sha256_)) {
-      return absl::InvalidArgumentError(
-          "UploadCode messages after the first must not name another function or sha256");
+      return absl::InvalidArgumentError("UploadCode messages after the first must not name another function or sha256");
     }
     return absl::OkStatus();
   }
@@ -206,7 +204,7 @@ private:
 } // namespace
 
 grpc::ServerReadReactor<v1::UploadCodeRequest>* FunctionService::UploadCode(grpc::CallbackServerContext* context,
-                                                                           v1::UploadCodeResponse* response) {
+                                                                            v1::UploadCodeResponse* response) {
   return new UploadReactor(context, store_, workers_, response);
 }
 

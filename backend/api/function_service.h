@@ -19,12 +19,10 @@ public:
   FunctionService(store::FunctionStore& store, common::WorkerPool& workers);
 
   grpc::ServerUnaryReactor* CreateFunction(grpc::CallbackServerContext* context,
-                                           const v1::CreateFunctionRequest* request,
-                                           v1::Function* response) override;
-  grpc::ServerUnaryReactor* GetFunction(grpc::CallbackServerContext* context,
-                                        const v1::GetFunctionRequest* request, v1::Function* response) override;
-  grpc::ServerUnaryReactor* ListFunctions(grpc::CallbackServerContext* context,
-                                          const v1::ListFunctionsRequest* request,
+                                           const v1::CreateFunctionRequest* request, v1::Function* response) override;
+  grpc::ServerUnaryReactor* GetFunction(grpc::CallbackServerContext* context, const v1::GetFunctionRequest* request,
+                                        v1::Function* response) override;
+  grpc::ServerUnaryReactor* ListFunctions(grpc::CallbackServerContext* context, const v1::ListFunctionsRequest* request,
                                           v1::ListFunctionsResponse* response) override;
   grpc::ServerUnaryReactor* UpdateFunctionConfig(grpc::CallbackServerContext* context,
                                                  const v1::UpdateFunctionConfigRequest* request,
@@ -46,8 +44,7 @@ public:
 
 private:
   // Runs `work` on the worker pool and finishes the call with its status.
-  template <typename Work>
-  grpc::ServerUnaryReactor* runBlocking(grpc::CallbackServerContext* context, Work work);
+  template <typename Work> grpc::ServerUnaryReactor* runBlocking(grpc::CallbackServerContext* context, Work work);
 
   store::FunctionStore& store_;
   common::WorkerPool& workers_;

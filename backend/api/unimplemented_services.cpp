@@ -18,8 +18,7 @@ grpc::ServerUnaryReactor* pending(grpc::CallbackServerContext* context, const ch
   return reactor;
 }
 
-template <typename Message>
-class PendingStream final : public grpc::ServerWriteReactor<Message> {
+template <typename Message> class PendingStream final : public grpc::ServerWriteReactor<Message> {
 public:
   PendingStream(const char* call, const char* part) {
     this->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
@@ -66,7 +65,7 @@ grpc::ServerUnaryReactor* PendingScalingService::GetScalingStatus(grpc::Callback
 }
 
 grpc::ServerWriteReactor<v1::MetricsSnapshot>* PendingMetricsService::WatchMetrics(grpc::CallbackServerContext*,
-                                                                                 const v1::WatchMetricsRequest*) {
+                                                                                   const v1::WatchMetricsRequest*) {
   return new PendingStream<v1::MetricsSnapshot>("MetricsService.WatchMetrics", kMetrics);
 }
 
@@ -77,7 +76,7 @@ grpc::ServerUnaryReactor* PendingMetricsService::QueryMetrics(grpc::CallbackServ
 }
 
 grpc::ServerWriteReactor<v1::LogLine>* PendingLogService::TailLogs(grpc::CallbackServerContext*,
-                                                                 const v1::TailLogsRequest*) {
+                                                                   const v1::TailLogsRequest*) {
   return new PendingStream<v1::LogLine>("LogService.TailLogs", kLogs);
 }
 
@@ -88,8 +87,7 @@ grpc::ServerUnaryReactor* PendingLogService::QueryInvocations(grpc::CallbackServ
 }
 
 grpc::ServerUnaryReactor* PendingAdminService::CreateApiKey(grpc::CallbackServerContext* context,
-                                                            const v1::CreateApiKeyRequest*,
-                                                            v1::CreateApiKeyResponse*) {
+                                                            const v1::CreateApiKeyRequest*, v1::CreateApiKeyResponse*) {
   return pending(context, "AdminService.CreateApiKey", kKeys);
 }
 

@@ -30,8 +30,8 @@ public:
   grpc::ServerUnaryReactor* RemoveReservationSchedule(grpc::CallbackServerContext* context,
                                                       const v1::RemoveReservationScheduleRequest*,
                                                       google::protobuf::Empty*) override;
-  grpc::ServerUnaryReactor* GetScalingStatus(grpc::CallbackServerContext* context,
-                                             const v1::GetScalingStatusRequest*, v1::ScalingStatus*) override;
+  grpc::ServerUnaryReactor* GetScalingStatus(grpc::CallbackServerContext* context, const v1::GetScalingStatusRequest*,
+                                             v1::ScalingStatus*) override;
 };
 
 class PendingMetricsService final : public v1::MetricsService::CallbackService {
@@ -46,8 +46,7 @@ class PendingLogService final : public v1::LogService::CallbackService {
 public:
   grpc::ServerWriteReactor<v1::LogLine>* TailLogs(grpc::CallbackServerContext* context,
                                                   const v1::TailLogsRequest*) override;
-  grpc::ServerUnaryReactor* QueryInvocations(grpc::CallbackServerContext* context,
-                                             const v1::QueryInvocationsRequest*,
+  grpc::ServerUnaryReactor* QueryInvocations(grpc::CallbackServerContext* context, const v1::QueryInvocationsRequest*,
                                              v1::QueryInvocationsResponse*) override;
 };
 
@@ -59,8 +58,8 @@ public:
                                         v1::ListApiKeysResponse*) override;
   grpc::ServerUnaryReactor* RevokeApiKey(grpc::CallbackServerContext* context, const v1::RevokeApiKeyRequest*,
                                          v1::ApiKey*) override;
-  grpc::ServerUnaryReactor* ListAuditEvents(grpc::CallbackServerContext* context,
-                                            const v1::ListAuditEventsRequest*, v1::ListAuditEventsResponse*) override;
+  grpc::ServerUnaryReactor* ListAuditEvents(grpc::CallbackServerContext* context, const v1::ListAuditEventsRequest*,
+                                            v1::ListAuditEventsResponse*) override;
 };
 
 } // namespace surge::api

@@ -114,8 +114,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     // --help and --version arrive as "errors" with exit code 0.
     if (error.get_exit_code() == 0) return app.exit(error, out, err);
     const ParsedCommand command = deepestCommand(app);
-    err << "error: " << describeParseError(error, command) << "\nRun '" << command.path
-        << " --help' for usage.\n";
+    err << "error: " << describeParseError(error, command) << "\nRun '" << command.path << " --help' for usage.\n";
     return kExitUsage;
   }
   if (int code = applyGlobalFlags(context, flags); code != kExitOk) return code;

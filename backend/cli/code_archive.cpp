@@ -45,19 +45,15 @@ struct Entry {
 };
 
 absl::Status errnoError(int error, const std::string& what, const fs::path& path) {
-  return absl::Status(
-      absl::ErrnoToStatusCode(error),
-      absl::StrCat("cannot ", what, " '", path.string(), "': ", std::strerror(error)));
+  return absl::Status(absl::ErrnoToStatusCode(error),
+                      absl::StrCat("cannot ", what, " '", path.string(), "': ", std::strerror(error)));
 }
 
 absl::Status zipError(const std::string& what, zip_error_t* error) {
-  return absl::InternalError(
-      absl::StrCat("cannot build the code archive: ", what, ": ", zip_error_strerror(error)));
+  return absl::InternalError(absl::StrCat("cannot build the code archive: ", what, ": ", zip_error_strerror(error)));
 }
 
-absl::Status zipError(const std::string& what, zip_t* archive) {
-  return zipError(what, zip_get_error(archive));
-}
+absl::Status zipError(const std::string& what, zip_t* archive) { return zipError(what, zip_get_error(archive)); }
 
 absl::StatusOr<std::string> readFile(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -81,8 +77,7 @@ absl::StatusOr<std::string> readFile(const fs::path& path) {
 
 // Appends the entries below `dir` in sorted order, depth first. Sorting by byte value keeps the
 // order independent of the locale and of the order the file system lists names in.
-absl::Status collectEntries(const fs::path& dir, const std::string& prefix,
-                            std::vector<Entry>& entries) {
+absl::Status collectEntries(const fs::path& dir, const std::string& prefix, std::vector<Entry>& entries) {
   std::vector<std::string> names;
   std::error_code error;
   for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
@@ -98,8 +93,7 @@ absl::Status collectEntries(const fs::path& dir, const std::string& prefix,
     if (::lstat(path.c_str(), &info) != 0) return errnoError(errno, "inspect", path);
     if (S_ISLNK(info.st_mode)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "'", path.string(),
-          "' is a symlink: symlinks are not allowed in function code; copy the target instead"));
+          "'", path.string(), "' is a symlink: symlinks are not allowed in function code; copy the target instead"));
     }
     if (S_ISDIR(info.st_mode)) {
       std::string dirName = absl::StrCat(prefix, name, "/");
@@ -179,8 +173,7 @@ absl::StatusOr<std::string> zipDirectory(const fs::path& dir) {
       auto data = readFile(entry.path);
       if (!data.ok()) return data.status();
       contents.push_back(*std::move(data));
-      zip_source_t* source =
-          zip_source_buffer(archive.get(), contents.back().data(), contents.back().size(), 0);
+      zip_source_t* source = zip_source_buffer(archive.get(), contents.back().data(), contents.back().size(), 0);
       if (source == nullptr) return zipError(entry.name, archive.get());
       index = zip_file_add(archive.get(), entry.name.c_str(), source, ZIP_FL_ENC_GUESS);
       if (index < 0) zip_source_free(source);
@@ -189,8 +182,7 @@ absl::StatusOr<std::string> zipDirectory(const fs::path& dir) {
     const auto zipIndex = static_cast<zip_uint64_t>(index);
     const auto attributes = static_cast<zip_uint32_t>(entry.mode & 0xffff) << 16;
     if ((!isDir && zip_set_file_compression(archive.get(), zipIndex, ZIP_CM_DEFLATE, 0) != 0) ||
-        zip_file_set_external_attributes(archive.get(), zipIndex, 0, ZIP_OPSYS_UNIX, attributes) !=
-            0 ||
+        zip_file_set_external_attributes(archive.get(), zipIndex, 0, ZIP_OPSYS_UNIX, attributes) != 0 ||
         zip_file_set_mtime(archive.get(), zipIndex, mtime, 0) != 0) {
       return zipError(entry.name, archive.get());
     }
@@ -221,14 +213,12 @@ absl::StatusOr<CodeArchive> buildCodeArchive(const fs::path& path) {
     if (!bytes.ok()) return bytes.status();
     if (!bytes->starts_with("PK")) {
       return absl::InvalidArgumentError(
-          absl::StrCat("code file '", path.string(),
-                       "' is not a zip archive; pass a .zip file or a directory to zip"));
+          absl::StrCat("code file '", path.string(), "' is not a zip archive; pass a .zip file or a directory to zip"));
     }
     archive.bytes = *std::move(bytes);
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("code path '", path.string(),
-                     "' is neither a directory nor a regular file; pass a directory or a .zip"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "code path '", path.string(), "' is neither a directory nor a regular file; pass a directory or a .zip"));
   }
   archive.sha256 = common::Sha256::of(archive.bytes);
   return archive;

@@ -8,9 +8,9 @@
 
 namespace surge::cli {
 
-grpc::Status uploadCode(surge::v1::FunctionService::StubInterface& stub,
-                        grpc::ClientContext& context, const UploadTarget& target,
-                        const CodeArchive& archive, surge::v1::UploadCodeResponse* response) {
+grpc::Status uploadCode(surge::v1::FunctionService::StubInterface& stub, grpc::ClientContext& context,
+                        const UploadTarget& target, const CodeArchive& archive,
+                        surge::v1::UploadCodeResponse* response) {
   auto writer = stub.UploadCode(&context, response);
   surge::v1::UploadCodeRequest request;
   request.set_namespace_(target.ns);

@@ -26,8 +26,8 @@ struct UploadTarget {
 // Sends `archive` as one UploadCode stream: the first message names the function and carries
 // the SHA-256 and the first chunk, later messages carry only chunks of kUploadChunkBytes at
 // most. Returns the RPC's status; `response` is filled on OK. `context` carries the deadline.
-grpc::Status uploadCode(surge::v1::FunctionService::StubInterface& stub,
-                        grpc::ClientContext& context, const UploadTarget& target,
-                        const CodeArchive& archive, surge::v1::UploadCodeResponse* response);
+grpc::Status uploadCode(surge::v1::FunctionService::StubInterface& stub, grpc::ClientContext& context,
+                        const UploadTarget& target, const CodeArchive& archive,
+                        surge::v1::UploadCodeResponse* response);
 
 } // namespace surge::cli

@@ -22,8 +22,7 @@ std::unique_ptr<grpc::ClientContext> Context::newCall(std::chrono::seconds deadl
 }
 
 int Context::rpcError(const grpc::Status& status) {
-  err_ << "error: " << statusCodeName(status.error_code()) << ": " << status.error_message()
-       << '\n';
+  err_ << "error: " << statusCodeName(status.error_code()) << ": " << status.error_message() << '\n';
   // UNAVAILABLE also comes from a reachable server that is, say, shutting down; only a channel
   // that never got ready means the address is wrong or surged is not running.
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
@@ -39,12 +38,9 @@ int Context::usageError(std::string_view message) {
   return kExitUsage;
 }
 
-int Context::usageError(const absl::Status& status) {
-  return usageError(std::string(status.message()));
-}
+int Context::usageError(const absl::Status& status) { return usageError(std::string(status.message())); }
 
-int Context::print(const google::protobuf::Message& message,
-                   const std::function<void(std::ostream&)>& printTable) {
+int Context::print(const google::protobuf::Message& message, const std::function<void(std::ostream&)>& printTable) {
   if (options_.output == OutputFormat::kJson) {
     if (auto status = printJson(out_, message); !status.ok()) {
       err_ << "error: " << status.message() << '\n';
@@ -58,42 +54,24 @@ int Context::print(const google::protobuf::Message& message,
 
 std::string_view statusCodeName(int code) {
   switch (static_cast<grpc::StatusCode>(code)) {
-  case grpc::StatusCode::OK:
-    return "OK";
-  case grpc::StatusCode::CANCELLED:
-    return "CANCELLED";
-  case grpc::StatusCode::UNKNOWN:
-    return "UNKNOWN";
-  case grpc::StatusCode::INVALID_ARGUMENT:
-    return "INVALID_ARGUMENT";
-  case grpc::StatusCode::DEADLINE_EXCEEDED:
-    return "DEADLINE_EXCEEDED";
-  case grpc::StatusCode::NOT_FOUND:
-    return "NOT_FOUND";
-  case grpc::StatusCode::ALREADY_EXISTS:
-    return "ALREADY_EXISTS";
-  case grpc::StatusCode::PERMISSION_DENIED:
-    return "PERMISSION_DENIED";
-  case grpc::StatusCode::RESOURCE_EXHAUSTED:
-    return "RESOURCE_EXHAUSTED";
-  case grpc::StatusCode::FAILED_PRECONDITION:
-    return "FAILED_PRECONDITION";
-  case grpc::StatusCode::ABORTED:
-    return "ABORTED";
-  case grpc::StatusCode::OUT_OF_RANGE:
-    return "OUT_OF_RANGE";
-  case grpc::StatusCode::UNIMPLEMENTED:
-    return "UNIMPLEMENTED";
-  case grpc::StatusCode::INTERNAL:
-    return "INTERNAL";
-  case grpc::StatusCode::UNAVAILABLE:
-    return "UNAVAILABLE";
-  case grpc::StatusCode::DATA_LOSS:
-    return "DATA_LOSS";
-  case grpc::StatusCode::UNAUTHENTICATED:
-    return "UNAUTHENTICATED";
-  default:
-    return "UNKNOWN";
+  case grpc::StatusCode::OK: return "OK";
+  case grpc::StatusCode::CANCELLED: return "CANCELLED";
+  case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
+  case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+  case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+  case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+  case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+  case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+  case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+  case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+  case grpc::StatusCode::ABORTED: return "ABORTED";
+  case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+  case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+  case grpc::StatusCode::INTERNAL: return "INTERNAL";
+  case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+  case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
+  case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+  default: return "UNKNOWN";
   }
 }
 

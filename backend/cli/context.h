@@ -68,8 +68,7 @@ public:
   int usageError(const absl::Status& status);
   // Prints `message` as JSON in JSON mode, or calls `printTable` otherwise. Returns the exit
   // code: kExitOk, or kExitRpcError if the response cannot be shown as JSON.
-  int print(const google::protobuf::Message& message,
-            const std::function<void(std::ostream&)>& printTable);
+  int print(const google::protobuf::Message& message, const std::function<void(std::ostream&)>& printTable);
 
   void setAction(Action action) { action_ = std::move(action); }
   const Action& action() const { return action_; }

@@ -83,9 +83,8 @@ CLI::Validator wholeNumberValidator(uint64_t min, uint64_t max) {
   return CLI::Validator(
       [min, max](std::string& value) -> std::string {
         uint64_t number = 0;
-        const bool digits =
-            !value.empty() && value.size() <= 19 &&
-            std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+        const bool digits = !value.empty() && value.size() <= 19 &&
+                            std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
         if (digits) number = std::stoull(value);
         if (digits && number >= min && number <= max) return {};
         return absl::StrCat("'", value, "' is not a whole number from ", min, " to ", max);
@@ -130,8 +129,7 @@ absl::Status environmentFromFlags(const std::vector<std::string>& pairs,
     const size_t equals = pair.find('=');
     std::string key = pair.substr(0, equals);
     if (environment.contains(key)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--env: key '", key, "' is given more than once"));
+      return absl::InvalidArgumentError(absl::StrCat("--env: key '", key, "' is given more than once"));
     }
     environment[std::move(key)] = pair.substr(equals + 1);
   }
@@ -140,88 +138,74 @@ absl::Status environmentFromFlags(const std::vector<std::string>& pairs,
 
 // Adds the config flags to `command`; `flags` must outlive the parse and the action.
 void addConfigFlags(CLI::App& command, ConfigFlags& flags) {
-  auto add = [&](CLI::Option* option, std::string_view path,
-                 std::function<void(v1::FunctionConfig&)> apply) {
+  auto add = [&](CLI::Option* option, std::string_view path, std::function<void(v1::FunctionConfig&)> apply) {
     flags.fields.push_back({option, path, [apply = std::move(apply)](v1::FunctionConfig& config) {
                               apply(config);
                               return absl::OkStatus();
                             }});
     return option;
   };
-  auto number = [&](std::string_view flag, uint32_t& value, std::string_view unit,
-                    std::string_view help, std::string_view path,
-                    void (v1::FunctionConfig::*setter)(uint32_t)) {
+  auto number = [&](std::string_view flag, uint32_t& value, std::string_view unit, std::string_view help,
+                    std::string_view path, void (v1::FunctionConfig::*setter)(uint32_t)) {
     add(command.add_option(std::string(flag), value, std::string(help))
             ->type_name(std::string(unit))
             ->check(wholeNumberValidator(0, UINT32_MAX)),
         path, [&value, setter](v1::FunctionConfig& config) { (config.*setter)(value); });
   };
 
-  flags.runtimeOption = add(
-      command.add_option("--runtime", flags.runtime, "Language runtime: python3, nodejs or custom")
-          ->type_name("RUNTIME")
-          ->check(runtimeValidator()),
-      "runtime",
-      [&flags](v1::FunctionConfig& config) { config.set_runtime(*parseRuntime(flags.runtime)); });
-  flags.handlerOption =
-      add(command
-              .add_option("--handler", flags.handler,
-                          "Entry point \"module.function\", e.g. index.handler (python3: "
-                          "index.py, nodejs: index.js; custom: passed to bootstrap)")
-              ->type_name("HANDLER"),
-          "handler", [&flags](v1::FunctionConfig& config) { config.set_handler(flags.handler); });
-  number("--memory", flags.memory, "MB", "Memory per instance in MiB, 64-4096 (default 128)",
-         "memory_mb", &v1::FunctionConfig::set_memory_mb);
-  number("--timeout", flags.timeout, "SECONDS",
-         "Seconds one invocation may run, 1-900 (default 60)", "timeout_seconds",
+  flags.runtimeOption =
+      add(command.add_option("--runtime", flags.runtime, "Language runtime: python3, nodejs or custom")
+              ->type_name("RUNTIME")
+              ->check(runtimeValidator()),
+          "runtime", [&flags](v1::FunctionConfig& config) { config.set_runtime(*parseRuntime(flags.runtime)); });
+  flags.handlerOption = add(command
+                                .add_option("--handler", flags.handler,
+                                            "Entry point \"module.function\", e.g. index.handler (python3: "
+                                            "index.py, nodejs: index.js; custom: passed to bootstrap)")
+                                ->type_name("HANDLER"),
+                            "handler", [&flags](v1::FunctionConfig& config) { config.set_handler(flags.handler); });
+  number("--memory", flags.memory, "MB", "Memory per instance in MiB, 64-4096 (default 128)", "memory_mb",
+         &v1::FunctionConfig::set_memory_mb);
+  number("--timeout", flags.timeout, "SECONDS", "Seconds one invocation may run, 1-900 (default 60)", "timeout_seconds",
          &v1::FunctionConfig::set_timeout_seconds);
-  number("--concurrency", flags.concurrency, "N",
-         "Requests one instance serves at once, 1-100 (default 1)", "instance_concurrency",
-         &v1::FunctionConfig::set_instance_concurrency);
-  number("--max-instances", flags.maxInstances, "N", "Most instances at once, 1-1000 (default 100)",
-         "max_instances", &v1::FunctionConfig::set_max_instances);
+  number("--concurrency", flags.concurrency, "N", "Requests one instance serves at once, 1-100 (default 1)",
+         "instance_concurrency", &v1::FunctionConfig::set_instance_concurrency);
+  number("--max-instances", flags.maxInstances, "N", "Most instances at once, 1-1000 (default 100)", "max_instances",
+         &v1::FunctionConfig::set_max_instances);
   add(command
           .add_option("--initializer", flags.initializer,
                       "\"module.function\" run once per instance before its first request")
           ->type_name("HANDLER"),
-      "initializer",
-      [&flags](v1::FunctionConfig& config) { config.set_initializer(flags.initializer); });
+      "initializer", [&flags](v1::FunctionConfig& config) { config.set_initializer(flags.initializer); });
   number("--initializer-timeout", flags.initializerTimeout, "SECONDS",
          "Seconds the initializer may run, 1-900 (default 30)", "initializer_timeout_seconds",
          &v1::FunctionConfig::set_initializer_timeout_seconds);
   number("--queue-timeout", flags.queueTimeout, "SECONDS",
-         "Seconds a request may wait for an instance, 1-900 (default: the timeout)",
-         "queue_timeout_seconds", &v1::FunctionConfig::set_queue_timeout_seconds);
-  number("--max-queue", flags.maxQueue, "N",
-         "Most requests waiting for an instance, 1-100000 (default 1000)", "max_queue_length",
-         &v1::FunctionConfig::set_max_queue_length);
+         "Seconds a request may wait for an instance, 1-900 (default: the timeout)", "queue_timeout_seconds",
+         &v1::FunctionConfig::set_queue_timeout_seconds);
+  number("--max-queue", flags.maxQueue, "N", "Most requests waiting for an instance, 1-100000 (default 1000)",
+         "max_queue_length", &v1::FunctionConfig::set_max_queue_length);
   add(command
-          .add_option("--network", flags.network,
-                      "Whether instances may reach the network: on or off (default off)")
+          .add_option("--network", flags.network, "Whether instances may reach the network: on or off (default off)")
           ->type_name("on|off")
           ->check(onOffValidator()),
-      "network_access",
-      [&flags](v1::FunctionConfig& config) { config.set_network_access(flags.network == "on"); });
-  flags.envOption =
-      command
-          .add_option("--env", flags.env,
-                      "Environment variable KEY=VALUE; repeat for more. On update the "
-                      "variables given replace the whole environment")
-          ->type_name("KEY=VALUE")
-          ->check(envValidator());
+      "network_access", [&flags](v1::FunctionConfig& config) { config.set_network_access(flags.network == "on"); });
+  flags.envOption = command
+                        .add_option("--env", flags.env,
+                                    "Environment variable KEY=VALUE; repeat for more. On update the "
+                                    "variables given replace the whole environment")
+                        ->type_name("KEY=VALUE")
+                        ->check(envValidator());
   flags.fields.push_back({flags.envOption, "environment", [&flags](v1::FunctionConfig& config) {
                             return environmentFromFlags(flags.env, *config.mutable_environment());
                           }});
-  add(command.add_option("--description", flags.description, "Free text, at most 256 bytes")
-          ->type_name("TEXT"),
-      "description",
-      [&flags](v1::FunctionConfig& config) { config.set_description(flags.description); });
+  add(command.add_option("--description", flags.description, "Free text, at most 256 bytes")->type_name("TEXT"),
+      "description", [&flags](v1::FunctionConfig& config) { config.set_description(flags.description); });
 }
 
 // Sets in `config` every field whose flag was given and, if `mask` is not null, names each
 // one there. A flag given with 0 or "" sets 0 or "", which the server reads as the default.
-absl::Status applyConfigFlags(const ConfigFlags& flags, v1::FunctionConfig& config,
-                              google::protobuf::FieldMask* mask) {
+absl::Status applyConfigFlags(const ConfigFlags& flags, v1::FunctionConfig& config, google::protobuf::FieldMask* mask) {
   for (const ConfigField& field : flags.fields) {
     if (field.option->count() == 0) continue;
     if (auto status = field.apply(config); !status.ok()) return status;
@@ -240,9 +224,7 @@ CLI::Option* addRevisionFlag(CLI::App& command, int64_t& revision) {
 }
 
 void addNameArgument(CLI::App& command, std::string& name) {
-  command.add_option("name", name, "Function name: lowercase letters, digits and '-'")
-      ->type_name("NAME")
-      ->required();
+  command.add_option("name", name, "Function name: lowercase letters, digits and '-'")->type_name("NAME")->required();
 }
 
 CLI::Option* addCodeFlag(CLI::App& command, std::string& code) {
@@ -256,24 +238,19 @@ CLI::Option* addCodeFlag(CLI::App& command, std::string& code) {
 
 // Registers `command`'s action: `run` is called with the context once parsing succeeded.
 template <typename State>
-void setAction(CLI::App& command, Context& context, std::shared_ptr<State> state,
-               int (*run)(Context&, const State&)) {
-  command.callback([&context, state, run] {
-    context.setAction([&context, state, run] { return run(context, *state); });
-  });
+void setAction(CLI::App& command, Context& context, std::shared_ptr<State> state, int (*run)(Context&, const State&)) {
+  command.callback(
+      [&context, state, run] { context.setAction([&context, state, run] { return run(context, *state); }); });
 }
 
 // A command's help footer: its examples, and where the global flags are described.
 std::string commandFooter(const std::string& examples) {
-  return absl::StrCat(examples.find('\n') == std::string::npos ? "Example:\n  " : "Examples:\n  ",
-                      examples,
+  return absl::StrCat(examples.find('\n') == std::string::npos ? "Example:\n  " : "Examples:\n  ", examples,
                       "\n\nGlobal flags (--server, --namespace, -o) may come before or after the "
                       "command; see 'surgectl --help'.");
 }
 
-std::unique_ptr<Stub> newStub(Context& context) {
-  return v1::FunctionService::NewStub(context.channel());
-}
+std::unique_ptr<Stub> newStub(Context& context) { return v1::FunctionService::NewStub(context.channel()); }
 
 std::string displayName(const Context& context, std::string_view name) {
   return qualifiedName(context.options().ns, name);
@@ -301,8 +278,7 @@ void printFunction(std::ostream& out, const v1::Function& function) {
   block.add("reserved", absl::StrCat(config.reserved_target()));
   block.add("network", config.network_access() ? "on" : "off");
   block.add("description", orDash(config.description()));
-  block.add("active-version",
-            function.active_version() == 0 ? "none" : absl::StrCat(function.active_version()));
+  block.add("active-version", function.active_version() == 0 ? "none" : absl::StrCat(function.active_version()));
   block.add("revision", absl::StrCat(function.revision()));
   block.add("created", formatTimestamp(function.create_time()));
   block.add("updated", formatTimestamp(function.update_time()));
@@ -341,9 +317,8 @@ int undoCreate(Context& context, Stub& stub, const std::string& name, int64_t re
   } else {
     context.err() << "warning: could not remove function '" << displayName(context, name)
                   << "' after the failed upload (" << statusCodeName(status.error_code()) << ": "
-                  << status.error_message() << "); check it with 'surgectl --namespace "
-                  << context.options().ns << " function get " << name
-                  << "' and delete it if unwanted\n";
+                  << status.error_message() << "); check it with 'surgectl --namespace " << context.options().ns
+                  << " function get " << name << "' and delete it if unwanted\n";
   }
   return exitCode;
 }
@@ -355,8 +330,7 @@ int runCreate(Context& context, const CreateState& state) {
   v1::CreateFunctionRequest request;
   request.set_namespace_(context.options().ns);
   request.set_name(state.name);
-  if (auto status = applyConfigFlags(state.config, *request.mutable_config(), nullptr);
-      !status.ok()) {
+  if (auto status = applyConfigFlags(state.config, *request.mutable_config(), nullptr); !status.ok()) {
     return context.usageError(status);
   }
   // Read the code before creating anything, so that a bad path leaves no function behind.
@@ -372,30 +346,27 @@ int runCreate(Context& context, const CreateState& state) {
   v1::UploadCodeResponse uploaded;
   auto uploadCall = context.newCall(kUploadDeadline);
   grpc::Status status =
-      uploadCode(*stub, *uploadCall, {context.options().ns, state.name, created.revision()},
-                 *archive, &uploaded);
+      uploadCode(*stub, *uploadCall, {context.options().ns, state.name, created.revision()}, *archive, &uploaded);
   if (!status.ok()) return undoCreate(context, *stub, state.name, created.revision(), status);
   return context.print(uploaded, [&](std::ostream& out) {
     out << "created function " << displayName(context, state.name) << " with code version "
-        << uploaded.version().version() << " (sha256 " << shortSha(uploaded.version().sha256())
-        << ", " << formatBytes(uploaded.version().size_bytes()) << ", "
-        << uploaded.version().file_count() << " files)\n";
+        << uploaded.version().version() << " (sha256 " << shortSha(uploaded.version().sha256()) << ", "
+        << formatBytes(uploaded.version().size_bytes()) << ", " << uploaded.version().file_count() << " files)\n";
   });
 }
 
 void addCreateCommand(CLI::App& group, Context& context) {
-  CLI::App* command = group.add_subcommand(
-      "create", "Create a function and upload its code; if the upload fails, the function is "
-                "removed again");
+  CLI::App* command =
+      group.add_subcommand("create", "Create a function and upload its code; if the upload fails, the function is "
+                                     "removed again");
   auto state = std::make_shared<CreateState>();
   addNameArgument(*command, state->name);
   addCodeFlag(*command, state->code);
   addConfigFlags(*command, state->config);
   state->config.runtimeOption->required();
   state->config.handlerOption->required();
-  command->footer(
-      commandFooter("surgectl function create hello --runtime python3 "
-                    "--handler index.handler --code ./hello --memory 256 --env LOG_LEVEL=debug"));
+  command->footer(commandFooter("surgectl function create hello --runtime python3 "
+                                "--handler index.handler --code ./hello --memory 256 --env LOG_LEVEL=debug"));
   setAction(*command, context, state, &runCreate);
 }
 
@@ -416,8 +387,7 @@ int runUpdate(Context& context, const UpdateState& state) {
   request.set_namespace_(context.options().ns);
   request.set_name(state.name);
   request.set_expected_revision(state.revision);
-  if (auto status =
-          applyConfigFlags(state.config, *request.mutable_config(), request.mutable_update_mask());
+  if (auto status = applyConfigFlags(state.config, *request.mutable_config(), request.mutable_update_mask());
       !status.ok()) {
     return context.usageError(status);
   }
@@ -441,19 +411,18 @@ int runUpdate(Context& context, const UpdateState& state) {
 }
 
 void addUpdateCommand(CLI::App& group, Context& context) {
-  CLI::App* command = group.add_subcommand(
-      "update", "Change a function's configuration: only the flags given are changed; a "
-                "number given as 0 resets it to its default");
+  CLI::App* command =
+      group.add_subcommand("update", "Change a function's configuration: only the flags given are changed; a "
+                                     "number given as 0 resets it to its default");
   auto state = std::make_shared<UpdateState>();
   addNameArgument(*command, state->name);
   addConfigFlags(*command, state->config);
   command->add_flag("--clear-env", state->clearEnv, "Remove every environment variable")
       ->excludes(state->config.envOption);
   addRevisionFlag(*command, state->revision);
-  command->footer(
-      commandFooter("surgectl function update hello --memory 512 --timeout 120\n  "
-                    "surgectl function update hello --env LOG_LEVEL=info --env REGION=eu\n  "
-                    "surgectl function update hello --clear-env --revision 7"));
+  command->footer(commandFooter("surgectl function update hello --memory 512 --timeout 120\n  "
+                                "surgectl function update hello --env LOG_LEVEL=info --env REGION=eu\n  "
+                                "surgectl function update hello --clear-env --revision 7"));
   setAction(*command, context, state, &runUpdate);
 }
 
@@ -475,8 +444,8 @@ int runDeploy(Context& context, const DeployState& state) {
   auto stub = newStub(context);
   v1::UploadCodeResponse uploaded;
   auto call = context.newCall(kUploadDeadline);
-  grpc::Status status = uploadCode(*stub, *call, {context.options().ns, state.name, state.revision},
-                                   *archive, &uploaded);
+  grpc::Status status =
+      uploadCode(*stub, *call, {context.options().ns, state.name, state.revision}, *archive, &uploaded);
   if (!status.ok()) return context.rpcError(status);
   return context.print(uploaded, [&](std::ostream& out) {
     const v1::CodeVersion& version = uploaded.version();
@@ -484,16 +453,16 @@ int runDeploy(Context& context, const DeployState& state) {
       out << "unchanged: archive equals active version " << version.version() << '\n';
       return;
     }
-    out << "deployed version " << version.version() << " of function "
-        << displayName(context, state.name) << " (sha256 " << shortSha(version.sha256()) << ", "
-        << formatBytes(version.size_bytes()) << ", " << version.file_count() << " files)\n";
+    out << "deployed version " << version.version() << " of function " << displayName(context, state.name)
+        << " (sha256 " << shortSha(version.sha256()) << ", " << formatBytes(version.size_bytes()) << ", "
+        << version.file_count() << " files)\n";
   });
 }
 
 void addDeployCommand(CLI::App& group, Context& context) {
-  CLI::App* command = group.add_subcommand(
-      "deploy", "Upload new code and make it the active version; uploading the active "
-                "version's archive again changes nothing");
+  CLI::App* command =
+      group.add_subcommand("deploy", "Upload new code and make it the active version; uploading the active "
+                                     "version's archive again changes nothing");
   auto state = std::make_shared<DeployState>();
   addNameArgument(*command, state->name);
   addCodeFlag(*command, state->code);
@@ -528,8 +497,7 @@ void addGetCommand(CLI::App& group, Context& context) {
   CLI::App* command = group.add_subcommand("get", "Show a function's configuration and state");
   auto state = std::make_shared<GetState>();
   addNameArgument(*command, state->name);
-  command->footer(
-      commandFooter("surgectl function get hello\n  surgectl -o json function get hello"));
+  command->footer(commandFooter("surgectl function get hello\n  surgectl -o json function get hello"));
   setAction(*command, context, state, &runGet);
 }
 
@@ -569,15 +537,13 @@ int runList(Context& context, const ListState& state) {
     if (all.functions().empty()) {
       // On stderr, so that scripts reading the table see no rows.
       context.err() << "no functions in namespace '" << context.options().ns << "'"
-                    << (state.prefix.empty() ? ""
-                                             : absl::StrCat(" starting with '", state.prefix, "'"))
-                    << '\n';
+                    << (state.prefix.empty() ? "" : absl::StrCat(" starting with '", state.prefix, "'")) << '\n';
       return;
     }
     Table table({"NAME", "RUNTIME", "HANDLER", "MEMORY", "VERSION", "REVISION", "UPDATED"});
     for (const v1::Function& function : all.functions()) {
-      table.addRow({function.name(), std::string(runtimeName(function.config().runtime())),
-                    function.config().handler(), formatMemory(function.config().memory_mb()),
+      table.addRow({function.name(), std::string(runtimeName(function.config().runtime())), function.config().handler(),
+                    formatMemory(function.config().memory_mb()),
                     function.active_version() == 0 ? "-" : absl::StrCat(function.active_version()),
                     absl::StrCat(function.revision()), formatTimestamp(function.update_time())});
     }
@@ -586,11 +552,9 @@ int runList(Context& context, const ListState& state) {
 }
 
 void addListCommand(CLI::App& group, Context& context) {
-  CLI::App* command =
-      group.add_subcommand("list", "List the namespace's functions in name order (all pages)");
+  CLI::App* command = group.add_subcommand("list", "List the namespace's functions in name order (all pages)");
   auto state = std::make_shared<ListState>();
-  command->add_option("--prefix", state->prefix, "Only names starting with this")
-      ->type_name("PREFIX");
+  command->add_option("--prefix", state->prefix, "Only names starting with this")->type_name("PREFIX");
   command
       ->add_option("--page-size", state->pageSize,
                    "Functions fetched per request, 1-1000 (default 100); all pages are shown")
@@ -626,18 +590,16 @@ int runVersions(Context& context, const VersionsState& state) {
     }
     Table table({"VERSION", "ACTIVE", "SHA256", "SIZE", "UNPACKED", "FILES", "UPLOADED"});
     for (const v1::CodeVersion& version : response.versions()) {
-      table.addRow({absl::StrCat(version.version()), version.active() ? "*" : "",
-                    shortSha(version.sha256()), formatBytes(version.size_bytes()),
-                    formatBytes(version.unpacked_bytes()), absl::StrCat(version.file_count()),
-                    formatTimestamp(version.upload_time())});
+      table.addRow({absl::StrCat(version.version()), version.active() ? "*" : "", shortSha(version.sha256()),
+                    formatBytes(version.size_bytes()), formatBytes(version.unpacked_bytes()),
+                    absl::StrCat(version.file_count()), formatTimestamp(version.upload_time())});
     }
     table.print(out);
   });
 }
 
 void addVersionsCommand(CLI::App& group, Context& context) {
-  CLI::App* command =
-      group.add_subcommand("versions", "List a function's retained code versions, newest first");
+  CLI::App* command = group.add_subcommand("versions", "List a function's retained code versions, newest first");
   auto state = std::make_shared<VersionsState>();
   addNameArgument(*command, state->name);
   command->footer(commandFooter("surgectl function versions hello"));
@@ -668,14 +630,14 @@ int runRollback(Context& context, const RollbackState& state) {
     return context.rpcError(status);
   }
   return context.print(function, [&](std::ostream& out) {
-    out << "active version of function " << displayName(context, state.name) << " is now "
-        << function.active_version() << " (revision " << function.revision() << ")\n";
+    out << "active version of function " << displayName(context, state.name) << " is now " << function.active_version()
+        << " (revision " << function.revision() << ")\n";
   });
 }
 
 void addRollbackCommand(CLI::App& group, Context& context) {
-  CLI::App* command = group.add_subcommand(
-      "rollback", "Make a retained code version the active one (see 'function versions')");
+  CLI::App* command =
+      group.add_subcommand("rollback", "Make a retained code version the active one (see 'function versions')");
   auto state = std::make_shared<RollbackState>();
   addNameArgument(*command, state->name);
   command->add_option("--version", state->version, "The code version to activate")
@@ -708,14 +670,12 @@ int runDelete(Context& context, const DeleteState& state) {
   if (auto status = stub->DeleteFunction(call.get(), request, &empty); !status.ok()) {
     return context.rpcError(status);
   }
-  return context.print(empty, [&](std::ostream& out) {
-    out << "deleted function " << displayName(context, state.name) << '\n';
-  });
+  return context.print(
+      empty, [&](std::ostream& out) { out << "deleted function " << displayName(context, state.name) << '\n'; });
 }
 
 void addDeleteCommand(CLI::App& group, Context& context) {
-  CLI::App* command =
-      group.add_subcommand("delete", "Delete a function with all its code versions");
+  CLI::App* command = group.add_subcommand("delete", "Delete a function with all its code versions");
   auto state = std::make_shared<DeleteState>();
   addNameArgument(*command, state->name);
   addRevisionFlag(*command, state->revision);

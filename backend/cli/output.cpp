@@ -38,9 +38,7 @@ void Table::print(std::ostream& out) const {
   for (const auto& row : rows_) printRow(row);
 }
 
-void KeyValueBlock::add(std::string key, std::string value) {
-  lines_.emplace_back(std::move(key), std::move(value));
-}
+void KeyValueBlock::add(std::string key, std::string value) { lines_.emplace_back(std::move(key), std::move(value)); }
 
 void KeyValueBlock::print(std::ostream& out) const {
   size_t width = 0;
@@ -63,8 +61,7 @@ absl::Status printJson(std::ostream& out, const google::protobuf::Message& messa
   std::string json;
   auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
   if (!status.ok()) {
-    return absl::InternalError(
-        absl::StrCat("cannot print the response as JSON: ", status.ToString()));
+    return absl::InternalError(absl::StrCat("cannot print the response as JSON: ", status.ToString()));
   }
   if (json.empty() || json.back() != '\n') json.push_back('\n');
   out << json;
@@ -73,14 +70,10 @@ absl::Status printJson(std::ostream& out, const google::protobuf::Message& messa
 
 std::string_view runtimeName(surge::v1::Runtime runtime) {
   switch (runtime) {
-  case surge::v1::RUNTIME_PYTHON3:
-    return "python3";
-  case surge::v1::RUNTIME_NODEJS:
-    return "nodejs";
-  case surge::v1::RUNTIME_CUSTOM:
-    return "custom";
-  default:
-    return "unspecified";
+  case surge::v1::RUNTIME_PYTHON3: return "python3";
+  case surge::v1::RUNTIME_NODEJS: return "nodejs";
+  case surge::v1::RUNTIME_CUSTOM: return "custom";
+  default: return "unspecified";
   }
 }
 
@@ -100,8 +93,7 @@ std::string formatBytes(int64_t bytes) {
 
 std::string formatTimestamp(const google::protobuf::Timestamp& timestamp) {
   if (timestamp.seconds() == 0 && timestamp.nanos() == 0) return "-";
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(timestamp.seconds()),
-                          absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(timestamp.seconds()), absl::UTCTimeZone());
 }
 
 std::string qualifiedName(std::string_view ns, std::string_view name) {

@@ -19,10 +19,10 @@ bool isValidName(std::string_view name) {
 absl::Status validateName(std::string_view what, std::string_view name) {
   if (isValidName(name)) return absl::OkStatus();
   if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(toAbsl(what), " is required"));
-  return absl::InvalidArgumentError(absl::StrCat(
-      toAbsl(what), " '", toAbsl(name),
-      "' is not allowed: use 1-63 characters, lowercase letters, digits and '-', "
-      "starting with a letter"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(toAbsl(what), " '", toAbsl(name),
+                   "' is not allowed: use 1-63 characters, lowercase letters, digits and '-', "
+                   "starting with a letter"));
 }
 
 } // namespace surge::common

@@ -31,14 +31,14 @@ absl::StatusOr<std::unique_ptr<DataDirLock>> DataDirLock::acquire(const std::fil
     char holder[32] = {};
     const ssize_t n = ::pread(fd, holder, sizeof(holder) - 1, 0);
     ::close(fd);
-    return absl::FailedPreconditionError(absl::StrCat("data dir ", dataDir.string(), " is in use by another surged",
-                                                      n > 0 ? absl::StrCat(" (pid ", std::string(holder, n), ")") : ""));
+    return absl::FailedPreconditionError(
+        absl::StrCat("data dir ", dataDir.string(), " is in use by another surged",
+                     n > 0 ? absl::StrCat(" (pid ", std::string(holder, n), ")") : ""));
   }
   const std::string pid = std::to_string(::getpid());
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
     ::close(fd);
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot write ", path.string(), ": ", std::strerror(errno)));
+    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path.string(), ": ", std::strerror(errno)));
   }
   return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
 }

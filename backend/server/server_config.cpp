@@ -20,8 +20,7 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
   app.set_config("--config", "", "TOML file with keys named like the long flags, e.g. data-dir = \"/var/lib/surge\"");
   app.add_option("--listen", config.listen, "HOST:PORT to serve gRPC on; port 0 picks a free one");
   app.add_option("--data-dir", config.dataDir, "Folder for the database, code blobs and unpacked code");
-  app.add_option("--keep-versions", config.keepVersions, "Code versions kept per function")
-      ->check(CLI::Range(1, 1000));
+  app.add_option("--keep-versions", config.keepVersions, "Code versions kept per function")->check(CLI::Range(1, 1000));
   app.add_option("--max-unpacked-mib", maxUnpackedMib, "Most MiB one code archive may unpack to")
       ->check(CLI::Range(1, 65536));
   app.add_option("--max-compression-ratio", config.archiveLimits.maxCompressionRatio,

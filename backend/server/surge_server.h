@@ -25,7 +25,7 @@ class PendingScalingService;
 class PendingMetricsService;
 class PendingLogService;
 class PendingAdminService;
-}
+} // namespace surge::api
 
 namespace surge::server {
 

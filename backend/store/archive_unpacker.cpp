@@ -154,7 +154,7 @@ absl::StatusOr<EntryType> entryType(std::string_view name, zip_uint8_t opsys, zi
   if (opsys != ZIP_OPSYS_UNIX) return type;
   const auto mode = static_cast<mode_t>(attributes >> 16);
   switch (mode & S_IFMT) {
-  case 0:  // some archivers record only permission bits
+  case 0: // some archivers record only permission bits
   case S_IFREG: break;
   case S_IFDIR:
     if (!type.directory) {
@@ -169,8 +169,8 @@ absl::StatusOr<EntryType> entryType(std::string_view name, zip_uint8_t opsys, zi
   default: {
     char octal[8] = {};
     std::to_chars(octal, octal + sizeof(octal) - 1, mode & S_IFMT, 8);
-    return refuse(name, absl::StrCat("has unknown file type 0", octal,
-                                     "; only regular files and directories are allowed"));
+    return refuse(name,
+                  absl::StrCat("has unknown file type 0", octal, "; only regular files and directories are allowed"));
   }
   }
   type.executable = (mode & 0111) != 0;
@@ -179,16 +179,16 @@ absl::StatusOr<EntryType> entryType(std::string_view name, zip_uint8_t opsys, zi
 
 struct FileEntry {
   zip_uint64_t index = 0;
-  std::string name;  // as stored, for messages
-  std::string path;  // normalised, relative to the root
+  std::string name; // as stored, for messages
+  std::string path; // normalised, relative to the root
   bool executable = false;
-  uint64_t compressedSize = 1;                // from the header; 0 counts as 1
-  std::optional<uint64_t> declaredSize;        // from the header, if libzip has it
+  uint64_t compressedSize = 1;          // from the header; 0 counts as 1
+  std::optional<uint64_t> declaredSize; // from the header, if libzip has it
 };
 
 struct Plan {
-  std::vector<FileEntry> files;        // in archive order, which is the cheapest order to read
-  std::set<std::string> directories;   // explicit and implied, sorted so parents come first
+  std::vector<FileEntry> files;      // in archive order, which is the cheapest order to read
+  std::set<std::string> directories; // explicit and implied, sorted so parents come first
 };
 
 double ratio(uint64_t bytes, uint64_t compressedSize) {
@@ -204,7 +204,7 @@ std::string shownRatio(double value) { return absl::StrCat(std::round(value * 10
 // entry as soon as it yields more than it declared, so a header that lies low gains nothing.
 absl::StatusOr<Plan> planArchive(zip_t* archive, zip_int64_t entryCount, const ArchiveLimits& limits) {
   Plan plan;
-  std::map<std::string, bool> seen;  // normalised path -> is a directory
+  std::map<std::string, bool> seen; // normalised path -> is a directory
   uint64_t declaredTotal = 0;
   for (zip_int64_t i = 0; i < entryCount; ++i) {
     const auto index = static_cast<zip_uint64_t>(i);
@@ -231,8 +231,8 @@ absl::StatusOr<Plan> planArchive(zip_t* archive, zip_int64_t entryCount, const A
     }
     if (const auto [it, added] = seen.emplace(*path, type->directory); !added) {
       if (it->second == type->directory) {
-        return refuse(name, absl::StrCat("appears more than once (as '", shown(*path),
-                                         "'); entry paths must be unique"));
+        return refuse(name,
+                      absl::StrCat("appears more than once (as '", shown(*path), "'); entry paths must be unique"));
       }
       return refuse(name, absl::StrCat("makes '", shown(*path), "' both a file and a directory"));
     }
@@ -271,16 +271,15 @@ absl::StatusOr<Plan> planArchive(zip_t* archive, zip_int64_t entryCount, const A
       declaredTotal += st.size;
       if (declaredTotal > static_cast<uint64_t>(limits.maxUnpackedBytes)) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "code archive unpacks to more than ", limits.maxUnpackedBytes, " bytes (limit ",
-            limits.maxUnpackedBytes, " bytes): entry '", shown(name), "' declares ", st.size,
-            " bytes, taking the total to ", declaredTotal));
+            "code archive unpacks to more than ", limits.maxUnpackedBytes, " bytes (limit ", limits.maxUnpackedBytes,
+            " bytes): entry '", shown(name), "' declares ", st.size, " bytes, taking the total to ", declaredTotal));
       }
       if (st.size > static_cast<uint64_t>(limits.ratioCheckMinBytes) &&
           ratio(st.size, file.compressedSize) > limits.maxCompressionRatio) {
-        return refuse(name, absl::StrCat("declares a compression ratio of ",
-                                         shownRatio(ratio(st.size, file.compressedSize)), " (", st.size,
-                                         " bytes from ", file.compressedSize,
-                                         " compressed bytes); the limit is ", limits.maxCompressionRatio));
+        return refuse(name,
+                      absl::StrCat("declares a compression ratio of ", shownRatio(ratio(st.size, file.compressedSize)),
+                                   " (", st.size, " bytes from ", file.compressedSize,
+                                   " compressed bytes); the limit is ", limits.maxCompressionRatio));
       }
     }
     plan.files.push_back(std::move(file));
@@ -289,8 +288,8 @@ absl::StatusOr<Plan> planArchive(zip_t* archive, zip_int64_t entryCount, const A
   // Checked once all entries are known, so the order of entries does not matter.
   for (const FileEntry& file : plan.files) {
     if (plan.directories.contains(file.path)) {
-      return refuse(file.name, absl::StrCat("is a file, but other entries use '", shown(file.path),
-                                            "' as a directory"));
+      return refuse(file.name,
+                    absl::StrCat("is a file, but other entries use '", shown(file.path), "' as a directory"));
     }
   }
   return plan;
@@ -338,8 +337,8 @@ absl::Status unpackFile(zip_t* archive, const FileEntry& entry, int rootFd, cons
   const fs::path outPath = destDir / entry.path;
   // O_EXCL and O_NOFOLLOW: nothing already there, link or not, can redirect the write. The
   // directories on the way were all created by this call and the archive has no links.
-  UniqueFd out(::openat(rootFd, entry.path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-                        S_IRUSR | S_IWUSR));
+  UniqueFd out(
+      ::openat(rootFd, entry.path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, S_IRUSR | S_IWUSR));
   if (out.get() < 0) return ioError("create", outPath, errno);
 
   int64_t entryBytes = 0;
@@ -354,19 +353,17 @@ absl::Status unpackFile(zip_t* archive, const FileEntry& entry, int rootFd, cons
                                                    " bytes its header declares"));
     }
     if (totalBytes > limits.maxUnpackedBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "code archive unpacks to more than ", limits.maxUnpackedBytes, " bytes (limit ",
-          limits.maxUnpackedBytes, " bytes): entry '", shown(entry.name),
-          "' takes the total to at least ", totalBytes));
+      return absl::InvalidArgumentError(absl::StrCat("code archive unpacks to more than ", limits.maxUnpackedBytes,
+                                                     " bytes (limit ", limits.maxUnpackedBytes, " bytes): entry '",
+                                                     shown(entry.name), "' takes the total to at least ", totalBytes));
     }
     if (entryBytes > limits.ratioCheckMinBytes &&
         ratio(static_cast<uint64_t>(entryBytes), entry.compressedSize) > limits.maxCompressionRatio) {
-      return refuse(entry.name,
-                    absl::StrCat("decompresses to more than ", limits.maxCompressionRatio,
-                                 " times its compressed size (ratio ",
-                                 shownRatio(ratio(static_cast<uint64_t>(entryBytes), entry.compressedSize)),
-                                 " after ", entryBytes, " bytes from ", entry.compressedSize,
-                                 " compressed bytes; the limit is ", limits.maxCompressionRatio, ")"));
+      return refuse(entry.name, absl::StrCat("decompresses to more than ", limits.maxCompressionRatio,
+                                             " times its compressed size (ratio ",
+                                             shownRatio(ratio(static_cast<uint64_t>(entryBytes), entry.compressedSize)),
+                                             " after ", entryBytes, " bytes from ", entry.compressedSize,
+                                             " compressed bytes; the limit is ", limits.maxCompressionRatio, ")"));
     }
     if (auto status = writeAll(out.get(), buffer.data(), static_cast<size_t>(n), outPath); !status.ok()) {
       return status;
@@ -445,8 +442,8 @@ absl::StatusOr<UnpackedArchive> unpackArchive(const fs::path& zipPath, const fs:
   const zip_int64_t entryCount = zip_get_num_entries(archive.get(), 0);
   if (entryCount < 0) return corrupt(zip_strerror(archive.get()));
   if (entryCount > limits.maxEntries) {
-    return absl::InvalidArgumentError(absl::StrCat("code archive has ", entryCount, " entries; at most ",
-                                                   limits.maxEntries, " are allowed"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("code archive has ", entryCount, " entries; at most ", limits.maxEntries, " are allowed"));
   }
   auto plan = planArchive(archive.get(), entryCount, limits);
   if (!plan.ok()) return plan.status();
@@ -485,8 +482,7 @@ absl::Status checkHandlerFile(const fs::path& codeRoot, Runtime runtime, std::st
         absl::StrCat("handler '", toAbsl(handler), "' does not name a file inside the code"));
   }
   const auto needsFile = [&] {
-    return absl::StrCat("handler '", toAbsl(handler), "' needs a regular file there on ",
-                        toAbsl(runtimeName(runtime)));
+    return absl::StrCat("handler '", toAbsl(handler), "' needs a regular file there on ", toAbsl(runtimeName(runtime)));
   };
 
   struct stat st;

@@ -25,8 +25,8 @@ struct ArchiveLimits {
 };
 
 struct UnpackedArchive {
-  int64_t fileCount = 0;      // regular files, directories not counted
-  int64_t unpackedBytes = 0;  // sum of the files' sizes
+  int64_t fileCount = 0;     // regular files, directories not counted
+  int64_t unpackedBytes = 0; // sum of the files' sizes
 };
 
 // Checks every rule while unpacking `zipPath` into `destDir`, which must not exist yet and
@@ -39,14 +39,13 @@ struct UnpackedArchive {
 // directories 0555, since instances must never change their code.
 // Thread-safe: independent calls may run concurrently.
 absl::StatusOr<UnpackedArchive> unpackArchive(const std::filesystem::path& zipPath,
-                                              const std::filesystem::path& destDir,
-                                              const ArchiveLimits& limits);
+                                              const std::filesystem::path& destDir, const ArchiveLimits& limits);
 
 // OK if the unpacked code at `codeRoot` has the file `handler` needs on `runtime` (see
 // handlerFile()); for custom it must be an executable regular file. Otherwise
 // FAILED_PRECONDITION naming the missing file, or INVALID_ARGUMENT when
 // `missingIsInvalidArgument` (an upload is a bad argument; a config change is a bad state).
-absl::Status checkHandlerFile(const std::filesystem::path& codeRoot, Runtime runtime,
-                              std::string_view handler, bool missingIsInvalidArgument);
+absl::Status checkHandlerFile(const std::filesystem::path& codeRoot, Runtime runtime, std::string_view handler,
+                              bool missingIsInvalidArgument);
 
 } // namespace surge::store

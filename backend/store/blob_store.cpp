@@ -34,8 +34,7 @@ absl::Status syncDirectory(const fs::path& dir) {
 }
 
 BlobWriter::BlobWriter(fs::path tempPath, int fd, int64_t maxBytes)
-    : tempPath_(std::move(tempPath)), fd_(fd), maxBytes_(maxBytes),
-      hasher_(std::make_unique<common::Sha256>()) {}
+    : tempPath_(std::move(tempPath)), fd_(fd), maxBytes_(maxBytes), hasher_(std::make_unique<common::Sha256>()) {}
 
 BlobWriter::~BlobWriter() {
   if (fd_ >= 0) ::close(fd_);
@@ -48,8 +47,7 @@ BlobWriter::~BlobWriter() {
 absl::Status BlobWriter::append(std::string_view bytes) {
   if (fd_ < 0) return absl::FailedPreconditionError("upload already finished");
   if (size_ + static_cast<int64_t>(bytes.size()) > maxBytes_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("code archive is larger than the limit of ", maxBytes_, " bytes"));
+    return absl::InvalidArgumentError(absl::StrCat("code archive is larger than the limit of ", maxBytes_, " bytes"));
   }
   const char* data = bytes.data();
   size_t left = bytes.size();
@@ -93,9 +91,7 @@ absl::StatusOr<std::unique_ptr<BlobWriter>> BlobStore::newWriter(int64_t maxByte
   return std::unique_ptr<BlobWriter>(new BlobWriter(fs::path(pattern), fd, maxBytes));
 }
 
-fs::path BlobStore::pathFor(const std::string& sha256) const {
-  return root_ / "sha256" / sha256.substr(0, 2) / sha256;
-}
+fs::path BlobStore::pathFor(const std::string& sha256) const { return root_ / "sha256" / sha256.substr(0, 2) / sha256; }
 
 bool BlobStore::contains(const std::string& sha256) const {
   std::error_code ec;

@@ -53,8 +53,7 @@ private:
 class BlobStore {
 public:
   // Creates the folders if needed.
-  static absl::StatusOr<std::unique_ptr<BlobStore>> open(std::filesystem::path root,
-                                                         std::filesystem::path tempDir);
+  static absl::StatusOr<std::unique_ptr<BlobStore>> open(std::filesystem::path root, std::filesystem::path tempDir);
 
   // A writer whose appends past maxBytes fail.
   absl::StatusOr<std::unique_ptr<BlobWriter>> newWriter(int64_t maxBytes);

@@ -25,23 +25,21 @@ absl::Status validateEnvironment(const std::map<std::string, std::string>& envir
     bool valid = !key.empty() && isIdentStart(key[0]);
     for (char c : key) valid = valid && isIdentChar(c);
     if (!valid) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "environment variable name '", key, "' is not allowed: use letters, digits and '_', "
-          "not starting with a digit"));
+      return absl::InvalidArgumentError(absl::StrCat("environment variable name '", key,
+                                                     "' is not allowed: use letters, digits and '_', "
+                                                     "not starting with a digit"));
     }
     if (key.rfind("SURGE_", 0) == 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "environment variable '", key, "' is not allowed: the SURGE_ prefix is reserved for the platform"));
     }
     if (value.find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("environment variable '", key, "' contains a NUL byte"));
+      return absl::InvalidArgumentError(absl::StrCat("environment variable '", key, "' contains a NUL byte"));
     }
     total += key.size() + value.size();
   }
   if (total > ConfigLimits::kMaxEnvironmentBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("environment variables total ", total,
-                                                   " bytes; at most ",
+    return absl::InvalidArgumentError(absl::StrCat("environment variables total ", total, " bytes; at most ",
                                                    ConfigLimits::kMaxEnvironmentBytes, " are allowed"));
   }
   return absl::OkStatus();
@@ -77,7 +75,8 @@ void resolveDefaults(FunctionConfig& config) {
 
 absl::Status validateHandlerSyntax(std::string_view field, std::string_view handler) {
   auto invalid = [&](std::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(toAbsl(field), " '", toAbsl(handler), "' is not valid: ", toAbsl(why)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(toAbsl(field), " '", toAbsl(handler), "' is not valid: ", toAbsl(why)));
   };
   if (handler.empty()) return absl::InvalidArgumentError(absl::StrCat(toAbsl(field), " is required"));
   if (handler.size() > 128) return invalid("at most 128 characters are allowed");
@@ -120,8 +119,7 @@ absl::Status validateConfig(const FunctionConfig& config) {
                       L::kMaxTimeoutS);
   }
   if (config.instanceConcurrency < L::kMinConcurrency || config.instanceConcurrency > L::kMaxConcurrency) {
-    return outOfRange("instance_concurrency", config.instanceConcurrency, L::kMinConcurrency,
-                      L::kMaxConcurrency);
+    return outOfRange("instance_concurrency", config.instanceConcurrency, L::kMinConcurrency, L::kMaxConcurrency);
   }
   if (config.maxInstances < 1 || config.maxInstances > L::kMaxInstances) {
     return outOfRange("max_instances", config.maxInstances, 1, L::kMaxInstances);
@@ -134,13 +132,12 @@ absl::Status validateConfig(const FunctionConfig& config) {
     return outOfRange("max_queue_length", config.maxQueueLength, 1, L::kMaxQueueLength);
   }
   if (config.reservedTarget > config.maxInstances) {
-    return absl::InvalidArgumentError(absl::StrCat("reserved_target ", config.reservedTarget,
-                                                   " exceeds max_instances ", config.maxInstances));
+    return absl::InvalidArgumentError(
+        absl::StrCat("reserved_target ", config.reservedTarget, " exceeds max_instances ", config.maxInstances));
   }
   if (config.description.size() > L::kMaxDescriptionBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("description is ", config.description.size(),
-                                                   " bytes; at most ", L::kMaxDescriptionBytes,
-                                                   " are allowed"));
+    return absl::InvalidArgumentError(absl::StrCat("description is ", config.description.size(), " bytes; at most ",
+                                                   L::kMaxDescriptionBytes, " are allowed"));
   }
   return validateEnvironment(config.environment);
 }

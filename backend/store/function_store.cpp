@@ -13,10 +13,10 @@
 #include "store/schema.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
-#include <sqlite3.h>
 #include <absl/cleanup/cleanup.h>
 #include <absl/strings/str_cat.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <cstdio>
 #include <random>
@@ -273,7 +273,8 @@ absl::Status FunctionStore::initialise() {
   std::error_code ec;
   for (const char* sub : {"code", "tmp"}) {
     fs::create_directories(dir / sub, ec);
-    if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot create ", (dir / sub).string(), ": ", ec.message()));
+    if (ec)
+      return absl::FailedPreconditionError(absl::StrCat("cannot create ", (dir / sub).string(), ": ", ec.message()));
   }
   auto blobs = BlobStore::open(dir / "blobs", dir / "tmp");
   if (!blobs.ok()) return blobs.status();
@@ -437,9 +438,9 @@ absl::StatusOr<FunctionPage> FunctionStore::listFunctions(const std::string& ns,
   }
 }
 
-absl::StatusOr<FunctionRecord> FunctionStore::updateFunctionRow(
-    const std::string& ns, const std::string& name, int64_t expectedRevision,
-    const std::function<absl::Status(FunctionRecord&)>& change) {
+absl::StatusOr<FunctionRecord>
+FunctionStore::updateFunctionRow(const std::string& ns, const std::string& name, int64_t expectedRevision,
+                                 const std::function<absl::Status(FunctionRecord&)>& change) {
   SQLite::Transaction transaction(*writer_);
   auto row = loadFunction(*writer_, ns, name);
   if (!row) return notFound(ns, name);
@@ -676,7 +677,8 @@ absl::StatusOr<FunctionRecord> FunctionStore::setActiveVersion(const std::string
                                                                int64_t version, int64_t expectedRevision) {
   if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
   if (auto status = common::validateName("function name", name); !status.ok()) return status;
-  if (version < 1) return absl::InvalidArgumentError(absl::StrCat("version ", version, " is not valid: versions start at 1"));
+  if (version < 1)
+    return absl::InvalidArgumentError(absl::StrCat("version ", version, " is not valid: versions start at 1"));
   absl::MutexLock lock(&writeMu_);
   try {
     return updateFunctionRow(ns, name, expectedRevision, [&](FunctionRecord& record) -> absl::Status {

@@ -43,8 +43,8 @@ struct FunctionRecord {
   std::string ns;
   std::string name;
   FunctionConfig config;
-  int64_t activeVersion = 0;  // 0: no code yet
-  std::string activeSha256;   // empty while activeVersion is 0
+  int64_t activeVersion = 0; // 0: no code yet
+  std::string activeSha256;  // empty while activeVersion is 0
   int64_t revision = 0;
   absl::Time createTime;
   absl::Time updateTime;
@@ -61,12 +61,12 @@ struct CodeVersionRecord {
 
 struct FunctionPage {
   std::vector<FunctionRecord> functions;
-  std::string nextPageToken;  // empty on the last page
+  std::string nextPageToken; // empty on the last page
 };
 
 struct UploadResult {
   CodeVersionRecord version;
-  bool created = false;  // false: the archive equalled the active version's
+  bool created = false; // false: the archive equalled the active version's
   FunctionRecord function;
 };
 
@@ -96,24 +96,22 @@ class FunctionStore {
 public:
   // Opens or creates the store in options.dataDir, applies migrations, and removes what a crash
   // may have left: temp files, and blobs and unpacked folders that no version references.
-  static absl::StatusOr<std::unique_ptr<FunctionStore>> open(StoreOptions options,
-                                                              const common::Clock& clock);
+  static absl::StatusOr<std::unique_ptr<FunctionStore>> open(StoreOptions options, const common::Clock& clock);
   ~FunctionStore();
 
   // `config` is resolved with defaults and validated; ALREADY_EXISTS for a taken name.
-  absl::StatusOr<FunctionRecord> createFunction(const std::string& ns, const std::string& name,
-                                                FunctionConfig config);
+  absl::StatusOr<FunctionRecord> createFunction(const std::string& ns, const std::string& name, FunctionConfig config);
   absl::StatusOr<FunctionRecord> getFunction(const std::string& ns, const std::string& name) const;
   // Name order. pageSize 1–1000; pageToken is a previous page's nextPageToken or empty.
-  absl::StatusOr<FunctionPage> listFunctions(const std::string& ns, const std::string& prefix,
-                                             int pageSize, const std::string& pageToken) const;
+  absl::StatusOr<FunctionPage> listFunctions(const std::string& ns, const std::string& prefix, int pageSize,
+                                             const std::string& pageToken) const;
 
   // Changes a config under the writer lock: `mutate` edits a copy of the current config, which
   // is then resolved and validated. A changed runtime or handler must be served by the active
   // code (FAILED_PRECONDITION otherwise). expectedRevision 0 means unconditional.
   using ConfigMutator = std::function<absl::Status(FunctionConfig&)>;
-  absl::StatusOr<FunctionRecord> updateConfig(const std::string& ns, const std::string& name,
-                                              int64_t expectedRevision, const ConfigMutator& mutate);
+  absl::StatusOr<FunctionRecord> updateConfig(const std::string& ns, const std::string& name, int64_t expectedRevision,
+                                              const ConfigMutator& mutate);
 
   // Deletes the function, its versions, and the blobs and folders no other version uses.
   absl::Status deleteFunction(const std::string& ns, const std::string& name, int64_t expectedRevision);
@@ -123,15 +121,14 @@ public:
   // Verifies the declared SHA-256, validates and unpacks the archive, stores the blob, records
   // the version as active and prunes versions beyond keepVersions. An archive equal to the
   // active version's creates nothing. On any error nothing is stored.
-  absl::StatusOr<UploadResult> commitUpload(std::unique_ptr<CodeUpload> upload,
-                                            const std::string& declaredSha256, int64_t expectedRevision);
+  absl::StatusOr<UploadResult> commitUpload(std::unique_ptr<CodeUpload> upload, const std::string& declaredSha256,
+                                            int64_t expectedRevision);
 
   // Retained versions, newest first.
-  absl::StatusOr<std::vector<CodeVersionRecord>> listVersions(const std::string& ns,
-                                                              const std::string& name) const;
+  absl::StatusOr<std::vector<CodeVersionRecord>> listVersions(const std::string& ns, const std::string& name) const;
   // Makes a retained version active (rollback). NOT_FOUND for an unknown version.
-  absl::StatusOr<FunctionRecord> setActiveVersion(const std::string& ns, const std::string& name,
-                                                  int64_t version, int64_t expectedRevision);
+  absl::StatusOr<FunctionRecord> setActiveVersion(const std::string& ns, const std::string& name, int64_t version,
+                                                  int64_t expectedRevision);
 
   // The read-only folder holding a version's unpacked code.
   std::filesystem::path codeDir(const std::string& sha256) const;

@@ -72,9 +72,9 @@ absl::Status migrate(SQLite::Database& db) {
   try {
     const int from = currentVersion(db);
     if (from > latestSchemaVersion()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the database has schema version ", from, " but this surged knows only up to ",
-          latestSchemaVersion(), "; run a newer surged"));
+      return absl::FailedPreconditionError(absl::StrCat("the database has schema version ", from,
+                                                        " but this surged knows only up to ", latestSchemaVersion(),
+                                                        "; run a newer surged"));
     }
     for (int version = from; version < latestSchemaVersion(); ++version) {
       SQLite::Transaction transaction(db);

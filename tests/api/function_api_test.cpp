@@ -22,8 +22,8 @@
 namespace surge {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::contextWithDeadline;
+using ::testing::HasSubstr;
 using testing::ZipBuilder;
 
 std::string randomBytes(size_t size) {
@@ -86,9 +86,9 @@ TEST_F(FunctionApiTest, ReflectionListsEverySurgeService) {
   ASSERT_TRUE(stream->Read(&response));
   std::set<std::string> names;
   for (const auto& service : response.list_services_response().service()) names.insert(service.name());
-  for (const char* expected : {"surge.v1.FunctionService", "surge.v1.InvokeService", "surge.v1.ScalingService",
-                               "surge.v1.MetricsService", "surge.v1.LogService", "surge.v1.AdminService",
-                               "grpc.health.v1.Health"}) {
+  for (const char* expected :
+       {"surge.v1.FunctionService", "surge.v1.InvokeService", "surge.v1.ScalingService", "surge.v1.MetricsService",
+        "surge.v1.LogService", "surge.v1.AdminService", "grpc.health.v1.Health"}) {
     EXPECT_TRUE(names.contains(expected)) << expected;
   }
   EXPECT_TRUE(stream->Finish().ok());
@@ -204,8 +204,10 @@ TEST_F(FunctionApiTest, UpdateChangesOnlyTheMaskedFields) {
 TEST_F(FunctionApiTest, UploadsInChunksListsVersionsAndRollsBack) {
   create("code");
   // Incompressible, so the archive spans several 1 MiB chunks.
-  const std::string v1Archive =
-      ZipBuilder().addFile("index.py", "def handler(e, c):\n    return 1\n").addFile("blob.bin", randomBytes(2'500'000)).bytes();
+  const std::string v1Archive = ZipBuilder()
+                                    .addFile("index.py", "def handler(e, c):\n    return 1\n")
+                                    .addFile("blob.bin", randomBytes(2'500'000))
+                                    .bytes();
   ASSERT_GT(v1Archive.size(), 2u << 20);
   v1::UploadCodeResponse uploaded;
   grpc::Status status = testing::uploadCode(*functions_, "", "code", v1Archive, &uploaded);

@@ -9,9 +9,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -21,10 +21,10 @@ namespace surge {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using testing::contextWithDeadline;
+using ::testing::HasSubstr;
 using testing::runCommand;
+using ::testing::StartsWith;
 using testing::SurgedProcess;
 using testing::TempDir;
 using testing::ZipBuilder;
@@ -110,8 +110,8 @@ TEST(SurgedProcess, BusyPortIsRefusedWithAClearMessage) {
 TEST(SurgedProcess, UnusableDataDirIsRefused) {
   TempDir dir;
   std::ofstream(dir.path() / "file") << "not a folder";
-  auto result = runCommand({testing::surgedPath(), "--listen", "127.0.0.1:0", "--data-dir",
-                            (dir.path() / "file" / "data").string()});
+  auto result = runCommand(
+      {testing::surgedPath(), "--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "file" / "data").string()});
   EXPECT_EQ(result.exitCode, 1);
   EXPECT_THAT(result.err, HasSubstr("cannot use data dir"));
 }
@@ -119,8 +119,8 @@ TEST(SurgedProcess, UnusableDataDirIsRefused) {
 TEST(SurgedProcess, SecondServerOnTheSameDataDirIsRefused) {
   TempDir dir;
   SurgedProcess first(dir.path() / "data");
-  auto result = runCommand({testing::surgedPath(), "--listen", "127.0.0.1:0", "--data-dir",
-                            (dir.path() / "data").string()});
+  auto result =
+      runCommand({testing::surgedPath(), "--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "data").string()});
   EXPECT_EQ(result.exitCode, 1);
   EXPECT_THAT(result.err, HasSubstr("is in use by another surged (pid " + std::to_string(first.pid()) + ")"));
 }
@@ -132,8 +132,8 @@ TEST(SurgedProcess, ReadsTheTomlConfigAndFlagsOverrideIt) {
                         << "data-dir = \"" << (dir.path() / "from-config").string() << "\"\n"
                         << "keep-versions = 3\n";
   // --listen from the command line wins over the file's unusable port 1; data-dir comes from the file.
-  SurgedProcess surged(dir.path() / "unused", {"--config", config.string(), "--data-dir",
-                                               (dir.path() / "from-config").string()});
+  SurgedProcess surged(dir.path() / "unused",
+                       {"--config", config.string(), "--data-dir", (dir.path() / "from-config").string()});
   EXPECT_TRUE(fs::exists(dir.path() / "from-config" / "surge.db"));
 
   std::ofstream(config) << "listen = \"127.0.0.1:0\"\ncolour = \"blue\"\n";
@@ -158,7 +158,8 @@ TEST_P(UploadCrashTest, LeavesNoVersionAndNoOrphanAfterRestart) {
   std::mt19937_64 generator(7);
   std::string noise(3'000'000, '\0');
   for (auto& c : noise) c = static_cast<char>(generator());
-  const std::string archive = ZipBuilder().addFile("index.py", "def handler(e, c):\n    pass\n").addFile("noise", noise).bytes();
+  const std::string archive =
+      ZipBuilder().addFile("index.py", "def handler(e, c):\n    pass\n").addFile("noise", noise).bytes();
   const std::string failpoint = GetParam();
   {
     SurgedProcess surged(data, {}, {{"SURGE_FAILPOINT", failpoint}});

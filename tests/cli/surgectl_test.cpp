@@ -12,9 +12,9 @@ namespace surge {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::CommandResult;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::CommandResult;
 
 class SurgectlTest : public ::testing::Test {
 protected:
@@ -51,9 +51,9 @@ protected:
 
 TEST_F(SurgectlTest, CreatesGetsAndListsAFunctionFromAFolder) {
   const fs::path code = pythonFolder("hello", "v1");
-  CommandResult created = surgectl({"function", "create", "hello", "--runtime", "python3", "--handler",
-                                    "index.handler", "--code", code.string(), "--memory", "256", "--env",
-                                    "MODE=sale", "--description", "says hello"});
+  CommandResult created =
+      surgectl({"function", "create", "hello", "--runtime", "python3", "--handler", "index.handler", "--code",
+                code.string(), "--memory", "256", "--env", "MODE=sale", "--description", "says hello"});
   ASSERT_EQ(created.exitCode, 0) << created.err;
   EXPECT_THAT(created.out, HasSubstr("created function default/hello with code version 1"));
 
@@ -78,8 +78,10 @@ TEST_F(SurgectlTest, CreatesGetsAndListsAFunctionFromAFolder) {
 
 TEST_F(SurgectlTest, DeployIsANoOpForAnUnchangedFolderAndRollbackWorks) {
   const fs::path code = pythonFolder("deployed", "v1");
-  ASSERT_EQ(surgectl({"function", "create", "deployed", "--runtime", "python3", "--handler", "index.handler",
-                      "--code", code.string()}).exitCode, 0);
+  ASSERT_EQ(surgectl({"function", "create", "deployed", "--runtime", "python3", "--handler", "index.handler", "--code",
+                      code.string()})
+                .exitCode,
+            0);
   CommandResult same = surgectl({"function", "deploy", "deployed", "--code", code.string()});
   ASSERT_EQ(same.exitCode, 0) << same.err;
   EXPECT_THAT(same.out, HasSubstr("unchanged"));
@@ -100,8 +102,10 @@ TEST_F(SurgectlTest, DeployIsANoOpForAnUnchangedFolderAndRollbackWorks) {
 
 TEST_F(SurgectlTest, UpdateSendsOnlyTheFlagsGiven) {
   const fs::path code = pythonFolder("tuned", "v1");
-  ASSERT_EQ(surgectl({"function", "create", "tuned", "--runtime", "python3", "--handler", "index.handler",
-                      "--code", code.string(), "--timeout", "30", "--env", "A=1"}).exitCode, 0);
+  ASSERT_EQ(surgectl({"function", "create", "tuned", "--runtime", "python3", "--handler", "index.handler", "--code",
+                      code.string(), "--timeout", "30", "--env", "A=1"})
+                .exitCode,
+            0);
   CommandResult updated = surgectl({"-o", "json", "function", "update", "tuned", "--memory", "512"});
   ASSERT_EQ(updated.exitCode, 0) << updated.err;
   EXPECT_THAT(updated.out, HasSubstr("\"memoryMb\": 512"));
@@ -120,8 +124,10 @@ TEST_F(SurgectlTest, UpdateSendsOnlyTheFlagsGiven) {
 TEST_F(SurgectlTest, ListMergesEveryPageIntoOneJsonObject) {
   const fs::path code = pythonFolder("paged", "v1");
   for (const char* name : {"page-a", "page-b", "page-c"}) {
-    ASSERT_EQ(surgectl({"function", "create", name, "--runtime", "python3", "--handler", "index.handler",
-                        "--code", code.string()}).exitCode, 0);
+    ASSERT_EQ(surgectl({"function", "create", name, "--runtime", "python3", "--handler", "index.handler", "--code",
+                        code.string()})
+                  .exitCode,
+              0);
   }
   CommandResult list = surgectl({"-o", "json", "function", "list", "--prefix", "page-", "--page-size", "1"});
   ASSERT_EQ(list.exitCode, 0) << list.err;
@@ -137,8 +143,10 @@ TEST_F(SurgectlTest, ListMergesEveryPageIntoOneJsonObject) {
 
 TEST_F(SurgectlTest, NamespacesComeFromTheFlagOrTheEnvironment) {
   const fs::path code = pythonFolder("spaced", "v1");
-  ASSERT_EQ(surgectl({"--namespace", "team-a", "function", "create", "spaced", "--runtime", "python3",
-                      "--handler", "index.handler", "--code", code.string()}).exitCode, 0);
+  ASSERT_EQ(surgectl({"--namespace", "team-a", "function", "create", "spaced", "--runtime", "python3", "--handler",
+                      "index.handler", "--code", code.string()})
+                .exitCode,
+            0);
   EXPECT_EQ(surgectl({"function", "get", "spaced"}, {{"SURGE_NAMESPACE", "team-a"}}).exitCode, 0);
   CommandResult elsewhere = surgectl({"function", "get", "spaced"});
   EXPECT_EQ(elsewhere.exitCode, 1);
@@ -149,8 +157,8 @@ TEST_F(SurgectlTest, FailedUploadOnCreateLeavesNoFunction) {
   const fs::path code = dir_->path() / "src" / "no-handler";
   fs::create_directories(code);
   std::ofstream(code / "main.py") << "x = 1\n";
-  CommandResult created = surgectl({"function", "create", "orphan", "--runtime", "python3", "--handler",
-                                    "index.handler", "--code", code.string()});
+  CommandResult created = surgectl(
+      {"function", "create", "orphan", "--runtime", "python3", "--handler", "index.handler", "--code", code.string()});
   EXPECT_EQ(created.exitCode, 1);
   EXPECT_THAT(created.err, HasSubstr("error: INVALID_ARGUMENT:"));
   EXPECT_THAT(created.err, HasSubstr("index.py"));
@@ -159,8 +167,10 @@ TEST_F(SurgectlTest, FailedUploadOnCreateLeavesNoFunction) {
 
 TEST_F(SurgectlTest, DeleteRemovesTheFunction) {
   const fs::path code = pythonFolder("gone", "v1");
-  ASSERT_EQ(surgectl({"function", "create", "gone", "--runtime", "python3", "--handler", "index.handler",
-                      "--code", code.string()}).exitCode, 0);
+  ASSERT_EQ(surgectl({"function", "create", "gone", "--runtime", "python3", "--handler", "index.handler", "--code",
+                      code.string()})
+                .exitCode,
+            0);
   CommandResult deleted = surgectl({"function", "delete", "gone"});
   ASSERT_EQ(deleted.exitCode, 0) << deleted.err;
   CommandResult again = surgectl({"function", "delete", "gone"});
@@ -170,16 +180,16 @@ TEST_F(SurgectlTest, DeleteRemovesTheFunction) {
 
 TEST_F(SurgectlTest, UsageErrorsExitWithTwoAndSendNothing) {
   const fs::path code = pythonFolder("usage", "v1");
-  CommandResult runtime = surgectl({"function", "create", "usage", "--runtime", "cobol", "--handler",
-                                    "index.handler", "--code", code.string()});
+  CommandResult runtime = surgectl(
+      {"function", "create", "usage", "--runtime", "cobol", "--handler", "index.handler", "--code", code.string()});
   EXPECT_EQ(runtime.exitCode, 2);
   EXPECT_THAT(runtime.err, HasSubstr("python3"));
-  CommandResult missing = surgectl({"function", "create", "usage", "--runtime", "python3", "--handler",
-                                    "index.handler", "--code", (dir_->path() / "nowhere").string()});
+  CommandResult missing = surgectl({"function", "create", "usage", "--runtime", "python3", "--handler", "index.handler",
+                                    "--code", (dir_->path() / "nowhere").string()});
   EXPECT_EQ(missing.exitCode, 2);
   fs::create_symlink("/etc/shadow", code / "shadow");
-  CommandResult symlink = surgectl({"function", "create", "usage", "--runtime", "python3", "--handler",
-                                    "index.handler", "--code", code.string()});
+  CommandResult symlink = surgectl(
+      {"function", "create", "usage", "--runtime", "python3", "--handler", "index.handler", "--code", code.string()});
   EXPECT_EQ(symlink.exitCode, 2);
   EXPECT_THAT(symlink.err, HasSubstr("symlink"));
   EXPECT_EQ(surgectl({"function", "get", "usage"}).exitCode, 1); // nothing was created

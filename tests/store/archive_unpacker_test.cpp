@@ -58,8 +58,7 @@ ArchiveLimits withRatioCheckMinBytes(int64_t ratioCheckMinBytes) {
 fs::perms permsOf(const fs::path& path) { return fs::symlink_status(path).permissions(); }
 
 constexpr fs::perms kReadOnly = fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read;
-constexpr fs::perms kReadExecute = kReadOnly | fs::perms::owner_exec | fs::perms::group_exec |
-                                   fs::perms::others_exec;
+constexpr fs::perms kReadExecute = kReadOnly | fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec;
 
 // Bytes this process has passed to write(2) so far, from /proc/self/io; -1 where the kernel
 // does not keep I/O accounting. Lets a test see how much a refused archive wrote without timing
@@ -391,8 +390,7 @@ TEST_F(ArchiveUnpackerTest, RefusesAZipBombWithHonestHeadersWithoutWritingIt) {
   auto result = unpackArchive(zipPath(), destDir(), {});
   const int64_t written = bytesWrittenSoFar() - writtenBefore;
 
-  expectRefusedWith(result, "code archive entry 'bomb.bin' declares a compression ratio of ",
-                    "(67108864 bytes from ");
+  expectRefusedWith(result, "code archive entry 'bomb.bin' declares a compression ratio of ", "(67108864 bytes from ");
   if (writtenBefore >= 0) {
     EXPECT_LT(written, 64 << 10);
   }
@@ -457,8 +455,7 @@ TEST_F(ArchiveUnpackerTest, ReportsAMissingArchiveAsNotFound) {
 
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(result.status().message(), "code archive " + (temp_.path() / "missing.zip").string() +
-                                           " does not exist");
+  EXPECT_EQ(result.status().message(), "code archive " + (temp_.path() / "missing.zip").string() + " does not exist");
 }
 
 TEST_F(ArchiveUnpackerTest, LeavesAnExistingDestinationAlone) {
@@ -476,9 +473,7 @@ TEST_F(ArchiveUnpackerTest, LeavesAnExistingDestinationAlone) {
 // ---- The builder the tests rely on ----
 
 TEST(ZipBuilder, SameEntriesGiveSameBytes) {
-  auto build = [] {
-    return ZipBuilder().addFile("a.py", "a", 0755).addDirectory("d").addZeros("z", 1000).bytes();
-  };
+  auto build = [] { return ZipBuilder().addFile("a.py", "a", 0755).addDirectory("d").addZeros("z", 1000).bytes(); };
   EXPECT_EQ(build(), build());
 }
 
@@ -496,36 +491,34 @@ protected:
 };
 
 TEST_F(CheckHandlerFileTest, AcceptsPythonModule) {
-  EXPECT_TRUE(checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")), Runtime::kPython3,
-                               "index.handler", true)
-                  .ok());
+  EXPECT_TRUE(
+      checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")), Runtime::kPython3, "index.handler", true).ok());
 }
 
 TEST_F(CheckHandlerFileTest, AcceptsNestedPythonModule) {
-  EXPECT_TRUE(checkHandlerFile(unpacked(ZipBuilder().addFile("pkg/mod.py", "")), Runtime::kPython3,
-                               "pkg.mod.fn", true)
-                  .ok());
+  EXPECT_TRUE(
+      checkHandlerFile(unpacked(ZipBuilder().addFile("pkg/mod.py", "")), Runtime::kPython3, "pkg.mod.fn", true).ok());
 }
 
 TEST_F(CheckHandlerFileTest, RefusesMissingPythonModuleAsInvalidArgumentForUploads) {
-  const absl::Status status = checkHandlerFile(unpacked(ZipBuilder().addFile("main.py", "")),
-                                               Runtime::kPython3, "index.handler", true);
+  const absl::Status status =
+      checkHandlerFile(unpacked(ZipBuilder().addFile("main.py", "")), Runtime::kPython3, "index.handler", true);
 
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(), "code has no index.py, which handler 'index.handler' needs on python3");
 }
 
 TEST_F(CheckHandlerFileTest, RefusesMissingNestedModuleAsFailedPreconditionForConfigChanges) {
-  const absl::Status status = checkHandlerFile(unpacked(ZipBuilder().addFile("pkg.py", "")),
-                                               Runtime::kPython3, "pkg.mod.fn", false);
+  const absl::Status status =
+      checkHandlerFile(unpacked(ZipBuilder().addFile("pkg.py", "")), Runtime::kPython3, "pkg.mod.fn", false);
 
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(status.message(), "code has no pkg/mod.py, which handler 'pkg.mod.fn' needs on python3");
 }
 
 TEST_F(CheckHandlerFileTest, RefusesADirectoryWhereTheModuleShouldBe) {
-  const absl::Status status = checkHandlerFile(unpacked(ZipBuilder().addFile("index.py/x", "")),
-                                               Runtime::kPython3, "index.handler", true);
+  const absl::Status status =
+      checkHandlerFile(unpacked(ZipBuilder().addFile("index.py/x", "")), Runtime::kPython3, "index.handler", true);
 
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(),
@@ -534,22 +527,22 @@ TEST_F(CheckHandlerFileTest, RefusesADirectoryWhereTheModuleShouldBe) {
 }
 
 TEST_F(CheckHandlerFileTest, AcceptsNodeModule) {
-  EXPECT_TRUE(checkHandlerFile(unpacked(ZipBuilder().addFile("lib/index.js", "")), Runtime::kNodejs,
-                               "lib/index.handler", true)
-                  .ok());
+  EXPECT_TRUE(
+      checkHandlerFile(unpacked(ZipBuilder().addFile("lib/index.js", "")), Runtime::kNodejs, "lib/index.handler", true)
+          .ok());
 }
 
 TEST_F(CheckHandlerFileTest, RefusesMissingNodeModule) {
-  const absl::Status status = checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")),
-                                               Runtime::kNodejs, "index.handler", true);
+  const absl::Status status =
+      checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")), Runtime::kNodejs, "index.handler", true);
 
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(), "code has no index.js, which handler 'index.handler' needs on nodejs");
 }
 
 TEST_F(CheckHandlerFileTest, AcceptsExecutableBootstrap) {
-  EXPECT_TRUE(checkHandlerFile(unpacked(ZipBuilder().addFile("bootstrap", "#!/bin/sh\n", 0755)),
-                               Runtime::kCustom, "index.handler", true)
+  EXPECT_TRUE(checkHandlerFile(unpacked(ZipBuilder().addFile("bootstrap", "#!/bin/sh\n", 0755)), Runtime::kCustom,
+                               "index.handler", true)
                   .ok());
 }
 
@@ -562,16 +555,16 @@ TEST_F(CheckHandlerFileTest, RefusesNonExecutableBootstrap) {
 }
 
 TEST_F(CheckHandlerFileTest, RefusesMissingBootstrap) {
-  const absl::Status status = checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")),
-                                               Runtime::kCustom, "index.handler", true);
+  const absl::Status status =
+      checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")), Runtime::kCustom, "index.handler", true);
 
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(), "code has no bootstrap, which handler 'index.handler' needs on custom");
 }
 
 TEST_F(CheckHandlerFileTest, RefusesAHandlerThatLeavesTheCode) {
-  const absl::Status status = checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")),
-                                               Runtime::kNodejs, "../outside.handler", false);
+  const absl::Status status =
+      checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")), Runtime::kNodejs, "../outside.handler", false);
 
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(), "handler '../outside.handler' does not name a file inside the code");

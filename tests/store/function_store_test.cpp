@@ -21,10 +21,10 @@ namespace surge::store {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using surge::testing::FakeClock;
 using surge::testing::TempDir;
 using surge::testing::ZipBuilder;
+using ::testing::HasSubstr;
 
 FunctionConfig pythonConfig() {
   FunctionConfig config;
@@ -464,7 +464,8 @@ TEST_F(FunctionStoreTest, ConcurrentWritersAllSucceedWithoutLostUpdates) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        if (!store_->createFunction("default", "fn-" + std::to_string(t) + "-" + std::to_string(i), pythonConfig()).ok()) {
+        if (!store_->createFunction("default", "fn-" + std::to_string(t) + "-" + std::to_string(i), pythonConfig())
+                 .ok()) {
           ++failures;
         }
         // Read-modify-write through the mutator: every increment must survive.

@@ -18,7 +18,6 @@ std::unique_ptr<grpc::ClientContext> contextWithDeadline(std::chrono::seconds ti
 
 // Streams `archive` to UploadCode in 1 MiB chunks with its true SHA-256 (or `sha256` if given).
 grpc::Status uploadCode(v1::FunctionService::Stub& stub, const std::string& ns, const std::string& name,
-                        const std::string& archive, v1::UploadCodeResponse* response,
-                        const std::string& sha256 = "");
+                        const std::string& archive, v1::UploadCodeResponse* response, const std::string& sha256 = "");
 
 } // namespace surge::testing

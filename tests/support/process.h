@@ -13,7 +13,7 @@
 namespace surge::testing {
 
 struct CommandResult {
-  int exitCode = -1;  // -1 if it was killed by a signal or timed out
+  int exitCode = -1; // -1 if it was killed by a signal or timed out
   std::string out;
   std::string err;
 };

@@ -64,9 +64,7 @@ uint16_t get16(const std::string& s, size_t at) {
   return static_cast<uint16_t>(static_cast<uint8_t>(s[at]) | static_cast<uint8_t>(s[at + 1]) << 8);
 }
 
-uint32_t get32(const std::string& s, size_t at) {
-  return get16(s, at) | static_cast<uint32_t>(get16(s, at + 2)) << 16;
-}
+uint32_t get32(const std::string& s, size_t at) { return get16(s, at) | static_cast<uint32_t>(get16(s, at + 2)) << 16; }
 
 void put32(std::string& s, size_t at, uint32_t value) {
   for (int i = 0; i < 4; ++i) s[at + i] = static_cast<char>(value >> (8 * i));
@@ -175,8 +173,7 @@ ZipBuilder& ZipBuilder::addCharDevice(std::string name) {
   return addEntry(std::move(name), "", ZIP_OPSYS_UNIX, (S_IFCHR | 0644u) << 16);
 }
 
-ZipBuilder& ZipBuilder::addEntry(std::string name, std::string bytes, uint8_t opsys,
-                                 uint32_t externalAttributes) {
+ZipBuilder& ZipBuilder::addEntry(std::string name, std::string bytes, uint8_t opsys, uint32_t externalAttributes) {
   Entry entry;
   entry.name = std::move(name);
   entry.bytes = std::move(bytes);

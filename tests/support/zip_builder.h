@@ -46,7 +46,7 @@ private:
   struct Entry {
     std::string name;
     std::string bytes;
-    uint64_t zeros = 0;  // when nonzero, the data is this many zero bytes instead of `bytes`
+    uint64_t zeros = 0; // when nonzero, the data is this many zero bytes instead of `bytes`
     bool directory = false;
     Method method = Method::kDeflate;
     uint8_t opsys = 0;
