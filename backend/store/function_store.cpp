@@ -59,6 +59,12 @@ absl::Status sqliteError(const SQLite::Exception& e) {
   return absl::InternalError(absl::StrCat("store error: ", e.what()));
 }
 
+// A function is addressed by (namespace, name); both follow the naming rule.
+absl::Status validateRef(const std::string& ns, const std::string& name) {
+  if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
+  return common::validateName("function name", name);
+}
+
 absl::Status checkRevision(const FunctionRecord& record, int64_t expectedRevision) {
   if (expectedRevision == 0 || expectedRevision == record.revision) return absl::OkStatus();
   return absl::AbortedError(absl::StrCat("function '", qualified(record.ns, record.name), "' is at revision ",
@@ -342,8 +348,7 @@ void FunctionStore::removeIfUnreferenced(const std::vector<std::string>& shas) {
 
 absl::StatusOr<FunctionRecord> FunctionStore::createFunction(const std::string& ns, const std::string& name,
                                                              FunctionConfig config) {
-  if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
-  if (auto status = common::validateName("function name", name); !status.ok()) return status;
+  if (auto status = validateRef(ns, name); !status.ok()) return status;
   resolveDefaults(config);
   if (auto status = validateConfig(config); !status.ok()) return status;
 
@@ -380,8 +385,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::createFunction(const std::string& 
 }
 
 absl::StatusOr<FunctionRecord> FunctionStore::getFunction(const std::string& ns, const std::string& name) const {
-  if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
-  if (auto status = common::validateName("function name", name); !status.ok()) return status;
+  if (auto status = validateRef(ns, name); !status.ok()) return status;
   try {
     auto lease = readers_->acquire();
     auto row = loadFunction(*lease, ns, name);
@@ -462,8 +466,7 @@ FunctionStore::updateFunctionRow(const std::string& ns, const std::string& name,
 
 absl::StatusOr<FunctionRecord> FunctionStore::updateConfig(const std::string& ns, const std::string& name,
                                                            int64_t expectedRevision, const ConfigMutator& mutate) {
-  if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
-  if (auto status = common::validateName("function name", name); !status.ok()) return status;
+  if (auto status = validateRef(ns, name); !status.ok()) return status;
   absl::MutexLock lock(&writeMu_);
   try {
     return updateFunctionRow(ns, name, expectedRevision, [&](FunctionRecord& record) -> absl::Status {
@@ -491,8 +494,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::updateConfig(const std::string& ns
 }
 
 absl::Status FunctionStore::deleteFunction(const std::string& ns, const std::string& name, int64_t expectedRevision) {
-  if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
-  if (auto status = common::validateName("function name", name); !status.ok()) return status;
+  if (auto status = validateRef(ns, name); !status.ok()) return status;
   absl::MutexLock lock(&writeMu_);
   std::vector<std::string> shas;
   try {
@@ -657,8 +659,7 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
 
 absl::StatusOr<std::vector<CodeVersionRecord>> FunctionStore::listVersions(const std::string& ns,
                                                                            const std::string& name) const {
-  if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
-  if (auto status = common::validateName("function name", name); !status.ok()) return status;
+  if (auto status = validateRef(ns, name); !status.ok()) return status;
   try {
     auto lease = readers_->acquire();
     auto row = loadFunction(*lease, ns, name);
@@ -675,8 +676,7 @@ absl::StatusOr<std::vector<CodeVersionRecord>> FunctionStore::listVersions(const
 
 absl::StatusOr<FunctionRecord> FunctionStore::setActiveVersion(const std::string& ns, const std::string& name,
                                                                int64_t version, int64_t expectedRevision) {
-  if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
-  if (auto status = common::validateName("function name", name); !status.ok()) return status;
+  if (auto status = validateRef(ns, name); !status.ok()) return status;
   if (version < 1)
     return absl::InvalidArgumentError(absl::StrCat("version ", version, " is not valid: versions start at 1"));
   absl::MutexLock lock(&writeMu_);
