@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/worker_pool.h"
 #include "server/data_dir_lock.h"
+#include "store/database.h"
 #include "store/function_store.h"
 
 #include <absl/strings/str_cat.h>
@@ -36,7 +37,10 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   options.dataDir = config.dataDir;
   options.keepVersions = config.keepVersions;
   options.archiveLimits = config.archiveLimits;
-  auto store = store::FunctionStore::open(options, common::SystemClock::instance());
+  auto db = store::Database::open(config.dataDir / "surge.db");
+  if (!db.ok()) return db.status();
+  server->db_ = std::move(*db);
+  auto store = store::FunctionStore::open(options, *server->db_, common::SystemClock::instance());
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
 

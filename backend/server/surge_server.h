@@ -16,8 +16,9 @@ namespace surge::common {
 class WorkerPool;
 }
 namespace surge::store {
+class Database;
 class FunctionStore;
-}
+} // namespace surge::store
 namespace surge::api {
 class FunctionService;
 class PendingInvokeService;
@@ -50,6 +51,7 @@ private:
   SurgeServer() = default;
 
   std::unique_ptr<DataDirLock> lock_;
+  std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::FunctionStore> store_;
   std::unique_ptr<common::WorkerPool> workers_;
   std::unique_ptr<api::FunctionService> functionService_;

@@ -10,6 +10,7 @@
 #include "common/failpoint.h"
 #include "common/names.h"
 #include "store/blob_store.h"
+#include "store/database.h"
 #include "store/schema.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -28,7 +29,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 
@@ -50,13 +50,6 @@ std::string qualified(const std::string& ns, const std::string& name) { return a
 
 absl::Status notFound(const std::string& ns, const std::string& name) {
   return absl::NotFoundError(absl::StrCat("function '", qualified(ns, name), "' not found"));
-}
-
-absl::Status sqliteError(const SQLite::Exception& e) {
-  if (e.getErrorCode() == SQLITE_CONSTRAINT) {
-    return absl::FailedPreconditionError(absl::StrCat("store constraint failed: ", e.what()));
-  }
-  return absl::InternalError(absl::StrCat("store error: ", e.what()));
 }
 
 // A function is addressed by (namespace, name); both follow the naming rule.
@@ -206,54 +199,7 @@ std::string randomSuffix() {
   return absl::StrCat(generator());
 }
 
-std::unique_ptr<SQLite::Database> openConnection(const fs::path& path, int flags) {
-  auto db = std::make_unique<SQLite::Database>(path.string(), flags, kBusyTimeoutMs);
-  db->exec("PRAGMA foreign_keys = ON");
-  return db;
-}
-
 } // namespace
-
-// Read-only connections handed out one per concurrent reader; WAL lets them run in parallel
-// with the writer.
-class FunctionStore::ReadPool {
-public:
-  explicit ReadPool(fs::path path) : path_(std::move(path)) {}
-
-  class Lease {
-  public:
-    Lease(ReadPool& pool, std::unique_ptr<SQLite::Database> db) : pool_(pool), db_(std::move(db)) {}
-    ~Lease() { pool_.release(std::move(db_)); }
-    SQLite::Database& operator*() { return *db_; }
-
-  private:
-    ReadPool& pool_;
-    std::unique_ptr<SQLite::Database> db_;
-  };
-
-  Lease acquire() {
-    {
-      absl::MutexLock lock(&mu_);
-      if (!idle_.empty()) {
-        auto db = std::move(idle_.back());
-        idle_.pop_back();
-        return Lease(*this, std::move(db));
-      }
-    }
-    return Lease(*this, openConnection(path_, SQLite::OPEN_READONLY));
-  }
-
-private:
-  void release(std::unique_ptr<SQLite::Database> db) {
-    absl::MutexLock lock(&mu_);
-    if (idle_.size() < kMaxIdle) idle_.push_back(std::move(db));
-  }
-
-  static constexpr size_t kMaxIdle = 8;
-  const fs::path path_;
-  absl::Mutex mu_;
-  std::vector<std::unique_ptr<SQLite::Database>> idle_ ABSL_GUARDED_BY(mu_);
-};
 
 CodeUpload::CodeUpload(std::string ns, std::string name, std::unique_ptr<BlobWriter> writer)
     : ns_(std::move(ns)), name_(std::move(name)), writer_(std::move(writer)) {}
@@ -262,14 +208,15 @@ CodeUpload::~CodeUpload() = default;
 
 absl::Status CodeUpload::append(std::string_view chunk) { return writer_->append(chunk); }
 
-FunctionStore::FunctionStore(StoreOptions options, const common::Clock& clock)
-    : options_(std::move(options)), clock_(clock) {}
+FunctionStore::FunctionStore(StoreOptions options, Database& db, const common::Clock& clock)
+    : options_(std::move(options)), clock_(clock), db_(db) {}
 
 FunctionStore::~FunctionStore() = default;
 
-absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::open(StoreOptions options, const common::Clock& clock) {
+absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::open(StoreOptions options, Database& db,
+                                                                   const common::Clock& clock) {
   if (options.keepVersions < 1) return absl::InvalidArgumentError("keep-versions must be at least 1");
-  std::unique_ptr<FunctionStore> store(new FunctionStore(std::move(options), clock));
+  std::unique_ptr<FunctionStore> store(new FunctionStore(std::move(options), db, clock));
   if (auto status = store->initialise(); !status.ok()) return status;
   return store;
 }
@@ -286,18 +233,7 @@ absl::Status FunctionStore::initialise() {
   if (!blobs.ok()) return blobs.status();
   blobs_ = std::move(*blobs);
 
-  const fs::path dbPath = dir / "surge.db";
-  absl::MutexLock lock(&writeMu_);
-  try {
-    writer_ = openConnection(dbPath, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    writer_->exec("PRAGMA journal_mode = WAL");
-    // Control-plane writes are rare and must survive a power cut, so every commit is synced.
-    writer_->exec("PRAGMA synchronous = FULL");
-  } catch (const SQLite::Exception& e) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot open ", dbPath.string(), ": ", e.what()));
-  }
-  if (auto status = migrate(*writer_); !status.ok()) return status;
-  readers_ = std::make_unique<ReadPool>(dbPath);
+  absl::MutexLock lock(&db_.writeMutex());
   return collectGarbage();
 }
 
@@ -309,7 +245,7 @@ absl::Status FunctionStore::collectGarbage() {
 
   std::set<std::string> referenced;
   try {
-    SQLite::Statement query(*writer_, "SELECT DISTINCT sha256 FROM code_versions");
+    SQLite::Statement query(db_.writer(), "SELECT DISTINCT sha256 FROM code_versions");
     while (query.executeStep()) referenced.insert(query.getColumn(0).getString());
   } catch (const SQLite::Exception& e) {
     return sqliteError(e);
@@ -334,7 +270,7 @@ absl::Status FunctionStore::collectGarbage() {
 void FunctionStore::removeIfUnreferenced(const std::vector<std::string>& shas) {
   for (const std::string& sha : shas) {
     try {
-      SQLite::Statement query(*writer_, "SELECT 1 FROM code_versions WHERE sha256 = ? LIMIT 1");
+      SQLite::Statement query(db_.writer(), "SELECT 1 FROM code_versions WHERE sha256 = ? LIMIT 1");
       query.bind(1, sha);
       if (query.executeStep()) continue;
     } catch (const SQLite::Exception& e) {
@@ -352,14 +288,14 @@ absl::StatusOr<FunctionRecord> FunctionStore::createFunction(const std::string& 
   resolveDefaults(config);
   if (auto status = validateConfig(config); !status.ok()) return status;
 
-  absl::MutexLock lock(&writeMu_);
+  absl::MutexLock lock(&db_.writeMutex());
   try {
-    SQLite::Transaction transaction(*writer_);
-    if (loadFunction(*writer_, ns, name)) {
+    SQLite::Transaction transaction(db_.writer());
+    if (loadFunction(db_.writer(), ns, name)) {
       return absl::AlreadyExistsError(absl::StrCat("function '", qualified(ns, name), "' already exists"));
     }
     const int64_t now = absl::ToUnixMicros(clock_.now());
-    SQLite::Statement insert(*writer_, R"sql(
+    SQLite::Statement insert(db_.writer(), R"sql(
       INSERT INTO functions (namespace, name, runtime, handler, initializer_timeout_s, memory_mb, timeout_s,
         instance_concurrency, max_instances, queue_timeout_s, max_queue_length, created_us, updated_us)
       VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, 0, 0, ?, ?))sql");
@@ -376,7 +312,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::createFunction(const std::string& 
     record.config = std::move(config);
     record.revision = 1;
     record.createTime = record.updateTime = absl::FromUnixMicros(now);
-    saveFunction(*writer_, writer_->getLastInsertRowid(), record);
+    saveFunction(db_.writer(), db_.writer().getLastInsertRowid(), record);
     transaction.commit();
     return record;
   } catch (const SQLite::Exception& e) {
@@ -387,7 +323,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::createFunction(const std::string& 
 absl::StatusOr<FunctionRecord> FunctionStore::getFunction(const std::string& ns, const std::string& name) const {
   if (auto status = validateRef(ns, name); !status.ok()) return status;
   try {
-    auto lease = readers_->acquire();
+    auto lease = db_.read();
     auto row = loadFunction(*lease, ns, name);
     if (!row) return notFound(ns, name);
     return std::move(row->record);
@@ -412,7 +348,7 @@ absl::StatusOr<FunctionPage> FunctionStore::listFunctions(const std::string& ns,
     return absl::InvalidArgumentError("page_token is not one this server issued; start again without it");
   }
   try {
-    auto lease = readers_->acquire();
+    auto lease = db_.read();
     // Names hold only [a-z0-9-], all below '~', so [prefix, prefix + "~") is exactly the prefix
     // range, and the (namespace, name) index serves the whole query.
     SQLite::Statement query(*lease, absl::StrCat(kSelectFunction, R"sql(
@@ -445,8 +381,8 @@ absl::StatusOr<FunctionPage> FunctionStore::listFunctions(const std::string& ns,
 absl::StatusOr<FunctionRecord>
 FunctionStore::updateFunctionRow(const std::string& ns, const std::string& name, int64_t expectedRevision,
                                  const std::function<absl::Status(FunctionRecord&)>& change) {
-  SQLite::Transaction transaction(*writer_);
-  auto row = loadFunction(*writer_, ns, name);
+  SQLite::Transaction transaction(db_.writer());
+  auto row = loadFunction(db_.writer(), ns, name);
   if (!row) return notFound(ns, name);
   if (auto status = checkRevision(row->record, expectedRevision); !status.ok()) return status;
   FunctionRecord updated = row->record;
@@ -456,9 +392,9 @@ FunctionStore::updateFunctionRow(const std::string& ns, const std::string& name,
   }
   updated.revision = row->record.revision + 1;
   updated.updateTime = clock_.now();
-  saveFunction(*writer_, row->id, updated);
+  saveFunction(db_.writer(), row->id, updated);
   if (updated.activeVersion != row->record.activeVersion) {
-    updated.activeSha256 = loadVersion(*writer_, row->id, updated.activeVersion)->sha256;
+    updated.activeSha256 = loadVersion(db_.writer(), row->id, updated.activeVersion)->sha256;
   }
   transaction.commit();
   return updated;
@@ -467,7 +403,7 @@ FunctionStore::updateFunctionRow(const std::string& ns, const std::string& name,
 absl::StatusOr<FunctionRecord> FunctionStore::updateConfig(const std::string& ns, const std::string& name,
                                                            int64_t expectedRevision, const ConfigMutator& mutate) {
   if (auto status = validateRef(ns, name); !status.ok()) return status;
-  absl::MutexLock lock(&writeMu_);
+  absl::MutexLock lock(&db_.writeMutex());
   try {
     return updateFunctionRow(ns, name, expectedRevision, [&](FunctionRecord& record) -> absl::Status {
       FunctionConfig config = record.config;
@@ -495,17 +431,17 @@ absl::StatusOr<FunctionRecord> FunctionStore::updateConfig(const std::string& ns
 
 absl::Status FunctionStore::deleteFunction(const std::string& ns, const std::string& name, int64_t expectedRevision) {
   if (auto status = validateRef(ns, name); !status.ok()) return status;
-  absl::MutexLock lock(&writeMu_);
+  absl::MutexLock lock(&db_.writeMutex());
   std::vector<std::string> shas;
   try {
-    SQLite::Transaction transaction(*writer_);
-    auto row = loadFunction(*writer_, ns, name);
+    SQLite::Transaction transaction(db_.writer());
+    auto row = loadFunction(db_.writer(), ns, name);
     if (!row) return notFound(ns, name);
     if (auto status = checkRevision(row->record, expectedRevision); !status.ok()) return status;
-    SQLite::Statement query(*writer_, "SELECT DISTINCT sha256 FROM code_versions WHERE function_id = ?");
+    SQLite::Statement query(db_.writer(), "SELECT DISTINCT sha256 FROM code_versions WHERE function_id = ?");
     query.bind(1, row->id);
     while (query.executeStep()) shas.push_back(query.getColumn(0).getString());
-    SQLite::Statement remove(*writer_, "DELETE FROM functions WHERE id = ?"); // cascades
+    SQLite::Statement remove(db_.writer(), "DELETE FROM functions WHERE id = ?"); // cascades
     remove.bind(1, row->id);
     remove.exec();
     transaction.commit();
@@ -560,16 +496,16 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
     }
   }
 
-  absl::MutexLock lock(&writeMu_);
+  absl::MutexLock lock(&db_.writeMutex());
   bool blobPlaced = false;
   try {
-    SQLite::Transaction transaction(*writer_);
-    auto row = loadFunction(*writer_, ns, name);
+    SQLite::Transaction transaction(db_.writer());
+    auto row = loadFunction(db_.writer(), ns, name);
     if (!row) return notFound(ns, name);
     FunctionRecord& function = row->record;
     if (auto status = checkRevision(function, expectedRevision); !status.ok()) return status;
     if (function.activeSha256 == *sha) {
-      return UploadResult{*loadVersion(*writer_, row->id, function.activeVersion), false, function};
+      return UploadResult{*loadVersion(db_.writer(), row->id, function.activeVersion), false, function};
     }
     if (!unpacked) return absl::AbortedError("the function changed during the upload; retry it");
     const FunctionConfig& config = function.config;
@@ -596,7 +532,7 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
     common::failpoint("upload.after_unpack");
 
     CodeVersionRecord version;
-    SQLite::Statement nextVersion(*writer_, "SELECT next_version FROM functions WHERE id = ?");
+    SQLite::Statement nextVersion(db_.writer(), "SELECT next_version FROM functions WHERE id = ?");
     nextVersion.bind(1, row->id);
     nextVersion.executeStep();
     version.version = nextVersion.getColumn(0).getInt64();
@@ -605,7 +541,7 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
     version.unpackedBytes = unpacked->unpackedBytes;
     version.fileCount = unpacked->fileCount;
     version.uploadTime = clock_.now();
-    SQLite::Statement insert(*writer_, R"sql(
+    SQLite::Statement insert(db_.writer(), R"sql(
       INSERT INTO code_versions (function_id, version, sha256, size_bytes, unpacked_bytes, file_count, uploaded_us)
       VALUES (?, ?, ?, ?, ?, ?, ?))sql");
     insert.bind(1, row->id);
@@ -621,15 +557,15 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
     function.activeSha256 = version.sha256;
     function.revision += 1;
     function.updateTime = version.uploadTime;
-    saveFunction(*writer_, row->id, function);
-    SQLite::Statement bump(*writer_, "UPDATE functions SET next_version = ? WHERE id = ?");
+    saveFunction(db_.writer(), row->id, function);
+    SQLite::Statement bump(db_.writer(), "UPDATE functions SET next_version = ? WHERE id = ?");
     bump.bind(1, version.version + 1);
     bump.bind(2, row->id);
     bump.exec();
 
     // Keep the newest keepVersions versions; the active one is always among them.
     std::vector<std::string> pruned;
-    SQLite::Statement old(*writer_, R"sql(
+    SQLite::Statement old(db_.writer(), R"sql(
       SELECT version, sha256 FROM code_versions WHERE function_id = ? AND version != ?
       ORDER BY version DESC LIMIT -1 OFFSET ?)sql");
     old.bind(1, row->id);
@@ -640,7 +576,7 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
       prunedVersions.push_back(old.getColumn(0).getInt64());
       pruned.push_back(old.getColumn(1).getString());
     }
-    SQLite::Statement drop(*writer_, "DELETE FROM code_versions WHERE function_id = ? AND version = ?");
+    SQLite::Statement drop(db_.writer(), "DELETE FROM code_versions WHERE function_id = ? AND version = ?");
     for (int64_t v : prunedVersions) {
       drop.bind(1, row->id);
       drop.bind(2, v);
@@ -661,7 +597,7 @@ absl::StatusOr<std::vector<CodeVersionRecord>> FunctionStore::listVersions(const
                                                                            const std::string& name) const {
   if (auto status = validateRef(ns, name); !status.ok()) return status;
   try {
-    auto lease = readers_->acquire();
+    auto lease = db_.read();
     auto row = loadFunction(*lease, ns, name);
     if (!row) return notFound(ns, name);
     SQLite::Statement query(*lease, absl::StrCat(kSelectVersion, "WHERE function_id = ? ORDER BY version DESC"));
@@ -679,10 +615,10 @@ absl::StatusOr<FunctionRecord> FunctionStore::setActiveVersion(const std::string
   if (auto status = validateRef(ns, name); !status.ok()) return status;
   if (version < 1)
     return absl::InvalidArgumentError(absl::StrCat("version ", version, " is not valid: versions start at 1"));
-  absl::MutexLock lock(&writeMu_);
+  absl::MutexLock lock(&db_.writeMutex());
   try {
     return updateFunctionRow(ns, name, expectedRevision, [&](FunctionRecord& record) -> absl::Status {
-      SQLite::Statement query(*writer_, R"sql(
+      SQLite::Statement query(db_.writer(), R"sql(
         SELECT v.sha256 FROM code_versions v JOIN functions f ON f.id = v.function_id
         WHERE f.namespace = ? AND f.name = ? AND v.version = ?)sql");
       query.bind(1, ns);

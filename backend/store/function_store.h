@@ -30,6 +30,7 @@ namespace surge::store {
 
 class BlobStore;
 class BlobWriter;
+class Database;
 
 struct StoreOptions {
   // Holds surge.db, blobs/, code/ and tmp/.
@@ -94,9 +95,11 @@ private:
 // disk I/O, so callers on latency-sensitive threads (gRPC reactors) must hand them off.
 class FunctionStore {
 public:
-  // Opens or creates the store in options.dataDir, applies migrations, and removes what a crash
-  // may have left: temp files, and blobs and unpacked folders that no version references.
-  static absl::StatusOr<std::unique_ptr<FunctionStore>> open(StoreOptions options, const common::Clock& clock);
+  // Opens the store in options.dataDir, keeping metadata in `db` (which must outlive it), and
+  // removes what a crash may have left: temp files, and blobs and unpacked folders that no
+  // version references.
+  static absl::StatusOr<std::unique_ptr<FunctionStore>> open(StoreOptions options, Database& db,
+                                                             const common::Clock& clock);
   ~FunctionStore();
 
   // `config` is resolved with defaults and validated; ALREADY_EXISTS for a taken name.
@@ -135,26 +138,22 @@ public:
   const StoreOptions& options() const { return options_; }
 
 private:
-  class ReadPool;
-  FunctionStore(StoreOptions options, const common::Clock& clock);
+  FunctionStore(StoreOptions options, Database& db, const common::Clock& clock);
 
   absl::Status initialise();
   // Removes temp files and every blob and code folder that no version references.
-  absl::Status collectGarbage() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writeMu_);
+  absl::Status collectGarbage() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex());
   // Removes the blobs and code folders of `shas` that no version references any more.
-  void removeIfUnreferenced(const std::vector<std::string>& shas) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writeMu_);
+  void removeIfUnreferenced(const std::vector<std::string>& shas) ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex());
   absl::StatusOr<FunctionRecord> updateFunctionRow(const std::string& ns, const std::string& name,
                                                    int64_t expectedRevision,
                                                    const std::function<absl::Status(FunctionRecord&)>& change)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writeMu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex());
 
   const StoreOptions options_;
   const common::Clock& clock_;
   std::unique_ptr<BlobStore> blobs_;
-  std::unique_ptr<ReadPool> readers_;
-
-  absl::Mutex writeMu_;
-  std::unique_ptr<SQLite::Database> writer_ ABSL_GUARDED_BY(writeMu_);
+  Database& db_;
 };
 
 } // namespace surge::store

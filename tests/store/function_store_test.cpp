@@ -1,6 +1,7 @@
 // FunctionStore against a real SQLite file and blob folder in a temp dir.
 #include "store/function_store.h"
 
+#include "store/database.h"
 #include "store/schema.h"
 
 #include "common/sha256.h"
@@ -43,10 +44,14 @@ protected:
 
   void reopen(int keepVersions = 10) {
     store_.reset();
+    db_.reset();
+    auto db = Database::open(dir_.path() / "surge.db");
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
     StoreOptions options;
     options.dataDir = dir_.path();
     options.keepVersions = keepVersions;
-    auto store = FunctionStore::open(options, clock_);
+    auto store = FunctionStore::open(options, *db_, clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
   }
@@ -75,6 +80,7 @@ protected:
 
   TempDir dir_;
   FakeClock clock_;
+  std::unique_ptr<Database> db_;
   std::unique_ptr<FunctionStore> store_;
 };
 
@@ -93,15 +99,14 @@ TEST_F(FunctionStoreTest, MigratesAnEmptyDatabaseToTheLatestSchema) {
 
 TEST_F(FunctionStoreTest, RefusesADatabaseFromANewerSurge) {
   store_.reset();
+  db_.reset();
   {
     SQLite::Database db((dir_.path() / "surge.db").string(), SQLite::OPEN_READWRITE);
     db.exec("INSERT INTO schema_version (version) VALUES (999)");
   }
-  StoreOptions options;
-  options.dataDir = dir_.path();
-  auto store = FunctionStore::open(options, clock_);
-  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(store.status().message(), HasSubstr("schema version 999"));
+  auto db = Database::open(dir_.path() / "surge.db");
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(db.status().message(), HasSubstr("schema version 999"));
 }
 
 TEST_F(FunctionStoreTest, CreatesAFunctionWithResolvedDefaults) {

@@ -1,0 +1,74 @@
+// The shared SQLite database: one writer, pooled readers, migrations at open.
+#include "store/database.h"
+
+#include "store/schema.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <absl/strings/str_cat.h>
+#include <sqlite3.h>
+
+namespace surge::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr size_t kMaxIdleReaders = 8;
+
+std::unique_ptr<SQLite::Database> openConnection(const std::filesystem::path& path, int flags) {
+  auto db = std::make_unique<SQLite::Database>(path.string(), flags, kBusyTimeoutMs);
+  db->exec("PRAGMA foreign_keys = ON");
+  return db;
+}
+
+} // namespace
+
+absl::Status sqliteError(const SQLite::Exception& e) {
+  if (e.getErrorCode() == SQLITE_CONSTRAINT) {
+    return absl::FailedPreconditionError(absl::StrCat("store constraint failed: ", e.what()));
+  }
+  return absl::InternalError(absl::StrCat("store error: ", e.what()));
+}
+
+Database::Database(std::filesystem::path path) : path_(std::move(path)) {}
+
+Database::~Database() = default;
+
+absl::StatusOr<std::unique_ptr<Database>> Database::open(const std::filesystem::path& path) {
+  std::unique_ptr<Database> db(new Database(path));
+  absl::MutexLock lock(&db->writeMu_);
+  try {
+    db->writer_ = openConnection(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db->writer_->exec("PRAGMA journal_mode = WAL");
+    // Control-plane writes are rare and must survive a power cut, so every commit is synced.
+    db->writer_->exec("PRAGMA synchronous = FULL");
+  } catch (const SQLite::Exception& e) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot open ", path.string(), ": ", e.what()));
+  }
+  if (auto status = migrate(*db->writer_); !status.ok()) return status;
+  return db;
+}
+
+Database::ReadLease::ReadLease(Database& db, std::unique_ptr<SQLite::Database> connection)
+    : db_(&db), connection_(std::move(connection)) {}
+
+Database::ReadLease::~ReadLease() {
+  if (connection_) db_->release(std::move(connection_));
+}
+
+Database::ReadLease Database::read() {
+  {
+    absl::MutexLock lock(&idleMu_);
+    if (!idleReaders_.empty()) {
+      auto connection = std::move(idleReaders_.back());
+      idleReaders_.pop_back();
+      return ReadLease(*this, std::move(connection));
+    }
+  }
+  return ReadLease(*this, openConnection(path_, SQLite::OPEN_READONLY));
+}
+
+void Database::release(std::unique_ptr<SQLite::Database> connection) {
+  absl::MutexLock lock(&idleMu_);
+  if (idleReaders_.size() < kMaxIdleReaders) idleReaders_.push_back(std::move(connection));
+}
+
+} // namespace surge::store
