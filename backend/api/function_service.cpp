@@ -3,109 +3,152 @@
 
 #include "api/function_mapping.h"
 #include "api/status_mapping.h"
+#include "auth/audit_log.h"
+#include "common/absl_compat.h"
 #include "common/sha256.h"
 #include "common/worker_pool.h"
 #include "store/function_store.h"
 
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_join.h>
 
 #include <atomic>
 
 namespace surge::api {
 
-FunctionService::FunctionService(store::FunctionStore& store, common::WorkerPool& workers)
-    : store_(store), workers_(workers) {}
+using auth::Operation;
+
+namespace {
+
+std::string qualified(const std::string& ns, const std::string& name) { return absl::StrCat(ns, "/", name); }
+
+} // namespace
+
+FunctionService::FunctionService(store::FunctionStore& store, CallGuard& guard, auth::AuditLog& audit,
+                                 common::WorkerPool& workers)
+    : store_(store), guard_(guard), audit_(audit), workers_(workers) {}
 
 template <typename Work>
-grpc::ServerUnaryReactor* FunctionService::runBlocking(grpc::CallbackServerContext* context, Work work) {
+grpc::ServerUnaryReactor* FunctionService::runBlocking(grpc::CallbackServerContext* context, Operation operation,
+                                                       Work work) {
+  auto principal = guard_.admit(*context, operation);
+  if (!principal.ok()) return finishNow(context, principal.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  workers_.post([reactor, work = std::move(work)]() mutable { reactor->Finish(toGrpcStatus(work())); });
+  workers_.post([reactor, who = std::move(*principal), work = std::move(work)]() mutable {
+    reactor->Finish(toGrpcStatus(work(*who)));
+  });
   return reactor;
 }
 
 grpc::ServerUnaryReactor* FunctionService::CreateFunction(grpc::CallbackServerContext* context,
                                                           const v1::CreateFunctionRequest* request,
                                                           v1::Function* response) {
-  return runBlocking(context, [this, request, response]() -> absl::Status {
-    auto config = fromProto(request->config());
-    if (!config.ok()) return config.status();
-    auto created = store_.createFunction(namespaceOrDefault(request->namespace_()), request->name(), *config);
-    if (!created.ok()) return created.status();
-    toProto(*created, *response);
-    return absl::OkStatus();
-  });
+  return runBlocking(
+      context, Operation::kWriteFunctions, [this, request, response](const auth::Principal& who) -> absl::Status {
+        const std::string ns = namespaceOrDefault(request->namespace_());
+        if (auto status = checkMayCreateIn(who, ns); !status.ok()) return status;
+        auto config = fromProto(request->config());
+        if (!config.ok()) return config.status();
+        auto created = store_.createFunction(ns, request->name(), *config);
+        if (!created.ok()) return created.status();
+        (void)audit_.record(who, "function.create", qualified(ns, request->name()),
+                            absl::StrCat("runtime=", common::toAbsl(store::runtimeName(created->config.runtime))));
+        toProto(*created, *response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* FunctionService::GetFunction(grpc::CallbackServerContext* context,
                                                        const v1::GetFunctionRequest* request, v1::Function* response) {
-  return runBlocking(context, [this, request, response]() -> absl::Status {
-    auto function = store_.getFunction(namespaceOrDefault(request->namespace_()), request->name());
-    if (!function.ok()) return function.status();
-    toProto(*function, *response);
-    return absl::OkStatus();
-  });
+  return runBlocking(context, Operation::kReadFunctions,
+                     [this, request, response](const auth::Principal& who) -> absl::Status {
+                       const std::string ns = namespaceOrDefault(request->namespace_());
+                       if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
+                       auto function = store_.getFunction(ns, request->name());
+                       if (!function.ok()) return function.status();
+                       toProto(*function, *response);
+                       return absl::OkStatus();
+                     });
 }
 
 grpc::ServerUnaryReactor* FunctionService::ListFunctions(grpc::CallbackServerContext* context,
                                                          const v1::ListFunctionsRequest* request,
                                                          v1::ListFunctionsResponse* response) {
-  return runBlocking(context, [this, request, response]() -> absl::Status {
-    auto page = store_.listFunctions(namespaceOrDefault(request->namespace_()), request->prefix(), request->page_size(),
-                                     request->page_token());
-    if (!page.ok()) return page.status();
-    for (const auto& function : page->functions) toProto(function, *response->add_functions());
-    response->set_next_page_token(page->nextPageToken);
-    return absl::OkStatus();
-  });
+  return runBlocking(
+      context, Operation::kReadFunctions, [this, request, response](const auth::Principal& who) -> absl::Status {
+        const std::string ns = namespaceOrDefault(request->namespace_());
+        auto page = store_.listFunctions(ns, request->prefix(), request->page_size(), request->page_token());
+        if (!page.ok()) return page.status();
+        if (!who.seesNamespace(ns)) return absl::OkStatus(); // nothing there for this key
+        for (const auto& function : page->functions) toProto(function, *response->add_functions());
+        response->set_next_page_token(page->nextPageToken);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* FunctionService::UpdateFunctionConfig(grpc::CallbackServerContext* context,
                                                                 const v1::UpdateFunctionConfigRequest* request,
                                                                 v1::Function* response) {
-  return runBlocking(context, [this, request, response]() -> absl::Status {
-    auto updated = store_.updateConfig(namespaceOrDefault(request->namespace_()), request->name(),
-                                       request->expected_revision(), [request](store::FunctionConfig& config) {
-                                         return applyFieldMask(request->update_mask(), request->config(), config);
-                                       });
-    if (!updated.ok()) return updated.status();
-    toProto(*updated, *response);
-    return absl::OkStatus();
-  });
+  return runBlocking(context, Operation::kWriteFunctions,
+                     [this, request, response](const auth::Principal& who) -> absl::Status {
+                       const std::string ns = namespaceOrDefault(request->namespace_());
+                       if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
+                       auto updated = store_.updateConfig(
+                           ns, request->name(), request->expected_revision(), [request](store::FunctionConfig& config) {
+                             return applyFieldMask(request->update_mask(), request->config(), config);
+                           });
+                       if (!updated.ok()) return updated.status();
+                       (void)audit_.record(who, "function.update", qualified(ns, request->name()),
+                                           absl::StrCat("fields=", absl::StrJoin(request->update_mask().paths(), ","),
+                                                        " revision=", updated->revision));
+                       toProto(*updated, *response);
+                       return absl::OkStatus();
+                     });
 }
 
 grpc::ServerUnaryReactor* FunctionService::DeleteFunction(grpc::CallbackServerContext* context,
                                                           const v1::DeleteFunctionRequest* request,
                                                           google::protobuf::Empty*) {
-  return runBlocking(context, [this, request] {
-    return store_.deleteFunction(namespaceOrDefault(request->namespace_()), request->name(),
-                                 request->expected_revision());
+  return runBlocking(context, Operation::kWriteFunctions, [this, request](const auth::Principal& who) {
+    const std::string ns = namespaceOrDefault(request->namespace_());
+    if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
+    auto status = store_.deleteFunction(ns, request->name(), request->expected_revision());
+    if (status.ok()) (void)audit_.record(who, "function.delete", qualified(ns, request->name()));
+    return status;
   });
 }
 
 grpc::ServerUnaryReactor* FunctionService::ListCodeVersions(grpc::CallbackServerContext* context,
                                                             const v1::ListCodeVersionsRequest* request,
                                                             v1::ListCodeVersionsResponse* response) {
-  return runBlocking(context, [this, request, response]() -> absl::Status {
-    const std::string ns = namespaceOrDefault(request->namespace_());
-    auto function = store_.getFunction(ns, request->name());
-    if (!function.ok()) return function.status();
-    auto versions = store_.listVersions(ns, request->name());
-    if (!versions.ok()) return versions.status();
-    for (const auto& version : *versions) toProto(version, function->activeVersion, *response->add_versions());
-    return absl::OkStatus();
-  });
+  return runBlocking(context, Operation::kReadFunctions,
+                     [this, request, response](const auth::Principal& who) -> absl::Status {
+                       const std::string ns = namespaceOrDefault(request->namespace_());
+                       if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
+                       auto function = store_.getFunction(ns, request->name());
+                       if (!function.ok()) return function.status();
+                       auto versions = store_.listVersions(ns, request->name());
+                       if (!versions.ok()) return versions.status();
+                       for (const auto& version : *versions)
+                         toProto(version, function->activeVersion, *response->add_versions());
+                       return absl::OkStatus();
+                     });
 }
 
 grpc::ServerUnaryReactor* FunctionService::SetActiveVersion(grpc::CallbackServerContext* context,
                                                             const v1::SetActiveVersionRequest* request,
                                                             v1::Function* response) {
-  return runBlocking(context, [this, request, response]() -> absl::Status {
-    auto updated = store_.setActiveVersion(namespaceOrDefault(request->namespace_()), request->name(),
-                                           request->version(), request->expected_revision());
-    if (!updated.ok()) return updated.status();
-    toProto(*updated, *response);
-    return absl::OkStatus();
-  });
+  return runBlocking(
+      context, Operation::kWriteFunctions, [this, request, response](const auth::Principal& who) -> absl::Status {
+        const std::string ns = namespaceOrDefault(request->namespace_());
+        if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
+        auto updated = store_.setActiveVersion(ns, request->name(), request->version(), request->expected_revision());
+        if (!updated.ok()) return updated.status();
+        (void)audit_.record(who, "code.activate", qualified(ns, request->name()),
+                            absl::StrCat("version=", request->version()));
+        toProto(*updated, *response);
+        return absl::OkStatus();
+      });
 }
 
 namespace {
@@ -115,9 +158,16 @@ namespace {
 // the previous chunk is written, so at most one chunk is in memory per upload.
 class UploadReactor final : public grpc::ServerReadReactor<v1::UploadCodeRequest> {
 public:
-  UploadReactor(grpc::CallbackServerContext* context, store::FunctionStore& store, common::WorkerPool& workers,
+  // Starts reading, or finishes at once when the call was not admitted.
+  UploadReactor(grpc::CallbackServerContext* context, absl::StatusOr<PrincipalPtr> principal,
+                store::FunctionStore& store, auth::AuditLog& audit, common::WorkerPool& workers,
                 v1::UploadCodeResponse* response)
-      : context_(context), store_(store), workers_(workers), response_(response) {
+      : context_(context), store_(store), audit_(audit), workers_(workers), response_(response) {
+    if (!principal.ok()) {
+      Finish(toGrpcStatus(principal.status()));
+      return;
+    }
+    who_ = std::move(*principal);
     StartRead(&request_);
   }
 
@@ -149,6 +199,7 @@ private:
       return fail(absl::InvalidArgumentError(
           "the first UploadCode message must carry sha256: 64 lowercase hex digits of the whole archive"));
     }
+    if (auto status = checkFunctionVisible(*who_, ns_, name_); !status.ok()) return fail(status);
     workers_.post([this] {
       auto upload = store_.beginUpload(ns_, name_);
       if (!upload.ok()) return fail(upload.status());
@@ -178,6 +229,10 @@ private:
     workers_.post([this] {
       auto result = store_.commitUpload(std::move(upload_), sha256_, expectedRevision_);
       if (!result.ok()) return fail(result.status());
+      if (result->created) {
+        (void)audit_.record(*who_, "code.upload", absl::StrCat(ns_, "/", name_),
+                            absl::StrCat("version=", result->version.version, " sha256=", result->version.sha256));
+      }
       toProto(result->version, result->function.activeVersion, *response_->mutable_version());
       response_->set_created(result->created);
       toProto(result->function, *response_->mutable_function());
@@ -192,7 +247,9 @@ private:
 
   grpc::CallbackServerContext* context_;
   store::FunctionStore& store_;
+  auth::AuditLog& audit_;
   common::WorkerPool& workers_;
+  PrincipalPtr who_;
   v1::UploadCodeResponse* response_;
   v1::UploadCodeRequest request_;
   int64_t messages_ = 0;
@@ -205,7 +262,8 @@ private:
 
 grpc::ServerReadReactor<v1::UploadCodeRequest>* FunctionService::UploadCode(grpc::CallbackServerContext* context,
                                                                             v1::UploadCodeResponse* response) {
-  return new UploadReactor(context, store_, workers_, response);
+  return new UploadReactor(context, guard_.admit(*context, Operation::kWriteFunctions), store_, audit_, workers_,
+                           response);
 }
 
 } // namespace surge::api

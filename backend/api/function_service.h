@@ -1,8 +1,12 @@
 // FunctionService: functions and their code versions, served from the function store.
 #pragma once
 
+#include "api/call_guard.h"
 #include "surge/v1/function.grpc.pb.h"
 
+namespace surge::auth {
+class AuditLog;
+}
 namespace surge::common {
 class WorkerPool;
 }
@@ -12,11 +16,12 @@ class FunctionStore;
 
 namespace surge::api {
 
-// Reactor threads never touch SQLite or the disk: each call is handed to `workers`, which
-// finishes it. The store and the pool must outlive the gRPC server.
+// Every call is admitted by the CallGuard on the reactor thread; then reactor threads never
+// touch SQLite or the disk: the work is handed to `workers`, which finishes the call and records
+// changes in the audit log. Everything passed in must outlive the gRPC server.
 class FunctionService final : public v1::FunctionService::CallbackService {
 public:
-  FunctionService(store::FunctionStore& store, common::WorkerPool& workers);
+  FunctionService(store::FunctionStore& store, CallGuard& guard, auth::AuditLog& audit, common::WorkerPool& workers);
 
   grpc::ServerUnaryReactor* CreateFunction(grpc::CallbackServerContext* context,
                                            const v1::CreateFunctionRequest* request, v1::Function* response) override;
@@ -43,10 +48,14 @@ public:
   static constexpr size_t kMaxChunkBytes = 1 << 20;
 
 private:
-  // Runs `work` on the worker pool and finishes the call with its status.
-  template <typename Work> grpc::ServerUnaryReactor* runBlocking(grpc::CallbackServerContext* context, Work work);
+  // Admits the call for `operation`, then runs `work(principal)` on the worker pool and
+  // finishes the call with its status.
+  template <typename Work>
+  grpc::ServerUnaryReactor* runBlocking(grpc::CallbackServerContext* context, auth::Operation operation, Work work);
 
   store::FunctionStore& store_;
+  CallGuard& guard_;
+  auth::AuditLog& audit_;
   common::WorkerPool& workers_;
 };
 

@@ -1,110 +1,126 @@
-// UNIMPLEMENTED answers for the services that later parts of the platform bring.
+// UNIMPLEMENTED answers, after the usual admission, for the services later parts bring.
 #include "api/unimplemented_services.h"
+
+#include "api/function_mapping.h"
+#include "api/status_mapping.h"
 
 #include <string>
 
 namespace surge::api {
 namespace {
 
+using auth::Operation;
+
 constexpr const char* kScheduler = "the resource scheduler";
+constexpr const char* kSchedules = "scheduled reservations";
 constexpr const char* kMetrics = "the metrics recorder";
 constexpr const char* kLogs = "invocation logging";
-constexpr const char* kKeys = "API keys";
 
-grpc::ServerUnaryReactor* pending(grpc::CallbackServerContext* context, const char* call, const char* part) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                               std::string(call) + " arrives with " + part + "; this surged does not serve it yet"));
-  return reactor;
+absl::Status pendingStatus(const char* call, const char* part) {
+  return absl::UnimplementedError(std::string(call) + " arrives with " + part + "; this surged does not serve it yet");
 }
 
-template <typename Message> class PendingStream final : public grpc::ServerWriteReactor<Message> {
-public:
-  PendingStream(const char* call, const char* part) {
-    this->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                              std::string(call) + " arrives with " + part + "; this surged does not serve it yet"));
+// Admits the call, checks that the key sees the function, then answers UNIMPLEMENTED.
+grpc::ServerUnaryReactor* pendingForFunction(CallGuard& guard, grpc::CallbackServerContext* context,
+                                             Operation operation, const std::string& ns, const std::string& function,
+                                             const char* call, const char* part) {
+  auto who = guard.admit(*context, operation);
+  if (!who.ok()) return finishNow(context, who.status());
+  if (auto status = checkFunctionVisible(**who, namespaceOrDefault(ns), function); !status.ok()) {
+    return finishNow(context, status);
   }
+  return finishNow(context, pendingStatus(call, part));
+}
+
+template <typename Message> class FinishedStream final : public grpc::ServerWriteReactor<Message> {
+public:
+  explicit FinishedStream(const absl::Status& status) { this->Finish(toGrpcStatus(status)); }
   void OnDone() override { delete this; }
 };
 
+template <typename Message>
+grpc::ServerWriteReactor<Message>* pendingStream(CallGuard& guard, grpc::CallbackServerContext* context,
+                                                 Operation operation, const char* call, const char* part) {
+  auto who = guard.admit(*context, operation);
+  return new FinishedStream<Message>(who.ok() ? pendingStatus(call, part) : who.status());
+}
+
 } // namespace
 
-grpc::ServerUnaryReactor* PendingInvokeService::Invoke(grpc::CallbackServerContext* context, const v1::InvokeRequest*,
-                                                       v1::InvokeResponse*) {
-  return pending(context, "InvokeService.Invoke", kScheduler);
+grpc::ServerUnaryReactor* PendingInvokeService::Invoke(grpc::CallbackServerContext* context,
+                                                       const v1::InvokeRequest* request, v1::InvokeResponse*) {
+  auto who = guard_.admit(*context, Operation::kInvoke);
+  if (!who.ok()) return finishNow(context, who.status());
+  const std::string ns = namespaceOrDefault(request->namespace_());
+  if (auto status = checkFunctionVisible(**who, ns, request->function()); !status.ok()) {
+    return finishNow(context, status);
+  }
+  if (!(*who)->mayInvoke(request->function())) {
+    return finishNow(context, absl::PermissionDeniedError("key '" + (*who)->keyName + "' may not invoke function '" +
+                                                          request->function() + "'"));
+  }
+  return finishNow(context, pendingStatus("InvokeService.Invoke", kScheduler));
 }
 
 grpc::ServerUnaryReactor* PendingScalingService::SetReservedCapacity(grpc::CallbackServerContext* context,
-                                                                     const v1::SetReservedCapacityRequest*,
+                                                                     const v1::SetReservedCapacityRequest* request,
                                                                      v1::ScalingStatus*) {
-  return pending(context, "ScalingService.SetReservedCapacity", kScheduler);
+  return pendingForFunction(guard_, context, Operation::kWriteScaling, request->namespace_(), request->function(),
+                            "ScalingService.SetReservedCapacity", kScheduler);
 }
 
-grpc::ServerUnaryReactor* PendingScalingService::AddReservationSchedule(grpc::CallbackServerContext* context,
-                                                                        const v1::AddReservationScheduleRequest*,
-                                                                        v1::ReservationSchedule*) {
-  return pending(context, "ScalingService.AddReservationSchedule", "scheduled reservations");
+grpc::ServerUnaryReactor* PendingScalingService::AddReservationSchedule(
+    grpc::CallbackServerContext* context, const v1::AddReservationScheduleRequest* request, v1::ReservationSchedule*) {
+  return pendingForFunction(guard_, context, Operation::kWriteScaling, request->schedule().namespace_(),
+                            request->schedule().function(), "ScalingService.AddReservationSchedule", kSchedules);
 }
 
-grpc::ServerUnaryReactor* PendingScalingService::ListReservationSchedules(grpc::CallbackServerContext* context,
-                                                                          const v1::ListReservationSchedulesRequest*,
-                                                                          v1::ListReservationSchedulesResponse*) {
-  return pending(context, "ScalingService.ListReservationSchedules", "scheduled reservations");
+grpc::ServerUnaryReactor*
+PendingScalingService::ListReservationSchedules(grpc::CallbackServerContext* context,
+                                                const v1::ListReservationSchedulesRequest* request,
+                                                v1::ListReservationSchedulesResponse*) {
+  return pendingForFunction(guard_, context, Operation::kReadScaling, request->namespace_(), request->function(),
+                            "ScalingService.ListReservationSchedules", kSchedules);
 }
 
-grpc::ServerUnaryReactor* PendingScalingService::RemoveReservationSchedule(grpc::CallbackServerContext* context,
-                                                                           const v1::RemoveReservationScheduleRequest*,
-                                                                           google::protobuf::Empty*) {
-  return pending(context, "ScalingService.RemoveReservationSchedule", "scheduled reservations");
+grpc::ServerUnaryReactor*
+PendingScalingService::RemoveReservationSchedule(grpc::CallbackServerContext* context,
+                                                 const v1::RemoveReservationScheduleRequest* request,
+                                                 google::protobuf::Empty*) {
+  return pendingForFunction(guard_, context, Operation::kWriteScaling, request->namespace_(), request->function(),
+                            "ScalingService.RemoveReservationSchedule", kSchedules);
 }
 
 grpc::ServerUnaryReactor* PendingScalingService::GetScalingStatus(grpc::CallbackServerContext* context,
-                                                                  const v1::GetScalingStatusRequest*,
+                                                                  const v1::GetScalingStatusRequest* request,
                                                                   v1::ScalingStatus*) {
-  return pending(context, "ScalingService.GetScalingStatus", kScheduler);
+  return pendingForFunction(guard_, context, Operation::kReadScaling, request->namespace_(), request->function(),
+                            "ScalingService.GetScalingStatus", kScheduler);
 }
 
-grpc::ServerWriteReactor<v1::MetricsSnapshot>* PendingMetricsService::WatchMetrics(grpc::CallbackServerContext*,
+grpc::ServerWriteReactor<v1::MetricsSnapshot>* PendingMetricsService::WatchMetrics(grpc::CallbackServerContext* context,
                                                                                    const v1::WatchMetricsRequest*) {
-  return new PendingStream<v1::MetricsSnapshot>("MetricsService.WatchMetrics", kMetrics);
+  return pendingStream<v1::MetricsSnapshot>(guard_, context, Operation::kReadMetrics, "MetricsService.WatchMetrics",
+                                            kMetrics);
 }
 
 grpc::ServerUnaryReactor* PendingMetricsService::QueryMetrics(grpc::CallbackServerContext* context,
                                                               const v1::QueryMetricsRequest*,
                                                               v1::QueryMetricsResponse*) {
-  return pending(context, "MetricsService.QueryMetrics", kMetrics);
+  auto who = guard_.admit(*context, Operation::kReadMetrics);
+  return finishNow(context, who.ok() ? pendingStatus("MetricsService.QueryMetrics", kMetrics) : who.status());
 }
 
-grpc::ServerWriteReactor<v1::LogLine>* PendingLogService::TailLogs(grpc::CallbackServerContext*,
+grpc::ServerWriteReactor<v1::LogLine>* PendingLogService::TailLogs(grpc::CallbackServerContext* context,
                                                                    const v1::TailLogsRequest*) {
-  return new PendingStream<v1::LogLine>("LogService.TailLogs", kLogs);
+  return pendingStream<v1::LogLine>(guard_, context, Operation::kReadLogs, "LogService.TailLogs", kLogs);
 }
 
 grpc::ServerUnaryReactor* PendingLogService::QueryInvocations(grpc::CallbackServerContext* context,
                                                               const v1::QueryInvocationsRequest*,
                                                               v1::QueryInvocationsResponse*) {
-  return pending(context, "LogService.QueryInvocations", kLogs);
-}
-
-grpc::ServerUnaryReactor* PendingAdminService::CreateApiKey(grpc::CallbackServerContext* context,
-                                                            const v1::CreateApiKeyRequest*, v1::CreateApiKeyResponse*) {
-  return pending(context, "AdminService.CreateApiKey", kKeys);
-}
-
-grpc::ServerUnaryReactor* PendingAdminService::ListApiKeys(grpc::CallbackServerContext* context,
-                                                           const v1::ListApiKeysRequest*, v1::ListApiKeysResponse*) {
-  return pending(context, "AdminService.ListApiKeys", kKeys);
-}
-
-grpc::ServerUnaryReactor* PendingAdminService::RevokeApiKey(grpc::CallbackServerContext* context,
-                                                            const v1::RevokeApiKeyRequest*, v1::ApiKey*) {
-  return pending(context, "AdminService.RevokeApiKey", kKeys);
-}
-
-grpc::ServerUnaryReactor* PendingAdminService::ListAuditEvents(grpc::CallbackServerContext* context,
-                                                               const v1::ListAuditEventsRequest*,
-                                                               v1::ListAuditEventsResponse*) {
-  return pending(context, "AdminService.ListAuditEvents", "the audit trail");
+  auto who = guard_.admit(*context, Operation::kReadLogs);
+  return finishNow(context, who.ok() ? pendingStatus("LogService.QueryInvocations", kLogs) : who.status());
 }
 
 } // namespace surge::api

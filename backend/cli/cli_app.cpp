@@ -1,25 +1,39 @@
 // The surgectl command tree: global flags, the command groups, parsing and dispatch.
 #include "cli/cli_app.h"
 
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 
+#include "cli/api_key.h"
+#include "cli/audit_commands.h"
 #include "cli/context.h"
 #include "cli/function_commands.h"
+#include "cli/key_commands.h"
 #include "common/names.h"
 
 namespace surge::cli {
 namespace {
 
-constexpr const char* kFooter = R"(Environment:
+constexpr const char* kFooter = R"(API key: every call carries the first key found in
+  --key, SURGE_API_KEY, --key-file, $SURGE_DATA_DIR/admin.key
+SURGE_DATA_DIR defaults to ./surge-data, where surged started without --data-dir leaves
+its admin key, so on surged's machine no key flag is needed.
+
+Environment:
   SURGE_SERVER     default for --server
   SURGE_NAMESPACE  default for --namespace
+  SURGE_API_KEY    the API key, tried after --key
+  SURGE_DATA_DIR   surged's data dir, whose admin.key is the last key tried
+  SURGE_TLS_CA, SURGE_TLS_CERT, SURGE_TLS_KEY  defaults for --tls-ca, --tls-cert, --tls-key
 
 Exit codes:
   0  success
-  1  the server refused the request or could not be reached
-  2  usage error: bad flags or arguments, or a local input such as --code is wrong
+  1  the server refused the request (UNAUTHENTICATED, PERMISSION_DENIED, ...) or could not be
+     reached
+  2  usage error: bad flags or arguments, or a local input such as --code or --key-file is wrong
 
 Global flags may come before or after the command, e.g.
   surgectl --namespace shop function list
@@ -59,6 +73,10 @@ std::string describeParseError(const CLI::ParseError& error, const ParsedCommand
 
 struct GlobalFlags {
   std::string output = "table";
+  std::string key;
+  std::string keyFile;
+  CLI::Option* keyOption = nullptr;
+  CLI::Option* keyFileOption = nullptr;
 };
 
 void addGlobalFlags(CLI::App& app, Context& context, GlobalFlags& flags) {
@@ -77,6 +95,34 @@ void addGlobalFlags(CLI::App& app, Context& context, GlobalFlags& flags) {
       ->type_name("table|json")
       ->check(CLI::IsMember({"table", "json"}).description(""))
       ->capture_default_str();
+
+  // No envname: SURGE_API_KEY is read in applyGlobalFlags(), since it ranks between the two flags.
+  flags.keyOption = app.add_option("--key", flags.key,
+                                   "API key surge_<id>_<secret>; beware that other users can see it in the process "
+                                   "list, so prefer SURGE_API_KEY or --key-file")
+                        ->type_name("TOKEN");
+  flags.keyFileOption =
+      app.add_option("--key-file", flags.keyFile, "File holding the API key (trailing whitespace is ignored)")
+          ->type_name("PATH")
+          ->excludes(flags.keyOption);
+  app.add_option("--tls-ca", options.tls.caPath, "PEM root certificates that sign surged's certificate; turns on TLS")
+      ->envname("SURGE_TLS_CA")
+      ->type_name("PATH");
+  app.add_option("--tls-cert", options.tls.certPath, "PEM client certificate for mutual TLS; needs --tls-key")
+      ->envname("SURGE_TLS_CERT")
+      ->type_name("PATH");
+  app.add_option("--tls-key", options.tls.keyPath, "PEM private key of --tls-cert, unencrypted")
+      ->envname("SURGE_TLS_KEY")
+      ->type_name("PATH");
+  app.add_option("--tls-server-name", options.tls.serverName,
+                 "Name to expect in surged's certificate instead of the host of --server, e.g. when connecting "
+                 "by IP address")
+      ->type_name("NAME");
+}
+
+std::string environment(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? std::string() : std::string(value);
 }
 
 // Checks the global flags, which CLI11 cannot check alone since env vars fill them too.
@@ -89,6 +135,17 @@ int applyGlobalFlags(Context& context, const GlobalFlags& flags) {
   if (auto status = common::validateName("namespace", options.ns); !status.ok()) {
     return context.usageError(status);
   }
+  auto tls = loadTlsCredentials(options.tls);
+  if (!tls.ok()) return context.usageError(tls.status());
+
+  KeySources sources;
+  if (flags.keyOption->count() > 0) sources.flag = flags.key;
+  sources.env = environment("SURGE_API_KEY");
+  if (flags.keyFileOption->count() > 0) sources.file = flags.keyFile;
+  sources.dataDir = environment("SURGE_DATA_DIR");
+  auto key = resolveApiKey(sources);
+  if (!key.ok()) return context.usageError(key.status());
+  context.setCredentials(*std::move(key), *std::move(tls));
   return kExitOk;
 }
 
@@ -96,7 +153,7 @@ int applyGlobalFlags(Context& context, const GlobalFlags& flags) {
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   Context context(out, err);
-  CLI::App app("surgectl: manage the functions of a Surge server.", "surgectl");
+  CLI::App app("surgectl: manage the functions, API keys and audit trail of a Surge server.", "surgectl");
   // Global flags also work after the command, e.g. "surgectl function list -o json".
   app.fallthrough();
   app.require_subcommand(1);
@@ -105,6 +162,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   GlobalFlags flags;
   addGlobalFlags(app, context, flags);
   registerFunctionCommands(app, context);
+  registerKeyCommands(app, context);
+  registerAuditCommands(app, context);
 
   try {
     // CLI11 consumes the arguments from the back.

@@ -12,13 +12,18 @@ Context::Context(std::ostream& out, std::ostream& err) : out_(out), err_(err) {}
 
 Context::~Context() = default;
 
+void Context::setCredentials(ResolvedKey apiKey, std::optional<TlsCredentials> tls) {
+  apiKey_ = std::move(apiKey);
+  tls_ = std::move(tls);
+}
+
 std::shared_ptr<grpc::Channel> Context::channel() {
-  if (!channel_) channel_ = createChannel(ConnectionOptions{options_.server});
+  if (!channel_) channel_ = createChannel(ConnectionOptions{options_.server, tls_});
   return channel_;
 }
 
 std::unique_ptr<grpc::ClientContext> Context::newCall(std::chrono::seconds deadline) {
-  return newCallContext(deadline);
+  return newCallContext(deadline, apiKey_.token);
 }
 
 int Context::rpcError(const grpc::Status& status) {
@@ -27,8 +32,24 @@ int Context::rpcError(const grpc::Status& status) {
   // that never got ready means the address is wrong or surged is not running.
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
       (!channel_ || channel_->GetState(false) != GRPC_CHANNEL_READY)) {
-    err_ << "hint: could not reach surged at " << options_.server
-         << "; is it running? Choose the address with --server HOST:PORT or SURGE_SERVER.\n";
+    if (tls_) {
+      err_ << "hint: could not reach surged at " << options_.server
+           << " over TLS. Is it running (choose the address with --server HOST:PORT or SURGE_SERVER)? Does "
+              "--tls-ca sign its certificate, and does that name the host you connect to (else give "
+              "--tls-server-name)? Does it want a client certificate (--tls-cert, --tls-key)?\n";
+    } else {
+      err_ << "hint: could not reach surged at " << options_.server
+           << "; is it running? Choose the address with --server HOST:PORT or SURGE_SERVER. If surged "
+              "serves TLS, give --tls-ca.\n";
+    }
+  }
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    if (apiKey_.token.empty()) {
+      err_ << "hint: no API key was found; surgectl looked at " << apiKey_.searched
+           << ". Give one with --key-file PATH or SURGE_API_KEY, or point SURGE_DATA_DIR at surged's data dir.\n";
+    } else {
+      err_ << "hint: the server refused the API key from " << apiKey_.source << "; it may be revoked or mistyped.\n";
+    }
   }
   return kExitRpcError;
 }

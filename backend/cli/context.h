@@ -5,12 +5,14 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 
 #include <absl/status/status.h>
 
+#include "cli/api_key.h"
 #include "cli/connection.h"
 #include "cli/output.h"
 #include "common/names.h"
@@ -24,7 +26,8 @@ class Status;
 namespace surge::cli {
 
 inline constexpr int kExitOk = 0;
-// The server refused the request, or could not be reached.
+// The server refused the request (UNAUTHENTICATED and PERMISSION_DENIED included), or could not
+// be reached.
 inline constexpr int kExitRpcError = 1;
 // The command line or a local input (e.g. the --code path) is wrong; nothing was sent.
 inline constexpr int kExitUsage = 2;
@@ -33,6 +36,7 @@ struct GlobalOptions {
   std::string server{kDefaultServer};
   std::string ns{common::kDefaultNamespace};
   OutputFormat output = OutputFormat::kTable;
+  TlsFlags tls;
 };
 
 // A command's work, chosen while parsing and run once the whole command line is known; it
@@ -52,15 +56,21 @@ public:
   std::ostream& out() const { return out_; }
   std::ostream& err() const { return err_; }
 
+  // Set once the global flags are checked, before any command runs: the API key every call
+  // carries (its token may be empty) and the TLS material (nullopt: plaintext).
+  void setCredentials(ResolvedKey apiKey, std::optional<TlsCredentials> tls);
+  const ResolvedKey& apiKey() const { return apiKey_; }
+
   // The channel to options().server, created on first use so that --help and usage errors
   // never touch the network.
   std::shared_ptr<grpc::Channel> channel();
-  // A context for one RPC with the given deadline. Every call goes through here, so that
-  // per-call credentials have one place to be added.
+  // A context for one RPC with the given deadline, carrying the API key. Every call goes
+  // through here.
   std::unique_ptr<grpc::ClientContext> newCall(std::chrono::seconds deadline = kRpcDeadline);
 
-  // Prints "error: CODE_NAME: message" and, when the server could not be reached, a hint naming
-  // the address. Returns kExitRpcError.
+  // Prints "error: CODE_NAME: message" and a hint for what the user can check: the address
+  // (and TLS) when the server could not be reached, where the key came from or was looked for
+  // on UNAUTHENTICATED. Returns kExitRpcError.
   int rpcError(const grpc::Status& status);
   // Prints "error: message". Returns kExitUsage.
   int usageError(std::string_view message);
@@ -77,6 +87,8 @@ private:
   std::ostream& out_;
   std::ostream& err_;
   GlobalOptions options_;
+  ResolvedKey apiKey_;
+  std::optional<TlsCredentials> tls_;
   std::shared_ptr<grpc::Channel> channel_;
   Action action_;
 };

@@ -23,6 +23,7 @@
 
 #include "cli/code_archive.h"
 #include "cli/code_upload.h"
+#include "cli/command_support.h"
 #include "cli/context.h"
 #include "cli/output.h"
 #include "common/names.h"
@@ -75,21 +76,6 @@ CLI::Validator envValidator() {
         return absl::StrCat("'", value, "' is not KEY=VALUE, e.g. --env LOG_LEVEL=debug");
       },
       "", "key-value");
-}
-
-// CLI11's own conversion errors ("Could not convert") do not say what is allowed. Accepts
-// decimal digits only, from `min` to `max`.
-CLI::Validator wholeNumberValidator(uint64_t min, uint64_t max) {
-  return CLI::Validator(
-      [min, max](std::string& value) -> std::string {
-        uint64_t number = 0;
-        const bool digits = !value.empty() && value.size() <= 19 &&
-                            std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
-        if (digits) number = std::stoull(value);
-        if (digits && number >= min && number <= max) return {};
-        return absl::StrCat("'", value, "' is not a whole number from ", min, " to ", max);
-      },
-      "", "whole-number");
 }
 
 // One config flag: the option, the FunctionConfig field it sets (the update mask path), and
@@ -234,20 +220,6 @@ CLI::Option* addCodeFlag(CLI::App& command, std::string& code) {
                   "left out; symlinks and special files are refused)")
       ->type_name("PATH")
       ->required();
-}
-
-// Registers `command`'s action: `run` is called with the context once parsing succeeded.
-template <typename State>
-void setAction(CLI::App& command, Context& context, std::shared_ptr<State> state, int (*run)(Context&, const State&)) {
-  command.callback(
-      [&context, state, run] { context.setAction([&context, state, run] { return run(context, *state); }); });
-}
-
-// A command's help footer: its examples, and where the global flags are described.
-std::string commandFooter(const std::string& examples) {
-  return absl::StrCat(examples.find('\n') == std::string::npos ? "Example:\n  " : "Examples:\n  ", examples,
-                      "\n\nGlobal flags (--server, --namespace, -o) may come before or after the "
-                      "command; see 'surgectl --help'.");
 }
 
 std::unique_ptr<Stub> newStub(Context& context) { return v1::FunctionService::NewStub(context.channel()); }

@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <arpa/inet.h>
+
 #include <iostream>
 
 namespace surge::server {
@@ -31,6 +33,17 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
   app.add_option("--workers", config.workerThreads, "Threads for blocking store work")->check(CLI::Range(1, 64));
   app.add_option("--log-level", config.logLevel, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  auto* tlsCert = app.add_option("--tls-cert", config.tlsCert, "PEM server certificate chain; turns on TLS")
+                      ->check(CLI::ExistingFile);
+  auto* tlsKey = app.add_option("--tls-key", config.tlsKey, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+  tlsCert->needs(tlsKey);
+  tlsKey->needs(tlsCert);
+  app.add_option("--tls-client-ca", config.tlsClientCa,
+                 "PEM CA certificates; turns on mutual TLS: clients must present a certificate they signed")
+      ->check(CLI::ExistingFile)
+      ->needs(tlsCert);
+  app.add_flag("--insecure", config.insecure,
+               "Allow plaintext gRPC on a non-loopback address (keys and code then cross the network unencrypted)");
 
   std::set<std::string> keys;
   for (const CLI::Option* option : app.get_options()) {
@@ -52,7 +65,22 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
     return {std::nullopt, 2};
   }
   config.archiveLimits.maxUnpackedBytes = maxUnpackedMib << 20;
+  if (config.tlsCert.empty() && !config.insecure && !isLoopbackListen(config.listen)) {
+    std::cerr << "surged: refusing to listen on " << config.listen
+              << " without TLS: API keys and code would cross the network in plaintext. Give --tls-cert and "
+                 "--tls-key, or --insecure if the network is trusted.\n";
+    return {std::nullopt, 2};
+  }
   return {config, 0};
+}
+
+bool isLoopbackListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? listen : listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost" || host == "::1") return true;
+  in_addr address{};
+  return inet_pton(AF_INET, host.c_str(), &address) == 1 && (ntohl(address.s_addr) >> 24) == 127;
 }
 
 } // namespace surge::server

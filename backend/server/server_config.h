@@ -17,7 +17,16 @@ struct ServerConfig {
   store::ArchiveLimits archiveLimits;
   int workerThreads = 4;
   std::string logLevel = "info";
+  // TLS: a certificate and its key turn it on; a client CA also requires client certificates.
+  std::filesystem::path tlsCert;
+  std::filesystem::path tlsKey;
+  std::filesystem::path tlsClientCa;
+  // Allows plaintext on a non-loopback address.
+  bool insecure = false;
 };
+
+// Whether `listen` (HOST:PORT) names a loopback address: 127.0.0.0/8, ::1 or localhost.
+bool isLoopbackListen(const std::string& listen);
 
 // Parses argv (and the --config file it names). Returns the config, or the process exit code
 // when parsing ended the run: 0 after --help, 2 after a usage error (with the message already

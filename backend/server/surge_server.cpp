@@ -1,29 +1,102 @@
-// Wires surged's parts: data dir lock, function store, worker pool, gRPC services.
+// Wires surged's parts: data dir lock, database, function store, keys and audit, worker pool,
+// the gRPC services, and the transport (plaintext on loopback, or TLS).
 #include "server/surge_server.h"
 
+#include "api/admin_service.h"
+#include "api/call_guard.h"
 #include "api/function_service.h"
+#include "api/reflection_service.h"
+#include "api/status_mapping.h"
 #include "api/unimplemented_services.h"
+#include "auth/audit_log.h"
+#include "auth/key_store.h"
 #include "common/clock.h"
 #include "common/worker_pool.h"
 #include "server/data_dir_lock.h"
+#include "store/blob_store.h"
 #include "store/database.h"
 #include "store/function_store.h"
 
 #include <absl/strings/str_cat.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace surge::server {
 namespace {
 
+namespace fs = std::filesystem;
+
 // Large enough for a 6 MiB invoke payload plus its envelope.
 constexpr int kMaxMessageBytes = 8 << 20;
+
+absl::StatusOr<std::string> readFile(const fs::path& path, const char* flag) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  if (!in || content.str().empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot read ", flag, " ", path.string()));
+  }
+  return content.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> serverCredentials(const ServerConfig& config) {
+  if (config.tlsCert.empty()) return grpc::InsecureServerCredentials();
+  auto cert = readFile(config.tlsCert, "--tls-cert");
+  if (!cert.ok()) return cert.status();
+  auto key = readFile(config.tlsKey, "--tls-key");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options;
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!config.tlsClientCa.empty()) {
+    auto ca = readFile(config.tlsClientCa, "--tls-client-ca");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+// Writes the token to `path` with mode 0600 from the first byte on: a temp file created 0600,
+// fsync'd, then renamed into place.
+absl::Status writeSecretFile(const fs::path& path, const std::string& content) {
+  const fs::path temp = fs::path(path).concat(".tmp");
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return absl::FailedPreconditionError(absl::StrCat("cannot write ", temp.string(), ": ", std::strerror(errno)));
+  const bool ok = ::fchmod(fd, 0600) == 0 &&
+                  ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path.string(), ": ", std::strerror(errno)));
+  }
+  return store::syncDirectory(path.parent_path());
+}
+
+// On the first start there is no key at all, so nobody could call the API: create an admin key
+// and leave its token where only root (or surged's user) can read it.
+absl::Status createBootstrapKey(auth::KeyStore& keys, const fs::path& dataDir) {
+  if (keys.hasAnyKey()) return absl::OkStatus();
+  auto created = keys.create("bootstrap-admin", auth::Role::kAdmin, {}, {});
+  if (!created.ok()) return created.status();
+  const fs::path path = SurgeServer::adminKeyPath(dataDir);
+  if (auto status = writeSecretFile(path, created->token + "\n"); !status.ok()) return status;
+  spdlog::info("created the admin key 'bootstrap-admin'; its token is in {} (mode 0600)", path.string());
+  return absl::OkStatus();
+}
 
 } // namespace
 
@@ -32,31 +105,52 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   auto lock = DataDirLock::acquire(config.dataDir);
   if (!lock.ok()) return lock.status();
   server->lock_ = std::move(*lock);
+  auto credentials = serverCredentials(config);
+  if (!credentials.ok()) return credentials.status();
 
+  auto db = store::Database::open(config.dataDir / "surge.db");
+  if (!db.ok()) return db.status();
+  server->db_ = std::move(*db);
   store::StoreOptions options;
   options.dataDir = config.dataDir;
   options.keepVersions = config.keepVersions;
   options.archiveLimits = config.archiveLimits;
-  auto db = store::Database::open(config.dataDir / "surge.db");
-  if (!db.ok()) return db.status();
-  server->db_ = std::move(*db);
-  auto store = store::FunctionStore::open(options, *server->db_, common::SystemClock::instance());
+  const common::Clock& clock = common::SystemClock::instance();
+  auto store = store::FunctionStore::open(options, *server->db_, clock);
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
 
   server->workers_ = std::make_unique<common::WorkerPool>(static_cast<size_t>(config.workerThreads));
-  server->functionService_ = std::make_unique<api::FunctionService>(*server->store_, *server->workers_);
-  server->invokeService_ = std::make_unique<api::PendingInvokeService>();
-  server->scalingService_ = std::make_unique<api::PendingScalingService>();
-  server->metricsService_ = std::make_unique<api::PendingMetricsService>();
-  server->logService_ = std::make_unique<api::PendingLogService>();
-  server->adminService_ = std::make_unique<api::PendingAdminService>();
+  common::WorkerPool& workers = *server->workers_;
+  auto keys = auth::KeyStore::open(*server->db_, clock,
+                                   [&workers](std::function<void()> task) { workers.post(std::move(task)); });
+  if (!keys.ok()) return keys.status();
+  server->keys_ = std::move(*keys);
+  if (auto status = createBootstrapKey(*server->keys_, config.dataDir); !status.ok()) return status;
+  server->audit_ = std::make_unique<auth::AuditLog>(*server->db_, clock);
+  server->guard_ = std::make_unique<api::CallGuard>(*server->keys_);
 
+  api::CallGuard& guard = *server->guard_;
+  server->functionService_ = std::make_unique<api::FunctionService>(*server->store_, guard, *server->audit_, workers);
+  server->invokeService_ = std::make_unique<api::PendingInvokeService>(guard);
+  server->scalingService_ = std::make_unique<api::PendingScalingService>(guard);
+  server->metricsService_ = std::make_unique<api::PendingMetricsService>(guard);
+  server->logService_ = std::make_unique<api::PendingLogService>(guard);
+  server->adminService_ = std::make_unique<api::AdminService>(*server->keys_, guard, *server->audit_, workers);
+  server->reflectionService_ = std::make_unique<api::ReflectionService>(
+      std::vector<std::string>{"surge.v1.FunctionService", "surge.v1.InvokeService", "surge.v1.ScalingService",
+                               "surge.v1.MetricsService", "surge.v1.LogService", "surge.v1.AdminService",
+                               "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"},
+      [&guard](grpc::CallbackServerContext& context) {
+        auto who = guard.admit(context, auth::Operation::kReflect);
+        return who.ok() ? grpc::Status::OK : api::toGrpcStatus(who.status());
+      });
+
+  // The health service is gRPC's own and needs no key, so that load balancers can probe it.
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config.listen, *credentials, &port);
   // Without this a second server could bind the same port through SO_REUSEPORT and steal
   // half the connections; a busy port must be an error.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -68,6 +162,7 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   builder.RegisterService(server->metricsService_.get());
   builder.RegisterService(server->logService_.get());
   builder.RegisterService(server->adminService_.get());
+  builder.RegisterService(server->reflectionService_.get());
   server->grpcServer_ = builder.BuildAndStart();
   if (!server->grpcServer_ || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen,
@@ -75,12 +170,17 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   }
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
   server->listenAddress_ = absl::StrCat(host, ":", port);
+  spdlog::info("serving {} on {}",
+               config.tlsCert.empty() ? "plaintext" : (config.tlsClientCa.empty() ? "TLS" : "mutual TLS"),
+               server->listenAddress_);
   return server;
 }
 
 SurgeServer::~SurgeServer() {
   shutdown();
-  // The worker pool drains before the store it uses is destroyed (members die in reverse order).
+  // Drain the worker pool first: its tasks use the stores, keys and audit log below.
+  workers_.reset();
+  if (keys_) keys_->flushLastUsed();
 }
 
 void SurgeServer::shutdown() {

@@ -5,6 +5,7 @@
 
 #include <absl/status/statusor.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -19,13 +20,19 @@ namespace surge::store {
 class Database;
 class FunctionStore;
 } // namespace surge::store
+namespace surge::auth {
+class AuditLog;
+class KeyStore;
+} // namespace surge::auth
 namespace surge::api {
+class AdminService;
+class CallGuard;
 class FunctionService;
+class ReflectionService;
 class PendingInvokeService;
 class PendingScalingService;
 class PendingMetricsService;
 class PendingLogService;
-class PendingAdminService;
 } // namespace surge::api
 
 namespace surge::server {
@@ -34,10 +41,14 @@ class DataDirLock;
 
 class SurgeServer {
 public:
-  // Locks and opens the data dir, then starts serving. FAILED_PRECONDITION for a data dir that
-  // cannot be used; UNAVAILABLE when the address cannot be bound (busy port, bad host).
+  // Locks and opens the data dir, creates the bootstrap admin key on the first start (written to
+  // <data-dir>/admin.key, mode 0600), then starts serving. FAILED_PRECONDITION for a data dir or
+  // TLS file that cannot be used; UNAVAILABLE when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<SurgeServer>> start(const ServerConfig& config);
   ~SurgeServer();
+
+  // Where the bootstrap admin key is (or was) written.
+  static std::filesystem::path adminKeyPath(const std::filesystem::path& dataDir) { return dataDir / "admin.key"; }
 
   // "HOST:PORT" with the port actually bound.
   const std::string& listenAddress() const { return listenAddress_; }
@@ -54,12 +65,16 @@ private:
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::FunctionStore> store_;
   std::unique_ptr<common::WorkerPool> workers_;
+  std::unique_ptr<auth::KeyStore> keys_;
+  std::unique_ptr<auth::AuditLog> audit_;
+  std::unique_ptr<api::CallGuard> guard_;
   std::unique_ptr<api::FunctionService> functionService_;
   std::unique_ptr<api::PendingInvokeService> invokeService_;
   std::unique_ptr<api::PendingScalingService> scalingService_;
   std::unique_ptr<api::PendingMetricsService> metricsService_;
   std::unique_ptr<api::PendingLogService> logService_;
-  std::unique_ptr<api::PendingAdminService> adminService_;
+  std::unique_ptr<api::AdminService> adminService_;
+  std::unique_ptr<api::ReflectionService> reflectionService_;
   std::unique_ptr<grpc::Server> grpcServer_;
   std::string listenAddress_;
 };

@@ -55,6 +55,33 @@ constexpr std::array kMigrations = {
     ) WITHOUT ROWID;
     CREATE INDEX code_versions_by_sha256 ON code_versions(sha256);
     )sql",
+    // 2: API keys (only a salted hash of each secret) and the audit trail.
+    R"sql(
+    CREATE TABLE api_keys (
+      id            TEXT    PRIMARY KEY,
+      name          TEXT    NOT NULL,
+      role          TEXT    NOT NULL CHECK (role IN ('admin', 'developer', 'invoker', 'viewer')),
+      functions     TEXT    NOT NULL DEFAULT '',  -- comma-separated; empty: all
+      namespaces    TEXT    NOT NULL DEFAULT '',  -- comma-separated; empty: all
+      salt          BLOB    NOT NULL,
+      secret_hash   BLOB    NOT NULL,             -- SHA-256(salt || secret)
+      created_us    INTEGER NOT NULL,
+      last_used_us  INTEGER,
+      revoked_us    INTEGER
+    ) WITHOUT ROWID;
+    -- Names are unique among active keys only, so a revoked name can be reused.
+    CREATE UNIQUE INDEX api_keys_active_name ON api_keys(name) WHERE revoked_us IS NULL;
+    CREATE TABLE audit_events (
+      id        INTEGER PRIMARY KEY AUTOINCREMENT,
+      time_us   INTEGER NOT NULL,
+      key_id    TEXT    NOT NULL,
+      key_name  TEXT    NOT NULL,
+      action    TEXT    NOT NULL,
+      target    TEXT    NOT NULL,
+      detail    TEXT    NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_events_by_time ON audit_events(time_us);
+    )sql",
 };
 
 int currentVersion(SQLite::Database& db) {

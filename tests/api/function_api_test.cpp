@@ -5,8 +5,8 @@
 #include "support/temp_dir.h"
 #include "support/zip_builder.h"
 
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "protos/health_reflection.grpc.pb.h"
-#include "protos/reflection_subset.grpc.pb.h"
 #include "surge/v1/admin.grpc.pb.h"
 #include "surge/v1/invoke.grpc.pb.h"
 #include "surge/v1/logs.grpc.pb.h"
@@ -319,13 +319,14 @@ TEST_F(FunctionApiTest, LaterServicesAnswerUnimplementedAndAcceptLargeMessages) 
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_THAT(status.error_message(), HasSubstr("InvokeService.Invoke arrives with the resource scheduler"));
 
-  auto admin = v1::AdminService::NewStub(channel_);
-  v1::CreateApiKeyRequest key;
-  v1::CreateApiKeyResponse created;
+  auto scaling = v1::ScalingService::NewStub(channel_);
+  v1::GetScalingStatusRequest statusRequest;
+  statusRequest.set_function("hello");
+  v1::ScalingStatus scalingStatus;
   context = contextWithDeadline();
-  status = admin->CreateApiKey(context.get(), key, &created);
+  status = scaling->GetScalingStatus(context.get(), statusRequest, &scalingStatus);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("arrives with API keys"));
+  EXPECT_THAT(status.error_message(), HasSubstr("ScalingService.GetScalingStatus arrives with the resource scheduler"));
 
   auto metrics = v1::MetricsService::NewStub(channel_);
   context = contextWithDeadline();

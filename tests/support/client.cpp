@@ -14,9 +14,27 @@ std::shared_ptr<grpc::Channel> makeChannel(const std::string& address) {
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
-std::unique_ptr<grpc::ClientContext> contextWithDeadline(std::chrono::seconds timeout) {
-  auto context = std::make_unique<grpc::ClientContext>();
+namespace {
+std::string& defaultKeyStorage() {
+  static std::string key;
+  return key;
+}
+} // namespace
+
+void setDefaultApiKey(std::string token) { defaultKeyStorage() = std::move(token); }
+const std::string& defaultApiKey() { return defaultKeyStorage(); }
+
+std::unique_ptr<grpc::ClientContext> contextWithDeadline(std::chrono::seconds timeout, const std::string& apiKey) {
+  auto context = contextWithoutKey();
   context->set_deadline(std::chrono::system_clock::now() + timeout);
+  const std::string& key = apiKey.empty() ? defaultApiKey() : apiKey;
+  if (!key.empty()) context->AddMetadata("authorization", "Bearer " + key);
+  return context;
+}
+
+std::unique_ptr<grpc::ClientContext> contextWithoutKey() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   return context;
 }
 

@@ -13,8 +13,17 @@ namespace surge::testing {
 
 std::shared_ptr<grpc::Channel> makeChannel(const std::string& address);
 
-// A context whose deadline keeps a broken server from hanging a test.
-std::unique_ptr<grpc::ClientContext> contextWithDeadline(std::chrono::seconds timeout = std::chrono::seconds(30));
+// The API key contextWithDeadline() sends. SurgedProcess sets it to the admin key of the surged
+// it started last; a test that wants another key passes it explicitly.
+void setDefaultApiKey(std::string token);
+const std::string& defaultApiKey();
+
+// A context whose deadline keeps a broken server from hanging a test, carrying `apiKey` (the
+// default key when empty) as "authorization: Bearer <key>".
+std::unique_ptr<grpc::ClientContext> contextWithDeadline(std::chrono::seconds timeout = std::chrono::seconds(30),
+                                                         const std::string& apiKey = "");
+// A context with a deadline and no key at all.
+std::unique_ptr<grpc::ClientContext> contextWithoutKey();
 
 // Streams `archive` to UploadCode in 1 MiB chunks with its true SHA-256 (or `sha256` if given).
 grpc::Status uploadCode(v1::FunctionService::Stub& stub, const std::string& ns, const std::string& name,

@@ -1,6 +1,8 @@
 // Child processes for integration tests.
 #include "support/process.h"
 
+#include "support/client.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -163,6 +165,10 @@ SurgedProcess::SurgedProcess(const std::filesystem::path& dataDir, std::vector<s
     throw std::runtime_error("surged did not start; its output: '" + line + "', its log:\n" + log());
   }
   address_ = line.substr(prefix.size(), line.find('\n') - prefix.size());
+  dataDir_ = dataDir;
+  std::ifstream keyFile(dataDir / "admin.key");
+  std::getline(keyFile, adminKey_);
+  if (!adminKey_.empty()) setDefaultApiKey(adminKey_);
 }
 
 SurgedProcess::~SurgedProcess() {

@@ -36,6 +36,10 @@ public:
   SurgedProcess& operator=(const SurgedProcess&) = delete;
 
   const std::string& address() const { return address_; }
+  // The bootstrap admin token from <dataDir>/admin.key. The constructor also makes it the
+  // default key of contextWithDeadline().
+  const std::string& adminKey() const { return adminKey_; }
+  const std::filesystem::path& dataDir() const { return dataDir_; }
   pid_t pid() const { return pid_; }
   // What surged wrote to stderr so far.
   std::string log() const;
@@ -50,6 +54,8 @@ public:
 private:
   pid_t pid_ = -1;
   std::string address_;
+  std::string adminKey_;
+  std::filesystem::path dataDir_;
   std::filesystem::path logPath_;
 };
 
