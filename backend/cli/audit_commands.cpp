@@ -122,8 +122,8 @@ absl::StatusOr<absl::Time> parseSince(std::string_view text, absl::Time now) {
 }
 
 void registerAuditCommands(CLI::App& app, Context& context) {
-  CLI::App* command =
-      app.add_subcommand("audit", "Show the audit trail: which key changed what, oldest first (all pages)");
+  CLI::App* command = app.add_subcommand(
+      "audit", "Show the audit trail: which key changed what, oldest first (all pages; needs an admin key)");
   auto state = std::make_shared<AuditState>();
   command
       ->add_option("--since", state->since,

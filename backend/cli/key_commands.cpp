@@ -220,7 +220,7 @@ void addRevokeCommand(CLI::App& group, Context& context) {
 } // namespace
 
 void registerKeyCommands(CLI::App& app, Context& context) {
-  CLI::App* group = app.add_subcommand("key", "Manage API keys: creating and revoking them needs an admin key");
+  CLI::App* group = app.add_subcommand("key", "Manage API keys (needs an admin key)");
   group->require_subcommand(1);
   group->footer("Run 'surgectl key COMMAND --help' for a command's flags and examples.");
   addCreateCommand(*group, context);
