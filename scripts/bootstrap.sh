@@ -13,7 +13,7 @@ packages=(
   # CLI, config
   libcli11-dev libtomlplusplus-dev libspdlog-dev libasio-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev zip unzip
+  libgtest-dev libgmock-dev libbenchmark-dev zip unzip openssl
 )
 
 missing=()

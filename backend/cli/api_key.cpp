@@ -50,7 +50,9 @@ absl::StatusOr<ResolvedKey> resolveApiKey(const KeySources& sources) {
     if (token.empty()) return absl::InvalidArgumentError("--key is empty; give a key like surge_<id>_<secret>");
     return found(token, "--key");
   }
-  if (std::string_view token = trimWhitespace(sources.env); !token.empty()) return found(token, "SURGE_API_KEY");
+  // A --key-file given is checked even when SURGE_API_KEY outranks it, so that a wrong path is
+  // reported rather than silently ignored.
+  std::optional<ResolvedKey> fromFile;
   if (sources.file) {
     if (sources.file->empty()) return absl::InvalidArgumentError("--key-file is empty; give the path of a key file");
     auto content = readSmallFile(*sources.file, "--key-file", kMaxKeyFileBytes);
@@ -60,8 +62,12 @@ absl::StatusOr<ResolvedKey> resolveApiKey(const KeySources& sources) {
       return absl::InvalidArgumentError(
           absl::StrCat("--key-file '", *sources.file, "' is empty; it should hold a key like surge_<id>_<secret>"));
     }
-    return found(token, absl::StrCat("--key-file '", *sources.file, "'"));
+    auto key = found(token, absl::StrCat("--key-file '", *sources.file, "'"));
+    if (!key.ok()) return key.status();
+    fromFile = *std::move(key);
   }
+  if (std::string_view token = trimWhitespace(sources.env); !token.empty()) return found(token, "SURGE_API_KEY");
+  if (fromFile) return *std::move(fromFile);
 
   const fs::path dataDir = sources.dataDir.empty() ? fs::path(kDefaultDataDir) : sources.dataDir;
   const std::string adminKey = displayPath(dataDir / kAdminKeyFileName);

@@ -42,7 +42,8 @@ struct ResolvedKey {
 // Takes the first source that yields a key: --key, SURGE_API_KEY, --key-file, then
 // <dataDir>/admin.key. Leading and trailing whitespace is trimmed from every source.
 // INVALID_ARGUMENT (a usage error) for an explicit --key or --key-file that is empty or
-// unreadable, and for a key holding spaces or control characters. A missing or unreadable
+// unreadable (a --key-file is checked even when SURGE_API_KEY wins), and for a key holding spaces
+// or control characters. A missing or unreadable
 // admin.key is not an error: the call goes without a key and `searched` says why.
 absl::StatusOr<ResolvedKey> resolveApiKey(const KeySources& sources);
 

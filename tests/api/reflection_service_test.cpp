@@ -8,8 +8,8 @@
 #include "surge/v1/invoke.grpc.pb.h"
 #include "surge/v1/logs.grpc.pb.h"
 
-#include <google/protobuf/descriptor.pb.h>
 #include <gmock/gmock.h>
+#include <google/protobuf/descriptor.pb.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -122,9 +122,8 @@ protected:
     return response;
   }
 
-  ReflectionService reflection_{{"surge.v1.InvokeService", "surge.v1.LogService",
-                                 "grpc.reflection.v1alpha.ServerReflection"},
-                                acceptBearerGood};
+  ReflectionService reflection_{
+      {"surge.v1.InvokeService", "surge.v1.LogService", "grpc.reflection.v1alpha.ServerReflection"}, acceptBearerGood};
   IdleInvokeService invoke_;
   IdleLogService logs_;
   std::unique_ptr<grpc::Server> server_;
@@ -223,8 +222,7 @@ TEST_F(ReflectionServiceTest, AStreamSendsEachDependencyOnceButAlwaysTheFileAske
   // grpcurl rejects an answer without the file it asked for.
   EXPECT_THAT(fileNames(ask(*stream, fileByFilename("surge/v1/invoke.proto"))), ElementsAre("surge/v1/invoke.proto"));
   // Asked again: the file, but none of its dependencies.
-  EXPECT_THAT(fileNames(ask(*stream, fileContainingSymbol("surge.v1.LogService"))),
-              ElementsAre("surge/v1/logs.proto"));
+  EXPECT_THAT(fileNames(ask(*stream, fileContainingSymbol("surge.v1.LogService"))), ElementsAre("surge/v1/logs.proto"));
   stream->WritesDone();
   EXPECT_TRUE(stream->Finish().ok());
 
@@ -248,7 +246,8 @@ TEST_F(ReflectionServiceTest, ExtensionRequestsForUnknownTypesOrNumbersAnswerNot
   const auto unknownType = askOnce(numbers);
   ASSERT_TRUE(unknownType.has_error_response()) << unknownType.DebugString();
   EXPECT_EQ(unknownType.error_response().error_code(), 5);
-  EXPECT_EQ(unknownType.error_response().error_message(), "no message type named 'surge.v1.Missing' is known to this server");
+  EXPECT_EQ(unknownType.error_response().error_message(),
+            "no message type named 'surge.v1.Missing' is known to this server");
 
   reflection::ServerReflectionRequest extension;
   extension.mutable_file_containing_extension()->set_containing_type("surge.v1.InvokeRequest");
