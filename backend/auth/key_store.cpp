@@ -283,24 +283,30 @@ absl::StatusOr<std::shared_ptr<const Principal>> KeyStore::authenticate(std::str
   const std::string_view id = token.substr(kTokenPrefix.size(), separator - kTokenPrefix.size());
   const std::string_view secret = token.substr(separator + 1);
 
-  absl::ReaderMutexLock lock(&mu_);
-  auto it = active_.find(common::toAbsl(id));
-  if (it == active_.end()) return unauthenticated("unknown or revoked API key");
-  CachedKey& key = *it->second;
-  const std::string hash = hashSecret(key.salt, secret);
-  if (hash.size() != key.secretHash.size() || CRYPTO_memcmp(hash.data(), key.secretHash.data(), hash.size()) != 0) {
-    return unauthenticated("unknown or revoked API key");
+  std::shared_ptr<const Principal> principal;
+  bool flushDue = false;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = active_.find(common::toAbsl(id));
+    if (it == active_.end()) return unauthenticated("unknown or revoked API key");
+    CachedKey& key = *it->second;
+    const std::string hash = hashSecret(key.salt, secret);
+    if (hash.size() != key.secretHash.size() ||
+        CRYPTO_memcmp(hash.data(), key.secretHash.data(), hash.size()) != 0) {
+      return unauthenticated("unknown or revoked API key");
+    }
+    flushDue = noteUse(key);
+    principal = key.principal;
   }
-  noteUse(key);
-  return key.principal;
+  // Outside the lock: the runner may run the flush inline, and the flush takes the lock.
+  if (flushDue && !flushQueued_.exchange(true)) runInBackground_([this] { flushLastUsed(); });
+  return principal;
 }
 
-void KeyStore::noteUse(CachedKey& key) {
+bool KeyStore::noteUse(CachedKey& key) {
   const int64_t now = absl::ToUnixMicros(clock_.now());
   key.lastUsedUs.store(now, std::memory_order_relaxed);
-  if (now - key.persistedUs.load(std::memory_order_relaxed) < kLastUsedResolutionUs) return;
-  if (flushQueued_.exchange(true)) return;
-  runInBackground_([this] { flushLastUsed(); });
+  return now - key.persistedUs.load(std::memory_order_relaxed) >= kLastUsedResolutionUs;
 }
 
 void KeyStore::flushLastUsed() {

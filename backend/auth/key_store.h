@@ -87,7 +87,8 @@ private:
 
   KeyStore(store::Database& db, const common::Clock& clock, BackgroundRunner runInBackground);
   absl::Status load();
-  void noteUse(CachedKey& key);
+  // Records a use; true when the persisted last-used time is stale enough to write.
+  bool noteUse(CachedKey& key);
 
   store::Database& db_;
   const common::Clock& clock_;
