@@ -10,6 +10,8 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   # store
   libsqlite3-dev libsqlitecpp-dev libzip-dev libssl-dev
+  # execution engine
+  bubblewrap libseccomp-dev libcap-dev python3
   # CLI, config
   libcli11-dev libtomlplusplus-dev libspdlog-dev libasio-dev
   # tests and benchmarks
