@@ -20,20 +20,27 @@ namespace surge::engine {
 struct SandboxSpec {
   // Unique among live sandboxes; names the cgroup, e.g. "i-42". [a-z0-9-] only.
   std::string name;
-  // Host uid and gid the sandboxed process runs as: unprivileged (>= 10000), distinct per
-  // function. Root inside a user namespace is never used.
+  // Host uid and gid the sandboxed process runs as: unprivileged (>= 10000, not 65534), distinct
+  // per function. Inside, the user namespace maps them to themselves, so root inside a user
+  // namespace is never used.
   uid_t uid = 0;
   gid_t gid = 0;
-  // Bound read-only at /code.
+  // Bound read-only at /code. It (and every path above it) must be searchable by `uid`:
+  // bubblewrap sets up the mounts as that user.
   std::filesystem::path codeDir;
-  // Further read-only binds: host path -> sandbox path (e.g. the runtime shims at /runtime).
+  // Further read-only binds: host path -> sandbox path (e.g. the runtime shims at /runtime). The
+  // sandbox path must be absolute and outside /, /usr, /etc, /code, /tmp, /proc and /dev.
   std::vector<std::pair<std::filesystem::path, std::filesystem::path>> readOnlyBinds;
-  // Memory limit of the cgroup; /tmp is a tmpfs of min(512 MiB, memoryMb).
+  // Memory limit of the cgroup (at least 16), swap included. /tmp and /dev/shm are tmpfs of
+  // min(512 MiB, memoryMb / 2) each: their pages are charged to this same limit, so a /tmp of
+  // memoryMb could never fill up with ENOSPC; the writer would be OOM-killed first.
   uint32_t memoryMb = 128;
+  // Processes and threads in the cgroup, bubblewrap's two processes included (at least 3).
   uint32_t pidsMax = 256;
   // CPU quota in cores once throttleCpu() is called; 0 means max(0.25, memoryMb / 1024).
   double cpuCores = 0;
-  // Program and environment inside the sandbox (the environment is exactly this).
+  // Program and environment inside the sandbox. The environment is exactly this plus
+  // PWD=/code, which bubblewrap always sets after its chdir; it cannot be turned off.
   std::vector<std::string> argv;
   std::map<std::string, std::string> env;
   // Host-side descriptor passed to the sandboxed process as fd 3 (e.g. one end of a
@@ -42,8 +49,12 @@ struct SandboxSpec {
 };
 
 struct SandboxProcess {
-  // The process to wait for: it exits when the sandboxed program does, with its exit status
-  // (or 128 + signal when the program was killed by a signal).
+  // bubblewrap's outer process, a child of the caller, to wait for. It exits when the sandboxed
+  // program does, with its exit status, or 128 + signal when the program was killed by a signal
+  // (the OOM killer's SIGKILL gives 137); bubblewrap's init inside the pid namespace turns the
+  // signal into that code. Only when bubblewrap itself is killed (destroy(), a signal from the
+  // host) does waitpid() report that signal instead (WIFSIGNALED). Exit code 1 with a
+  // "bwrap: ..." line on stderr means bubblewrap could not set the sandbox up.
   pid_t pid = -1;
   // Read ends of the program's stdout and stderr (non-blocking, close-on-exec); the caller owns them.
   int stdoutFd = -1;
@@ -54,28 +65,42 @@ struct SandboxProcess {
 
 struct LauncherOptions {
   std::filesystem::path bwrap = "/usr/bin/bwrap";
-  // Cgroups live under <controller root>/<cgroupParent>/<sandbox name>.
+  // Where the cgroup hierarchies are mounted.
+  std::filesystem::path cgroupRoot = "/sys/fs/cgroup";
+  // Cgroups live under <controller root>/<cgroupParent>/<sandbox name>. [A-Za-z0-9._-] only;
+  // everything below it belongs to the launcher (create() removes it).
   std::string cgroupParent = "surge";
 };
 
-// Thread-safe.
+// Thread-safe. Must run as root (it writes cgroups and switches to the functions' uids).
+// launch() must be called from a thread that outlives the sandboxes it starts: bubblewrap's
+// --die-with-parent is the kernel's parent-death signal, which fires when the *thread* that
+// forked it exits, not the process.
 class SandboxLauncher {
 public:
   // Detects cgroup v1 or v2, creates the parent cgroup, and removes sandboxes a crashed
-  // predecessor left: their processes are killed and their cgroups removed.
-  // FAILED_PRECONDITION when bwrap is missing or the cgroup controllers are not usable.
+  // predecessor left: their processes are killed and their cgroups removed. Also compiles the
+  // seccomp filter once. INVALID_ARGUMENT for a bad cgroupParent; FAILED_PRECONDITION when not
+  // root, when bwrap is missing, when the cgroup controllers are not usable, or when a leftover
+  // cannot be removed (the message names it).
   static absl::StatusOr<std::unique_ptr<SandboxLauncher>> create(LauncherOptions options);
   virtual ~SandboxLauncher() = default;
 
   // Creates the cgroup (CPU unthrottled so that loading the handler runs at full speed),
   // starts the program inside it, and returns at once. Blocks only for fork/exec.
+  // INVALID_ARGUMENT for a bad spec (the message names the field), ALREADY_EXISTS when a
+  // sandbox of that name is alive, INTERNAL when the process could not be started.
   virtual absl::StatusOr<SandboxProcess> launch(const SandboxSpec& spec) = 0;
   // Applies the CPU quota (10 ms CFS period) after the cold start.
   virtual absl::Status throttleCpu(const SandboxProcess& process, const SandboxSpec& spec) = 0;
   // Whether the memory cgroup has OOM-killed a process of this sandbox.
   virtual bool oomKilled(const SandboxProcess& process) const = 0;
   // Kills every process left in the sandbox's cgroup and removes the cgroup. Call after the
-  // process was reaped; safe to call twice.
+  // process was reaped (an unreaped bwrap keeps the cgroup busy: destroy() then gives up after
+  // 5 s, logs, and leaves it to the next create()); safe to call twice. Don't wait for the
+  // output pipes to close before calling it: a bwrap killed right after launch() may not yet
+  // have armed its child's parent-death signal, and that child, holding the pipes, lives until
+  // destroy() kills it.
   virtual void destroy(SandboxProcess& process) = 0;
 
   // "v1" or "v2".

@@ -521,7 +521,7 @@ TEST_F(SecurityTest, KeysAreListedWithoutSecretsAndWithLastUse) {
   v1::ListApiKeysResponse keys;
   context = contextWithDeadline();
   ASSERT_TRUE(admin_->ListApiKeys(context.get(), v1::ListApiKeysRequest(), &keys).ok());
-  const std::string secret = key.substr(key.rfind('_') + 1);
+  const std::string secret = key.substr(key.find('_', 6) + 1);
   bool found = false;
   for (const auto& listed : keys.keys()) {
     EXPECT_EQ(listed.DebugString().find(secret), std::string::npos);
@@ -529,7 +529,7 @@ TEST_F(SecurityTest, KeysAreListedWithoutSecretsAndWithLastUse) {
       found = true;
       EXPECT_EQ(listed.role(), v1::VIEWER);
       EXPECT_TRUE(listed.has_last_used_time());
-      EXPECT_EQ(key.substr(0, key.rfind('_')), "surge_" + listed.id());
+      EXPECT_EQ(key.substr(0, key.find('_', 6)), "surge_" + listed.id());
     }
   }
   EXPECT_TRUE(found);

@@ -1,0 +1,138 @@
+// The Engine: the small asynchronous interface the scheduler drives to start instances of a
+// function version, invoke them, and stop them. Implementations: SandboxEngine (real sandboxed
+// processes) and, in tests/, FakeEngine.
+#pragma once
+
+#include "store/function_config.h"
+
+#include <absl/status/status.h>
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace surge::engine {
+
+// Runs a task on the caller's own thread or event loop. Every completion and event is delivered
+// through it, never on the engine's threads.
+using Executor = std::function<void(std::function<void()>)>;
+
+using InstanceId = uint64_t;
+
+// What an instance runs: one version of one function.
+struct InstanceSpec {
+  std::string function;  // "namespace/name"
+  int64_t functionId = 0; // the store's id; it picks the sandbox's uid (distinct per function)
+  int64_t version = 0;
+  std::filesystem::path codeDir; // the version's unpacked code
+  store::Runtime runtime = store::Runtime::kPython3;
+  std::string handler;
+  std::string initializer;
+  absl::Duration initializerTimeout = absl::Seconds(30);
+  absl::Duration timeout = absl::Seconds(60);
+  uint32_t memoryMb = 128;
+  uint32_t concurrency = 1; // slots: requests the instance serves at once
+  bool networkAccess = false;
+  std::map<std::string, std::string> environment;
+};
+
+// Lets the caller give up on an invocation. Thread-safe.
+class CancellationToken {
+public:
+  // Idempotent. Runs the engine's hook (once) if one is set.
+  void cancel();
+  bool cancelled() const;
+  // For engines: `hook` runs on cancel(), or at once if already cancelled. Replaces any earlier hook.
+  void setHook(std::function<void()> hook);
+
+private:
+  mutable std::mutex mu_;
+  bool cancelled_ = false;
+  std::function<void()> hook_;
+};
+
+struct InvokeRequest {
+  std::string requestId;
+  std::string payload; // at most 6 MiB
+  // When the caller stops waiting. The engine also ends the execution at the function's
+  // timeout, whichever comes first.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // When cancelled, the runtime is told (CANCEL) and the result is dropped; the slot stays
+  // busy until the runtime finishes.
+  std::shared_ptr<CancellationToken> cancellation;
+};
+
+// How the function's own execution ended badly. The platform's own faults are absl::Status
+// errors instead.
+struct FunctionError {
+  // "HandlerError" (an uncaught exception; the instance stays usable), "Timeout",
+  // "OutOfMemory", "Crashed" (exit code or signal), "InstanceLost" (another request's fault
+  // killed the instance), or "InitializerError".
+  std::string type;
+  std::string message;
+  std::string trace;
+};
+
+struct InvokeResult {
+  std::string output;                 // the handler's result, when there is no error
+  std::optional<FunctionError> error; // set when the execution failed
+  // What the request printed or logged, capped at kMaxRequestLogBytes; the cap truncates and
+  // appends kLogTruncatedMarker, and the instance carries on.
+  std::string logs;
+  bool logsTruncated = false;
+  absl::Duration execution;           // from sending the request to its reply
+};
+
+inline constexpr size_t kMaxRequestLogBytes = 1u << 20;
+inline constexpr std::string_view kLogTruncatedMarker = "\n[surge: log truncated at 1 MiB]\n";
+
+// OK with a result (which may carry a FunctionError), or a platform fault: FAILED_PRECONDITION
+// (no such instance, not ready, no free slot), CANCELLED (the token was cancelled).
+using InvokeCallback = std::function<void(absl::StatusOr<InvokeResult>)>;
+
+enum class StopMode {
+  kNow,   // kill at once; in-flight requests end with InstanceLost
+  kDrain, // take no new requests, finish the in-flight ones, then stop
+};
+
+struct InstanceExit {
+  // "stopped" (after stop()), or why it died: "exit code 3", "killed by signal 9", "out of memory",
+  // "timed out", "failed to start: ...".
+  std::string reason;
+  bool requested = false; // true when stop() asked for it
+};
+
+// Events about instances, delivered through the Executor.
+class InstanceObserver {
+public:
+  virtual ~InstanceObserver() = default;
+  // start() finished: OK when the instance is ready for `concurrency` requests, else why not
+  // (the instance is then gone; onExit follows).
+  virtual void onReady(InstanceId id, const absl::Status& status) = 0;
+  // The instance is gone: stopped, or died (idle or busy; busy requests have had their callbacks).
+  virtual void onExit(InstanceId id, const InstanceExit& exit) = 0;
+};
+
+// Thread-safe: every method may be called from any thread and returns without blocking.
+class Engine {
+public:
+  virtual ~Engine() = default;
+
+  // Starts an instance; onReady reports when it can serve.
+  virtual InstanceId start(const InstanceSpec& spec) = 0;
+  // Sends a request to a free slot of a ready instance; `done` runs once, through the Executor.
+  virtual void invoke(InstanceId id, InvokeRequest request, InvokeCallback done) = 0;
+  // Stops an instance; onExit follows. Stopping a gone instance does nothing.
+  virtual void stop(InstanceId id, StopMode mode) = 0;
+};
+
+} // namespace surge::engine

@@ -1,0 +1,505 @@
+// SandboxEngine: starts instances through the SandboxLauncher and drives them over the runtime
+// protocol. All instance state lives on one Asio event-loop thread; nothing in here locks.
+#include "engine/sandbox_engine.h"
+
+#include "common/absl_compat.h"
+#include "engine/frame_codec.h"
+#include "engine/sandbox_launcher.h"
+
+#include <absl/strings/str_cat.h>
+#include <asio.hpp>
+#include <spdlog/spdlog.h>
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <deque>
+#include <map>
+#include <thread>
+
+namespace surge::engine {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr size_t kStderrTailBytes = 4096;
+constexpr auto kDrainGrace = std::chrono::seconds(10);
+
+std::string seconds(absl::Duration d) {
+  const double s = absl::ToDoubleSeconds(d);
+  return s == static_cast<int64_t>(s) ? absl::StrCat(static_cast<int64_t>(s)) : absl::StrCat(s);
+}
+
+} // namespace
+
+absl::StatusOr<std::vector<std::string>> runtimeCommand(store::Runtime runtime) {
+  switch (runtime) {
+  case store::Runtime::kPython3:
+    // Debian's interpreter, never a shim on PATH; -S skips site-packages: faster, and nothing of the host.
+    return std::vector<std::string>{"/usr/bin/python3", "-S", "/runtime/python/surge_runtime.py"};
+  case store::Runtime::kNodejs:
+  case store::Runtime::kCustom: break;
+  }
+  return absl::UnimplementedError(absl::StrCat("the ", common::toAbsl(store::runtimeName(runtime)),
+                                               " runtime arrives with the execution engine's second part"));
+}
+
+struct SandboxEngine::Impl {
+  struct Pending {
+    InvokeCallback done;
+    std::unique_ptr<asio::steady_timer> timer;
+    std::string logs;
+    bool logsTruncated = false;
+    SteadyClock::time_point sent;
+    std::shared_ptr<CancellationToken> cancellation;
+    bool cancelled = false;
+  };
+
+  enum class State { kStarting, kReady, kDraining, kExiting };
+
+  struct Instance {
+    InstanceId id = 0;
+    InstanceSpec spec;
+    SandboxSpec sandbox;
+    SandboxProcess process;
+    State state = State::kStarting;
+    std::unique_ptr<asio::local::stream_protocol::socket> socket;
+    std::unique_ptr<asio::posix::stream_descriptor> stdoutPipe, stderrPipe, pidfd;
+    std::array<char, 65536> socketBuffer{}, stdoutBuffer{}, stderrBuffer{};
+    FrameDecoder decoder;
+    std::deque<std::string> writes;
+    bool writing = false;
+    std::map<std::string, Pending> inflight;
+    std::string stderrTail;
+    std::unique_ptr<asio::steady_timer> lifeTimer; // initializer timeout, or drain grace
+    // Why the instance is being killed, for the requests it takes down with it.
+    std::optional<FunctionError> killedFor;
+    bool stopRequested = false;
+  };
+  using InstancePtr = std::shared_ptr<Instance>;
+
+  Impl(SandboxEngineOptions options, std::unique_ptr<SandboxLauncher> launcher, Executor executor,
+       InstanceObserver& observer)
+      : options(std::move(options)), launcher(std::move(launcher)), executor(std::move(executor)),
+        observer(observer), work(asio::make_work_guard(io)), loop([this] { io.run(); }) {}
+
+  ~Impl() {
+    asio::post(io, [this] {
+      for (auto& [id, instance] : instances) ::kill(instance->process.pid, SIGKILL);
+    });
+    spawner.join(); // launches in progress finish first
+    work.reset();
+    io.stop();
+    loop.join();
+    // Reap and clean up what is left, synchronously: no callbacks run any more.
+    for (auto& [id, instance] : instances) {
+      if (instance->process.pid > 0) {
+        ::kill(instance->process.pid, SIGKILL);
+        ::waitpid(instance->process.pid, nullptr, 0);
+      }
+      launcher->destroy(instance->process);
+    }
+  }
+
+  // ---- on the caller's side ----
+  void deliver(std::function<void()> task) { executor(std::move(task)); }
+  void complete(InvokeCallback done, absl::StatusOr<InvokeResult> result) {
+    deliver([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+  }
+
+  // ---- start ----
+  void start(InstanceId id, const InstanceSpec& spec) {
+    auto instance = std::make_shared<Instance>();
+    instance->id = id;
+    instance->spec = spec;
+    instances[id] = instance;
+    auto argv = runtimeCommand(spec.runtime);
+    if (!argv.ok()) return failStart(instance, argv.status());
+    SandboxSpec& sandbox = instance->sandbox;
+    sandbox.name = absl::StrCat("i-", id);
+    sandbox.uid = sandbox.gid = options.uidBase + static_cast<uid_t>(spec.functionId % options.uidRange);
+    sandbox.codeDir = spec.codeDir;
+    sandbox.readOnlyBinds.emplace_back(options.runtimeDir, "/runtime");
+    sandbox.memoryMb = spec.memoryMb;
+    sandbox.pidsMax = options.pidsMax;
+    sandbox.argv = *argv;
+    sandbox.env = spec.environment;
+    sandbox.env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+    sandbox.env["HOME"] = "/tmp";
+    sandbox.env["LANG"] = "C.UTF-8";
+    sandbox.env["PYTHONDONTWRITEBYTECODE"] = "1";
+
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+      return failStart(instance, absl::InternalError(absl::StrCat("socketpair: ", std::strerror(errno))));
+    }
+    instance->socket = std::make_unique<asio::local::stream_protocol::socket>(io, asio::local::stream_protocol(), fds[0]);
+    sandbox.protocolFd = fds[1];
+    // fork/exec off the loop; the result comes back to the loop.
+    asio::post(spawner, [this, instance, childFd = fds[1]] {
+      auto process = launcher->launch(instance->sandbox);
+      ::close(childFd);
+      asio::post(io, [this, instance, process = std::move(process)]() mutable { onLaunched(instance, std::move(process)); });
+    });
+  }
+
+  void onLaunched(const InstancePtr& instance, absl::StatusOr<SandboxProcess> process) {
+    if (!process.ok()) return failStart(instance, process.status());
+    instance->process = *process;
+    instance->stdoutPipe = std::make_unique<asio::posix::stream_descriptor>(io, process->stdoutFd);
+    instance->stderrPipe = std::make_unique<asio::posix::stream_descriptor>(io, process->stderrFd);
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, process->pid, 0));
+    if (pidfd < 0) {
+      ::kill(process->pid, SIGKILL);
+      return failStart(instance, absl::InternalError(absl::StrCat("pidfd_open: ", std::strerror(errno))));
+    }
+    instance->pidfd = std::make_unique<asio::posix::stream_descriptor>(io, pidfd);
+    instance->pidfd->async_wait(asio::posix::stream_descriptor::wait_read,
+                                [this, instance](const asio::error_code&) { onProcessExit(instance); });
+    readSocket(instance);
+    readPipe(instance, true);
+    readPipe(instance, false);
+
+    const InstanceSpec& spec = instance->spec;
+    Frame init{"INIT", "-", {}, ""};
+    auto line = [&](std::string_view key, std::string_view value) {
+      absl::StrAppend(&init.body, common::toAbsl(key), "=", common::toAbsl(value), "\n");
+    };
+    line("handler", spec.handler);
+    line("initializer", spec.initializer);
+    line("initializer_timeout_ms", std::to_string(absl::ToInt64Milliseconds(spec.initializerTimeout)));
+    line("function", spec.function);
+    line("version", std::to_string(spec.version));
+    line("memory_mb", std::to_string(spec.memoryMb));
+    line("timeout_ms", std::to_string(absl::ToInt64Milliseconds(spec.timeout)));
+    line("concurrency", std::to_string(spec.concurrency));
+    line("code_dir", "/code");
+    for (const auto& [key, value] : spec.environment) line("env." + key, value);
+    send(instance, init);
+    // Loading the handler plus the initializer may take the initializer's timeout, plus a margin
+    // for the interpreter itself.
+    instance->lifeTimer = std::make_unique<asio::steady_timer>(
+        io, absl::ToChronoSeconds(spec.initializerTimeout) + std::chrono::seconds(10));
+    instance->lifeTimer->async_wait([this, instance](const asio::error_code& ec) {
+      if (ec || instance->state != State::kStarting) return;
+      instance->killedFor = FunctionError{"InitializerError",
+                                          absl::StrCat("initializer timed out after ",
+                                                       seconds(instance->spec.initializerTimeout), " s"),
+                                          ""};
+      kill(instance);
+    });
+  }
+
+  void failStart(const InstancePtr& instance, const absl::Status& status) {
+    const InstanceId id = instance->id;
+    instances.erase(id);
+    deliver([this, id, status] { observer.onReady(id, status); });
+    deliver([this, id, status] {
+      observer.onExit(id, InstanceExit{absl::StrCat("failed to start: ", status.message()), false});
+    });
+  }
+
+  // ---- I/O ----
+  void send(const InstancePtr& instance, const Frame& frame) {
+    instance->writes.push_back(encodeFrame(frame));
+    if (!instance->writing) writeNext(instance);
+  }
+
+  void writeNext(const InstancePtr& instance) {
+    if (instance->writes.empty() || !instance->socket) {
+      instance->writing = false;
+      return;
+    }
+    instance->writing = true;
+    asio::async_write(*instance->socket, asio::buffer(instance->writes.front()),
+                      [this, instance](const asio::error_code& ec, size_t) {
+                        instance->writes.pop_front();
+                        if (ec) {
+                          instance->writes.clear();
+                          instance->writing = false;
+                          return; // the process exit path reports what happened
+                        }
+                        writeNext(instance);
+                      });
+  }
+
+  void readSocket(const InstancePtr& instance) {
+    instance->socket->async_read_some(
+        asio::buffer(instance->socketBuffer), [this, instance](const asio::error_code& ec, size_t n) {
+          if (ec) return; // EOF: the process is ending; its exit is handled by the pidfd
+          instance->decoder.feed(std::string_view(instance->socketBuffer.data(), n));
+          while (true) {
+            auto frame = instance->decoder.next();
+            if (!frame.ok()) {
+              spdlog::warn("instance {} broke the runtime protocol: {}", instance->id, frame.status().ToString());
+              instance->killedFor = FunctionError{"Crashed", "the runtime broke the protocol", ""};
+              return kill(instance);
+            }
+            if (!frame->has_value()) break;
+            onFrame(instance, std::move(**frame));
+          }
+          readSocket(instance);
+        });
+  }
+
+  void readPipe(const InstancePtr& instance, bool isStdout) {
+    auto& pipe = isStdout ? *instance->stdoutPipe : *instance->stderrPipe;
+    auto& buffer = isStdout ? instance->stdoutBuffer : instance->stderrBuffer;
+    pipe.async_read_some(asio::buffer(buffer), [this, instance, isStdout](const asio::error_code& ec, size_t n) {
+      if (ec) return;
+      const std::string_view data((isStdout ? instance->stdoutBuffer : instance->stderrBuffer).data(), n);
+      if (!isStdout) {
+        instance->stderrTail.append(data);
+        if (instance->stderrTail.size() > kStderrTailBytes) {
+          instance->stderrTail.erase(0, instance->stderrTail.size() - kStderrTailBytes);
+        }
+      }
+      // Output on the raw descriptors cannot be tagged; it belongs to the request only when one runs.
+      if (instance->inflight.size() == 1) appendLog(instance->inflight.begin()->second, data);
+      readPipe(instance, isStdout);
+    });
+  }
+
+  static void appendLog(Pending& pending, std::string_view data) {
+    if (pending.logsTruncated) return;
+    const size_t room = kMaxRequestLogBytes - pending.logs.size();
+    if (data.size() <= room) {
+      pending.logs.append(data);
+    } else {
+      pending.logs.append(data.substr(0, room));
+      pending.logsTruncated = true;
+    }
+  }
+
+  // ---- protocol ----
+  void onFrame(const InstancePtr& instance, Frame frame) {
+    if (frame.type == "READY") {
+      if (instance->state != State::kStarting) return;
+      instance->state = State::kReady;
+      instance->lifeTimer.reset();
+      // Full speed while loading; the quota applies from the first request on.
+      if (auto status = launcher->throttleCpu(instance->process, instance->sandbox); !status.ok()) {
+        spdlog::warn("instance {}: cannot apply the CPU quota: {}", instance->id, status.ToString());
+      }
+      const InstanceId id = instance->id;
+      deliver([this, id] { observer.onReady(id, absl::OkStatus()); });
+    } else if (frame.type == "INITERROR") {
+      auto error = parseError(frame.body);
+      instance->killedFor = FunctionError{"InitializerError", absl::StrCat(error.type, ": ", error.message), error.trace};
+      // The runtime exits by itself; the exit path reports the failed start.
+    } else if (frame.type == "RESULT" || frame.type == "ERROR") {
+      auto it = instance->inflight.find(frame.id);
+      if (it == instance->inflight.end()) return;
+      Pending pending = std::move(it->second);
+      instance->inflight.erase(it);
+      if (pending.timer) pending.timer->cancel();
+      InvokeResult result;
+      result.execution = absl::FromChrono(SteadyClock::now() - pending.sent);
+      if (frame.type == "RESULT") {
+        result.output = std::move(frame.body);
+      } else {
+        auto error = parseError(frame.body);
+        result.error = FunctionError{"HandlerError", absl::StrCat(error.type, ": ", error.message), error.trace};
+      }
+      finishLogs(pending, result);
+      if (pending.cancelled) {
+        complete(std::move(pending.done), absl::CancelledError("the invocation was cancelled"));
+      } else {
+        complete(std::move(pending.done), std::move(result));
+      }
+      if (instance->state == State::kDraining && instance->inflight.empty()) send(instance, Frame{"STOP", "-", {}, ""});
+    } else if (frame.type == "LOG") {
+      auto it = instance->inflight.find(frame.id);
+      if (it != instance->inflight.end()) appendLog(it->second, frame.body);
+    }
+  }
+
+  static FunctionError parseError(const std::string& body) {
+    FunctionError error;
+    const size_t first = body.find('\n');
+    error.type = body.substr(0, first);
+    if (first != std::string::npos) {
+      const size_t second = body.find('\n', first + 1);
+      error.message = body.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+      if (second != std::string::npos) error.trace = body.substr(second + 1);
+    }
+    return error;
+  }
+
+  static void finishLogs(Pending& pending, InvokeResult& result) {
+    result.logs = std::move(pending.logs);
+    result.logsTruncated = pending.logsTruncated;
+    if (result.logsTruncated) result.logs.append(kLogTruncatedMarker);
+  }
+
+  // ---- invoke ----
+  void invoke(InstanceId id, InvokeRequest request, InvokeCallback done) {
+    auto it = instances.find(id);
+    if (it == instances.end()) {
+      return complete(std::move(done), absl::FailedPreconditionError(absl::StrCat("instance ", id, " is gone")));
+    }
+    const InstancePtr& instance = it->second;
+    if (instance->state != State::kReady) {
+      return complete(std::move(done), absl::FailedPreconditionError(absl::StrCat("instance ", id, " is not ready")));
+    }
+    if (instance->inflight.size() >= instance->spec.concurrency || instance->inflight.contains(request.requestId)) {
+      return complete(std::move(done), absl::FailedPreconditionError(absl::StrCat("instance ", id, " has no free slot")));
+    }
+    const auto now = SteadyClock::now();
+    const auto limit = now + absl::ToChronoMilliseconds(instance->spec.timeout);
+    const auto deadline = std::min(limit, request.deadline);
+    const auto remainingMs = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+
+    Pending& pending = instance->inflight[request.requestId];
+    pending.done = std::move(done);
+    pending.sent = now;
+    pending.cancellation = request.cancellation;
+    pending.timer = std::make_unique<asio::steady_timer>(io, deadline);
+    pending.timer->async_wait([this, instance, requestId = request.requestId](const asio::error_code& ec) {
+      if (!ec) onTimeout(instance, requestId);
+    });
+    if (request.cancellation) {
+      request.cancellation->setHook([this, instance, requestId = request.requestId] {
+        asio::post(io, [this, instance, requestId] { onCancel(instance, requestId); });
+      });
+    }
+    send(instance, Frame{"INVOKE", request.requestId, {std::to_string(std::max<int64_t>(remainingMs, 0))},
+                         std::move(request.payload)});
+  }
+
+  void onCancel(const InstancePtr& instance, const std::string& requestId) {
+    auto it = instance->inflight.find(requestId);
+    if (it == instance->inflight.end() || it->second.cancelled) return;
+    it->second.cancelled = true;
+    send(instance, Frame{"CANCEL", requestId, {}, ""});
+  }
+
+  void onTimeout(const InstancePtr& instance, const std::string& requestId) {
+    auto it = instance->inflight.find(requestId);
+    if (it == instance->inflight.end()) return;
+    Pending pending = std::move(it->second);
+    instance->inflight.erase(it);
+    InvokeResult result;
+    result.execution = absl::FromChrono(SteadyClock::now() - pending.sent);
+    result.error = FunctionError{"Timeout", absl::StrCat("timed out after ", seconds(absl::Trunc(result.execution, absl::Seconds(1))) , " s"), ""};
+    finishLogs(pending, result);
+    complete(std::move(pending.done), std::move(result));
+    // The handler may be stuck anywhere; only killing the instance gets the slot back safely.
+    instance->killedFor = FunctionError{"InstanceLost", "another request on the instance timed out", ""};
+    kill(instance);
+  }
+
+  // ---- stop and exit ----
+  void stop(InstanceId id, StopMode mode) {
+    auto it = instances.find(id);
+    if (it == instances.end()) return;
+    const InstancePtr& instance = it->second;
+    instance->stopRequested = true;
+    if (mode == StopMode::kNow || instance->state == State::kStarting) {
+      if (!instance->killedFor) instance->killedFor = FunctionError{"InstanceLost", "the instance was stopped", ""};
+      return kill(instance);
+    }
+    if (instance->state != State::kReady) return;
+    instance->state = State::kDraining;
+    if (instance->inflight.empty()) send(instance, Frame{"STOP", "-", {}, ""});
+    instance->lifeTimer = std::make_unique<asio::steady_timer>(io, kDrainGrace + absl::ToChronoSeconds(instance->spec.timeout));
+    instance->lifeTimer->async_wait([this, instance](const asio::error_code& ec) {
+      if (!ec) kill(instance);
+    });
+  }
+
+  void kill(const InstancePtr& instance) {
+    if (instance->state == State::kExiting) return;
+    instance->state = State::kExiting;
+    if (instance->process.pid > 0) ::kill(instance->process.pid, SIGKILL);
+  }
+
+  void onProcessExit(const InstancePtr& instance) {
+    int status = 0;
+    ::waitpid(instance->process.pid, &status, 0);
+    const bool oom = launcher->oomKilled(instance->process);
+    std::string reason;
+    FunctionError error;
+    if (oom) {
+      reason = "out of memory";
+      error = {"OutOfMemory", absl::StrCat("memory limit ", instance->spec.memoryMb, " MiB exceeded"), ""};
+    } else if (instance->killedFor) {
+      error = *instance->killedFor;
+      reason = instance->stopRequested ? "stopped" : error.message;
+    } else {
+      const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      reason = code > 128 ? absl::StrCat("killed by signal ", code - 128) : absl::StrCat("exit code ", code);
+      error = {"Crashed", absl::StrCat("the instance crashed: ", reason), instance->stderrTail};
+      if (instance->stopRequested && code == 0) reason = "stopped";
+    }
+    for (auto& [requestId, pending] : instance->inflight) {
+      if (pending.timer) pending.timer->cancel();
+      InvokeResult result;
+      result.execution = absl::FromChrono(SteadyClock::now() - pending.sent);
+      result.error = error;
+      finishLogs(pending, result);
+      complete(std::move(pending.done), std::move(result));
+    }
+    instance->inflight.clear();
+    const bool started = instance->state != State::kStarting &&
+                         !(instance->killedFor && instance->killedFor->type == "InitializerError");
+    const InstanceId id = instance->id;
+    if (!started) {
+      const std::string why = instance->killedFor ? absl::StrCat(instance->killedFor->message, "\n", instance->killedFor->trace)
+                                                  : absl::StrCat("the runtime exited during start-up (", reason, "): ", instance->stderrTail);
+      deliver([this, id, why] { observer.onReady(id, absl::FailedPreconditionError(why)); });
+    }
+    instance->state = State::kExiting;
+    instance->lifeTimer.reset();
+    instance->socket.reset();
+    instance->stdoutPipe.reset();
+    instance->stderrPipe.reset();
+    instance->pidfd.reset();
+    instance->process.pid = -1;
+    instances.erase(id);
+    const bool requested = instance->stopRequested;
+    asio::post(spawner, [this, instance, id, reason, requested] {
+      launcher->destroy(instance->process);
+      deliver([this, id, reason, requested] { observer.onExit(id, InstanceExit{reason, requested}); });
+    });
+  }
+
+  SandboxEngineOptions options;
+  std::unique_ptr<SandboxLauncher> launcher;
+  Executor executor;
+  InstanceObserver& observer;
+  std::atomic<InstanceId> nextId{1};
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  std::map<InstanceId, InstancePtr> instances; // on the loop only
+  asio::thread_pool spawner{1};
+  std::thread loop;
+};
+
+SandboxEngine::SandboxEngine(SandboxEngineOptions options, std::unique_ptr<SandboxLauncher> launcher,
+                             Executor executor, InstanceObserver& observer)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(launcher), std::move(executor), observer)) {}
+
+SandboxEngine::~SandboxEngine() = default;
+
+InstanceId SandboxEngine::start(const InstanceSpec& spec) {
+  const InstanceId id = impl_->nextId++;
+  asio::post(impl_->io, [impl = impl_.get(), id, spec] { impl->start(id, spec); });
+  return id;
+}
+
+void SandboxEngine::invoke(InstanceId id, InvokeRequest request, InvokeCallback done) {
+  asio::post(impl_->io, [impl = impl_.get(), id, request = std::move(request), done = std::move(done)]() mutable {
+    impl->invoke(id, std::move(request), std::move(done));
+  });
+}
+
+void SandboxEngine::stop(InstanceId id, StopMode mode) {
+  asio::post(impl_->io, [impl = impl_.get(), id, mode] { impl->stop(id, mode); });
+}
+
+} // namespace surge::engine

@@ -1,0 +1,497 @@
+// The bubblewrap sandbox launcher: a forked child joins the cgroup, drops to the function's uid,
+// and execs an unprivileged bwrap that builds the namespaces, mounts and seccomp filter.
+#include "engine/sandbox_launcher.h"
+
+#include "engine/cgroups.h"
+#include "engine/seccomp_filter.h"
+
+#include <absl/strings/str_cat.h>
+#include <spdlog/spdlog.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+namespace surge::engine {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uid_t kMinSandboxId = 10000;
+constexpr uid_t kOverflowId = 65534; // "nobody": shared with unrelated daemons
+constexpr uint32_t kMinMemoryMb = 16;
+constexpr uint32_t kMaxTmpMb = 512;
+// bubblewrap's outer process and its init in the pid namespace, plus the program.
+constexpr uint32_t kMinPids = 3;
+constexpr size_t kMaxNameLength = 64;
+
+// Descriptor numbers in the child, as bubblewrap is told them. 0-2 are stdio, 3 the protocol.
+constexpr int kProtocolFd = 3;
+constexpr int kSeccompFd = 4;
+constexpr int kPasswdFd = 5;
+constexpr int kGroupFd = 6;
+constexpr int kHostsFd = 7;
+constexpr int kNsswitchFd = 8;
+constexpr int kChildFdCount = 9;  // 0..8 are placed in the child
+constexpr int kErrorReportFd = 9; // close-on-exec: EOF tells the parent that exec succeeded
+constexpr int kFirstFreeFd = 10;
+
+// Where the child failed before exec; reported through the error pipe.
+enum class ChildStep : int32_t { kSignals, kCgroup, kDescriptors, kCredentials, kPrctl, kExec };
+struct ChildError {
+  ChildStep step;
+  int32_t error;
+};
+
+const char* describe(ChildStep step) {
+  switch (step) {
+  case ChildStep::kSignals: return "resetting signals";
+  case ChildStep::kCgroup: return "joining the cgroup";
+  case ChildStep::kDescriptors: return "arranging file descriptors";
+  case ChildStep::kCredentials: return "switching to the sandbox uid";
+  case ChildStep::kPrctl: return "setting no_new_privs and the parent-death signal";
+  case ChildStep::kExec: return "executing bwrap";
+  }
+  return "starting";
+}
+
+// Closes a descriptor when it goes out of scope.
+class Fd {
+public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { reset(); }
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = other.release();
+    }
+    return *this;
+  }
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+private:
+  int fd_ = -1;
+};
+
+absl::StatusOr<std::array<Fd, 2>> makePipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
+  return std::array<Fd, 2>{Fd(fds[0]), Fd(fds[1])};
+}
+
+bool hasNul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
+
+bool validName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameLength) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+bool validParent(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameLength || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.';
+  });
+}
+
+// Whether `path` is `top` or below it.
+bool within(const fs::path& path, const fs::path& top) {
+  auto [topEnd, pathIt] = std::mismatch(top.begin(), top.end(), path.begin(), path.end());
+  return topEnd == top.end();
+}
+
+absl::Status validate(const SandboxSpec& spec) {
+  if (!validName(spec.name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sandbox name '", spec.name, "' must be 1-", kMaxNameLength, " characters of [a-z0-9-]"));
+  }
+  for (const auto& [what, id] : {std::pair<const char*, uint32_t>{"uid", spec.uid}, {"gid", spec.gid}}) {
+    if (id < kMinSandboxId || id == kOverflowId) {
+      return absl::InvalidArgumentError(absl::StrCat("sandbox ", what, " ", id, " must be at least ", kMinSandboxId,
+                                                     " and not ", kOverflowId, " (nobody)"));
+    }
+  }
+  std::error_code ec;
+  if (!spec.codeDir.is_absolute() || !fs::is_directory(spec.codeDir, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("code directory '", spec.codeDir.string(), "' must be an absolute path to a directory"));
+  }
+  static const fs::path kReserved[] = {"/usr", "/etc", "/code", "/tmp", "/proc", "/dev"};
+  for (const auto& [host, inside] : spec.readOnlyBinds) {
+    if (!host.is_absolute() || !fs::exists(host, ec)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bind source '", host.string(), "' must be an absolute path that exists"));
+    }
+    const bool normal = inside.is_absolute() && inside == inside.lexically_normal() &&
+                        std::none_of(inside.begin(), inside.end(), [](const fs::path& p) { return p == ".."; });
+    if (!normal || inside == inside.root_path() || hasNul(inside.native()) || hasNul(host.native()) ||
+        std::any_of(std::begin(kReserved), std::end(kReserved), [&](const fs::path& r) { return within(inside, r); })) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bind target '", inside.string(),
+                       "' must be a normalised absolute path outside /, /usr, /etc, /code, /tmp, /proc and /dev"));
+    }
+  }
+  if (spec.memoryMb < kMinMemoryMb) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("memoryMb ", spec.memoryMb, " is below the minimum of ", kMinMemoryMb));
+  }
+  if (spec.pidsMax < kMinPids) {
+    return absl::InvalidArgumentError(absl::StrCat("pidsMax ", spec.pidsMax, " is below the minimum of ", kMinPids,
+                                                   ": bubblewrap needs 2 processes besides the program"));
+  }
+  if (!std::isfinite(spec.cpuCores) || spec.cpuCores < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("cpuCores ", spec.cpuCores, " must be 0 (default) or positive"));
+  }
+  if (spec.argv.empty() || spec.argv.front().empty()) {
+    return absl::InvalidArgumentError("argv must name the program to run");
+  }
+  if (std::any_of(spec.argv.begin(), spec.argv.end(), [](const std::string& arg) { return hasNul(arg); })) {
+    return absl::InvalidArgumentError("argv entries must not contain NUL characters");
+  }
+  for (const auto& [key, value] : spec.env) {
+    if (key.empty() || key.find('=') != std::string::npos || hasNul(key) || hasNul(value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environment variable name '", key, "' must be non-empty, without '=' or NUL"));
+    }
+  }
+  if (spec.protocolFd < -1 || (spec.protocolFd >= 0 && ::fcntl(spec.protocolFd, F_GETFD) < 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("protocolFd ", spec.protocolFd, " is not an open descriptor"));
+  }
+  return absl::OkStatus();
+}
+
+// bwrap arguments that depend only on the host: the top-level directories the runtime needs,
+// mirrored as they are on the host (symlinks into /usr on merged-usr systems), and the host
+// /etc files worth sharing.
+std::vector<std::string> hostLayoutArgs() {
+  std::vector<std::string> args = {"--ro-bind", "/usr", "/usr"};
+  for (const char* top : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
+    struct stat st {};
+    if (::lstat(top, &st) != 0) continue;
+    if (S_ISLNK(st.st_mode)) {
+      std::error_code ec;
+      const fs::path target = fs::read_symlink(top, ec);
+      // Only links into /usr: anything else would expose more of the host.
+      const fs::path resolved = (fs::path("/") / target).lexically_normal();
+      if (!ec && within(resolved, "/usr")) args.insert(args.end(), {"--symlink", target.string(), top});
+    } else if (S_ISDIR(st.st_mode)) {
+      args.insert(args.end(), {"--ro-bind", top, top});
+    }
+  }
+  std::error_code ec;
+  if (fs::is_regular_file("/etc/ld.so.cache", ec)) {
+    args.insert(args.end(), {"--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"});
+  }
+  // Symlinks only (e.g. /usr/bin/nodejs -> /etc/alternatives/nodejs -> /usr/bin/node).
+  if (fs::is_directory("/etc/alternatives", ec)) {
+    args.insert(args.end(), {"--ro-bind", "/etc/alternatives", "/etc/alternatives"});
+  }
+  if (fs::is_symlink("/etc/localtime", ec)) {
+    args.insert(args.end(), {"--symlink", fs::read_symlink("/etc/localtime", ec).string(), "/etc/localtime"});
+  } else if (fs::is_regular_file("/etc/localtime", ec)) {
+    args.insert(args.end(), {"--ro-bind", "/etc/localtime", "/etc/localtime"});
+  }
+  return args;
+}
+
+// Everything the forked child needs, prepared before fork(): after it, in a multi-threaded
+// process, only async-signal-safe calls are allowed (no allocation).
+struct ChildPlan {
+  std::array<int, kChildFdCount> sources{}; // host fd to place at index, or -1 to leave closed
+  int errorFd = -1;
+  std::vector<const char*> procsFiles;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  pid_t parent = 0;
+  const char* program = nullptr;
+  std::vector<char*> argv;
+};
+
+[[noreturn]] void childFail(int errorFd, ChildStep step) {
+  const ChildError report{step, errno};
+  [[maybe_unused]] const ssize_t written = ::write(errorFd, &report, sizeof(report));
+  ::_exit(127);
+}
+
+[[noreturn]] void runChild(const ChildPlan& plan) {
+  int errorFd = plan.errorFd;
+
+  // The daemon may block or ignore signals (SIGPIPE); exec keeps both, the sandbox must not.
+  sigset_t none;
+  ::sigemptyset(&none);
+  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) childFail(errorFd, ChildStep::kSignals);
+  struct sigaction defaults {};
+  defaults.sa_handler = SIG_DFL;
+  for (int signal = 1; signal < NSIG; ++signal) {
+    if (signal != SIGKILL && signal != SIGSTOP) ::sigaction(signal, &defaults, nullptr); // 32/33 fail: fine
+  }
+
+  // Into the cgroup first, while still root: every process bwrap starts inherits it.
+  for (const char* file : plan.procsFiles) {
+    const int fd = ::open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, "0", 1) != 1) childFail(errorFd, ChildStep::kCgroup);
+    ::close(fd);
+  }
+
+  // Descriptors: copy every source above the target range first, so that placing one cannot
+  // overwrite another that happens to sit at a target number; then close everything else.
+  std::array<int, kChildFdCount> moved{};
+  for (int target = 0; target < kChildFdCount; ++target) {
+    moved[target] = plan.sources[target] < 0 ? -1 : ::fcntl(plan.sources[target], F_DUPFD_CLOEXEC, kFirstFreeFd);
+    if (plan.sources[target] >= 0 && moved[target] < 0) childFail(errorFd, ChildStep::kDescriptors);
+  }
+  const int movedError = ::fcntl(errorFd, F_DUPFD_CLOEXEC, kFirstFreeFd);
+  if (movedError < 0) childFail(errorFd, ChildStep::kDescriptors);
+  errorFd = movedError;
+  for (int target = 0; target < kChildFdCount; ++target) {
+    if (moved[target] < 0) {
+      ::close(target); // e.g. no protocol descriptor: fd 3 stays closed
+      continue;
+    }
+    // dup2 clears close-on-exec on the copy: these are the descriptors bwrap inherits.
+    if (::dup2(moved[target], target) != target) childFail(errorFd, ChildStep::kDescriptors);
+  }
+  if (::dup3(errorFd, kErrorReportFd, O_CLOEXEC) != kErrorReportFd) childFail(errorFd, ChildStep::kDescriptors);
+  errorFd = kErrorReportFd;
+  if (::syscall(SYS_close_range, kFirstFreeFd, ~0U, 0) != 0) childFail(errorFd, ChildStep::kDescriptors);
+
+  // No core files from a crashing function, a predictable umask, and a cwd bwrap can read.
+  const rlimit noCore{0, 0};
+  ::setrlimit(RLIMIT_CORE, &noCore);
+  ::umask(022);
+  if (::chdir("/") != 0) childFail(errorFd, ChildStep::kCredentials);
+
+  // Raw syscalls: glibc's wrappers coordinate all threads of the process, which a forked child
+  // of a multi-threaded parent must not attempt. Groups first, uid last (it drops the right
+  // to change the others).
+  if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0 ||
+      ::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0 || ::getuid() != plan.uid ||
+      ::geteuid() != plan.uid || ::getgid() != plan.gid) {
+    childFail(errorFd, ChildStep::kCredentials);
+  }
+  // bwrap sets no_new_privs itself; setting it here too covers a setuid-root bwrap (which then
+  // runs unprivileged, as intended). The parent-death signal covers the gap before bwrap's
+  // own --die-with-parent: it is set after the uid change, which would clear it.
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+    childFail(errorFd, ChildStep::kPrctl);
+  }
+  if (::getppid() != plan.parent) ::_exit(127); // the launcher died already
+
+  char* const emptyEnv[] = {nullptr};
+  ::execve(plan.program, plan.argv.data(), emptyEnv);
+  childFail(errorFd, ChildStep::kExec);
+}
+
+class BwrapSandboxLauncher final : public SandboxLauncher {
+public:
+  BwrapSandboxLauncher(LauncherOptions options, Cgroups cgroups, SeccompFilter filter)
+      : options_(std::move(options)), cgroups_(std::move(cgroups)), filter_(std::move(filter)),
+        hostArgs_(hostLayoutArgs()) {}
+
+  absl::StatusOr<SandboxProcess> launch(const SandboxSpec& spec) override;
+  absl::Status throttleCpu(const SandboxProcess& process, const SandboxSpec& spec) override;
+  bool oomKilled(const SandboxProcess& process) const override { return cgroups_.oomKilled(process.cgroupDirs); }
+  void destroy(SandboxProcess& process) override;
+  std::string cgroupVersion() const override { return cgroups_.version() == CgroupVersion::kV2 ? "v2" : "v1"; }
+
+private:
+  std::vector<std::string> bwrapArgs(const SandboxSpec& spec) const;
+
+  const LauncherOptions options_;
+  const Cgroups cgroups_;
+  const SeccompFilter filter_;
+  const std::vector<std::string> hostArgs_;
+};
+
+std::vector<std::string> BwrapSandboxLauncher::bwrapArgs(const SandboxSpec& spec) const {
+  const uint64_t tmpBytes = uint64_t{std::min(kMaxTmpMb, spec.memoryMb / 2)} << 20;
+  const std::string tmpSize = std::to_string(tmpBytes);
+  // An unprivileged bwrap: the user namespace maps the sandbox uid to itself, and no further
+  // user namespaces can be made inside. The cgroup namespace hides the host's cgroup paths;
+  // --new-session leaves no controlling terminal to push input into (TIOCSTI).
+  std::vector<std::string> args = {options_.bwrap.string(),
+                                   "--unshare-user",
+                                   "--disable-userns",
+                                   "--unshare-pid",
+                                   "--unshare-net",
+                                   "--unshare-ipc",
+                                   "--unshare-uts",
+                                   "--unshare-cgroup",
+                                   "--die-with-parent",
+                                   "--new-session",
+                                   "--hostname",
+                                   "surge",
+                                   "--clearenv"};
+  for (const auto& [key, value] : spec.env) args.insert(args.end(), {"--setenv", key, value});
+  args.insert(args.end(), hostArgs_.begin(), hostArgs_.end());
+  for (const auto& [fd, file] : {std::pair<int, const char*>{kPasswdFd, "/etc/passwd"},
+                                 {kGroupFd, "/etc/group"},
+                                 {kHostsFd, "/etc/hosts"},
+                                 {kNsswitchFd, "/etc/nsswitch.conf"}}) {
+    args.insert(args.end(), {"--perms", "0444", "--ro-bind-data", std::to_string(fd), file});
+  }
+  args.insert(args.end(), {"--proc", "/proc", "--dev", "/dev"});
+  // bwrap's /dev is a writable tmpfs: keep /dev/shm (POSIX semaphores and shared memory) as a
+  // bounded tmpfs and make the rest read-only.
+  args.insert(args.end(), {"--size", tmpSize, "--tmpfs", "/dev/shm", "--remount-ro", "/dev"});
+  args.insert(args.end(), {"--size", tmpSize, "--tmpfs", "/tmp"});
+  args.insert(args.end(), {"--ro-bind", spec.codeDir.string(), "/code"});
+  for (const auto& [host, inside] : spec.readOnlyBinds) {
+    args.insert(args.end(), {"--ro-bind", host.string(), inside.string()});
+  }
+  // Last mount step: bwrap's root is a tmpfs owned by the sandbox user, writable unless this.
+  args.insert(args.end(), {"--remount-ro", "/", "--chdir", "/code", "--seccomp", std::to_string(kSeccompFd), "--"});
+  args.insert(args.end(), spec.argv.begin(), spec.argv.end());
+  return args;
+}
+
+absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launch(const SandboxSpec& spec) {
+  if (auto status = validate(spec); !status.ok()) return status;
+
+  // The generated /etc: only the sandbox user and group, and loopback names.
+  const std::string passwd = absl::StrCat("sandbox:x:", spec.uid, ":", spec.gid,
+                                          ":Surge function:/tmp:/usr/sbin/nologin\n"
+                                          "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+  const std::string group = absl::StrCat("sandbox:x:", spec.gid, ":\nnogroup:x:65534:\n");
+  const std::string hosts = "127.0.0.1\tlocalhost surge\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  const std::string nsswitch = "passwd: files\ngroup: files\nhosts: files\n";
+  std::array<Fd, kChildFdCount> sources;
+  {
+    auto seccomp = filter_.toMemfd();
+    if (!seccomp.ok()) return seccomp.status();
+    sources[kSeccompFd] = Fd(*seccomp);
+    for (const auto& [index, name, text] :
+         {std::tuple<int, const char*, const std::string*>{kPasswdFd, "surge-passwd", &passwd},
+          {kGroupFd, "surge-group", &group},
+          {kHostsFd, "surge-hosts", &hosts},
+          {kNsswitchFd, "surge-nsswitch", &nsswitch}}) {
+      auto fd = sealedMemfd(name, text->data(), text->size());
+      if (!fd.ok()) return fd.status();
+      sources[index] = Fd(*fd);
+    }
+    sources[0] = Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (sources[0].get() < 0) return absl::InternalError(absl::StrCat("open /dev/null: ", std::strerror(errno)));
+  }
+  auto outPipe = makePipe();
+  auto errPipe = makePipe();
+  auto reportPipe = makePipe();
+  for (const auto* pipe : {&outPipe, &errPipe, &reportPipe}) {
+    if (!pipe->ok()) return pipe->status();
+  }
+  sources[1] = std::move((*outPipe)[1]);
+  sources[2] = std::move((*errPipe)[1]);
+
+  auto dirs = cgroups_.createGroup(spec.name, {uint64_t{spec.memoryMb} << 20, spec.pidsMax});
+  if (!dirs.ok()) return dirs.status();
+
+  std::vector<std::string> args = bwrapArgs(spec);
+  const std::vector<fs::path> procsFiles = Cgroups::procsFiles(*dirs);
+  ChildPlan plan;
+  for (int i = 0; i < kChildFdCount; ++i) plan.sources[i] = sources[i].get();
+  plan.sources[kProtocolFd] = spec.protocolFd;
+  plan.errorFd = (*reportPipe)[1].get();
+  for (const auto& file : procsFiles) plan.procsFiles.push_back(file.c_str());
+  plan.uid = spec.uid;
+  plan.gid = spec.gid;
+  plan.parent = ::getpid();
+  plan.program = args.front().c_str();
+  for (auto& arg : args) plan.argv.push_back(arg.data());
+  plan.argv.push_back(nullptr);
+
+  const pid_t pid = ::fork();
+  if (pid == 0) runChild(plan);
+  const int forkError = errno;
+  for (auto& fd : sources) fd.reset();
+  (*reportPipe)[1].reset();
+  if (pid < 0) {
+    (void)cgroups_.removeGroup(*dirs);
+    return absl::InternalError(absl::StrCat("fork: ", std::strerror(forkError)));
+  }
+
+  // Blocks until the child execs (EOF) or reports why it could not.
+  ChildError report{};
+  ssize_t got;
+  do {
+    got = ::read((*reportPipe)[0].get(), &report, sizeof(report));
+  } while (got < 0 && errno == EINTR);
+  if (got != 0) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    (void)cgroups_.removeGroup(*dirs);
+    if (got != static_cast<ssize_t>(sizeof(report))) {
+      return absl::InternalError(absl::StrCat("sandbox '", spec.name, "' failed before exec"));
+    }
+    return absl::InternalError(absl::StrCat("sandbox '", spec.name, "' failed while ", describe(report.step), ": ",
+                                            std::strerror(report.error)));
+  }
+
+  SandboxProcess process;
+  process.pid = pid;
+  process.stdoutFd = (*outPipe)[0].release();
+  process.stderrFd = (*errPipe)[0].release();
+  for (const int fd : {process.stdoutFd, process.stderrFd}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  process.cgroupDirs = std::move(*dirs);
+  return process;
+}
+
+absl::Status BwrapSandboxLauncher::throttleCpu(const SandboxProcess& process, const SandboxSpec& spec) {
+  const double cores = spec.cpuCores > 0 ? spec.cpuCores : std::max(0.25, spec.memoryMb / 1024.0);
+  return cgroups_.throttleCpu(process.cgroupDirs, cores);
+}
+
+void BwrapSandboxLauncher::destroy(SandboxProcess& process) {
+  if (process.cgroupDirs.empty()) return;
+  if (auto status = cgroups_.removeGroup(process.cgroupDirs); !status.ok()) {
+    // The next create() removes what is left.
+    spdlog::warn("sandbox cleanup incomplete: {}", status.ToString());
+  }
+  process.cgroupDirs.clear();
+}
+
+} // namespace
+
+absl::StatusOr<std::unique_ptr<SandboxLauncher>> SandboxLauncher::create(LauncherOptions options) {
+  if (::geteuid() != 0) {
+    return absl::FailedPreconditionError(
+        "the sandbox launcher must run as root: it writes cgroups and switches to the functions' uids");
+  }
+  if (!validParent(options.cgroupParent)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cgroup parent '", options.cgroupParent, "' must be 1-64 characters of [A-Za-z0-9._-]"));
+  }
+  if (!options.bwrap.is_absolute() || ::access(options.bwrap.c_str(), X_OK) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("bubblewrap is not executable at '", options.bwrap.string(), "': install the bubblewrap package"));
+  }
+  auto filter = SeccompFilter::build();
+  if (!filter.ok()) return filter.status();
+  auto cgroups = Cgroups::open(options.cgroupRoot, options.cgroupParent);
+  if (!cgroups.ok()) return cgroups.status();
+  if (auto status = cgroups->removeChildren(); !status.ok()) return status;
+  return std::make_unique<BwrapSandboxLauncher>(std::move(options), std::move(*cgroups), std::move(*filter));
+}
+
+} // namespace surge::engine

@@ -1,0 +1,80 @@
+// bench/warm_invoke: round trip of a warm no-op Python instance through the Engine interface:
+// invoke() on the caller's thread -> frame to the runtime -> handler -> reply -> callback back
+// on the caller's thread. 128 MiB, concurrency 1. Goal (issue 4): P50 <= 100 us.
+//
+//   build/bench/warm_invoke [--samples N] [--json PATH]
+#include "bench/engine_bench_support.h"
+#include "engine/sandbox_engine.h"
+#include "engine/sandbox_launcher.h"
+#include "support/temp_dir.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <future>
+#include <string>
+
+int main(int argc, char** argv) {
+  using namespace surge;
+  int samples = 5000;
+  std::string jsonPath = "bench/results/warm_invoke.json";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--samples") samples = std::stoi(argv[i + 1]);
+    else if (flag == "--json") jsonPath = argv[i + 1];
+  }
+  testing::TempDir dir;
+  bench::writeNoopFunction(dir.path() / "code");
+  engine::LauncherOptions launcherOptions;
+  launcherOptions.cgroupParent = "surge-bench-" + std::to_string(::getpid());
+  auto launcher = engine::SandboxLauncher::create(launcherOptions);
+  if (!launcher.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(launcher.status().message()).c_str());
+    return 1;
+  }
+  testing::TaskThread caller;
+  bench::WaitingObserver observer;
+  engine::SandboxEngineOptions options;
+  options.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
+  engine::SandboxEngine engine(options, std::move(*launcher),
+                               [&](std::function<void()> task) { caller.post(std::move(task)); }, observer);
+  engine::InstanceSpec spec;
+  spec.function = "default/noop";
+  spec.functionId = 1;
+  spec.version = 1;
+  spec.codeDir = dir.path() / "code";
+  spec.handler = "index.handler";
+  const auto id = engine.start(spec);
+  auto ready = observer.waitReady(id);
+  if (!ready || !ready->ok()) {
+    std::fprintf(stderr, "instance did not start\n");
+    return 1;
+  }
+  auto once = [&](int n) {
+    std::promise<bool> done;
+    auto future = done.get_future();
+    const auto start = std::chrono::steady_clock::now();
+    engine.invoke(id, engine::InvokeRequest{"r" + std::to_string(n), "", std::chrono::steady_clock::time_point::max(), nullptr},
+                  [&](absl::StatusOr<engine::InvokeResult> r) { done.set_value(r.ok() && !r->error); });
+    const bool ok = future.get();
+    return ok ? std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() : -1.0;
+  };
+  for (int i = 0; i < 500; ++i) once(-i - 1); // warm up
+  std::vector<double> us;
+  for (int i = 0; i < samples; ++i) {
+    const double t = once(i);
+    if (t < 0) {
+      std::fprintf(stderr, "invoke %d failed\n", i);
+      return 1;
+    }
+    us.push_back(t);
+  }
+  const double p50 = bench::percentile(us, 0.5), p99 = bench::percentile(us, 0.99);
+  std::printf("warm_invoke: %d sequential invokes of a no-op Python function (128 MiB, concurrency 1)\n", samples);
+  std::printf("round trip through the engine: p50 %.1f us, p99 %.1f us (goal p50 <= 100 us)\n", p50, p99);
+  std::filesystem::create_directories(std::filesystem::path(jsonPath).parent_path());
+  std::ofstream(jsonPath) << "{\n  \"benchmark\": \"warm_invoke\",\n  \"samples\": " << samples
+                          << ",\n  \"memory_mb\": 128,\n  \"concurrency\": 1,\n  \"p50_us\": " << p50
+                          << ",\n  \"p99_us\": " << p99 << ",\n  \"goal_p50_us\": 100\n}\n";
+  return 0;
+}

@@ -1,0 +1,374 @@
+// SandboxEngine with real sandboxes and the Python runtime: outcomes, logs, limits, hostile
+// functions, and completions on the caller's thread.
+#include "engine/sandbox_engine.h"
+
+#include "engine/sandbox_launcher.h"
+#include "support/task_thread.h"
+#include "support/temp_dir.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <fstream>
+#include <future>
+#include <mutex>
+
+extern char** environ;
+
+namespace surge::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+using namespace std::chrono_literals;
+
+// Records engine events; tests wait on them with deadlines.
+class Recorder final : public InstanceObserver {
+public:
+  void onReady(InstanceId id, const absl::Status& status) override {
+    std::lock_guard lock(mu_);
+    ready_[id] = status;
+    threads_.push_back(std::this_thread::get_id());
+    cv_.notify_all();
+  }
+  void onExit(InstanceId id, const InstanceExit& exit) override {
+    std::lock_guard lock(mu_);
+    exits_[id] = exit;
+    threads_.push_back(std::this_thread::get_id());
+    cv_.notify_all();
+  }
+  std::optional<absl::Status> waitReady(InstanceId id, std::chrono::seconds timeout = 30s) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return ready_.contains(id); })) return std::nullopt;
+    return ready_[id];
+  }
+  std::optional<InstanceExit> waitExit(InstanceId id, std::chrono::seconds timeout = 30s) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return exits_.contains(id); })) return std::nullopt;
+    return exits_[id];
+  }
+  std::vector<std::thread::id> threads() {
+    std::lock_guard lock(mu_);
+    return threads_;
+  }
+
+private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<InstanceId, absl::Status> ready_;
+  std::map<InstanceId, InstanceExit> exits_;
+  std::vector<std::thread::id> threads_;
+};
+
+class SandboxEngineTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    // bwrap runs as the function's unprivileged uid and must reach the code dir on the host.
+    fs::permissions(dir_.path(), fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add);
+    LauncherOptions options;
+    options.cgroupParent = "surge-test-engine-" + std::to_string(::getpid());
+    auto launcher = SandboxLauncher::create(options);
+    ASSERT_TRUE(launcher.ok()) << launcher.status();
+    SandboxEngineOptions engineOptions;
+    engineOptions.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
+    engine_ = std::make_unique<SandboxEngine>(
+        engineOptions, std::move(*launcher), [this](std::function<void()> task) { caller_.post(std::move(task)); },
+        recorder_);
+  }
+  void TearDown() override { engine_.reset(); }
+
+  // Writes `files` as a function's code and returns an InstanceSpec for it.
+  InstanceSpec function(const std::map<std::string, std::string>& files, const std::string& handler = "index.handler") {
+    const fs::path code = dir_.path() / ("code-" + std::to_string(++functions_));
+    fs::create_directories(code);
+    for (const auto& [name, content] : files) std::ofstream(code / name) << content;
+    InstanceSpec spec;
+    spec.function = "default/test-" + std::to_string(functions_);
+    spec.functionId = functions_;
+    spec.version = 1;
+    spec.codeDir = code;
+    spec.handler = handler;
+    spec.timeout = absl::Seconds(10);
+    return spec;
+  }
+
+  InstanceId startReady(const InstanceSpec& spec) {
+    const InstanceId id = engine_->start(spec);
+    auto ready = recorder_.waitReady(id, 60s);
+    EXPECT_TRUE(ready.has_value()) << "no onReady within 60 s";
+    if (ready) {
+      EXPECT_TRUE(ready->ok()) << *ready;
+    }
+    return id;
+  }
+
+  // Invokes; the future holds the callback's result, which must arrive on the caller's thread.
+  std::future<absl::StatusOr<InvokeResult>> callAsync(InstanceId id, const std::string& payload,
+                                                      std::string requestId = "",
+                                                      std::shared_ptr<CancellationToken> token = nullptr) {
+    auto promise = std::make_shared<std::promise<absl::StatusOr<InvokeResult>>>();
+    auto future = promise->get_future();
+    if (requestId.empty()) requestId = "req-" + std::to_string(++requests_);
+    engine_->invoke(id, InvokeRequest{requestId, payload, std::chrono::steady_clock::time_point::max(), token},
+                    [this, promise](absl::StatusOr<InvokeResult> result) {
+                      EXPECT_EQ(std::this_thread::get_id(), caller_.id());
+                      promise->set_value(std::move(result));
+                    });
+    return future;
+  }
+
+  // Invokes and waits (bounded) for the callback.
+  absl::StatusOr<InvokeResult> call(InstanceId id, const std::string& payload, std::string requestId = "",
+                                    std::shared_ptr<CancellationToken> token = nullptr) {
+    auto future = callAsync(id, payload, std::move(requestId), std::move(token));
+    if (future.wait_for(60s) != std::future_status::ready) return absl::DeadlineExceededError("no callback in 60 s");
+    return future.get();
+  }
+
+  testing::TempDir dir_;
+  testing::TaskThread caller_;
+  Recorder recorder_;
+  std::unique_ptr<SandboxEngine> engine_;
+  int functions_ = 0;
+  int requests_ = 0;
+};
+
+TEST_F(SandboxEngineTest, ThePythonSampleServesThroughTheEngine) {
+  InstanceSpec spec = function({});
+  spec.codeDir = fs::path(SURGE_SOURCE_DIR) / "resources/samples/hello-python";
+  const InstanceId id = startReady(spec);
+  auto result = call(id, "Surge");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_FALSE(result->error.has_value()) << result->error->message << result->error->trace;
+  EXPECT_EQ(result->output, "hello, Surge!");
+  EXPECT_GT(result->execution, absl::ZeroDuration());
+  for (auto thread : recorder_.threads()) EXPECT_EQ(thread, caller_.id());
+}
+
+TEST_F(SandboxEngineTest, RunsAsTheFunctionsOwnUnprivilegedUid) {
+  const InstanceId id = startReady(function({{"index.py", "import os\ndef handler(e, c):\n    return str(os.getuid())\n"}}));
+  auto result = call(id, "");
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->output, std::to_string(100000 + functions_));
+}
+
+TEST_F(SandboxEngineTest, HandlerErrorIsStructuredAndTheInstanceStaysUsable) {
+  const InstanceId id = startReady(function({{"index.py", "def handler(e, c):\n"
+                                                          "    if e == b'bad':\n"
+                                                          "        raise ValueError('bad input')\n"
+                                                          "    return e\n"}}));
+  auto failed = call(id, "bad");
+  ASSERT_TRUE(failed.ok());
+  ASSERT_TRUE(failed->error.has_value());
+  EXPECT_EQ(failed->error->type, "HandlerError");
+  EXPECT_EQ(failed->error->message, "ValueError: bad input");
+  EXPECT_THAT(failed->error->trace, HasSubstr("Traceback"));
+  auto ok = call(id, "fine");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->output, "fine");
+}
+
+TEST_F(SandboxEngineTest, TimeoutKillsTheInstanceAndLosesItsOtherRequests) {
+  InstanceSpec spec = function({{"index.py", "import time\ndef handler(e, c):\n    time.sleep(120)\n"}});
+  spec.timeout = absl::Seconds(1);
+  spec.concurrency = 2;
+  const InstanceId id = startReady(spec);
+  auto first = std::async(std::launch::async, [&] { return call(id, "", "a"); });
+  auto second = std::async(std::launch::async, [&] { return call(id, "", "b"); });
+  auto a = first.get(), b = second.get();
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(a->error && b->error);
+  EXPECT_THAT((std::vector<std::string>{a->error->type, b->error->type}),
+              UnorderedElementsAre("Timeout", ::testing::AnyOf("Timeout", "InstanceLost")));
+  const auto& timedOut = a->error->type == "Timeout" ? *a->error : *b->error;
+  EXPECT_EQ(timedOut.message, "timed out after 1 s");
+  auto exit = recorder_.waitExit(id);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_FALSE(exit->requested);
+}
+
+TEST_F(SandboxEngineTest, AllocatingPastTheMemoryLimitIsOutOfMemory) {
+  InstanceSpec spec = function({{"index.py", "def handler(e, c):\n"
+                                             "    blocks = []\n"
+                                             "    for _ in range(64):\n"
+                                             "        blocks.append(bytearray(8 << 20))\n"
+                                             "    return 'survived'\n"}});
+  spec.memoryMb = 64;
+  const InstanceId id = startReady(spec);
+  auto result = call(id, "");
+  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result->error.has_value()) << result->output;
+  EXPECT_EQ(result->error->type, "OutOfMemory");
+  EXPECT_EQ(result->error->message, "memory limit 64 MiB exceeded");
+  EXPECT_EQ(recorder_.waitExit(id)->reason, "out of memory");
+}
+
+TEST_F(SandboxEngineTest, ACrashReportsTheExitCodeAndTheEndOfStderr) {
+  const InstanceId id = startReady(function({{"index.py", "import os, sys\n"
+                                                          "def handler(e, c):\n"
+                                                          "    os.write(2, b'last words\\n')\n"
+                                                          "    os._exit(3)\n"}}));
+  auto result = call(id, "");
+  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result->error.has_value());
+  EXPECT_EQ(result->error->type, "Crashed");
+  EXPECT_EQ(result->error->message, "the instance crashed: exit code 3");
+  EXPECT_THAT(result->error->trace, HasSubstr("last words"));
+  EXPECT_EQ(recorder_.waitExit(id)->reason, "exit code 3");
+}
+
+TEST_F(SandboxEngineTest, LogsAreCapturedPerRequestAndCappedAtOneMebibyte) {
+  const InstanceId id = startReady(function({{"index.py", "import logging, os, sys\n"
+                                                          "def handler(e, c):\n"
+                                                          "    if e == b'flood':\n"
+                                                          "        line = 'x' * 1023 + '\\n'\n"
+                                                          "        for _ in range(100 * 1024):\n"
+                                                          "            sys.stdout.write(line)\n"
+                                                          "        return 'flooded'\n"
+                                                          "    if e == b'raw':\n"
+                                                          "        chunk = b'y' * (1 << 20)\n"
+                                                          "        for _ in range(100):\n"
+                                                          "            os.write(1, chunk)\n"
+                                                          "        return 'raw'\n"
+                                                          "    print('hello from', c.request_id)\n"
+                                                          "    logging.info('an info line')\n"
+                                                          "    return 'quiet'\n"}}));
+  auto quiet = call(id, "", "req-quiet");
+  ASSERT_TRUE(quiet.ok());
+  EXPECT_THAT(quiet->logs, HasSubstr("hello from req-quiet"));
+  EXPECT_THAT(quiet->logs, HasSubstr("an info line"));
+  EXPECT_FALSE(quiet->logsTruncated);
+
+  for (const std::string payload : {"flood", "raw"}) {
+    auto flooded = call(id, payload);
+    ASSERT_TRUE(flooded.ok()) << payload;
+    EXPECT_EQ(flooded->output, payload == "flood" ? "flooded" : "raw");
+    EXPECT_TRUE(flooded->logsTruncated) << payload;
+    EXPECT_EQ(flooded->logs.size(), kMaxRequestLogBytes + kLogTruncatedMarker.size()) << payload;
+    EXPECT_THAT(flooded->logs, ::testing::EndsWith(std::string(kLogTruncatedMarker)));
+  }
+  // The instance survives the cap.
+  auto after = call(id, "");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->output, "quiet");
+}
+
+TEST_F(SandboxEngineTest, AForkBombHitsThePidsLimitAndIsContained) {
+  InstanceSpec spec = function({{"index.py", "import os, time\n"
+                                                          "def handler(e, c):\n"
+                                                          "    children = 0\n"
+                                                          "    for _ in range(2000):\n"
+                                                          "        try:\n"
+                                                          "            pid = os.fork()\n"
+                                                          "        except OSError:\n"
+                                                          "            break\n"
+                                                          "        if pid == 0:\n"
+                                                          "            time.sleep(600)\n"
+                                                          "            os._exit(0)\n"
+                                                          "        children += 1\n"
+                                                          "    return str(children)\n"}});
+  // A full core, so that 250 forks finish well inside the timeout on a loaded machine.
+  spec.memoryMb = 1024;
+  spec.timeout = absl::Seconds(60);
+  const InstanceId id = startReady(spec);
+  auto result = call(id, "");
+  ASSERT_TRUE(result.ok());
+  ASSERT_FALSE(result->error.has_value()) << result->error->type << ": " << result->error->message << "\n" << result->error->trace;
+  EXPECT_LT(std::stoi(result->output), 256);
+  EXPECT_GT(std::stoi(result->output), 100);
+  engine_->stop(id, StopMode::kNow);
+  EXPECT_TRUE(recorder_.waitExit(id).has_value());
+}
+
+TEST_F(SandboxEngineTest, KillingEveryProcessItCanReachKillsOnlyTheInstance) {
+  // A host process of the test's own: it must survive.
+  pid_t bystander = -1;
+  const char* argv[] = {"/bin/sleep", "120", nullptr};
+  ASSERT_EQ(posix_spawn(&bystander, "/bin/sleep", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
+  const InstanceId id = startReady(function({{"index.py", "import os, signal\n"
+                                                          "def handler(e, c):\n"
+                                                          "    os.kill(-1, signal.SIGKILL)\n"
+                                                          "    return 'still here'\n"}}));
+  auto result = call(id, "");
+  ASSERT_TRUE(result.ok());
+  // In its own pid namespace the runtime can signal nothing but itself and the namespace's init,
+  // which kill(-1) skips: there is nobody to kill.
+  ASSERT_TRUE(result->error.has_value()) << result->output;
+  EXPECT_EQ(result->error->type, "HandlerError");
+  EXPECT_THAT(result->error->message, HasSubstr("ProcessLookupError"));
+  auto after = call(id, "");
+  ASSERT_TRUE(after.ok());
+  ASSERT_TRUE(after->error.has_value());
+  EXPECT_EQ(after->error->type, "HandlerError") << "the instance still serves";
+  EXPECT_EQ(::kill(bystander, 0), 0) << "the host process must be alive";
+  ::kill(bystander, SIGKILL);
+  ::waitpid(bystander, nullptr, 0);
+}
+
+TEST_F(SandboxEngineTest, TheInitializerRunsOncePerInstanceAndItsFailureFailsTheStart) {
+  InstanceSpec spec = function({{"index.py", "runs = 0\n"
+                                             "def init(context):\n"
+                                             "    global runs\n"
+                                             "    runs += 1\n"
+                                             "def handler(e, c):\n"
+                                             "    return str(runs)\n"}});
+  spec.initializer = "index.init";
+  const InstanceId withInit = startReady(spec);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(call(withInit, "")->output, "1");
+
+  InstanceSpec failing = function({{"index.py", "def init(context):\n    raise RuntimeError('boom')\n"
+                                                "def handler(e, c):\n    return 'unreachable'\n"}});
+  failing.initializer = "index.init";
+  const InstanceId broken = engine_->start(failing);
+  auto ready = recorder_.waitReady(broken, 60s);
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ(ready->code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(ready->message(), HasSubstr("RuntimeError: boom"));
+  EXPECT_TRUE(recorder_.waitExit(broken).has_value());
+}
+
+TEST_F(SandboxEngineTest, DrainFinishesTheInflightRequestThenStops) {
+  const InstanceId id = startReady(function({{"index.py", "import time\ndef handler(e, c):\n"
+                                                          "    time.sleep(2)\n    return 'done'\n"}}));
+  // Invokes are handled in order, so the probe right after "slow" finds the one slot taken.
+  auto inflight = callAsync(id, "", "slow");
+  auto probe = call(id, "", "probe");
+  ASSERT_EQ(probe.status().code(), absl::StatusCode::kFailedPrecondition);
+  engine_->stop(id, StopMode::kDrain);
+  ASSERT_EQ(inflight.wait_for(60s), std::future_status::ready);
+  auto result = inflight.get();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->output, "done");
+  auto exit = recorder_.waitExit(id);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_TRUE(exit->requested);
+  EXPECT_EQ(exit->reason, "stopped");
+}
+
+TEST_F(SandboxEngineTest, ACancelledRequestEndsCancelledWhenTheRuntimeIsDone) {
+  const InstanceId id = startReady(function({{"index.py", "import time\ndef handler(e, c):\n"
+                                                          "    time.sleep(0.3)\n    return 'late'\n"}}));
+  auto token = std::make_shared<CancellationToken>();
+  token->cancel();
+  auto result = call(id, "", "", token);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
+  auto next = call(id, "");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->output, "late");
+}
+
+TEST_F(SandboxEngineTest, InvokingAnInstanceThatIsNotReadyIsRefused) {
+  auto result = call(12345, "");
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(result.status().message(), HasSubstr("is gone"));
+}
+
+} // namespace
+} // namespace surge::engine

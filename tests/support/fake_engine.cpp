@@ -1,0 +1,105 @@
+// FakeEngine: an Engine driven by the test.
+#include "support/fake_engine.h"
+
+#include <algorithm>
+
+namespace surge::testing {
+
+engine::InstanceId FakeEngine::start(const engine::InstanceSpec& spec) {
+  std::lock_guard lock(mu_);
+  const engine::InstanceId id = nextId_++;
+  ++starts_;
+  instances_[id].spec = spec;
+  return id;
+}
+
+void FakeEngine::invoke(engine::InstanceId id, engine::InvokeRequest request, engine::InvokeCallback done) {
+  std::lock_guard lock(mu_);
+  auto it = instances_.find(id);
+  absl::Status refusal;
+  if (it == instances_.end() || it->second.stopped) {
+    refusal = absl::FailedPreconditionError("instance is gone");
+  } else if (!it->second.ready) {
+    refusal = absl::FailedPreconditionError("instance is not ready");
+  } else if (it->second.inflight.size() >= it->second.spec.concurrency) {
+    refusal = absl::FailedPreconditionError("instance has no free slot");
+  }
+  if (!refusal.ok()) {
+    executor_([done = std::move(done), refusal] { done(refusal); });
+    return;
+  }
+  it->second.inflight.push_back(request.requestId);
+  calls_[request.requestId] = Call{id, std::move(done)};
+}
+
+void FakeEngine::stop(engine::InstanceId id, engine::StopMode mode) {
+  std::lock_guard lock(mu_);
+  auto it = instances_.find(id);
+  if (it == instances_.end() || it->second.stopped) return;
+  it->second.stopped = true;
+  it->second.stopMode = mode;
+  if (mode == engine::StopMode::kNow || it->second.inflight.empty()) {
+    exitLocked(id, engine::InstanceExit{"stopped", true}, "InstanceLost", "the instance was stopped");
+  }
+}
+
+void FakeEngine::finishStart(engine::InstanceId id, const absl::Status& status) {
+  std::lock_guard lock(mu_);
+  auto it = instances_.find(id);
+  if (it == instances_.end()) return;
+  it->second.ready = status.ok();
+  executor_([this, id, status] { observer_.onReady(id, status); });
+  if (!status.ok()) exitLocked(id, engine::InstanceExit{"failed to start", false}, "", "");
+}
+
+void FakeEngine::finishInvoke(const std::string& requestId, absl::StatusOr<engine::InvokeResult> result) {
+  std::lock_guard lock(mu_);
+  auto call = calls_.find(requestId);
+  if (call == calls_.end()) return;
+  const engine::InstanceId id = call->second.instance;
+  executor_([done = std::move(call->second.done), result = std::move(result)]() mutable { done(std::move(result)); });
+  calls_.erase(call);
+  auto it = instances_.find(id);
+  if (it == instances_.end()) return;
+  auto& inflight = it->second.inflight;
+  inflight.erase(std::remove(inflight.begin(), inflight.end(), requestId), inflight.end());
+  if (it->second.stopped && inflight.empty()) exitLocked(id, engine::InstanceExit{"stopped", true}, "", "");
+}
+
+void FakeEngine::crash(engine::InstanceId id, const std::string& reason) {
+  std::lock_guard lock(mu_);
+  if (instances_.contains(id)) exitLocked(id, engine::InstanceExit{reason, false}, "Crashed", reason);
+}
+
+void FakeEngine::exitLocked(engine::InstanceId id, const engine::InstanceExit& exit, const std::string& errorType,
+                            const std::string& errorMessage) {
+  auto it = instances_.find(id);
+  for (const std::string& requestId : it->second.inflight) {
+    auto call = calls_.find(requestId);
+    engine::InvokeResult result;
+    result.error = engine::FunctionError{errorType, errorMessage, ""};
+    executor_([done = std::move(call->second.done), result]() mutable { done(result); });
+    calls_.erase(call);
+  }
+  instances_.erase(it);
+  executor_([this, id, exit] { observer_.onExit(id, exit); });
+}
+
+std::map<engine::InstanceId, FakeEngine::Instance> FakeEngine::instances() const {
+  std::lock_guard lock(mu_);
+  return instances_;
+}
+
+std::map<std::string, engine::InstanceId> FakeEngine::inflightRequests() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, engine::InstanceId> result;
+  for (const auto& [requestId, call] : calls_) result[requestId] = call.instance;
+  return result;
+}
+
+size_t FakeEngine::startCount() const {
+  std::lock_guard lock(mu_);
+  return starts_;
+}
+
+} // namespace surge::testing

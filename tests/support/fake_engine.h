@@ -1,0 +1,62 @@
+// FakeEngine: an Engine that starts nothing. Tests of the scheduler drive it by hand: they decide
+// when an instance becomes ready, when a request finishes, and when an instance dies.
+#pragma once
+
+#include "engine/engine.h"
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace surge::testing {
+
+// Thread-safe. Every event and completion goes through the Executor, as with the real engine.
+class FakeEngine final : public engine::Engine {
+public:
+  FakeEngine(engine::Executor executor, engine::InstanceObserver& observer)
+      : executor_(std::move(executor)), observer_(observer) {}
+
+  engine::InstanceId start(const engine::InstanceSpec& spec) override;
+  void invoke(engine::InstanceId id, engine::InvokeRequest request, engine::InvokeCallback done) override;
+  void stop(engine::InstanceId id, engine::StopMode mode) override;
+
+  // --- what the test controls ---
+  // Ends a start with `status` (OK: ready).
+  void finishStart(engine::InstanceId id, const absl::Status& status = absl::OkStatus());
+  // Ends a request with `result`.
+  void finishInvoke(const std::string& requestId, absl::StatusOr<engine::InvokeResult> result);
+  // The instance dies: its requests end with a Crashed error, then onExit.
+  void crash(engine::InstanceId id, const std::string& reason = "exit code 1");
+
+  // --- what the test observes ---
+  struct Instance {
+    engine::InstanceSpec spec;
+    bool ready = false;
+    bool stopped = false;
+    engine::StopMode stopMode = engine::StopMode::kNow;
+    std::vector<std::string> inflight; // request ids, in arrival order
+  };
+  std::map<engine::InstanceId, Instance> instances() const;
+  // Request id -> instance id, for every request in flight.
+  std::map<std::string, engine::InstanceId> inflightRequests() const;
+  size_t startCount() const;
+
+private:
+  struct Call {
+    engine::InstanceId instance;
+    engine::InvokeCallback done;
+  };
+  void exitLocked(engine::InstanceId id, const engine::InstanceExit& exit, const std::string& errorType,
+                  const std::string& errorMessage);
+
+  engine::Executor executor_;
+  engine::InstanceObserver& observer_;
+  mutable std::mutex mu_;
+  engine::InstanceId nextId_ = 1;
+  size_t starts_ = 0;
+  std::map<engine::InstanceId, Instance> instances_;
+  std::map<std::string, Call> calls_;
+};
+
+} // namespace surge::testing
