@@ -2,7 +2,7 @@
 // invoke() on the caller's thread -> frame to the runtime -> handler -> reply -> callback back
 // on the caller's thread. 128 MiB, concurrency 1. Goal (issue 4): P50 <= 100 us.
 //
-//   build/bench/warm_invoke [--samples N] [--json PATH]
+//   build/bench/warm_invoke [--samples N] [--memory MB] [--json PATH]
 #include "bench/engine_bench_support.h"
 #include "engine/sandbox_engine.h"
 #include "engine/sandbox_launcher.h"
@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <future>
 #include <string>
@@ -17,13 +18,17 @@
 int main(int argc, char** argv) {
   using namespace surge;
   int samples = 5000;
+  uint32_t memoryMb = 128;
   std::string jsonPath = "bench/results/warm_invoke.json";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--samples") samples = std::stoi(argv[i + 1]);
     else if (flag == "--json") jsonPath = argv[i + 1];
+    else if (flag == "--memory") memoryMb = static_cast<uint32_t>(std::stoul(argv[i + 1]));
   }
   testing::TempDir dir;
+  // bwrap runs as the function's unprivileged uid and must reach the code on the host.
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
   bench::writeNoopFunction(dir.path() / "code");
   engine::LauncherOptions launcherOptions;
   launcherOptions.cgroupParent = "surge-bench-" + std::to_string(::getpid());
@@ -44,6 +49,7 @@ int main(int argc, char** argv) {
   spec.version = 1;
   spec.codeDir = dir.path() / "code";
   spec.handler = "index.handler";
+  spec.memoryMb = memoryMb;
   const auto id = engine.start(spec);
   auto ready = observer.waitReady(id);
   if (!ready || !ready->ok()) {
@@ -70,11 +76,12 @@ int main(int argc, char** argv) {
     us.push_back(t);
   }
   const double p50 = bench::percentile(us, 0.5), p99 = bench::percentile(us, 0.99);
-  std::printf("warm_invoke: %d sequential invokes of a no-op Python function (128 MiB, concurrency 1)\n", samples);
+  std::printf("warm_invoke: %d sequential invokes of a no-op Python function (%u MiB, so %.2f cores; concurrency 1)\n",
+              samples, memoryMb, std::max(0.25, memoryMb / 1024.0));
   std::printf("round trip through the engine: p50 %.1f us, p99 %.1f us (goal p50 <= 100 us)\n", p50, p99);
   std::filesystem::create_directories(std::filesystem::path(jsonPath).parent_path());
   std::ofstream(jsonPath) << "{\n  \"benchmark\": \"warm_invoke\",\n  \"samples\": " << samples
-                          << ",\n  \"memory_mb\": 128,\n  \"concurrency\": 1,\n  \"p50_us\": " << p50
+                          << ",\n  \"memory_mb\": " << memoryMb << ",\n  \"concurrency\": 1,\n  \"p50_us\": " << p50
                           << ",\n  \"p99_us\": " << p99 << ",\n  \"goal_p50_us\": 100\n}\n";
   return 0;
 }
