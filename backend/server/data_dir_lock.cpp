@@ -21,6 +21,12 @@ absl::StatusOr<std::unique_ptr<DataDirLock>> DataDirLock::acquire(const std::fil
     return absl::FailedPreconditionError(
         absl::StrCat("cannot use data dir ", dataDir.string(), ": ", ec ? ec.message() : "not a directory"));
   }
+  // Others may pass through (sandboxes, running as per-function uids, reach code/<sha256> by its
+  // full path) but not list it; each file below sets its own mode.
+  std::filesystem::permissions(dataDir,
+                               std::filesystem::perms::owner_all | std::filesystem::perms::group_exec |
+                                   std::filesystem::perms::others_exec,
+                               std::filesystem::perm_options::replace, ec);
   const std::filesystem::path path = dataDir / "surged.lock";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {

@@ -81,6 +81,9 @@ absl::StatusOr<std::unique_ptr<BlobStore>> BlobStore::open(fs::path root, fs::pa
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", root.string(), ": ", ec.message()));
   fs::create_directories(tempDir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", tempDir.string(), ": ", ec.message()));
+  // Archives and uploads in progress are surged's alone.
+  fs::permissions(root, fs::perms::owner_all, fs::perm_options::replace, ec);
+  fs::permissions(tempDir, fs::perms::owner_all, fs::perm_options::replace, ec);
   return std::unique_ptr<BlobStore>(new BlobStore(std::move(root), std::move(tempDir)));
 }
 

@@ -37,6 +37,15 @@ absl::StatusOr<std::unique_ptr<Database>> Database::open(const std::filesystem::
   absl::MutexLock lock(&db->writeMu_);
   try {
     db->writer_ = openConnection(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    // Function environments may hold secrets: the database is for surged's user alone. SQLite
+    // gives the -wal and -shm files the database file's mode, so this comes before WAL mode.
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::path file = path;
+      file += suffix;
+      std::error_code ec;
+      std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                   std::filesystem::perm_options::replace, ec);
+    }
     db->writer_->exec("PRAGMA journal_mode = WAL");
     // Control-plane writes are rare and must survive a power cut, so every commit is synced.
     db->writer_->exec("PRAGMA synchronous = FULL");

@@ -63,6 +63,21 @@ TEST(SurgedProcess, PrintsTheRealPortAndStopsCleanlyOnSigterm) {
   EXPECT_THAT(surged.log(), HasSubstr("shutting down"));
 }
 
+TEST(SurgedProcess, KeepsItsDataPrivate) {
+  TempDir dir;
+  SurgedProcess surged(dir.path() / "data");
+  createFunction(surged.address(), "private");
+  auto mode = [&](const char* name) {
+    return static_cast<unsigned>(fs::status(dir.path() / "data" / name).permissions() & fs::perms::mask);
+  };
+  EXPECT_EQ(mode(""), 0711u);
+  EXPECT_EQ(mode("surge.db"), 0600u);
+  EXPECT_EQ(mode("surge.db-wal"), 0600u);
+  EXPECT_EQ(mode("blobs"), 0700u);
+  EXPECT_EQ(mode("tmp"), 0700u);
+  EXPECT_EQ(mode("admin.key"), 0600u);
+}
+
 TEST(SurgedProcess, KeepsFunctionsAcrossRestarts) {
   TempDir dir;
   {
