@@ -368,4 +368,8 @@ fs::path Cgroups::dirFor(const std::vector<fs::path>& groupDirs, const std::stri
   return {};
 }
 
+void Cgroups::removeParentIfEmpty() const {
+  for (const Hierarchy& hierarchy : hierarchies_) ::rmdir(hierarchy.parentDir.c_str());
+}
+
 } // namespace surge::engine

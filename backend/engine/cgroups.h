@@ -65,6 +65,10 @@ public:
   absl::Status removeGroup(const std::vector<std::filesystem::path>& groupDirs,
                            std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
 
+  // Removes the parent's directories if no group is left in them (a stopped launcher leaves no
+  // empty parent behind); a busy parent stays.
+  void removeParentIfEmpty() const;
+
 private:
   // One mounted hierarchy: v2 has one carrying every controller; v1 has one per controller, or
   // one for several when they are mounted together (e.g. cpu,cpuacct).

@@ -309,6 +309,7 @@ public:
   BwrapSandboxLauncher(LauncherOptions options, Cgroups cgroups, SeccompFilter filter)
       : options_(std::move(options)), cgroups_(std::move(cgroups)), filter_(std::move(filter)),
         hostArgs_(hostLayoutArgs()) {}
+  ~BwrapSandboxLauncher() override { cgroups_.removeParentIfEmpty(); }
 
   absl::StatusOr<SandboxProcess> launch(const SandboxSpec& spec) override;
   absl::Status throttleCpu(const SandboxProcess& process, const SandboxSpec& spec) override;
