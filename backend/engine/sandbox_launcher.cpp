@@ -327,7 +327,7 @@ private:
 };
 
 std::vector<std::string> BwrapSandboxLauncher::bwrapArgs(const SandboxSpec& spec) const {
-  const uint64_t tmpBytes = uint64_t{std::min(kMaxTmpMb, spec.memoryMb / 2)} << 20;
+  const uint64_t tmpBytes = uint64_t{std::min(kMaxTmpMb, spec.memoryMb)} << 20;
   const std::string tmpSize = std::to_string(tmpBytes);
   // An unprivileged bwrap: the user namespace maps the sandbox uid to itself, and no further
   // user namespaces can be made inside. The cgroup namespace hides the host's cgroup paths;

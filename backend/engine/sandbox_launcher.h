@@ -32,8 +32,8 @@ struct SandboxSpec {
   // sandbox path must be absolute and outside /, /usr, /etc, /code, /tmp, /proc and /dev.
   std::vector<std::pair<std::filesystem::path, std::filesystem::path>> readOnlyBinds;
   // Memory limit of the cgroup (at least 16), swap included. /tmp and /dev/shm are tmpfs of
-  // min(512 MiB, memoryMb / 2) each: their pages are charged to this same limit, so a /tmp of
-  // memoryMb could never fill up with ENOSPC; the writer would be OOM-killed first.
+  // min(512 MiB, memoryMb) each; their pages are charged to this same limit, so below 512 MiB a
+  // writer that fills /tmp meets the memory limit (an OOM kill) before ENOSPC.
   uint32_t memoryMb = 128;
   // Processes and threads in the cgroup, bubblewrap's two processes included (at least 3).
   uint32_t pidsMax = 256;

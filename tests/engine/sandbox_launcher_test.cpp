@@ -595,9 +595,10 @@ TEST_F(SandboxLauncherTest, ProgramThatStaysWithinItsMemoryIsNotReportedOomKille
   launcher_->destroy(process);
 }
 
-TEST_F(SandboxLauncherTest, FillingTmpEndsWithEnospcAtHalfTheMemoryLimit) {
-  const std::string name = "surge-fill-" + std::to_string(::getpid());
-  const std::string script = R"(import os, sys, errno
+// /tmp is a tmpfs of min(512 MiB, memory). Its pages count against the memory cgroup, so a
+// writer either meets the 512 MiB cap (ENOSPC) or, below 512 MiB of memory, the memory limit
+// first (an OOM kill): contained either way, and nothing reaches the host's /tmp.
+constexpr const char* kFillTmp = R"(import os, sys, errno
 fd = os.open('/tmp/' + sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
 chunk = b'x' * (1 << 20)
 total = 0
@@ -608,14 +609,32 @@ while True:
         print(total, errno.errorcode[e.errno])
         break
 )";
-  SandboxSpec s = spec("i-tmpfill", python(script));
+
+TEST_F(SandboxLauncherTest, FillingTmpStopsAtTheCapOf512Mib) {
+  const std::string name = "surge-fill-" + std::to_string(::getpid());
+  SandboxSpec s = spec("i-tmpcap", python(kFillTmp));
+  s.argv.push_back(name);
+  s.memoryMb = 1024;
+  SandboxProcess& process = launch(s);
+  const Outcome outcome = collect(process);
+  EXPECT_EQ(outcome.exitCode(), 0) << outcome.err;
+  EXPECT_EQ(outcome.out, std::to_string(512 << 20) + " ENOSPC\n");
+  EXPECT_FALSE(launcher_->oomKilled(process));
+  EXPECT_FALSE(fs::exists(fs::path("/tmp") / name));
+  process.pid = -1;
+  closeOutputs(process);
+  launcher_->destroy(process);
+}
+
+TEST_F(SandboxLauncherTest, FillingTmpBelow512MibMeetsTheMemoryLimit) {
+  const std::string name = "surge-fill-" + std::to_string(::getpid());
+  SandboxSpec s = spec("i-tmpfill", python(kFillTmp));
   s.argv.push_back(name);
   s.memoryMb = 128;
   SandboxProcess& process = launch(s);
   const Outcome outcome = collect(process);
-  EXPECT_EQ(outcome.exitCode(), 0) << outcome.err;
-  EXPECT_EQ(outcome.out, std::to_string(64 << 20) + " ENOSPC\n"); // min(512, 128 / 2) MiB
-  EXPECT_FALSE(launcher_->oomKilled(process));
+  EXPECT_EQ(outcome.exitCode(), 137) << outcome.out << outcome.err; // 128 + SIGKILL
+  EXPECT_TRUE(launcher_->oomKilled(process));
   EXPECT_FALSE(fs::exists(fs::path("/tmp") / name));
   process.pid = -1;
   closeOutputs(process);
