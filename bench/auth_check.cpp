@@ -15,7 +15,7 @@ struct Fixture {
   Fixture() {
     db = std::move(*surge::store::Database::open(dir.path() / "surge.db"));
     keys = std::move(*surge::auth::KeyStore::open(*db, surge::common::SystemClock::instance(),
-                                                   [](std::function<void()> task) { task(); }));
+                                                  [](std::function<void()> task) { task(); }));
     for (int i = 0; i < 1000; ++i) {
       auto created = keys->create("key-" + std::to_string(i), surge::auth::Role::kDeveloper, {}, {});
       if (i == 500) header = "Bearer " + created->token;

@@ -21,39 +21,57 @@ int main(int argc, char** argv) {
   std::string jsonPath = "bench/results/direct_start.json";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--runs") runs = std::stoi(argv[i + 1]);
-    else if (flag == "--json") jsonPath = argv[i + 1];
+    if (flag == "--runs")
+      runs = std::stoi(argv[i + 1]);
+    else if (flag == "--json")
+      jsonPath = argv[i + 1];
   }
   testing::TempDir dir;
   // bwrap runs as the function's unprivileged uid and must reach the code on the host.
   std::filesystem::permissions(dir.path(), std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
   const auto code = dir.path() / "code";
   bench::writeNoopFunction(code);
-  engine::LauncherOptions launcherOptions;
-  launcherOptions.cgroupParent = "surge-bench-" + std::to_string(::getpid());
-  auto launcher = engine::SandboxLauncher::create(launcherOptions);
-  if (!launcher.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(launcher.status().message()).c_str());
-    return 1;
-  }
   testing::TaskThread caller;
   bench::WaitingObserver observer;
-  engine::SandboxEngineOptions options;
-  options.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
-  engine::SandboxEngine engine(options, std::move(*launcher),
-                               [&](std::function<void()> task) { caller.post(std::move(task)); }, observer);
-  engine::InstanceSpec spec;
-  spec.function = "default/noop";
-  spec.functionId = 1;
-  spec.version = 1;
-  spec.codeDir = code;
-  spec.handler = "index.handler";
+  auto made = bench::makeEngine(caller, observer);
+  if (!made.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(made.status().message()).c_str());
+    return 1;
+  }
+  engine::SandboxEngine& engine = **made;
+  engine::InstanceSpec spec = bench::noopSpec(code);
 
   // The same minimal sandbox without the engine: bwrap, python, import, call, print.
   const std::vector<std::string> naive = {
-      "/usr/bin/bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib",
-      "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev",
-      "--tmpfs", "/tmp", "--ro-bind", code.string(), "/code", "--chdir", "/code", "/usr/bin/python3", "-S", "-c",
+      "/usr/bin/bwrap",
+      "--unshare-all",
+      "--die-with-parent",
+      "--ro-bind",
+      "/usr",
+      "/usr",
+      "--symlink",
+      "usr/lib",
+      "/lib",
+      "--symlink",
+      "usr/lib64",
+      "/lib64",
+      "--symlink",
+      "usr/bin",
+      "/bin",
+      "--proc",
+      "/proc",
+      "--dev",
+      "/dev",
+      "--tmpfs",
+      "/tmp",
+      "--ro-bind",
+      code.string(),
+      "/code",
+      "--chdir",
+      "/code",
+      "/usr/bin/python3",
+      "-S",
+      "-c",
       "import sys; sys.path.insert(0, '/code'); import index; sys.stdout.write(repr(index.handler(b'', None)))"};
 
   std::vector<double> engineMs, naiveMs;

@@ -3,7 +3,11 @@
 #pragma once
 
 #include "engine/engine.h"
+#include "engine/sandbox_engine.h"
+#include "engine/sandbox_launcher.h"
 #include "support/task_thread.h"
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -57,6 +61,31 @@ inline double percentile(std::vector<double> values, double p) {
 inline void writeNoopFunction(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "index.py") << "def handler(event, context):\n    return b''\n";
+}
+
+// A SandboxEngine whose completions run on `caller`, with a cgroup parent of this process's own.
+inline absl::StatusOr<std::unique_ptr<engine::SandboxEngine>> makeEngine(testing::TaskThread& caller,
+                                                                         engine::InstanceObserver& observer) {
+  engine::LauncherOptions launcherOptions;
+  launcherOptions.cgroupParent = "surge-bench-" + std::to_string(::getpid());
+  auto launcher = engine::SandboxLauncher::create(launcherOptions);
+  if (!launcher.ok()) return launcher.status();
+  engine::SandboxEngineOptions options;
+  options.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
+  return std::make_unique<engine::SandboxEngine>(
+      options, std::move(*launcher), [&caller](std::function<void()> task) { caller.post(std::move(task)); }, observer);
+}
+
+// The InstanceSpec of the no-op function in `codeDir`.
+inline engine::InstanceSpec noopSpec(const std::filesystem::path& codeDir, uint32_t memoryMb = 128) {
+  engine::InstanceSpec spec;
+  spec.function = "default/noop";
+  spec.functionId = 1;
+  spec.version = 1;
+  spec.codeDir = codeDir;
+  spec.handler = "index.handler";
+  spec.memoryMb = memoryMb;
+  return spec;
 }
 
 } // namespace surge::bench

@@ -22,34 +22,26 @@ int main(int argc, char** argv) {
   std::string jsonPath = "bench/results/warm_invoke.json";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--samples") samples = std::stoi(argv[i + 1]);
-    else if (flag == "--json") jsonPath = argv[i + 1];
-    else if (flag == "--memory") memoryMb = static_cast<uint32_t>(std::stoul(argv[i + 1]));
+    if (flag == "--samples")
+      samples = std::stoi(argv[i + 1]);
+    else if (flag == "--json")
+      jsonPath = argv[i + 1];
+    else if (flag == "--memory")
+      memoryMb = static_cast<uint32_t>(std::stoul(argv[i + 1]));
   }
   testing::TempDir dir;
   // bwrap runs as the function's unprivileged uid and must reach the code on the host.
   std::filesystem::permissions(dir.path(), std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
   bench::writeNoopFunction(dir.path() / "code");
-  engine::LauncherOptions launcherOptions;
-  launcherOptions.cgroupParent = "surge-bench-" + std::to_string(::getpid());
-  auto launcher = engine::SandboxLauncher::create(launcherOptions);
-  if (!launcher.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(launcher.status().message()).c_str());
-    return 1;
-  }
   testing::TaskThread caller;
   bench::WaitingObserver observer;
-  engine::SandboxEngineOptions options;
-  options.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
-  engine::SandboxEngine engine(options, std::move(*launcher),
-                               [&](std::function<void()> task) { caller.post(std::move(task)); }, observer);
-  engine::InstanceSpec spec;
-  spec.function = "default/noop";
-  spec.functionId = 1;
-  spec.version = 1;
-  spec.codeDir = dir.path() / "code";
-  spec.handler = "index.handler";
-  spec.memoryMb = memoryMb;
+  auto made = bench::makeEngine(caller, observer);
+  if (!made.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(made.status().message()).c_str());
+    return 1;
+  }
+  engine::SandboxEngine& engine = **made;
+  engine::InstanceSpec spec = bench::noopSpec(dir.path() / "code", memoryMb);
   const auto id = engine.start(spec);
   auto ready = observer.waitReady(id);
   if (!ready || !ready->ok()) {
@@ -60,8 +52,9 @@ int main(int argc, char** argv) {
     std::promise<bool> done;
     auto future = done.get_future();
     const auto start = std::chrono::steady_clock::now();
-    engine.invoke(id, engine::InvokeRequest{"r" + std::to_string(n), "", std::chrono::steady_clock::time_point::max(), nullptr},
-                  [&](absl::StatusOr<engine::InvokeResult> r) { done.set_value(r.ok() && !r->error); });
+    engine.invoke(
+        id, engine::InvokeRequest{"r" + std::to_string(n), "", std::chrono::steady_clock::time_point::max(), nullptr},
+        [&](absl::StatusOr<engine::InvokeResult> r) { done.set_value(r.ok() && !r->error); });
     const bool ok = future.get();
     return ok ? std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() : -1.0;
   };

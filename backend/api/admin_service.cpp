@@ -65,42 +65,31 @@ absl::Status checkCovers(const auth::Principal& who, const std::vector<std::stri
 AdminService::AdminService(auth::KeyStore& keys, CallGuard& guard, auth::AuditLog& audit, common::WorkerPool& workers)
     : keys_(keys), guard_(guard), audit_(audit), workers_(workers) {}
 
-template <typename Work>
-grpc::ServerUnaryReactor* AdminService::runBlocking(grpc::CallbackServerContext* context, Operation operation,
-                                                    Work work) {
-  auto principal = guard_.admit(*context, operation);
-  if (!principal.ok()) return finishNow(context, principal.status());
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  workers_.post([reactor, who = std::move(*principal), work = std::move(work)]() mutable {
-    reactor->Finish(toGrpcStatus(work(*who)));
-  });
-  return reactor;
-}
-
 grpc::ServerUnaryReactor* AdminService::CreateApiKey(grpc::CallbackServerContext* context,
                                                      const v1::CreateApiKeyRequest* request,
                                                      v1::CreateApiKeyResponse* response) {
-  return runBlocking(
-      context, Operation::kManageKeys, [this, request, response](const auth::Principal& who) -> absl::Status {
-        auto role = roleFromProto(request->role());
-        if (!role.ok()) return role.status();
-        std::vector<std::string> functions(request->functions().begin(), request->functions().end());
-        std::vector<std::string> namespaces(request->namespaces().begin(), request->namespaces().end());
-        if (auto status = checkCovers(who, namespaces, request->name()); !status.ok()) return status;
-        auto created = keys_.create(request->name(), *role, functions, namespaces);
-        if (!created.ok()) return created.status();
-        (void)audit_.record(who, "key.create", request->name(),
-                            absl::StrCat("id=", created->key.id, " role=", common::toAbsl(auth::roleName(*role))));
-        toProto(created->key, *response->mutable_key());
-        response->set_secret(created->token);
-        return absl::OkStatus();
-      });
+  return runAdmitted(guard_, workers_, context, Operation::kManageKeys,
+                     [this, request, response](const auth::Principal& who) -> absl::Status {
+                       auto role = roleFromProto(request->role());
+                       if (!role.ok()) return role.status();
+                       std::vector<std::string> functions(request->functions().begin(), request->functions().end());
+                       std::vector<std::string> namespaces(request->namespaces().begin(), request->namespaces().end());
+                       if (auto status = checkCovers(who, namespaces, request->name()); !status.ok()) return status;
+                       auto created = keys_.create(request->name(), *role, functions, namespaces);
+                       if (!created.ok()) return created.status();
+                       (void)audit_.record(
+                           who, "key.create", request->name(),
+                           absl::StrCat("id=", created->key.id, " role=", common::toAbsl(auth::roleName(*role))));
+                       toProto(created->key, *response->mutable_key());
+                       response->set_secret(created->token);
+                       return absl::OkStatus();
+                     });
 }
 
 grpc::ServerUnaryReactor* AdminService::ListApiKeys(grpc::CallbackServerContext* context,
                                                     const v1::ListApiKeysRequest* request,
                                                     v1::ListApiKeysResponse* response) {
-  return runBlocking(context, Operation::kManageKeys,
+  return runAdmitted(guard_, workers_, context, Operation::kManageKeys,
                      [this, request, response](const auth::Principal& who) -> absl::Status {
                        auto keys = keys_.list(request->include_revoked());
                        if (!keys.ok()) return keys.status();
@@ -113,7 +102,7 @@ grpc::ServerUnaryReactor* AdminService::ListApiKeys(grpc::CallbackServerContext*
 
 grpc::ServerUnaryReactor* AdminService::RevokeApiKey(grpc::CallbackServerContext* context,
                                                      const v1::RevokeApiKeyRequest* request, v1::ApiKey* response) {
-  return runBlocking(context, Operation::kManageKeys,
+  return runAdmitted(guard_, workers_, context, Operation::kManageKeys,
                      [this, request, response](const auth::Principal& who) -> absl::Status {
                        if (request->name().empty()) return absl::InvalidArgumentError("name of the key is required");
                        auto keys = keys_.list(false);
@@ -134,25 +123,27 @@ grpc::ServerUnaryReactor* AdminService::RevokeApiKey(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* AdminService::ListAuditEvents(grpc::CallbackServerContext* context,
                                                         const v1::ListAuditEventsRequest* request,
                                                         v1::ListAuditEventsResponse* response) {
-  return runBlocking(context, Operation::kReadAudit, [this, request, response](const auth::Principal&) -> absl::Status {
-    const absl::Time since = request->has_since_time()
-                                 ? absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(request->since_time()))
-                                 : absl::InfinitePast();
-    auto page = audit_.list(since, request->page_size(), request->page_token());
-    if (!page.ok()) return page.status();
-    for (const auto& event : page->events) {
-      v1::AuditEvent& out = *response->add_events();
-      out.set_id(event.id);
-      *out.mutable_time() = toTimestamp(event.time);
-      out.set_key_id(event.keyId);
-      out.set_key_name(event.keyName);
-      out.set_action(event.action);
-      out.set_target(event.target);
-      out.set_detail(event.detail);
-    }
-    response->set_next_page_token(page->nextPageToken);
-    return absl::OkStatus();
-  });
+  return runAdmitted(guard_, workers_, context, Operation::kReadAudit,
+                     [this, request, response](const auth::Principal&) -> absl::Status {
+                       const absl::Time since =
+                           request->has_since_time()
+                               ? absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(request->since_time()))
+                               : absl::InfinitePast();
+                       auto page = audit_.list(since, request->page_size(), request->page_token());
+                       if (!page.ok()) return page.status();
+                       for (const auto& event : page->events) {
+                         v1::AuditEvent& out = *response->add_events();
+                         out.set_id(event.id);
+                         *out.mutable_time() = toTimestamp(event.time);
+                         out.set_key_id(event.keyId);
+                         out.set_key_name(event.keyName);
+                         out.set_action(event.action);
+                         out.set_target(event.target);
+                         out.set_detail(event.detail);
+                       }
+                       response->set_next_page_token(page->nextPageToken);
+                       return absl::OkStatus();
+                     });
 }
 
 } // namespace surge::api

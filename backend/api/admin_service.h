@@ -32,9 +32,6 @@ public:
                                             v1::ListAuditEventsResponse* response) override;
 
 private:
-  template <typename Work>
-  grpc::ServerUnaryReactor* runBlocking(grpc::CallbackServerContext* context, auth::Operation operation, Work work);
-
   auth::KeyStore& keys_;
   CallGuard& guard_;
   auth::AuditLog& audit_;

@@ -2,10 +2,13 @@
 // reactor thread, before any work is handed off.
 #pragma once
 
+#include "api/status_mapping.h"
 #include "auth/policy.h"
 #include "auth/principal.h"
+#include "common/worker_pool.h"
 
 #include <absl/status/statusor.h>
+#include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
 
 #include <memory>
@@ -43,5 +46,20 @@ absl::Status checkMayCreateIn(const auth::Principal& who, const std::string& ns)
 
 // Finishes a unary call at once with `status` (for refusals before any work starts).
 grpc::ServerUnaryReactor* finishNow(grpc::CallbackServerContext* context, const absl::Status& status);
+
+// The shape of every unary call that touches the store: admit it for `operation` on the reactor
+// thread, then run `work(principal)` on `workers` (it may block) and finish the call with the
+// absl::Status it returns.
+template <typename Work>
+grpc::ServerUnaryReactor* runAdmitted(CallGuard& guard, common::WorkerPool& workers,
+                                      grpc::CallbackServerContext* context, auth::Operation operation, Work work) {
+  auto principal = guard.admit(*context, operation);
+  if (!principal.ok()) return finishNow(context, principal.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  workers.post([reactor, who = std::move(*principal), work = std::move(work)]() mutable {
+    reactor->Finish(toGrpcStatus(work(*who)));
+  });
+  return reactor;
+}
 
 } // namespace surge::api

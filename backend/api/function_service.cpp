@@ -28,39 +28,28 @@ FunctionService::FunctionService(store::FunctionStore& store, CallGuard& guard, 
                                  common::WorkerPool& workers)
     : store_(store), guard_(guard), audit_(audit), workers_(workers) {}
 
-template <typename Work>
-grpc::ServerUnaryReactor* FunctionService::runBlocking(grpc::CallbackServerContext* context, Operation operation,
-                                                       Work work) {
-  auto principal = guard_.admit(*context, operation);
-  if (!principal.ok()) return finishNow(context, principal.status());
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  workers_.post([reactor, who = std::move(*principal), work = std::move(work)]() mutable {
-    reactor->Finish(toGrpcStatus(work(*who)));
-  });
-  return reactor;
-}
-
 grpc::ServerUnaryReactor* FunctionService::CreateFunction(grpc::CallbackServerContext* context,
                                                           const v1::CreateFunctionRequest* request,
                                                           v1::Function* response) {
-  return runBlocking(
-      context, Operation::kWriteFunctions, [this, request, response](const auth::Principal& who) -> absl::Status {
-        const std::string ns = namespaceOrDefault(request->namespace_());
-        if (auto status = checkMayCreateIn(who, ns); !status.ok()) return status;
-        auto config = fromProto(request->config());
-        if (!config.ok()) return config.status();
-        auto created = store_.createFunction(ns, request->name(), *config);
-        if (!created.ok()) return created.status();
-        (void)audit_.record(who, "function.create", qualified(ns, request->name()),
-                            absl::StrCat("runtime=", common::toAbsl(store::runtimeName(created->config.runtime))));
-        toProto(*created, *response);
-        return absl::OkStatus();
-      });
+  return runAdmitted(guard_, workers_, context, Operation::kWriteFunctions,
+                     [this, request, response](const auth::Principal& who) -> absl::Status {
+                       const std::string ns = namespaceOrDefault(request->namespace_());
+                       if (auto status = checkMayCreateIn(who, ns); !status.ok()) return status;
+                       auto config = fromProto(request->config());
+                       if (!config.ok()) return config.status();
+                       auto created = store_.createFunction(ns, request->name(), *config);
+                       if (!created.ok()) return created.status();
+                       (void)audit_.record(
+                           who, "function.create", qualified(ns, request->name()),
+                           absl::StrCat("runtime=", common::toAbsl(store::runtimeName(created->config.runtime))));
+                       toProto(*created, *response);
+                       return absl::OkStatus();
+                     });
 }
 
 grpc::ServerUnaryReactor* FunctionService::GetFunction(grpc::CallbackServerContext* context,
                                                        const v1::GetFunctionRequest* request, v1::Function* response) {
-  return runBlocking(context, Operation::kReadFunctions,
+  return runAdmitted(guard_, workers_, context, Operation::kReadFunctions,
                      [this, request, response](const auth::Principal& who) -> absl::Status {
                        const std::string ns = namespaceOrDefault(request->namespace_());
                        if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
@@ -74,22 +63,23 @@ grpc::ServerUnaryReactor* FunctionService::GetFunction(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* FunctionService::ListFunctions(grpc::CallbackServerContext* context,
                                                          const v1::ListFunctionsRequest* request,
                                                          v1::ListFunctionsResponse* response) {
-  return runBlocking(
-      context, Operation::kReadFunctions, [this, request, response](const auth::Principal& who) -> absl::Status {
-        const std::string ns = namespaceOrDefault(request->namespace_());
-        auto page = store_.listFunctions(ns, request->prefix(), request->page_size(), request->page_token());
-        if (!page.ok()) return page.status();
-        if (!who.seesNamespace(ns)) return absl::OkStatus(); // nothing there for this key
-        for (const auto& function : page->functions) toProto(function, *response->add_functions());
-        response->set_next_page_token(page->nextPageToken);
-        return absl::OkStatus();
-      });
+  return runAdmitted(guard_, workers_, context, Operation::kReadFunctions,
+                     [this, request, response](const auth::Principal& who) -> absl::Status {
+                       const std::string ns = namespaceOrDefault(request->namespace_());
+                       auto page =
+                           store_.listFunctions(ns, request->prefix(), request->page_size(), request->page_token());
+                       if (!page.ok()) return page.status();
+                       if (!who.seesNamespace(ns)) return absl::OkStatus(); // nothing there for this key
+                       for (const auto& function : page->functions) toProto(function, *response->add_functions());
+                       response->set_next_page_token(page->nextPageToken);
+                       return absl::OkStatus();
+                     });
 }
 
 grpc::ServerUnaryReactor* FunctionService::UpdateFunctionConfig(grpc::CallbackServerContext* context,
                                                                 const v1::UpdateFunctionConfigRequest* request,
                                                                 v1::Function* response) {
-  return runBlocking(context, Operation::kWriteFunctions,
+  return runAdmitted(guard_, workers_, context, Operation::kWriteFunctions,
                      [this, request, response](const auth::Principal& who) -> absl::Status {
                        const std::string ns = namespaceOrDefault(request->namespace_());
                        if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
@@ -109,19 +99,20 @@ grpc::ServerUnaryReactor* FunctionService::UpdateFunctionConfig(grpc::CallbackSe
 grpc::ServerUnaryReactor* FunctionService::DeleteFunction(grpc::CallbackServerContext* context,
                                                           const v1::DeleteFunctionRequest* request,
                                                           google::protobuf::Empty*) {
-  return runBlocking(context, Operation::kWriteFunctions, [this, request](const auth::Principal& who) {
-    const std::string ns = namespaceOrDefault(request->namespace_());
-    if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
-    auto status = store_.deleteFunction(ns, request->name(), request->expected_revision());
-    if (status.ok()) (void)audit_.record(who, "function.delete", qualified(ns, request->name()));
-    return status;
-  });
+  return runAdmitted(guard_, workers_, context, Operation::kWriteFunctions,
+                     [this, request](const auth::Principal& who) {
+                       const std::string ns = namespaceOrDefault(request->namespace_());
+                       if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
+                       auto status = store_.deleteFunction(ns, request->name(), request->expected_revision());
+                       if (status.ok()) (void)audit_.record(who, "function.delete", qualified(ns, request->name()));
+                       return status;
+                     });
 }
 
 grpc::ServerUnaryReactor* FunctionService::ListCodeVersions(grpc::CallbackServerContext* context,
                                                             const v1::ListCodeVersionsRequest* request,
                                                             v1::ListCodeVersionsResponse* response) {
-  return runBlocking(context, Operation::kReadFunctions,
+  return runAdmitted(guard_, workers_, context, Operation::kReadFunctions,
                      [this, request, response](const auth::Principal& who) -> absl::Status {
                        const std::string ns = namespaceOrDefault(request->namespace_());
                        if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
@@ -138,17 +129,18 @@ grpc::ServerUnaryReactor* FunctionService::ListCodeVersions(grpc::CallbackServer
 grpc::ServerUnaryReactor* FunctionService::SetActiveVersion(grpc::CallbackServerContext* context,
                                                             const v1::SetActiveVersionRequest* request,
                                                             v1::Function* response) {
-  return runBlocking(
-      context, Operation::kWriteFunctions, [this, request, response](const auth::Principal& who) -> absl::Status {
-        const std::string ns = namespaceOrDefault(request->namespace_());
-        if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
-        auto updated = store_.setActiveVersion(ns, request->name(), request->version(), request->expected_revision());
-        if (!updated.ok()) return updated.status();
-        (void)audit_.record(who, "code.activate", qualified(ns, request->name()),
-                            absl::StrCat("version=", request->version()));
-        toProto(*updated, *response);
-        return absl::OkStatus();
-      });
+  return runAdmitted(guard_, workers_, context, Operation::kWriteFunctions,
+                     [this, request, response](const auth::Principal& who) -> absl::Status {
+                       const std::string ns = namespaceOrDefault(request->namespace_());
+                       if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
+                       auto updated = store_.setActiveVersion(ns, request->name(), request->version(),
+                                                              request->expected_revision());
+                       if (!updated.ok()) return updated.status();
+                       (void)audit_.record(who, "code.activate", qualified(ns, request->name()),
+                                           absl::StrCat("version=", request->version()));
+                       toProto(*updated, *response);
+                       return absl::OkStatus();
+                     });
 }
 
 namespace {

@@ -48,11 +48,6 @@ public:
   static constexpr size_t kMaxChunkBytes = 1 << 20;
 
 private:
-  // Admits the call for `operation`, then runs `work(principal)` on the worker pool and
-  // finishes the call with its status.
-  template <typename Work>
-  grpc::ServerUnaryReactor* runBlocking(grpc::CallbackServerContext* context, auth::Operation operation, Work work);
-
   store::FunctionStore& store_;
   CallGuard& guard_;
   auth::AuditLog& audit_;
