@@ -33,8 +33,9 @@ absl::Status validateEnvironment(const std::map<std::string, std::string>& envir
       return absl::InvalidArgumentError(absl::StrCat(
           "environment variable '", key, "' is not allowed: the SURGE_ prefix is reserved for the platform"));
     }
-    if (value.find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("environment variable '", key, "' contains a NUL byte"));
+    if (value.find_first_of(std::string_view("\0\n\r", 3)) != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("environment variable '", key,
+                                                     "' contains a NUL byte or a line break; values must be one line"));
     }
     total += key.size() + value.size();
   }

@@ -187,6 +187,12 @@ TEST_F(FunctionStoreTest, RefusesBadNamesAndConfigsWithTheRule) {
   EXPECT_EQ(bigEnv.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bigEnv.status().message(), HasSubstr("at most 4096 are allowed"));
 
+  FunctionConfig multiline = pythonConfig();
+  multiline.environment["KEY"] = "line one\nline two";
+  auto multilineEnv = store_->createFunction("default", "hello", multiline);
+  EXPECT_EQ(multilineEnv.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(multilineEnv.status().message(), HasSubstr("values must be one line"));
+
   FunctionConfig reserved = pythonConfig();
   reserved.environment["SURGE_TOKEN"] = "x";
   auto reservedEnv = store_->createFunction("default", "hello", reserved);
