@@ -42,10 +42,12 @@ absl::StatusOr<std::vector<std::string>> runtimeCommand(store::Runtime runtime) 
     // Debian's interpreter, never a shim on PATH; -S skips site-packages: faster, and nothing of the host.
     return std::vector<std::string>{"/usr/bin/python3", "-S", "/runtime/python/surge_runtime.py"};
   case store::Runtime::kNodejs:
-  case store::Runtime::kCustom: break;
+    return std::vector<std::string>{"/usr/bin/node", "/runtime/nodejs/surge_runtime.js"};
+  case store::Runtime::kCustom:
+    // The function's own executable speaks the runtime protocol on fd 3.
+    return std::vector<std::string>{"/code/bootstrap"};
   }
-  return absl::UnimplementedError(absl::StrCat("the ", common::toAbsl(store::runtimeName(runtime)),
-                                               " runtime arrives with the execution engine's second part"));
+  return absl::InvalidArgumentError("unknown runtime");
 }
 
 struct SandboxEngine::Impl {

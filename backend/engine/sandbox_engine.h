@@ -43,8 +43,8 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-// The argv that runs `runtime`'s shim inside the sandbox (with the shims bound at /runtime), or
-// UNIMPLEMENTED for a runtime this engine does not have yet.
+// The argv that runs `runtime` inside the sandbox: the shim bound at /runtime for python3 and
+// nodejs, the function's own /code/bootstrap for custom.
 absl::StatusOr<std::vector<std::string>> runtimeCommand(store::Runtime runtime);
 
 } // namespace surge::engine
