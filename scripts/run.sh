@@ -37,6 +37,8 @@ deploy() { # NAME RUNTIME HANDLER FOLDER
 deploy hello-python python3 index.handler resources/samples/hello-python
 deploy hello-nodejs nodejs index.handler resources/samples/hello-nodejs
 deploy hello-custom custom bootstrap.handler resources/samples/hello-custom
+# Built by scripts/build.sh above: the folder holds only the compiled bootstrap.
+deploy hello-cpp custom bootstrap.handler build/samples/hello-cpp
 
 cat <<EOT
 

@@ -41,8 +41,7 @@ absl::StatusOr<std::vector<std::string>> runtimeCommand(store::Runtime runtime) 
   case store::Runtime::kPython3:
     // Debian's interpreter, never a shim on PATH; -S skips site-packages: faster, and nothing of the host.
     return std::vector<std::string>{"/usr/bin/python3", "-S", "/runtime/python/surge_runtime.py"};
-  case store::Runtime::kNodejs:
-    return std::vector<std::string>{"/usr/bin/node", "/runtime/nodejs/surge_runtime.js"};
+  case store::Runtime::kNodejs: return std::vector<std::string>{"/usr/bin/node", "/runtime/nodejs/surge_runtime.js"};
   case store::Runtime::kCustom:
     // The function's own executable speaks the runtime protocol on fd 3.
     return std::vector<std::string>{"/code/bootstrap"};
@@ -86,8 +85,8 @@ struct SandboxEngine::Impl {
 
   Impl(SandboxEngineOptions options, std::unique_ptr<SandboxLauncher> launcher, Executor executor,
        InstanceObserver& observer)
-      : options(std::move(options)), launcher(std::move(launcher)), executor(std::move(executor)),
-        observer(observer), work(asio::make_work_guard(io)), loop([this] { io.run(); }) {}
+      : options(std::move(options)), launcher(std::move(launcher)), executor(std::move(executor)), observer(observer),
+        work(asio::make_work_guard(io)), loop([this] { io.run(); }) {}
 
   ~Impl() {
     asio::post(io, [this] {
@@ -139,13 +138,15 @@ struct SandboxEngine::Impl {
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
       return failStart(instance, absl::InternalError(absl::StrCat("socketpair: ", std::strerror(errno))));
     }
-    instance->socket = std::make_unique<asio::local::stream_protocol::socket>(io, asio::local::stream_protocol(), fds[0]);
+    instance->socket =
+        std::make_unique<asio::local::stream_protocol::socket>(io, asio::local::stream_protocol(), fds[0]);
     sandbox.protocolFd = fds[1];
     // fork/exec off the loop; the result comes back to the loop.
     asio::post(spawner, [this, instance, childFd = fds[1]] {
       auto process = launcher->launch(instance->sandbox);
       ::close(childFd);
-      asio::post(io, [this, instance, process = std::move(process)]() mutable { onLaunched(instance, std::move(process)); });
+      asio::post(
+          io, [this, instance, process = std::move(process)]() mutable { onLaunched(instance, std::move(process)); });
     });
   }
 
@@ -184,14 +185,13 @@ struct SandboxEngine::Impl {
     send(instance, init);
     // Loading the handler plus the initializer may take the initializer's timeout, plus a margin
     // for the interpreter itself.
-    instance->lifeTimer = std::make_unique<asio::steady_timer>(
-        io, absl::ToChronoSeconds(spec.initializerTimeout) + std::chrono::seconds(10));
+    instance->lifeTimer = std::make_unique<asio::steady_timer>(io, absl::ToChronoSeconds(spec.initializerTimeout) +
+                                                                       std::chrono::seconds(10));
     instance->lifeTimer->async_wait([this, instance](const asio::error_code& ec) {
       if (ec || instance->state != State::kStarting) return;
-      instance->killedFor = FunctionError{"InitializerError",
-                                          absl::StrCat("initializer timed out after ",
-                                                       seconds(instance->spec.initializerTimeout), " s"),
-                                          ""};
+      instance->killedFor = FunctionError{
+          "InitializerError",
+          absl::StrCat("initializer timed out after ", seconds(instance->spec.initializerTimeout), " s"), ""};
       kill(instance);
     });
   }
@@ -253,17 +253,36 @@ struct SandboxEngine::Impl {
     auto& buffer = isStdout ? instance->stdoutBuffer : instance->stderrBuffer;
     pipe.async_read_some(asio::buffer(buffer), [this, instance, isStdout](const asio::error_code& ec, size_t n) {
       if (ec) return;
-      const std::string_view data((isStdout ? instance->stdoutBuffer : instance->stderrBuffer).data(), n);
-      if (!isStdout) {
-        instance->stderrTail.append(data);
-        if (instance->stderrTail.size() > kStderrTailBytes) {
-          instance->stderrTail.erase(0, instance->stderrTail.size() - kStderrTailBytes);
-        }
-      }
-      // Output on the raw descriptors cannot be tagged; it belongs to the request only when one runs.
-      if (instance->inflight.size() == 1) appendLog(instance->inflight.begin()->second, data);
+      onPipeData(instance, isStdout,
+                 std::string_view((isStdout ? instance->stdoutBuffer : instance->stderrBuffer).data(), n));
       readPipe(instance, isStdout);
     });
+  }
+
+  // Reads what is already in the stdout and stderr pipes (they are non-blocking) into the
+  // stderr tail and the single in-flight request's logs, as readPipe() would.
+  void drainPipes(const InstancePtr& instance) {
+    for (bool isStdout : {true, false}) {
+      auto& pipe = isStdout ? instance->stdoutPipe : instance->stderrPipe;
+      if (!pipe) continue;
+      char buffer[65536];
+      while (true) {
+        const ssize_t n = ::read(pipe->native_handle(), buffer, sizeof(buffer));
+        if (n <= 0) break;
+        onPipeData(instance, isStdout, std::string_view(buffer, static_cast<size_t>(n)));
+      }
+    }
+  }
+
+  void onPipeData(const InstancePtr& instance, bool isStdout, std::string_view data) {
+    if (!isStdout) {
+      instance->stderrTail.append(data);
+      if (instance->stderrTail.size() > kStderrTailBytes) {
+        instance->stderrTail.erase(0, instance->stderrTail.size() - kStderrTailBytes);
+      }
+    }
+    // Output on the raw descriptors cannot be tagged; it belongs to the request only when one runs.
+    if (instance->inflight.size() == 1) appendLog(instance->inflight.begin()->second, data);
   }
 
   static void appendLog(Pending& pending, std::string_view data) {
@@ -291,11 +310,15 @@ struct SandboxEngine::Impl {
       deliver([this, id] { observer.onReady(id, absl::OkStatus()); });
     } else if (frame.type == "INITERROR") {
       auto error = parseError(frame.body);
-      instance->killedFor = FunctionError{"InitializerError", absl::StrCat(error.type, ": ", error.message), error.trace};
+      instance->killedFor =
+          FunctionError{"InitializerError", absl::StrCat(error.type, ": ", error.message), error.trace};
       // The runtime exits by itself; the exit path reports the failed start.
     } else if (frame.type == "RESULT" || frame.type == "ERROR") {
       auto it = instance->inflight.find(frame.id);
       if (it == instance->inflight.end()) return;
+      // What the request wrote to the raw descriptors before replying may still sit in the
+      // pipes: take it now, or it would miss the request's logs.
+      if (instance->inflight.size() == 1) drainPipes(instance);
       Pending pending = std::move(it->second);
       instance->inflight.erase(it);
       if (pending.timer) pending.timer->cancel();
@@ -349,7 +372,8 @@ struct SandboxEngine::Impl {
       return complete(std::move(done), absl::FailedPreconditionError(absl::StrCat("instance ", id, " is not ready")));
     }
     if (instance->inflight.size() >= instance->spec.concurrency || instance->inflight.contains(request.requestId)) {
-      return complete(std::move(done), absl::FailedPreconditionError(absl::StrCat("instance ", id, " has no free slot")));
+      return complete(std::move(done),
+                      absl::FailedPreconditionError(absl::StrCat("instance ", id, " has no free slot")));
     }
     const auto now = SteadyClock::now();
     const auto limit = now + absl::ToChronoMilliseconds(instance->spec.timeout);
@@ -369,7 +393,9 @@ struct SandboxEngine::Impl {
         asio::post(io, [this, instance, requestId] { onCancel(instance, requestId); });
       });
     }
-    send(instance, Frame{"INVOKE", request.requestId, {std::to_string(std::max<int64_t>(remainingMs, 0))},
+    send(instance, Frame{"INVOKE",
+                         request.requestId,
+                         {std::to_string(std::max<int64_t>(remainingMs, 0))},
                          std::move(request.payload)});
   }
 
@@ -387,7 +413,9 @@ struct SandboxEngine::Impl {
     instance->inflight.erase(it);
     InvokeResult result;
     result.execution = absl::FromChrono(SteadyClock::now() - pending.sent);
-    result.error = FunctionError{"Timeout", absl::StrCat("timed out after ", seconds(absl::Trunc(result.execution, absl::Seconds(1))) , " s"), ""};
+    result.error = FunctionError{
+        "Timeout", absl::StrCat("timed out after ", seconds(absl::Trunc(result.execution, absl::Seconds(1))), " s"),
+        ""};
     finishLogs(pending, result);
     complete(std::move(pending.done), std::move(result));
     // The handler may be stuck anywhere; only killing the instance gets the slot back safely.
@@ -408,7 +436,8 @@ struct SandboxEngine::Impl {
     if (instance->state != State::kReady) return;
     instance->state = State::kDraining;
     if (instance->inflight.empty()) send(instance, Frame{"STOP", "-", {}, ""});
-    instance->lifeTimer = std::make_unique<asio::steady_timer>(io, kDrainGrace + absl::ToChronoSeconds(instance->spec.timeout));
+    instance->lifeTimer =
+        std::make_unique<asio::steady_timer>(io, kDrainGrace + absl::ToChronoSeconds(instance->spec.timeout));
     instance->lifeTimer->async_wait([this, instance](const asio::error_code& ec) {
       if (!ec) kill(instance);
     });
@@ -423,6 +452,7 @@ struct SandboxEngine::Impl {
   void onProcessExit(const InstancePtr& instance) {
     int status = 0;
     ::waitpid(instance->process.pid, &status, 0);
+    drainPipes(instance); // the last words on stderr belong in the crash report
     const bool oom = launcher->oomKilled(instance->process);
     std::string reason;
     FunctionError error;
@@ -451,8 +481,10 @@ struct SandboxEngine::Impl {
                          !(instance->killedFor && instance->killedFor->type == "InitializerError");
     const InstanceId id = instance->id;
     if (!started) {
-      const std::string why = instance->killedFor ? absl::StrCat(instance->killedFor->message, "\n", instance->killedFor->trace)
-                                                  : absl::StrCat("the runtime exited during start-up (", reason, "): ", instance->stderrTail);
+      const std::string why =
+          instance->killedFor
+              ? absl::StrCat(instance->killedFor->message, "\n", instance->killedFor->trace)
+              : absl::StrCat("the runtime exited during start-up (", reason, "): ", instance->stderrTail);
       deliver([this, id, why] { observer.onReady(id, absl::FailedPreconditionError(why)); });
     }
     instance->state = State::kExiting;
@@ -482,8 +514,8 @@ struct SandboxEngine::Impl {
   std::thread loop;
 };
 
-SandboxEngine::SandboxEngine(SandboxEngineOptions options, std::unique_ptr<SandboxLauncher> launcher,
-                             Executor executor, InstanceObserver& observer)
+SandboxEngine::SandboxEngine(SandboxEngineOptions options, std::unique_ptr<SandboxLauncher> launcher, Executor executor,
+                             InstanceObserver& observer)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(launcher), std::move(executor), observer)) {}
 
 SandboxEngine::~SandboxEngine() = default;

@@ -3,6 +3,7 @@
 #include "engine/sandbox_engine.h"
 
 #include "engine/sandbox_launcher.h"
+#include "support/instance_recorder.h"
 #include "support/task_thread.h"
 #include "support/temp_dir.h"
 
@@ -29,43 +30,7 @@ using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 using namespace std::chrono_literals;
 
-// Records engine events; tests wait on them with deadlines.
-class Recorder final : public InstanceObserver {
-public:
-  void onReady(InstanceId id, const absl::Status& status) override {
-    std::lock_guard lock(mu_);
-    ready_[id] = status;
-    threads_.push_back(std::this_thread::get_id());
-    cv_.notify_all();
-  }
-  void onExit(InstanceId id, const InstanceExit& exit) override {
-    std::lock_guard lock(mu_);
-    exits_[id] = exit;
-    threads_.push_back(std::this_thread::get_id());
-    cv_.notify_all();
-  }
-  std::optional<absl::Status> waitReady(InstanceId id, std::chrono::seconds timeout = 30s) {
-    std::unique_lock lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [&] { return ready_.contains(id); })) return std::nullopt;
-    return ready_[id];
-  }
-  std::optional<InstanceExit> waitExit(InstanceId id, std::chrono::seconds timeout = 30s) {
-    std::unique_lock lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [&] { return exits_.contains(id); })) return std::nullopt;
-    return exits_[id];
-  }
-  std::vector<std::thread::id> threads() {
-    std::lock_guard lock(mu_);
-    return threads_;
-  }
-
-private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<InstanceId, absl::Status> ready_;
-  std::map<InstanceId, InstanceExit> exits_;
-  std::vector<std::thread::id> threads_;
-};
+using Recorder = testing::InstanceRecorder;
 
 class SandboxEngineTest : public ::testing::Test {
 protected:
@@ -153,7 +118,8 @@ TEST_F(SandboxEngineTest, ThePythonSampleServesThroughTheEngine) {
 }
 
 TEST_F(SandboxEngineTest, RunsAsTheFunctionsOwnUnprivilegedUid) {
-  const InstanceId id = startReady(function({{"index.py", "import os\ndef handler(e, c):\n    return str(os.getuid())\n"}}));
+  const InstanceId id =
+      startReady(function({{"index.py", "import os\ndef handler(e, c):\n    return str(os.getuid())\n"}}));
   auto result = call(id, "");
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->output, std::to_string(100000 + functions_));
@@ -263,25 +229,26 @@ TEST_F(SandboxEngineTest, LogsAreCapturedPerRequestAndCappedAtOneMebibyte) {
 
 TEST_F(SandboxEngineTest, AForkBombHitsThePidsLimitAndIsContained) {
   InstanceSpec spec = function({{"index.py", "import os, time\n"
-                                                          "def handler(e, c):\n"
-                                                          "    children = 0\n"
-                                                          "    for _ in range(2000):\n"
-                                                          "        try:\n"
-                                                          "            pid = os.fork()\n"
-                                                          "        except OSError:\n"
-                                                          "            break\n"
-                                                          "        if pid == 0:\n"
-                                                          "            time.sleep(600)\n"
-                                                          "            os._exit(0)\n"
-                                                          "        children += 1\n"
-                                                          "    return str(children)\n"}});
+                                             "def handler(e, c):\n"
+                                             "    children = 0\n"
+                                             "    for _ in range(2000):\n"
+                                             "        try:\n"
+                                             "            pid = os.fork()\n"
+                                             "        except OSError:\n"
+                                             "            break\n"
+                                             "        if pid == 0:\n"
+                                             "            time.sleep(600)\n"
+                                             "            os._exit(0)\n"
+                                             "        children += 1\n"
+                                             "    return str(children)\n"}});
   // A full core, so that 250 forks finish well inside the timeout on a loaded machine.
   spec.memoryMb = 1024;
   spec.timeout = absl::Seconds(60);
   const InstanceId id = startReady(spec);
   auto result = call(id, "");
   ASSERT_TRUE(result.ok());
-  ASSERT_FALSE(result->error.has_value()) << result->error->type << ": " << result->error->message << "\n" << result->error->trace;
+  ASSERT_FALSE(result->error.has_value()) << result->error->type << ": " << result->error->message << "\n"
+                                          << result->error->trace;
   EXPECT_LT(std::stoi(result->output), 256);
   EXPECT_GT(std::stoi(result->output), 100);
   engine_->stop(id, StopMode::kNow);
