@@ -19,6 +19,7 @@
 #include <array>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <thread>
 
 namespace surge::engine {
@@ -89,21 +90,22 @@ struct SandboxEngine::Impl {
         work(asio::make_work_guard(io)), loop([this] { io.run(); }) {}
 
   ~Impl() {
-    asio::post(io, [this] {
-      for (auto& [id, instance] : instances) ::kill(instance->process.pid, SIGKILL);
-    });
-    spawner.join(); // launches in progress finish first
+    // Stop the loop first: no handler runs after this, so what is left can be cleaned up here,
+    // synchronously. Launches and clean-ups already queued on the spawner still finish.
     work.reset();
     io.stop();
     loop.join();
-    // Reap and clean up what is left, synchronously: no callbacks run any more.
-    for (auto& [id, instance] : instances) {
-      if (instance->process.pid > 0) {
-        ::kill(instance->process.pid, SIGKILL);
-        ::waitpid(instance->process.pid, nullptr, 0);
+    spawner.join();
+    auto reap = [this](SandboxProcess& process) {
+      if (process.pid > 0) {
+        ::kill(process.pid, SIGKILL);
+        ::waitpid(process.pid, nullptr, 0);
       }
-      launcher->destroy(instance->process);
-    }
+      launcher->destroy(process);
+    };
+    for (auto& [id, instance] : instances) reap(instance->process);
+    // Sandboxes whose launch finished after the loop stopped never reached onLaunched().
+    for (auto& [id, process] : unclaimed) reap(process);
   }
 
   // ---- on the caller's side ----
@@ -145,12 +147,20 @@ struct SandboxEngine::Impl {
     asio::post(spawner, [this, instance, childFd = fds[1]] {
       auto process = launcher->launch(instance->sandbox);
       ::close(childFd);
+      if (process.ok()) {
+        std::lock_guard lock(unclaimedMu);
+        unclaimed[instance->id] = *process;
+      }
       asio::post(
           io, [this, instance, process = std::move(process)]() mutable { onLaunched(instance, std::move(process)); });
     });
   }
 
   void onLaunched(const InstancePtr& instance, absl::StatusOr<SandboxProcess> process) {
+    {
+      std::lock_guard lock(unclaimedMu);
+      unclaimed.erase(instance->id);
+    }
     if (!process.ok()) return failStart(instance, process.status());
     instance->process = *process;
     instance->stdoutPipe = std::make_unique<asio::posix::stream_descriptor>(io, process->stdoutFd);
@@ -510,6 +520,10 @@ struct SandboxEngine::Impl {
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work;
   std::map<InstanceId, InstancePtr> instances; // on the loop only
+  // Launched by the spawner but not yet handed to the loop; only the destructor reads it after
+  // both threads have stopped.
+  std::mutex unclaimedMu;
+  std::map<InstanceId, SandboxProcess> unclaimed;
   asio::thread_pool spawner{1};
   std::thread loop;
 };
