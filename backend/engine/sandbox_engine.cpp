@@ -59,6 +59,7 @@ struct SandboxEngine::Impl {
     SteadyClock::time_point sent;
     std::shared_ptr<CancellationToken> cancellation;
     bool cancelled = false;
+    absl::Duration limit; // the function's timeout, or less when the caller's deadline is nearer
   };
 
   enum class State { kStarting, kReady, kDraining, kExiting };
@@ -393,6 +394,7 @@ struct SandboxEngine::Impl {
     Pending& pending = instance->inflight[request.requestId];
     pending.done = std::move(done);
     pending.sent = now;
+    pending.limit = absl::FromChrono(deadline - now);
     pending.cancellation = request.cancellation;
     pending.timer = std::make_unique<asio::steady_timer>(io, deadline);
     pending.timer->async_wait([this, instance, requestId = request.requestId](const asio::error_code& ec) {
@@ -424,7 +426,9 @@ struct SandboxEngine::Impl {
     InvokeResult result;
     result.execution = absl::FromChrono(SteadyClock::now() - pending.sent);
     result.error = FunctionError{
-        "Timeout", absl::StrCat("timed out after ", seconds(absl::Trunc(result.execution, absl::Seconds(1))), " s"),
+        "Timeout",
+        absl::StrCat("timed out after ",
+                     seconds(absl::Trunc(pending.limit + absl::Microseconds(500), absl::Milliseconds(1))), " s"),
         ""};
     finishLogs(pending, result);
     complete(std::move(pending.done), std::move(result));

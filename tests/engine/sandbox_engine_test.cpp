@@ -161,6 +161,23 @@ TEST_F(SandboxEngineTest, TimeoutKillsTheInstanceAndLosesItsOtherRequests) {
   EXPECT_FALSE(exit->requested);
 }
 
+TEST_F(SandboxEngineTest, ANearerCallerDeadlineEndsTheExecutionEarlier) {
+  InstanceSpec spec = function({{"index.py", "def handler(e, c):\n    while True:\n        pass\n"}});
+  spec.timeout = absl::Seconds(30);
+  const InstanceId id = startReady(spec);
+  auto promise = std::make_shared<std::promise<absl::StatusOr<InvokeResult>>>();
+  auto future = promise->get_future();
+  engine_->invoke(id, InvokeRequest{"soon", "", std::chrono::steady_clock::now() + 500ms, nullptr},
+                  [promise](absl::StatusOr<InvokeResult> r) { promise->set_value(std::move(r)); });
+  ASSERT_EQ(future.wait_for(30s), std::future_status::ready);
+  auto result = future.get();
+  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result->error.has_value());
+  EXPECT_EQ(result->error->type, "Timeout");
+  EXPECT_EQ(result->error->message, "timed out after 0.5 s");
+  EXPECT_LT(result->execution, absl::Seconds(5));
+}
+
 TEST_F(SandboxEngineTest, AllocatingPastTheMemoryLimitIsOutOfMemory) {
   InstanceSpec spec = function({{"index.py", "def handler(e, c):\n"
                                              "    blocks = []\n"
