@@ -30,7 +30,7 @@ using InstanceId = uint64_t;
 
 // What an instance runs: one version of one function.
 struct InstanceSpec {
-  std::string function;  // "namespace/name"
+  std::string function;   // "namespace/name"
   int64_t functionId = 0; // the store's id; it picks the sandbox's uid (distinct per function)
   int64_t version = 0;
   std::filesystem::path codeDir; // the version's unpacked code
@@ -89,7 +89,7 @@ struct InvokeResult {
   // appends kLogTruncatedMarker, and the instance carries on.
   std::string logs;
   bool logsTruncated = false;
-  absl::Duration execution;           // from sending the request to its reply
+  absl::Duration execution; // from sending the request to its reply
 };
 
 inline constexpr size_t kMaxRequestLogBytes = 1u << 20;
@@ -111,13 +111,19 @@ struct InstanceExit {
   bool requested = false; // true when stop() asked for it
 };
 
+// How an instance was started.
+enum class StartPath {
+  kDirect, // a new sandbox was launched for it
+  kPool,   // a pre-started sandbox with the runtime already loaded received the code
+};
+
 // Events about instances, delivered through the Executor.
 class InstanceObserver {
 public:
   virtual ~InstanceObserver() = default;
   // start() finished: OK when the instance is ready for `concurrency` requests, else why not
-  // (the instance is then gone; onExit follows).
-  virtual void onReady(InstanceId id, const absl::Status& status) = 0;
+  // (the instance is then gone; onExit follows). `path` says how it was started.
+  virtual void onReady(InstanceId id, const absl::Status& status, StartPath path) = 0;
   // The instance is gone: stopped, or died (idle or busy; busy requests have had their callbacks).
   virtual void onExit(InstanceId id, const InstanceExit& exit) = 0;
 };

@@ -16,7 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -62,7 +64,9 @@ struct SandboxEngine::Impl {
     absl::Duration limit; // the function's timeout, or less when the caller's deadline is nearer
   };
 
-  enum class State { kStarting, kReady, kDraining, kExiting };
+  // kStem: a pre-started sandbox in the pool, runtime loaded, waiting for a function's code.
+  enum class State { kStem, kStarting, kReady, kDraining, kExiting };
+  using PoolKey = std::pair<store::Runtime, uint32_t>; // runtime, memory MiB
 
   struct Instance {
     InstanceId id = 0;
@@ -82,13 +86,24 @@ struct SandboxEngine::Impl {
     // Why the instance is being killed, for the requests it takes down with it.
     std::optional<FunctionError> killedFor;
     bool stopRequested = false;
+    StartPath path = StartPath::kDirect;
+    bool becameReady = false;
+    // Pooled sandboxes: their own folder, bound at /code, that receives the code by hard links.
+    std::filesystem::path sandboxDir;
   };
   using InstancePtr = std::shared_ptr<Instance>;
 
   Impl(SandboxEngineOptions options, std::unique_ptr<SandboxLauncher> launcher, Executor executor,
        InstanceObserver& observer)
       : options(std::move(options)), launcher(std::move(launcher)), executor(std::move(executor)), observer(observer),
-        work(asio::make_work_guard(io)), loop([this] { io.run(); }) {}
+        work(asio::make_work_guard(io)), loop([this] { io.run(); }) {
+    asio::post(io, [this] {
+      for (uint32_t memoryMb : this->options.poolMemoryMb) {
+        refill({store::Runtime::kPython3, memoryMb});
+        refill({store::Runtime::kNodejs, memoryMb});
+      }
+    });
+  }
 
   ~Impl() {
     // Stop the loop first: no handler runs after this, so what is left can be cleaned up here,
@@ -104,7 +119,10 @@ struct SandboxEngine::Impl {
       }
       launcher->destroy(process);
     };
-    for (auto& [id, instance] : instances) reap(instance->process);
+    for (auto& [id, instance] : instances) {
+      reap(instance->process);
+      removeSandboxDir(instance->sandboxDir);
+    }
     // Sandboxes whose launch finished after the loop stopped never reached onLaunched().
     for (auto& [id, process] : unclaimed) reap(process);
   }
@@ -117,6 +135,7 @@ struct SandboxEngine::Impl {
 
   // ---- start ----
   void start(InstanceId id, const InstanceSpec& spec) {
+    if (takeStem(id, spec)) return;
     auto instance = std::make_shared<Instance>();
     instance->id = id;
     instance->spec = spec;
@@ -127,26 +146,41 @@ struct SandboxEngine::Impl {
     sandbox.name = absl::StrCat("i-", id);
     sandbox.uid = sandbox.gid = options.uidBase + static_cast<uid_t>(spec.functionId % options.uidRange);
     sandbox.codeDir = spec.codeDir;
-    sandbox.readOnlyBinds.emplace_back(options.runtimeDir, "/runtime");
-    sandbox.memoryMb = spec.memoryMb;
-    sandbox.pidsMax = options.pidsMax;
     sandbox.argv = *argv;
     sandbox.env = spec.environment;
+    fillSandbox(sandbox, spec.memoryMb); // the platform's variables win over the function's
+    launchSandbox(instance);
+  }
+
+  // What every sandbox gets, pooled or not.
+  void fillSandbox(SandboxSpec& sandbox, uint32_t memoryMb) const {
+    sandbox.readOnlyBinds.emplace_back(options.runtimeDir, "/runtime");
+    sandbox.memoryMb = memoryMb;
+    sandbox.pidsMax = options.pidsMax;
     sandbox.env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
     sandbox.env["HOME"] = "/tmp";
     sandbox.env["LANG"] = "C.UTF-8";
     sandbox.env["PYTHONDONTWRITEBYTECODE"] = "1";
+  }
 
+  // fork/exec off the loop; the result comes back to the loop.
+  void launchSandbox(const InstancePtr& instance) {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
       return failStart(instance, absl::InternalError(absl::StrCat("socketpair: ", std::strerror(errno))));
     }
     instance->socket =
         std::make_unique<asio::local::stream_protocol::socket>(io, asio::local::stream_protocol(), fds[0]);
-    sandbox.protocolFd = fds[1];
-    // fork/exec off the loop; the result comes back to the loop.
+    instance->sandbox.protocolFd = fds[1];
     asio::post(spawner, [this, instance, childFd = fds[1]] {
-      auto process = launcher->launch(instance->sandbox);
+      absl::StatusOr<SandboxProcess> process = absl::InternalError("not launched");
+      std::error_code ec;
+      if (!instance->sandboxDir.empty() && !std::filesystem::create_directories(instance->sandbox.codeDir, ec) && ec) {
+        process =
+            absl::InternalError(absl::StrCat("cannot create ", instance->sandbox.codeDir.string(), ": ", ec.message()));
+      } else {
+        process = launcher->launch(instance->sandbox);
+      }
       ::close(childFd);
       if (process.ok()) {
         std::lock_guard lock(unclaimedMu);
@@ -155,6 +189,101 @@ struct SandboxEngine::Impl {
       asio::post(
           io, [this, instance, process = std::move(process)]() mutable { onLaunched(instance, std::move(process)); });
     });
+  }
+
+  // ---- the pool of pre-started sandboxes ----
+  bool poolEnabled() const { return !options.sandboxesDir.empty() && options.poolSize > 0; }
+
+  // Keeps poolSize stems for `key`, launching what is missing.
+  void refill(const PoolKey& key) {
+    if (!poolEnabled() || key.first == store::Runtime::kCustom) return;
+    auto& stems = pool[key];
+    while (static_cast<int>(stems.size()) + launchingStems[key] < options.poolSize) {
+      ++launchingStems[key];
+      launchStem(key);
+    }
+  }
+
+  void launchStem(const PoolKey& key) {
+    auto instance = std::make_shared<Instance>();
+    instance->id = nextId++;
+    instance->state = State::kStem;
+    instance->path = StartPath::kPool;
+    instance->spec.runtime = key.first;
+    instance->spec.memoryMb = key.second;
+    instances[instance->id] = instance;
+    SandboxSpec& sandbox = instance->sandbox;
+    sandbox.name = absl::StrCat("i-", instance->id);
+    // A uid of its own: the stem serves one function for life, so uids stay distinct per function.
+    sandbox.uid = sandbox.gid =
+        options.uidBase + options.uidRange + static_cast<uid_t>(stemSerial++ % options.uidRange);
+    instance->sandboxDir = options.sandboxesDir / sandbox.name;
+    sandbox.codeDir = instance->sandboxDir / "code";
+    sandbox.argv = *runtimeCommand(key.first);
+    fillSandbox(sandbox, key.second);
+    launchSandbox(instance);
+  }
+
+  // Gives `spec` a stem from the pool, if one is ready: the code is hard-linked into the stem's
+  // /code folder and INIT follows. False when the pool has none (a direct start follows).
+  bool takeStem(InstanceId id, const InstanceSpec& spec) {
+    const PoolKey key{spec.runtime, spec.memoryMb};
+    auto it = pool.find(key);
+    if (it == pool.end() || it->second.empty()) {
+      refill(key); // a memory size asked for once is kept warm from now on
+      return false;
+    }
+    InstancePtr stem = it->second.front();
+    it->second.pop_front();
+    updatePooledCount(key);
+    refill(key);
+    instances.erase(stem->id);
+    stem->id = id;
+    stem->spec = spec;
+    stem->state = State::kStarting;
+    instances[id] = stem;
+    asio::post(spawner, [this, stem, source = spec.codeDir, target = stem->sandbox.codeDir] {
+      auto linked = linkTree(source, target);
+      asio::post(io, [this, stem, linked] {
+        if (stem->state != State::kStarting) return; // killed meanwhile
+        if (!linked.ok()) {
+          stem->killedFor = FunctionError{"InitializerError", std::string(linked.message()), ""};
+          return kill(stem);
+        }
+        sendInit(stem);
+      });
+    });
+    return true;
+  }
+
+  // Mirrors `source` into `target` with hard links (copies when they are on different file
+  // systems): instant, and the files stay the read-only originals.
+  static absl::Status linkTree(const std::filesystem::path& source, const std::filesystem::path& target) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(source, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      const fs::path destination = target / fs::relative(it->path(), source);
+      if (it->is_directory()) {
+        fs::create_directory(destination, ec);
+      } else if (::link(it->path().c_str(), destination.c_str()) != 0) {
+        if (errno != EXDEV)
+          return absl::InternalError(absl::StrCat("cannot link ", it->path().string(), ": ", std::strerror(errno)));
+        fs::copy_file(it->path(), destination, ec);
+      }
+      if (ec) break;
+    }
+    if (ec)
+      return absl::InternalError(absl::StrCat("cannot prepare the code of ", source.string(), ": ", ec.message()));
+    return absl::OkStatus();
+  }
+
+  void updatePooledCount(const PoolKey& key) {
+    {
+      std::lock_guard lock(pooledMu);
+      pooledCounts[key] = pool[key].size();
+    }
+    pooledChanged.notify_all();
   }
 
   void onLaunched(const InstancePtr& instance, absl::StatusOr<SandboxProcess> process) {
@@ -177,7 +306,18 @@ struct SandboxEngine::Impl {
     readSocket(instance);
     readPipe(instance, true);
     readPipe(instance, false);
+    if (instance->state == State::kStem) {
+      const PoolKey key{instance->spec.runtime, instance->spec.memoryMb};
+      --launchingStems[key];
+      pool[key].push_back(instance);
+      updatePooledCount(key);
+      return;
+    }
+    sendInit(instance);
+  }
 
+  // Hands the instance its function: INIT, then READY within the initializer's timeout.
+  void sendInit(const InstancePtr& instance) {
     const InstanceSpec& spec = instance->spec;
     Frame init{"INIT", "-", {}, ""};
     auto line = [&](std::string_view key, std::string_view value) {
@@ -210,7 +350,12 @@ struct SandboxEngine::Impl {
   void failStart(const InstancePtr& instance, const absl::Status& status) {
     const InstanceId id = instance->id;
     instances.erase(id);
-    deliver([this, id, status] { observer.onReady(id, status); });
+    if (instance->state == State::kStem) {
+      --launchingStems[{instance->spec.runtime, instance->spec.memoryMb}];
+      spdlog::warn("cannot pre-start a sandbox: {}", status.ToString());
+      return; // nobody waits for a stem; the next refill tries again
+    }
+    deliver([this, id, status, path = instance->path] { observer.onReady(id, status, path); });
     deliver([this, id, status] {
       observer.onExit(id, InstanceExit{absl::StrCat("failed to start: ", status.message()), false});
     });
@@ -312,13 +457,14 @@ struct SandboxEngine::Impl {
     if (frame.type == "READY") {
       if (instance->state != State::kStarting) return;
       instance->state = State::kReady;
+      instance->becameReady = true;
       instance->lifeTimer.reset();
       // Full speed while loading; the quota applies from the first request on.
       if (auto status = launcher->throttleCpu(instance->process, instance->sandbox); !status.ok()) {
         spdlog::warn("instance {}: cannot apply the CPU quota: {}", instance->id, status.ToString());
       }
       const InstanceId id = instance->id;
-      deliver([this, id] { observer.onReady(id, absl::OkStatus()); });
+      deliver([this, id, path = instance->path] { observer.onReady(id, absl::OkStatus(), path); });
     } else if (frame.type == "INITERROR") {
       auto error = parseError(frame.body);
       instance->killedFor =
@@ -491,15 +637,22 @@ struct SandboxEngine::Impl {
       complete(std::move(pending.done), std::move(result));
     }
     instance->inflight.clear();
-    const bool started = instance->state != State::kStarting &&
-                         !(instance->killedFor && instance->killedFor->type == "InitializerError");
     const InstanceId id = instance->id;
-    if (!started) {
+    const bool wasStem = instance->state == State::kStem;
+    if (wasStem) {
+      // A pre-started sandbox died before anyone used it: nobody is told; the pool refills.
+      const PoolKey key{instance->spec.runtime, instance->spec.memoryMb};
+      auto& stems = pool[key];
+      stems.erase(std::remove(stems.begin(), stems.end(), instance), stems.end());
+      updatePooledCount(key);
+      spdlog::warn("a pre-started sandbox died idle ({}): {}", reason, instance->stderrTail);
+    } else if (!instance->becameReady) {
       const std::string why =
           instance->killedFor
               ? absl::StrCat(instance->killedFor->message, "\n", instance->killedFor->trace)
               : absl::StrCat("the runtime exited during start-up (", reason, "): ", instance->stderrTail);
-      deliver([this, id, why] { observer.onReady(id, absl::FailedPreconditionError(why)); });
+      deliver(
+          [this, id, why, path = instance->path] { observer.onReady(id, absl::FailedPreconditionError(why), path); });
     }
     instance->state = State::kExiting;
     instance->lifeTimer.reset();
@@ -510,10 +663,18 @@ struct SandboxEngine::Impl {
     instance->process.pid = -1;
     instances.erase(id);
     const bool requested = instance->stopRequested;
-    asio::post(spawner, [this, instance, id, reason, requested] {
+    asio::post(spawner, [this, instance, id, reason, requested, wasStem] {
       launcher->destroy(instance->process);
-      deliver([this, id, reason, requested] { observer.onExit(id, InstanceExit{reason, requested}); });
+      removeSandboxDir(instance->sandboxDir);
+      if (!wasStem) deliver([this, id, reason, requested] { observer.onExit(id, InstanceExit{reason, requested}); });
     });
+    if (wasStem) refill({instance->spec.runtime, instance->spec.memoryMb});
+  }
+
+  static void removeSandboxDir(const std::filesystem::path& dir) {
+    if (dir.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec); // only links and folders of ours: the code itself stays
   }
 
   SandboxEngineOptions options;
@@ -523,7 +684,13 @@ struct SandboxEngine::Impl {
   std::atomic<InstanceId> nextId{1};
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work;
-  std::map<InstanceId, InstancePtr> instances; // on the loop only
+  std::map<InstanceId, InstancePtr> instances;     // on the loop only
+  std::map<PoolKey, std::deque<InstancePtr>> pool; // ready stems, on the loop only
+  std::map<PoolKey, int> launchingStems;           // on the loop only
+  uid_t stemSerial = 0;                            // on the loop only
+  mutable std::mutex pooledMu;
+  std::condition_variable pooledChanged;
+  std::map<PoolKey, size_t> pooledCounts; // for pooled(), from any thread
   // Launched by the spawner but not yet handed to the loop; only the destructor reads it after
   // both threads have stopped.
   std::mutex unclaimedMu;
@@ -547,6 +714,21 @@ InstanceId SandboxEngine::start(const InstanceSpec& spec) {
 void SandboxEngine::invoke(InstanceId id, InvokeRequest request, InvokeCallback done) {
   asio::post(impl_->io, [impl = impl_.get(), id, request = std::move(request), done = std::move(done)]() mutable {
     impl->invoke(id, std::move(request), std::move(done));
+  });
+}
+
+size_t SandboxEngine::pooled(store::Runtime runtime, uint32_t memoryMb) const {
+  std::lock_guard lock(impl_->pooledMu);
+  auto it = impl_->pooledCounts.find({runtime, memoryMb});
+  return it == impl_->pooledCounts.end() ? 0 : it->second;
+}
+
+bool SandboxEngine::waitPooled(store::Runtime runtime, uint32_t memoryMb, size_t count,
+                               std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->pooledMu);
+  return impl_->pooledChanged.wait_for(lock, timeout, [&] {
+    auto it = impl_->pooledCounts.find({runtime, memoryMb});
+    return it != impl_->pooledCounts.end() && it->second >= count;
   });
 }
 

@@ -7,8 +7,10 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 namespace surge::engine {
 
@@ -23,6 +25,16 @@ struct SandboxEngineOptions {
   // Most unprivileged uids handed out (uidBase + functionId must stay below uidBase + this).
   uid_t uidRange = 1000000;
   uint32_t pidsMax = 256;
+  // Pre-started sandboxes ("stem cells"): kept per runtime (python3, nodejs) and memory size, with
+  // the runtime loaded and an empty /code. A start takes one, hard-links the version's code into
+  // its /code and sends INIT. Each serves one function for life, with a uid of its own (pooled
+  // uids come from uidBase + uidRange on), since a running process cannot change its uid.
+  // Empty sandboxesDir or poolSize 0: no pool. sandboxesDir must be on the same file system as
+  // the code folders, or the code is copied instead of linked.
+  std::filesystem::path sandboxesDir;
+  int poolSize = 2;
+  // Memory sizes kept warm from the start; any other size is kept warm once asked for.
+  std::vector<uint32_t> poolMemoryMb = {128};
 };
 
 // One event-loop thread (Asio) owns every instance's sockets, pipes, timers and process handle;
@@ -37,6 +49,11 @@ public:
   InstanceId start(const InstanceSpec& spec) override;
   void invoke(InstanceId id, InvokeRequest request, InvokeCallback done) override;
   void stop(InstanceId id, StopMode mode) override;
+
+  // Pre-started sandboxes ready now for `runtime` at `memoryMb`. Thread-safe.
+  size_t pooled(store::Runtime runtime, uint32_t memoryMb) const;
+  // Waits until at least `count` are ready, or `timeout` passes (false). Thread-safe.
+  bool waitPooled(store::Runtime runtime, uint32_t memoryMb, size_t count, std::chrono::milliseconds timeout) const;
 
 private:
   struct Impl;

@@ -23,7 +23,7 @@ struct ManualLoop {
 struct Recorder : engine::InstanceObserver {
   std::vector<std::pair<engine::InstanceId, absl::Status>> ready;
   std::vector<std::pair<engine::InstanceId, engine::InstanceExit>> exits;
-  void onReady(engine::InstanceId id, const absl::Status& s) override { ready.emplace_back(id, s); }
+  void onReady(engine::InstanceId id, const absl::Status& s, engine::StartPath) override { ready.emplace_back(id, s); }
   void onExit(engine::InstanceId id, const engine::InstanceExit& e) override { exits.emplace_back(id, e); }
 };
 

@@ -43,11 +43,14 @@ protected:
     ASSERT_TRUE(launcher.ok()) << launcher.status();
     SandboxEngineOptions engineOptions;
     engineOptions.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
+    configure(engineOptions);
     engine_ = std::make_unique<SandboxEngine>(
         engineOptions, std::move(*launcher), [this](std::function<void()> task) { caller_.post(std::move(task)); },
         recorder_);
   }
   void TearDown() override { engine_.reset(); }
+  // Tests of the pool turn it on here.
+  virtual void configure(SandboxEngineOptions&) {}
 
   // Writes `files` as a function's code and returns an InstanceSpec for it.
   InstanceSpec function(const std::map<std::string, std::string>& files, const std::string& handler = "index.handler") {
@@ -353,6 +356,96 @@ TEST_F(SandboxEngineTest, InvokingAnInstanceThatIsNotReadyIsRefused) {
   auto result = call(12345, "");
   EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(result.status().message(), HasSubstr("is gone"));
+}
+
+// ---- pre-started sandboxes ----
+
+class PooledEngineTest : public SandboxEngineTest {
+protected:
+  void configure(SandboxEngineOptions& options) override {
+    options.sandboxesDir = dir_.path() / "sandboxes";
+    options.poolSize = 1;
+    options.poolMemoryMb = {128};
+  }
+  bool poolReady(uint32_t memoryMb = 128, store::Runtime runtime = store::Runtime::kPython3) {
+    return engine_->waitPooled(runtime, memoryMb, 1, std::chrono::milliseconds(60000));
+  }
+};
+
+TEST_F(PooledEngineTest, AStartTakesAPreStartedSandboxAndThePoolRefills) {
+  ASSERT_TRUE(poolReady());
+  InstanceSpec spec = function(
+      {{"index.py", "import os\ndef handler(e, c):\n"
+                    "    return '%d %s %s' % (os.getuid(), os.environ['MODE'], sorted(os.listdir('/code')))\n"}});
+  spec.environment = {{"MODE", "sale"}};
+  const InstanceId id = startReady(spec);
+  EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+  auto result = call(id, "");
+  ASSERT_TRUE(result.ok());
+  ASSERT_FALSE(result->error.has_value()) << result->error->message << result->error->trace;
+  // A uid of the pool's range, the function's environment, and only this function's code.
+  EXPECT_EQ(result->output, std::to_string(100000 + 1000000) + " sale ['index.py']");
+  EXPECT_TRUE(poolReady()) << "the pool refills after a start took its sandbox";
+}
+
+TEST_F(PooledEngineTest, EachPooledSandboxServesOneFunctionWithAUidOfItsOwn) {
+  const std::string code = "import os\ndef handler(e, c):\n    return '%d %s' % (os.getuid(), os.listdir('/code'))\n";
+  std::vector<std::string> answers;
+  for (const char* file : {"index.py", "index.py"}) {
+    ASSERT_TRUE(poolReady());
+    InstanceSpec spec = function({{file, code}, {"marker-" + std::to_string(functions_ + 1), ""}});
+    const InstanceId id = startReady(spec);
+    EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+    auto result = call(id, "");
+    ASSERT_TRUE(result.ok());
+    answers.push_back(result->output);
+  }
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_NE(answers[0].substr(0, answers[0].find(' ')), answers[1].substr(0, answers[1].find(' ')));
+  EXPECT_THAT(answers[0], HasSubstr("marker-1"));
+  EXPECT_THAT(answers[0], ::testing::Not(HasSubstr("marker-2")));
+  EXPECT_THAT(answers[1], HasSubstr("marker-2"));
+  EXPECT_THAT(answers[1], ::testing::Not(HasSubstr("marker-1")));
+}
+
+TEST_F(PooledEngineTest, AnEmptyPoolFallsBackToADirectStartAndWarmsThatSizeFromThenOn) {
+  ASSERT_TRUE(poolReady());
+  InstanceSpec spec = function({{"index.py", "def handler(e, c):\n    return 'direct'\n"}});
+  spec.memoryMb = 256; // no pool of this size yet
+  const InstanceId id = startReady(spec);
+  EXPECT_EQ(recorder_.path(id), StartPath::kDirect);
+  EXPECT_EQ(call(id, "")->output, "direct");
+  EXPECT_TRUE(poolReady(256)) << "a size asked for once is kept warm";
+  const InstanceId pooled = startReady(spec);
+  EXPECT_EQ(recorder_.path(pooled), StartPath::kPool);
+}
+
+TEST_F(PooledEngineTest, AFailedInitializerInAPooledSandboxFailsTheStart) {
+  ASSERT_TRUE(poolReady());
+  InstanceSpec spec = function({{"index.py", "def init(c):\n    raise RuntimeError('boom')\n"
+                                             "def handler(e, c):\n    return ''\n"}});
+  spec.initializer = "index.init";
+  const InstanceId id = engine_->start(spec);
+  auto ready = recorder_.waitReady(id, 60s);
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ(ready->code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(ready->message(), HasSubstr("RuntimeError: boom"));
+  EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+  EXPECT_TRUE(recorder_.waitExit(id).has_value());
+  EXPECT_TRUE(poolReady()) << "the pool refills";
+}
+
+TEST_F(PooledEngineTest, NodejsIsPooledToo) {
+  ASSERT_TRUE(poolReady(128, store::Runtime::kNodejs));
+  InstanceSpec spec =
+      function({{"index.js", "exports.handler = async (event) => 'hello from ' + process.env.MODE;\n"}});
+  spec.runtime = store::Runtime::kNodejs;
+  spec.environment = {{"MODE", "node"}};
+  const InstanceId id = startReady(spec);
+  EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+  auto result = call(id, "");
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->output, "hello from node");
 }
 
 } // namespace

@@ -48,7 +48,7 @@ void FakeEngine::finishStart(engine::InstanceId id, const absl::Status& status) 
   auto it = instances_.find(id);
   if (it == instances_.end()) return;
   it->second.ready = status.ok();
-  executor_([this, id, status] { observer_.onReady(id, status); });
+  executor_([this, id, status] { observer_.onReady(id, status, engine::StartPath::kDirect); });
   if (!status.ok()) exitLocked(id, engine::InstanceExit{"failed to start", false}, "", "");
 }
 

@@ -16,9 +16,10 @@ namespace surge::testing {
 
 class InstanceRecorder final : public engine::InstanceObserver {
 public:
-  void onReady(engine::InstanceId id, const absl::Status& status) override {
+  void onReady(engine::InstanceId id, const absl::Status& status, engine::StartPath path) override {
     std::lock_guard lock(mu_);
     ready_[id] = status;
+    paths_[id] = path;
     threads_.push_back(std::this_thread::get_id());
     cv_.notify_all();
   }
@@ -40,6 +41,11 @@ public:
     if (!cv_.wait_for(lock, timeout, [&] { return exits_.contains(id); })) return std::nullopt;
     return exits_[id];
   }
+  std::optional<engine::StartPath> path(engine::InstanceId id) {
+    std::lock_guard lock(mu_);
+    auto it = paths_.find(id);
+    return it == paths_.end() ? std::nullopt : std::optional(it->second);
+  }
   // The threads every event ran on, in order.
   std::vector<std::thread::id> threads() {
     std::lock_guard lock(mu_);
@@ -50,6 +56,7 @@ private:
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<engine::InstanceId, absl::Status> ready_;
+  std::map<engine::InstanceId, engine::StartPath> paths_;
   std::map<engine::InstanceId, engine::InstanceExit> exits_;
   std::vector<std::thread::id> threads_;
 };
