@@ -14,18 +14,23 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace surge::bench {
 
+// Records each instance's onReady (with the path its start took) and onExit, and lets the
+// benchmark thread wait for them with a deadline.
 class WaitingObserver final : public engine::InstanceObserver {
 public:
-  void onReady(engine::InstanceId id, const absl::Status& status) override {
+  void onReady(engine::InstanceId id, const absl::Status& status, engine::StartPath path) override {
     std::lock_guard lock(mu_);
     ready_[id] = status;
+    paths_[id] = path;
     cv_.notify_all();
   }
   void onExit(engine::InstanceId id, const engine::InstanceExit&) override {
@@ -42,11 +47,45 @@ public:
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return exited_.contains(id); });
   }
+  // Waits until every one of `ids` has had onReady; false at the timeout.
+  bool waitAllReady(const std::vector<engine::InstanceId>& ids, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] {
+      return std::all_of(ids.begin(), ids.end(), [&](engine::InstanceId id) { return ready_.contains(id); });
+    });
+  }
+  // Waits until every one of `ids` has had onExit; false at the timeout.
+  bool waitAllExit(const std::vector<engine::InstanceId>& ids, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] {
+      return std::all_of(ids.begin(), ids.end(), [&](engine::InstanceId id) { return exited_.contains(id); });
+    });
+  }
+  // Waits until `condition` (state outside this observer, e.g. SandboxEngine::pooled(), which
+  // notifies nobody) holds: rechecked at every event and at least every millisecond. False at
+  // the timeout.
+  bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock lock(mu_);
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      cv_.wait_for(lock, std::chrono::milliseconds(1));
+    }
+    return true;
+  }
+  // The path the instance's start took, once onReady has come.
+  std::optional<engine::StartPath> path(engine::InstanceId id) {
+    std::lock_guard lock(mu_);
+    auto it = paths_.find(id);
+    if (it == paths_.end()) return std::nullopt;
+    return it->second;
+  }
 
 private:
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<engine::InstanceId, absl::Status> ready_;
+  std::map<engine::InstanceId, engine::StartPath> paths_;
   std::map<engine::InstanceId, bool> exited_;
 };
 
@@ -63,17 +102,24 @@ inline void writeNoopFunction(const std::filesystem::path& dir) {
   std::ofstream(dir / "index.py") << "def handler(event, context):\n    return b''\n";
 }
 
-// A SandboxEngine whose completions run on `caller`, with a cgroup parent of this process's own.
+// The cgroup parent of makeEngine()'s launcher: one of this process's own, so that runs don't meet.
+// Its sandboxes' cgroups are <controller root>/<this>/<sandbox name>.
+inline std::string cgroupParent() { return "surge-bench-" + std::to_string(::getpid()); }
+
+// A SandboxEngine whose completions run on `caller`, with a cgroup parent of this process's own
+// (cgroupParent()). `options` sets the pool; an empty runtimeDir means the source tree's shims.
+// Only one at a time per process: a new launcher removes the cgroups below its parent.
 inline absl::StatusOr<std::unique_ptr<engine::SandboxEngine>> makeEngine(testing::TaskThread& caller,
-                                                                         engine::InstanceObserver& observer) {
+                                                                         engine::InstanceObserver& observer,
+                                                                         engine::SandboxEngineOptions options = {}) {
   engine::LauncherOptions launcherOptions;
-  launcherOptions.cgroupParent = "surge-bench-" + std::to_string(::getpid());
+  launcherOptions.cgroupParent = cgroupParent();
   auto launcher = engine::SandboxLauncher::create(launcherOptions);
   if (!launcher.ok()) return launcher.status();
-  engine::SandboxEngineOptions options;
-  options.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
+  if (options.runtimeDir.empty()) options.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
   return std::make_unique<engine::SandboxEngine>(
-      options, std::move(*launcher), [&caller](std::function<void()> task) { caller.post(std::move(task)); }, observer);
+      std::move(options), std::move(*launcher), [&caller](std::function<void()> task) { caller.post(std::move(task)); },
+      observer);
 }
 
 // The InstanceSpec of the no-op function in `codeDir`.

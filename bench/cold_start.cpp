@@ -1,0 +1,262 @@
+// bench/cold_start: the cold start of a never-invoked function through the Engine, timed from
+// start() to its first response (start -> onReady -> invoke -> callback), with pre-started
+// sandboxes in the pool (Python, then Node.js), then with an empty pool (Python), beside a naive
+// bubblewrap start of /usr/bin/python3, all in the same run. 128 MiB, concurrency 1. Goals
+// (issue 5): Python P50 <= 5 ms and P99 <= 15 ms; Node.js P50 <= 10 ms.
+//
+//   build/bench/cold_start [--samples N] [--node-samples N] [--direct-samples N] [--naive-samples N]
+//                          [--json PATH]
+#include "bench/engine_bench_support.h"
+#include "engine/sandbox_engine.h"
+#include "engine/sandbox_launcher.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <future>
+#include <string>
+
+namespace {
+
+using namespace surge;
+
+constexpr auto kPoolWait = std::chrono::seconds(60);
+
+struct Series {
+  std::vector<double> ms;
+  int pooled = 0; // samples whose start took StartPath::kPool
+  int direct = 0;
+  double p50() const { return bench::percentile(ms, 0.5); }
+  double p99() const { return bench::percentile(ms, 0.99); }
+};
+
+// A function never seen before: its own code folder with content of its own, so that nothing
+// about it can have been cached.
+engine::InstanceSpec freshFunction(const std::filesystem::path& root, store::Runtime runtime, int64_t functionId) {
+  const std::string name = "fn-" + std::to_string(functionId);
+  engine::InstanceSpec spec;
+  spec.function = "default/" + name;
+  spec.functionId = functionId;
+  spec.version = 1;
+  spec.codeDir = root / name;
+  spec.runtime = runtime;
+  spec.handler = "index.handler";
+  spec.memoryMb = 128;
+  std::filesystem::create_directories(spec.codeDir);
+  if (runtime == store::Runtime::kNodejs) {
+    std::ofstream(spec.codeDir / "index.js") << "// " << name << "\nexports.handler = async (event) => 'hello';\n";
+  } else {
+    std::ofstream(spec.codeDir / "index.py") << "# " << name << "\ndef handler(event, context):\n    return 'hello'\n";
+  }
+  return spec;
+}
+
+// One cold start: start() until the first response, then stop the instance and wait for it to
+// be gone. Milliseconds, or nullopt (with a message) when the start or the invoke failed.
+std::optional<double> coldStart(engine::Engine& engine, bench::WaitingObserver& observer,
+                                const engine::InstanceSpec& spec, Series& series) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto id = engine.start(spec);
+  auto ready = observer.waitReady(id);
+  if (!ready || !ready->ok()) {
+    std::fprintf(stderr, "%s did not start: %s\n", spec.function.c_str(),
+                 ready ? std::string(ready->message()).c_str() : "no onReady within 60 s");
+    return std::nullopt;
+  }
+  std::promise<absl::StatusOr<engine::InvokeResult>> done;
+  engine.invoke(id, engine::InvokeRequest{"r", "", std::chrono::steady_clock::time_point::max(), nullptr},
+                [&](absl::StatusOr<engine::InvokeResult> r) { done.set_value(std::move(r)); });
+  const auto result = done.get_future().get();
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  engine.stop(id, engine::StopMode::kNow);
+  const bool exited = observer.waitExit(id);
+  if (!result.ok() || result->error || result->output.find("hello") == std::string::npos) {
+    std::fprintf(stderr, "%s: the first invoke failed: %s\n", spec.function.c_str(),
+                 !result.ok()    ? std::string(result.status().message()).c_str()
+                 : result->error ? result->error->message.c_str()
+                                 : ("unexpected output " + result->output).c_str());
+    return std::nullopt;
+  }
+  if (!exited) {
+    std::fprintf(stderr, "%s: no onExit within 60 s of stop()\n", spec.function.c_str());
+    return std::nullopt;
+  }
+  (observer.path(id) == engine::StartPath::kPool ? series.pooled : series.direct)++;
+  series.ms.push_back(ms);
+  return ms;
+}
+
+// The same minimal sandbox as bench/direct_start's naive start: bwrap, python, import, call, print.
+std::vector<std::string> naiveCommand(const std::filesystem::path& code) {
+  return {"/usr/bin/bwrap",
+          "--unshare-all",
+          "--die-with-parent",
+          "--ro-bind",
+          "/usr",
+          "/usr",
+          "--symlink",
+          "usr/lib",
+          "/lib",
+          "--symlink",
+          "usr/lib64",
+          "/lib64",
+          "--symlink",
+          "usr/bin",
+          "/bin",
+          "--proc",
+          "/proc",
+          "--dev",
+          "/dev",
+          "--tmpfs",
+          "/tmp",
+          "--ro-bind",
+          code.string(),
+          "/code",
+          "--chdir",
+          "/code",
+          "/usr/bin/python3",
+          "-S",
+          "-c",
+          "import sys; sys.path.insert(0, '/code'); import index; sys.stdout.write(repr(index.handler(b'', None)))"};
+}
+
+void printSeries(const char* what, const Series& s) {
+  std::printf("%-44s p50 %6.2f ms  p99 %6.2f ms  (%zu samples: %d pool, %d direct)\n", what, s.p50(), s.p99(),
+              s.ms.size(), s.pooled, s.direct);
+}
+
+std::string seriesJson(const Series& s) {
+  return "{\"samples\": " + std::to_string(s.ms.size()) + ", \"p50_ms\": " + std::to_string(s.p50()) +
+         ", \"p99_ms\": " + std::to_string(s.p99()) + ", \"pool_path\": " + std::to_string(s.pooled) +
+         ", \"direct_path\": " + std::to_string(s.direct) + "}";
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int pythonSamples = 200, nodeSamples = 200, directSamples = 50, naiveSamples = 50;
+  std::string jsonPath = "bench/results/cold_start.json";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--samples")
+      pythonSamples = std::stoi(argv[i + 1]);
+    else if (flag == "--node-samples")
+      nodeSamples = std::stoi(argv[i + 1]);
+    else if (flag == "--direct-samples")
+      directSamples = std::stoi(argv[i + 1]);
+    else if (flag == "--naive-samples")
+      naiveSamples = std::stoi(argv[i + 1]);
+    else if (flag == "--json")
+      jsonPath = argv[i + 1];
+  }
+  testing::TempDir dir;
+  // bwrap runs as the function's unprivileged uid and must reach the code on the host.
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
+  const auto functions = dir.path() / "functions";
+  // The pool hard-links code into per-sandbox folders: the same file system as `functions`.
+  const auto sandboxes = dir.path() / "sandboxes";
+  const auto naiveCode = dir.path() / "naive";
+  bench::writeNoopFunction(naiveCode);
+  testing::TaskThread caller;
+  // One observer per engine: instance ids restart with each engine.
+  bench::WaitingObserver observer, directObserver;
+
+  engine::SandboxEngineOptions pooledOptions;
+  pooledOptions.sandboxesDir = sandboxes;
+  auto made = bench::makeEngine(caller, observer, pooledOptions);
+  if (!made.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(made.status().message()).c_str());
+    return 1;
+  }
+  std::unique_ptr<engine::SandboxEngine> engine = std::move(*made);
+  const size_t poolSize = static_cast<size_t>(pooledOptions.poolSize);
+  auto poolHas = [&](store::Runtime runtime, size_t n) {
+    return observer.waitUntil([&] { return engine->pooled(runtime, 128) >= n; }, kPoolWait);
+  };
+  auto poolsFull = [&] { return poolHas(store::Runtime::kPython3, poolSize) && poolHas(store::Runtime::kNodejs, poolSize); };
+  if (!poolsFull()) {
+    std::fprintf(stderr, "the pool did not fill within 60 s\n");
+    return 1;
+  }
+
+  // Through the pool: before each sample a stem cell is ready (the one used before may still be
+  // being replaced, as it would be under load).
+  int64_t functionId = 1;
+  Series python, node, direct;
+  for (int i = 0; i < pythonSamples; ++i) {
+    if (!poolHas(store::Runtime::kPython3, 1)) {
+      std::fprintf(stderr, "no Python stem cell within 60 s\n");
+      return 1;
+    }
+    if (!coldStart(*engine, observer, freshFunction(functions, store::Runtime::kPython3, functionId++), python)) return 1;
+  }
+  for (int i = 0; i < nodeSamples; ++i) {
+    if (!poolHas(store::Runtime::kNodejs, 1)) {
+      std::fprintf(stderr, "no Node.js stem cell within 60 s\n");
+      return 1;
+    }
+    if (!coldStart(*engine, observer, freshFunction(functions, store::Runtime::kNodejs, functionId++), node)) return 1;
+  }
+
+  // The naive start, on a machine as quiet as for the samples above: the pools refilled.
+  if (!poolsFull()) {
+    std::fprintf(stderr, "the pool did not refill within 60 s\n");
+    return 1;
+  }
+  std::vector<double> naiveMs;
+  const auto naive = naiveCommand(naiveCode);
+  for (int i = 0; i < naiveSamples; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto result = testing::runCommand(naive);
+    if (result.exitCode != 0 || result.out != "b''") {
+      std::fprintf(stderr, "naive start failed: %s\n", result.err.c_str());
+      return 1;
+    }
+    naiveMs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+
+  // The empty-pool path: an engine without a pool. Only one engine at a time (they share the
+  // cgroup parent), so the pooled one goes first.
+  engine.reset();
+  engine::SandboxEngineOptions directOptions;
+  directOptions.sandboxesDir = sandboxes;
+  directOptions.poolSize = 0;
+  made = bench::makeEngine(caller, directObserver, directOptions);
+  if (!made.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(made.status().message()).c_str());
+    return 1;
+  }
+  engine = std::move(*made);
+  for (int i = 0; i < directSamples; ++i) {
+    if (!coldStart(*engine, directObserver, freshFunction(functions, store::Runtime::kPython3, functionId++), direct))
+      return 1;
+  }
+  engine.reset();
+
+  const double n50 = bench::percentile(naiveMs, 0.5), n99 = bench::percentile(naiveMs, 0.99);
+  std::printf("cold_start: never-invoked hello functions, 128 MiB, concurrency 1, start() -> first response; "
+              "pool of %zu per (runtime, memory)\n",
+              poolSize);
+  printSeries("Python through the pool:", python);
+  std::printf("%-44s goal p50 <= 5 ms (%s), p99 <= 15 ms (%s)\n", "", python.p50() <= 5 ? "met" : "MISSED",
+              python.p99() <= 15 ? "met" : "MISSED");
+  printSeries("Node.js through the pool:", node);
+  std::printf("%-44s goal p50 <= 10 ms (%s)\n", "", node.p50() <= 10 ? "met" : "MISSED");
+  printSeries("Python with an empty pool (direct start):", direct);
+  std::printf("%-44s p50 %6.2f ms  p99 %6.2f ms  (%zu samples)\n", "naive bwrap + python3 import + answer:", n50, n99,
+              naiveMs.size());
+  std::printf("naive / pooled Python at p50: %.2f\n", n50 / python.p50());
+
+  std::filesystem::create_directories(std::filesystem::path(jsonPath).parent_path());
+  std::ofstream(jsonPath) << "{\n  \"benchmark\": \"cold_start\",\n  \"memory_mb\": 128,\n  \"concurrency\": 1,\n"
+                          << "  \"pool_size\": " << poolSize << ",\n  \"python_pool\": " << seriesJson(python)
+                          << ",\n  \"nodejs_pool\": " << seriesJson(node) << ",\n  \"python_empty_pool\": "
+                          << seriesJson(direct) << ",\n  \"naive\": {\"samples\": " << naiveMs.size()
+                          << ", \"p50_ms\": " << n50 << ", \"p99_ms\": " << n99
+                          << "},\n  \"ratio_naive_over_pooled_python_p50\": " << n50 / python.p50()
+                          << ",\n  \"goal_python_p50_ms\": 5,\n  \"goal_python_p99_ms\": 15,\n"
+                          << "  \"goal_nodejs_p50_ms\": 10\n}\n";
+  return 0;
+}

@@ -1,0 +1,162 @@
+// bench/start_rate: how fast the engine makes instances ready when the pool cannot help. With no
+// pool (poolSize 0), start() M Python instances of M distinct functions at once and time until
+// the last onReady; in the same run, the naive bubblewrap start of /usr/bin/python3 M times, 2 at
+// a time (the machine has 2 cores). 128 MiB. Goals (issue 5): >= 50 instances per second and
+// >= 2x the naive rate.
+//
+//   build/bench/start_rate [--instances M] [--json PATH]
+#include "bench/engine_bench_support.h"
+#include "engine/sandbox_engine.h"
+#include "engine/sandbox_launcher.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+namespace {
+
+using namespace surge;
+
+// The same minimal sandbox as bench/direct_start's naive start: bwrap, python, import, call, print.
+std::vector<std::string> naiveCommand(const std::filesystem::path& code) {
+  return {"/usr/bin/bwrap",
+          "--unshare-all",
+          "--die-with-parent",
+          "--ro-bind",
+          "/usr",
+          "/usr",
+          "--symlink",
+          "usr/lib",
+          "/lib",
+          "--symlink",
+          "usr/lib64",
+          "/lib64",
+          "--symlink",
+          "usr/bin",
+          "/bin",
+          "--proc",
+          "/proc",
+          "--dev",
+          "/dev",
+          "--tmpfs",
+          "/tmp",
+          "--ro-bind",
+          code.string(),
+          "/code",
+          "--chdir",
+          "/code",
+          "/usr/bin/python3",
+          "-S",
+          "-c",
+          "import sys; sys.path.insert(0, '/code'); import index; sys.stdout.write(repr(index.handler(b'', None)))"};
+}
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int count = 200;
+  std::string jsonPath = "bench/results/start_rate.json";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--instances")
+      count = std::stoi(argv[i + 1]);
+    else if (flag == "--json")
+      jsonPath = argv[i + 1];
+  }
+  testing::TempDir dir;
+  // bwrap runs as the function's unprivileged uid and must reach the code on the host.
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
+  const auto functions = dir.path() / "functions";
+  testing::TaskThread caller;
+  bench::WaitingObserver observer;
+  engine::SandboxEngineOptions options;
+  options.sandboxesDir = dir.path() / "sandboxes"; // as in production, but with nothing pre-started
+  options.poolSize = 0;
+  auto made = bench::makeEngine(caller, observer, options);
+  if (!made.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(made.status().message()).c_str());
+    return 1;
+  }
+  engine::SandboxEngine& engine = **made;
+
+  std::vector<engine::InstanceSpec> specs;
+  for (int i = 0; i < count; ++i) {
+    engine::InstanceSpec spec = bench::noopSpec(functions / ("fn-" + std::to_string(i)));
+    spec.function = "default/fn-" + std::to_string(i);
+    spec.functionId = i + 1;
+    std::filesystem::create_directories(spec.codeDir);
+    std::ofstream(spec.codeDir / "index.py") << "# fn-" << i << "\ndef handler(event, context):\n    return b''\n";
+    specs.push_back(spec);
+  }
+
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<engine::InstanceId> ids;
+  for (const auto& spec : specs) ids.push_back(engine.start(spec));
+  const bool allReady = observer.waitAllReady(ids, std::chrono::seconds(60) + count * std::chrono::seconds(1));
+  const double engineSeconds = secondsSince(start);
+  if (!allReady) {
+    std::fprintf(stderr, "not every instance reported onReady in time\n");
+    return 1;
+  }
+  int failed = 0, viaPool = 0;
+  for (auto id : ids) {
+    if (!observer.waitReady(id)->ok()) ++failed;
+    if (observer.path(id) == engine::StartPath::kPool) ++viaPool;
+  }
+  for (auto id : ids) engine.stop(id, engine::StopMode::kNow);
+  if (!observer.waitAllExit(ids, std::chrono::seconds(60) + count * std::chrono::milliseconds(100))) {
+    std::fprintf(stderr, "not every instance exited in time\n");
+    return 1;
+  }
+  if (failed > 0) {
+    std::fprintf(stderr, "%d of %d instances failed to start\n", failed, count);
+    return 1;
+  }
+
+  // The naive start, M times, two at a time.
+  const auto naiveCode = dir.path() / "naive";
+  bench::writeNoopFunction(naiveCode);
+  const auto naive = naiveCommand(naiveCode);
+  std::atomic<int> next{0}, naiveFailed{0};
+  const auto naiveStart = std::chrono::steady_clock::now();
+  {
+    auto worker = [&] {
+      while (next.fetch_add(1) < count) {
+        const auto result = testing::runCommand(naive);
+        if (result.exitCode != 0 || result.out != "b''") naiveFailed.fetch_add(1);
+      }
+    };
+    std::jthread a(worker), b(worker);
+  }
+  const double naiveSeconds = secondsSince(naiveStart);
+  if (naiveFailed.load() > 0) {
+    std::fprintf(stderr, "%d naive starts failed\n", naiveFailed.load());
+    return 1;
+  }
+
+  const double engineRate = count / engineSeconds, naiveRate = count / naiveSeconds;
+  std::printf("start_rate: %d Python instances of distinct functions, 128 MiB, no pool (%d took the pool)\n", count,
+              viaPool);
+  std::printf("engine: all %d ready in %.2f s: %.1f instances/s (goal >= 50: %s)\n", count, engineSeconds, engineRate,
+              engineRate >= 50 ? "met" : "MISSED");
+  std::printf("naive bwrap + python3, 2 at a time: %d in %.2f s: %.1f starts/s\n", count, naiveSeconds, naiveRate);
+  std::printf("engine / naive: %.2f (goal >= 2: %s)\n", engineRate / naiveRate,
+              engineRate >= 2 * naiveRate ? "met" : "MISSED");
+  std::filesystem::create_directories(std::filesystem::path(jsonPath).parent_path());
+  std::ofstream(jsonPath) << "{\n  \"benchmark\": \"start_rate\",\n  \"instances\": " << count
+                          << ",\n  \"memory_mb\": 128,\n  \"through_pool\": " << viaPool
+                          << ",\n  \"engine_seconds\": " << engineSeconds << ",\n  \"engine_per_second\": "
+                          << engineRate << ",\n  \"naive_seconds\": " << naiveSeconds
+                          << ",\n  \"naive_per_second\": " << naiveRate << ",\n  \"ratio\": " << engineRate / naiveRate
+                          << ",\n  \"goal_per_second\": 50,\n  \"goal_ratio\": 2\n}\n";
+  return 0;
+}
