@@ -204,9 +204,10 @@ int main(int argc, char** argv) {
                           << ",\n  \"pss_mean_mib\": " << meanPss << ",\n  \"pss_median_mib\": " << medianPss
                           << ",\n  \"pss_max_mib\": " << bench::percentile(pss, 1.0)
                           << ",\n  \"bwrap_helpers_pss_mean_mib\": " << meanHelper
-                          << ",\n  \"rss_mean_mib\": " << mean(rss) << ",\n  \"cgroup_charge_mean_mib\": "
-                          << mean(charged) << ",\n  \"fit_in_24_gib_by_pss\": " << static_cast<long>(fit)
-                          << ",\n  \"stem_cells\": " << stems.size() << ",\n  \"stem_cell_pss_mean_mib\": "
-                          << mean(stemPss) << ",\n  \"goal_pss_mib\": 10\n}\n";
+                          << ",\n  \"rss_mean_mib\": " << mean(rss)
+                          << ",\n  \"cgroup_charge_mean_mib\": " << mean(charged)
+                          << ",\n  \"fit_in_24_gib_by_pss\": " << static_cast<long>(fit)
+                          << ",\n  \"stem_cells\": " << stems.size()
+                          << ",\n  \"stem_cell_pss_mean_mib\": " << mean(stemPss) << ",\n  \"goal_pss_mib\": 10\n}\n";
   return 0;
 }

@@ -154,8 +154,8 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(std::filesystem::path(jsonPath).parent_path());
   std::ofstream(jsonPath) << "{\n  \"benchmark\": \"start_rate\",\n  \"instances\": " << count
                           << ",\n  \"memory_mb\": 128,\n  \"through_pool\": " << viaPool
-                          << ",\n  \"engine_seconds\": " << engineSeconds << ",\n  \"engine_per_second\": "
-                          << engineRate << ",\n  \"naive_seconds\": " << naiveSeconds
+                          << ",\n  \"engine_seconds\": " << engineSeconds
+                          << ",\n  \"engine_per_second\": " << engineRate << ",\n  \"naive_seconds\": " << naiveSeconds
                           << ",\n  \"naive_per_second\": " << naiveRate << ",\n  \"ratio\": " << engineRate / naiveRate
                           << ",\n  \"goal_per_second\": 50,\n  \"goal_ratio\": 2\n}\n";
   return 0;

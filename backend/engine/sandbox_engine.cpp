@@ -88,6 +88,8 @@ struct SandboxEngine::Impl {
     bool stopRequested = false;
     StartPath path = StartPath::kDirect;
     bool becameReady = false;
+    // Taken from the pool: refill it once this start has ended, one way or the other.
+    bool refillWhenStarted = false;
     // Pooled sandboxes: their own folder, bound at /code, that receives the code by hard links.
     std::filesystem::path sandboxDir;
   };
@@ -136,6 +138,18 @@ struct SandboxEngine::Impl {
   // ---- start ----
   void start(InstanceId id, const InstanceSpec& spec) {
     if (takeStem(id, spec)) return;
+    startDirect(id, spec);
+    // A memory size asked for once is kept warm from now on (launched after this start).
+    refill({spec.runtime, spec.memoryMb});
+  }
+
+  void refillAfterStart(const InstancePtr& instance) {
+    if (!instance->refillWhenStarted) return;
+    instance->refillWhenStarted = false;
+    refill({instance->spec.runtime, instance->spec.memoryMb});
+  }
+
+  void startDirect(InstanceId id, const InstanceSpec& spec) {
     auto instance = std::make_shared<Instance>();
     instance->id = id;
     instance->spec = spec;
@@ -229,14 +243,13 @@ struct SandboxEngine::Impl {
   bool takeStem(InstanceId id, const InstanceSpec& spec) {
     const PoolKey key{spec.runtime, spec.memoryMb};
     auto it = pool.find(key);
-    if (it == pool.end() || it->second.empty()) {
-      refill(key); // a memory size asked for once is kept warm from now on
-      return false;
-    }
+    if (it == pool.end() || it->second.empty()) return false;
     InstancePtr stem = it->second.front();
     it->second.pop_front();
     updatePooledCount(key);
-    refill(key);
+    // The replacement is launched once this start is over: launching it now would queue ahead
+    // of the code link below and compete for the CPU with the handler's import.
+    stem->refillWhenStarted = true;
     instances.erase(stem->id);
     stem->id = id;
     stem->spec = spec;
@@ -459,6 +472,7 @@ struct SandboxEngine::Impl {
       instance->state = State::kReady;
       instance->becameReady = true;
       instance->lifeTimer.reset();
+      refillAfterStart(instance);
       // Full speed while loading; the quota applies from the first request on.
       if (auto status = launcher->throttleCpu(instance->process, instance->sandbox); !status.ok()) {
         spdlog::warn("instance {}: cannot apply the CPU quota: {}", instance->id, status.ToString());
@@ -669,6 +683,7 @@ struct SandboxEngine::Impl {
       if (!wasStem) deliver([this, id, reason, requested] { observer.onExit(id, InstanceExit{reason, requested}); });
     });
     if (wasStem) refill({instance->spec.runtime, instance->spec.memoryMb});
+    refillAfterStart(instance);
   }
 
   static void removeSandboxDir(const std::filesystem::path& dir) {
