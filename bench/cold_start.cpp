@@ -95,40 +95,6 @@ std::optional<double> coldStart(engine::Engine& engine, bench::WaitingObserver& 
   return ms;
 }
 
-// The same minimal sandbox as bench/direct_start's naive start: bwrap, python, import, call, print.
-std::vector<std::string> naiveCommand(const std::filesystem::path& code) {
-  return {"/usr/bin/bwrap",
-          "--unshare-all",
-          "--die-with-parent",
-          "--ro-bind",
-          "/usr",
-          "/usr",
-          "--symlink",
-          "usr/lib",
-          "/lib",
-          "--symlink",
-          "usr/lib64",
-          "/lib64",
-          "--symlink",
-          "usr/bin",
-          "/bin",
-          "--proc",
-          "/proc",
-          "--dev",
-          "/dev",
-          "--tmpfs",
-          "/tmp",
-          "--ro-bind",
-          code.string(),
-          "/code",
-          "--chdir",
-          "/code",
-          "/usr/bin/python3",
-          "-S",
-          "-c",
-          "import sys; sys.path.insert(0, '/code'); import index; sys.stdout.write(repr(index.handler(b'', None)))"};
-}
-
 void printSeries(const char* what, const Series& s) {
   std::printf("%-44s p50 %6.2f ms  p99 %6.2f ms  (%zu samples: %d pool, %d direct)\n", what, s.p50(), s.p99(),
               s.ms.size(), s.pooled, s.direct);
@@ -222,7 +188,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::vector<double> naiveMs;
-  const auto naive = naiveCommand(naiveCode);
+  const auto naive = bench::naivePythonCommand(naiveCode);
   for (int i = 0; i < naiveSamples; ++i) {
     const auto start = std::chrono::steady_clock::now();
     const auto result = testing::runCommand(naive);

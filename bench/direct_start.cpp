@@ -41,38 +41,7 @@ int main(int argc, char** argv) {
   engine::SandboxEngine& engine = **made;
   engine::InstanceSpec spec = bench::noopSpec(code);
 
-  // The same minimal sandbox without the engine: bwrap, python, import, call, print.
-  const std::vector<std::string> naive = {
-      "/usr/bin/bwrap",
-      "--unshare-all",
-      "--die-with-parent",
-      "--ro-bind",
-      "/usr",
-      "/usr",
-      "--symlink",
-      "usr/lib",
-      "/lib",
-      "--symlink",
-      "usr/lib64",
-      "/lib64",
-      "--symlink",
-      "usr/bin",
-      "/bin",
-      "--proc",
-      "/proc",
-      "--dev",
-      "/dev",
-      "--tmpfs",
-      "/tmp",
-      "--ro-bind",
-      code.string(),
-      "/code",
-      "--chdir",
-      "/code",
-      "/usr/bin/python3",
-      "-S",
-      "-c",
-      "import sys; sys.path.insert(0, '/code'); import index; sys.stdout.write(repr(index.handler(b'', None)))"};
+  const std::vector<std::string> naive = bench::naivePythonCommand(code);
 
   std::vector<double> engineMs, naiveMs;
   for (int i = 0; i < runs; ++i) {

@@ -133,4 +133,39 @@ inline engine::InstanceSpec noopSpec(const std::filesystem::path& codeDir, uint3
   return spec;
 }
 
+// The naive start the engine is compared with: the same minimal bwrap sandbox without the engine
+// (no cgroup, seccomp or uid switch), python3 importing the handler, calling it once, printing.
+inline std::vector<std::string> naivePythonCommand(const std::filesystem::path& code) {
+  return {"/usr/bin/bwrap",
+          "--unshare-all",
+          "--die-with-parent",
+          "--ro-bind",
+          "/usr",
+          "/usr",
+          "--symlink",
+          "usr/lib",
+          "/lib",
+          "--symlink",
+          "usr/lib64",
+          "/lib64",
+          "--symlink",
+          "usr/bin",
+          "/bin",
+          "--proc",
+          "/proc",
+          "--dev",
+          "/dev",
+          "--tmpfs",
+          "/tmp",
+          "--ro-bind",
+          code.string(),
+          "/code",
+          "--chdir",
+          "/code",
+          "/usr/bin/python3",
+          "-S",
+          "-c",
+          "import sys; sys.path.insert(0, '/code'); import index; sys.stdout.write(repr(index.handler(b'', None)))"};
+}
+
 } // namespace surge::bench

@@ -22,40 +22,6 @@ namespace {
 
 using namespace surge;
 
-// The same minimal sandbox as bench/direct_start's naive start: bwrap, python, import, call, print.
-std::vector<std::string> naiveCommand(const std::filesystem::path& code) {
-  return {"/usr/bin/bwrap",
-          "--unshare-all",
-          "--die-with-parent",
-          "--ro-bind",
-          "/usr",
-          "/usr",
-          "--symlink",
-          "usr/lib",
-          "/lib",
-          "--symlink",
-          "usr/lib64",
-          "/lib64",
-          "--symlink",
-          "usr/bin",
-          "/bin",
-          "--proc",
-          "/proc",
-          "--dev",
-          "/dev",
-          "--tmpfs",
-          "/tmp",
-          "--ro-bind",
-          code.string(),
-          "/code",
-          "--chdir",
-          "/code",
-          "/usr/bin/python3",
-          "-S",
-          "-c",
-          "import sys; sys.path.insert(0, '/code'); import index; sys.stdout.write(repr(index.handler(b'', None)))"};
-}
-
 double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -125,7 +91,7 @@ int main(int argc, char** argv) {
   // The naive start, M times, two at a time.
   const auto naiveCode = dir.path() / "naive";
   bench::writeNoopFunction(naiveCode);
-  const auto naive = naiveCommand(naiveCode);
+  const auto naive = bench::naivePythonCommand(naiveCode);
   std::atomic<int> next{0}, naiveFailed{0};
   const auto naiveStart = std::chrono::steady_clock::now();
   {
