@@ -124,14 +124,14 @@ void toProto(const store::FunctionRecord& record, v1::Function& out) {
   *out.mutable_update_time() = toTimestamp(record.updateTime);
 }
 
-void toProto(const store::CodeVersionRecord& record, int64_t activeVersion, v1::CodeVersion& out) {
+void toProto(const store::CodeVersionRecord& record, v1::CodeVersion& out) {
   out.set_version(record.version);
   out.set_sha256(record.sha256);
   out.set_size_bytes(record.sizeBytes);
   out.set_unpacked_bytes(record.unpackedBytes);
   out.set_file_count(record.fileCount);
   *out.mutable_upload_time() = toTimestamp(record.uploadTime);
-  out.set_active(record.version == activeVersion);
+  out.set_active(record.active);
 }
 
 absl::Status applyFieldMask(const google::protobuf::FieldMask& mask, const v1::FunctionConfig& source,

@@ -18,7 +18,7 @@ std::string namespaceOrDefault(const std::string& ns);
 absl::StatusOr<store::FunctionConfig> fromProto(const v1::FunctionConfig& config);
 
 void toProto(const store::FunctionRecord& record, v1::Function& out);
-void toProto(const store::CodeVersionRecord& record, int64_t activeVersion, v1::CodeVersion& out);
+void toProto(const store::CodeVersionRecord& record, v1::CodeVersion& out);
 
 // Copies the fields named in `mask` from `source` into `target`. Paths are FunctionConfig
 // field names, optionally prefixed "config.". INVALID_ARGUMENT for an empty mask, an unknown

@@ -116,12 +116,9 @@ grpc::ServerUnaryReactor* FunctionService::ListCodeVersions(grpc::CallbackServer
                      [this, request, response](const auth::Principal& who) -> absl::Status {
                        const std::string ns = namespaceOrDefault(request->namespace_());
                        if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
-                       auto function = store_.getFunction(ns, request->name());
-                       if (!function.ok()) return function.status();
                        auto versions = store_.listVersions(ns, request->name());
                        if (!versions.ok()) return versions.status();
-                       for (const auto& version : *versions)
-                         toProto(version, function->activeVersion, *response->add_versions());
+                       for (const auto& version : *versions) toProto(version, *response->add_versions());
                        return absl::OkStatus();
                      });
 }
@@ -225,7 +222,7 @@ private:
         (void)audit_.record(*who_, "code.upload", absl::StrCat(ns_, "/", name_),
                             absl::StrCat("version=", result->version.version, " sha256=", result->version.sha256));
       }
-      toProto(result->version, result->function.activeVersion, *response_->mutable_version());
+      toProto(result->version, *response_->mutable_version());
       response_->set_created(result->created);
       toProto(result->function, *response_->mutable_function());
       Finish(grpc::Status::OK);

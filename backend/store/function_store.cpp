@@ -505,7 +505,9 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
     FunctionRecord& function = row->record;
     if (auto status = checkRevision(function, expectedRevision); !status.ok()) return status;
     if (function.activeSha256 == *sha) {
-      return UploadResult{*loadVersion(db_.writer(), row->id, function.activeVersion), false, function};
+      CodeVersionRecord active = *loadVersion(db_.writer(), row->id, function.activeVersion);
+      active.active = true;
+      return UploadResult{active, false, function};
     }
     if (!unpacked) return absl::AbortedError("the function changed during the upload; retry it");
     const FunctionConfig& config = function.config;
@@ -541,6 +543,7 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
     version.unpackedBytes = unpacked->unpackedBytes;
     version.fileCount = unpacked->fileCount;
     version.uploadTime = clock_.now();
+    version.active = true;
     SQLite::Statement insert(db_.writer(), R"sql(
       INSERT INTO code_versions (function_id, version, sha256, size_bytes, unpacked_bytes, file_count, uploaded_us)
       VALUES (?, ?, ?, ?, ?, ?, ?))sql");
@@ -603,7 +606,10 @@ absl::StatusOr<std::vector<CodeVersionRecord>> FunctionStore::listVersions(const
     SQLite::Statement query(*lease, absl::StrCat(kSelectVersion, "WHERE function_id = ? ORDER BY version DESC"));
     query.bind(1, row->id);
     std::vector<CodeVersionRecord> versions;
-    while (query.executeStep()) versions.push_back(readVersion(query));
+    while (query.executeStep()) {
+      versions.push_back(readVersion(query));
+      versions.back().active = versions.back().version == row->record.activeVersion;
+    }
     return versions;
   } catch (const SQLite::Exception& e) {
     return sqliteError(e);

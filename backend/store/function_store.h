@@ -58,6 +58,7 @@ struct CodeVersionRecord {
   int64_t unpackedBytes = 0;
   int64_t fileCount = 0;
   absl::Time uploadTime;
+  bool active = false; // whether it is the function's active version when read
 };
 
 struct FunctionPage {
@@ -127,7 +128,7 @@ public:
   absl::StatusOr<UploadResult> commitUpload(std::unique_ptr<CodeUpload> upload, const std::string& declaredSha256,
                                             int64_t expectedRevision);
 
-  // Retained versions, newest first.
+  // Retained versions, newest first, the active one marked.
   absl::StatusOr<std::vector<CodeVersionRecord>> listVersions(const std::string& ns, const std::string& name) const;
   // Makes a retained version active (rollback). NOT_FOUND for an unknown version.
   absl::StatusOr<FunctionRecord> setActiveVersion(const std::string& ns, const std::string& name, int64_t version,

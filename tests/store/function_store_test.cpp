@@ -403,6 +403,8 @@ TEST_F(FunctionStoreTest, RollsBackToARetainedVersionAndRefusesAPrunedOne) {
   EXPECT_EQ(rolledBack->activeVersion, 2);
   auto versions = store_->listVersions("default", "hello");
   EXPECT_EQ((*versions)[1].sha256, rolledBack->activeSha256);
+  EXPECT_FALSE((*versions)[0].active);
+  EXPECT_TRUE((*versions)[1].active);
 
   auto pruned = store_->setActiveVersion("default", "hello", 1, 0);
   EXPECT_EQ(pruned.status().code(), absl::StatusCode::kNotFound);
