@@ -4,7 +4,7 @@
 #include "engine/sandbox_engine.h"
 
 #include "engine/sandbox_launcher.h"
-#include "support/instance_recorder.h"
+#include "engine_fixture.h"
 #include "support/task_thread.h"
 #include "support/temp_dir.h"
 
@@ -192,25 +192,8 @@ std::vector<RuntimeCase> runtimeCases() {
   };
 }
 
-using Recorder = testing::InstanceRecorder;
-
-class RuntimeConformanceTest : public ::testing::TestWithParam<RuntimeCase> {
+class RuntimeConformanceTest : public EngineFixture<::testing::TestWithParam<RuntimeCase>> {
 protected:
-  void SetUp() override {
-    // bwrap runs as the function's unprivileged uid and must reach the code dirs on the host.
-    fs::permissions(dir_.path(), fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add);
-    LauncherOptions options;
-    options.cgroupParent = "surge-test-conformance-" + std::to_string(::getpid());
-    auto launcher = SandboxLauncher::create(options);
-    ASSERT_TRUE(launcher.ok()) << launcher.status();
-    SandboxEngineOptions engineOptions;
-    engineOptions.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
-    engine_ = std::make_unique<SandboxEngine>(
-        engineOptions, std::move(*launcher), [this](std::function<void()> task) { caller_.post(std::move(task)); },
-        recorder_);
-  }
-  void TearDown() override { engine_.reset(); }
-
   // A fresh code dir holding the conformance function (or, with `sample`, a copy of the sample).
   InstanceSpec function(bool sample = false) {
     const RuntimeCase& runtime = GetParam();
@@ -234,33 +217,6 @@ protected:
     return spec;
   }
 
-  InstanceId startReady(const InstanceSpec& spec) {
-    const InstanceId id = engine_->start(spec);
-    auto ready = recorder_.waitReady(id, 60s);
-    EXPECT_TRUE(ready.has_value()) << "no onReady within 60 s";
-    if (ready) {
-      EXPECT_TRUE(ready->ok()) << *ready;
-    }
-    return id;
-  }
-
-  std::future<absl::StatusOr<InvokeResult>> callAsync(InstanceId id, std::string payload, std::string requestId = "") {
-    auto promise = std::make_shared<std::promise<absl::StatusOr<InvokeResult>>>();
-    auto future = promise->get_future();
-    if (requestId.empty()) requestId = "req-" + std::to_string(++requests_);
-    engine_->invoke(id,
-                    InvokeRequest{requestId, std::move(payload), std::chrono::steady_clock::time_point::max(), nullptr},
-                    [promise](absl::StatusOr<InvokeResult> result) { promise->set_value(std::move(result)); });
-    return future;
-  }
-
-  // Invokes and waits (bounded) for the callback.
-  absl::StatusOr<InvokeResult> call(InstanceId id, std::string payload) {
-    auto future = callAsync(id, std::move(payload));
-    if (future.wait_for(60s) != std::future_status::ready) return absl::DeadlineExceededError("no callback in 60 s");
-    return future.get();
-  }
-
   // The output of a call that must succeed, or a description of why it did not.
   std::string output(InstanceId id, std::string payload) {
     auto result = call(id, std::move(payload));
@@ -269,13 +225,6 @@ protected:
       return "<" + result->error->type + ": " + result->error->message + "\n" + result->error->trace + ">";
     return result->output;
   }
-
-  testing::TempDir dir_;
-  testing::TaskThread caller_;
-  Recorder recorder_;
-  std::unique_ptr<SandboxEngine> engine_;
-  int functions_ = 0;
-  int requests_ = 0;
 };
 
 TEST_P(RuntimeConformanceTest, TheSampleGreetsWhoeverThePayloadNames) {

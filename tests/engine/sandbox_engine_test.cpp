@@ -3,8 +3,7 @@
 #include "engine/sandbox_engine.h"
 
 #include "engine/sandbox_launcher.h"
-#include "support/instance_recorder.h"
-#include "support/task_thread.h"
+#include "engine_fixture.h"
 #include "support/temp_dir.h"
 
 #include <gmock/gmock.h>
@@ -30,28 +29,8 @@ using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 using namespace std::chrono_literals;
 
-using Recorder = testing::InstanceRecorder;
-
-class SandboxEngineTest : public ::testing::Test {
+class SandboxEngineTest : public EngineFixture<::testing::Test> {
 protected:
-  void SetUp() override {
-    // bwrap runs as the function's unprivileged uid and must reach the code dir on the host.
-    fs::permissions(dir_.path(), fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add);
-    LauncherOptions options;
-    options.cgroupParent = "surge-test-engine-" + std::to_string(::getpid());
-    auto launcher = SandboxLauncher::create(options);
-    ASSERT_TRUE(launcher.ok()) << launcher.status();
-    SandboxEngineOptions engineOptions;
-    engineOptions.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
-    configure(engineOptions);
-    engine_ = std::make_unique<SandboxEngine>(
-        engineOptions, std::move(*launcher), [this](std::function<void()> task) { caller_.post(std::move(task)); },
-        recorder_);
-  }
-  void TearDown() override { engine_.reset(); }
-  // Tests of the pool turn it on here.
-  virtual void configure(SandboxEngineOptions&) {}
-
   // Writes `files` as a function's code and returns an InstanceSpec for it.
   InstanceSpec function(const std::map<std::string, std::string>& files, const std::string& handler = "index.handler") {
     const fs::path code = dir_.path() / ("code-" + std::to_string(++functions_));
@@ -66,46 +45,6 @@ protected:
     spec.timeout = absl::Seconds(10);
     return spec;
   }
-
-  InstanceId startReady(const InstanceSpec& spec) {
-    const InstanceId id = engine_->start(spec);
-    auto ready = recorder_.waitReady(id, 60s);
-    EXPECT_TRUE(ready.has_value()) << "no onReady within 60 s";
-    if (ready) {
-      EXPECT_TRUE(ready->ok()) << *ready;
-    }
-    return id;
-  }
-
-  // Invokes; the future holds the callback's result, which must arrive on the caller's thread.
-  std::future<absl::StatusOr<InvokeResult>> callAsync(InstanceId id, const std::string& payload,
-                                                      std::string requestId = "",
-                                                      std::shared_ptr<CancellationToken> token = nullptr) {
-    auto promise = std::make_shared<std::promise<absl::StatusOr<InvokeResult>>>();
-    auto future = promise->get_future();
-    if (requestId.empty()) requestId = "req-" + std::to_string(++requests_);
-    engine_->invoke(id, InvokeRequest{requestId, payload, std::chrono::steady_clock::time_point::max(), token},
-                    [this, promise](absl::StatusOr<InvokeResult> result) {
-                      EXPECT_EQ(std::this_thread::get_id(), caller_.id());
-                      promise->set_value(std::move(result));
-                    });
-    return future;
-  }
-
-  // Invokes and waits (bounded) for the callback.
-  absl::StatusOr<InvokeResult> call(InstanceId id, const std::string& payload, std::string requestId = "",
-                                    std::shared_ptr<CancellationToken> token = nullptr) {
-    auto future = callAsync(id, payload, std::move(requestId), std::move(token));
-    if (future.wait_for(60s) != std::future_status::ready) return absl::DeadlineExceededError("no callback in 60 s");
-    return future.get();
-  }
-
-  testing::TempDir dir_;
-  testing::TaskThread caller_;
-  Recorder recorder_;
-  std::unique_ptr<SandboxEngine> engine_;
-  int functions_ = 0;
-  int requests_ = 0;
 };
 
 TEST_F(SandboxEngineTest, ThePythonSampleServesThroughTheEngine) {

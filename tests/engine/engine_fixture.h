@@ -1,0 +1,88 @@
+// The fixture shared by the tests that drive a real SandboxEngine: a temp dir the sandboxes can
+// reach, a caller thread as the Executor, an instance recorder, and bounded start and call helpers.
+#pragma once
+
+#include "engine/sandbox_engine.h"
+#include "engine/sandbox_launcher.h"
+#include "support/instance_recorder.h"
+#include "support/task_thread.h"
+#include "support/temp_dir.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+
+namespace surge::engine {
+
+// `Base` is ::testing::Test or a ::testing::TestWithParam<...>.
+template <typename Base> class EngineFixture : public Base {
+protected:
+  void SetUp() override {
+    // bwrap runs as the function's unprivileged uid and must reach the code dirs on the host.
+    std::filesystem::permissions(dir_.path(), std::filesystem::perms::others_exec | std::filesystem::perms::group_exec,
+                                 std::filesystem::perm_options::add);
+    LauncherOptions options;
+    options.cgroupParent = "surge-test-engine-" + std::to_string(::getpid());
+    auto launcher = SandboxLauncher::create(options);
+    ASSERT_TRUE(launcher.ok()) << launcher.status();
+    SandboxEngineOptions engineOptions;
+    engineOptions.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
+    configure(engineOptions);
+    engine_ = std::make_unique<SandboxEngine>(
+        engineOptions, std::move(*launcher), [this](std::function<void()> task) { caller_.post(std::move(task)); },
+        recorder_);
+  }
+  void TearDown() override { engine_.reset(); }
+  // Tests that need other engine options (the pool) set them here.
+  virtual void configure(SandboxEngineOptions&) {}
+
+  // Starts an instance and waits (bounded) for it to be ready; a failure is a test failure.
+  InstanceId startReady(const InstanceSpec& spec) {
+    const InstanceId id = engine_->start(spec);
+    auto ready = recorder_.waitReady(id, std::chrono::seconds(60));
+    EXPECT_TRUE(ready.has_value()) << "no onReady within 60 s";
+    if (ready) {
+      EXPECT_TRUE(ready->ok()) << *ready;
+    }
+    return id;
+  }
+
+  // Invokes; the future holds the callback's result, which must arrive on the caller's thread.
+  std::future<absl::StatusOr<InvokeResult>> callAsync(InstanceId id, std::string payload, std::string requestId = "",
+                                                      std::shared_ptr<CancellationToken> token = nullptr) {
+    auto promise = std::make_shared<std::promise<absl::StatusOr<InvokeResult>>>();
+    auto future = promise->get_future();
+    if (requestId.empty()) requestId = "req-" + std::to_string(++requests_);
+    engine_->invoke(id,
+                    InvokeRequest{requestId, std::move(payload), std::chrono::steady_clock::time_point::max(), token},
+                    [this, promise](absl::StatusOr<InvokeResult> result) {
+                      EXPECT_EQ(std::this_thread::get_id(), caller_.id());
+                      promise->set_value(std::move(result));
+                    });
+    return future;
+  }
+
+  // Invokes and waits (bounded) for the callback.
+  absl::StatusOr<InvokeResult> call(InstanceId id, std::string payload, std::string requestId = "",
+                                    std::shared_ptr<CancellationToken> token = nullptr) {
+    auto future = callAsync(id, std::move(payload), std::move(requestId), std::move(token));
+    if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+      return absl::DeadlineExceededError("no callback in 60 s");
+    }
+    return future.get();
+  }
+
+  testing::TempDir dir_;
+  testing::TaskThread caller_;
+  testing::InstanceRecorder recorder_;
+  std::unique_ptr<SandboxEngine> engine_;
+  int functions_ = 0;
+  int requests_ = 0;
+};
+
+} // namespace surge::engine
