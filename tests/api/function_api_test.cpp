@@ -2,6 +2,7 @@
 // surged child process on a free loopback port.
 #include "support/client.h"
 #include "support/process.h"
+#include "support/surged_suite.h"
 #include "support/temp_dir.h"
 #include "support/zip_builder.h"
 
@@ -33,19 +34,8 @@ std::string randomBytes(size_t size) {
   return bytes;
 }
 
-class FunctionApiTest : public ::testing::Test {
+class FunctionApiTest : public testing::SurgedSuite {
 protected:
-  static void SetUpTestSuite() {
-    dir_ = new testing::TempDir();
-    surged_ = new testing::SurgedProcess(dir_->path() / "data");
-    channel_ = testing::makeChannel(surged_->address());
-  }
-  static void TearDownTestSuite() {
-    channel_.reset();
-    delete surged_;
-    delete dir_;
-  }
-
   v1::Function create(const std::string& name, const std::string& ns = "") {
     v1::CreateFunctionRequest request;
     request.set_namespace_(ns);
@@ -59,9 +49,6 @@ protected:
     return function;
   }
 
-  static inline testing::TempDir* dir_ = nullptr;
-  static inline testing::SurgedProcess* surged_ = nullptr;
-  static inline std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::FunctionService::Stub> functions_ = v1::FunctionService::NewStub(channel_);
 };
 

@@ -5,6 +5,7 @@
 
 #include "common/sha256.h"
 #include "support/process.h"
+#include "support/surged_suite.h"
 #include "support/temp_dir.h"
 #include "support/zip_builder.h"
 
@@ -28,8 +29,8 @@
 namespace surge {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::contextWithDeadline;
+using ::testing::HasSubstr;
 using testing::ZipBuilder;
 using Code = grpc::StatusCode;
 
@@ -48,19 +49,8 @@ std::string createKey(v1::AdminService::Stub& admin, const std::string& name, v1
   return response.secret();
 }
 
-class SecurityTest : public ::testing::Test {
+class SecurityTest : public testing::SurgedSuite {
 protected:
-  static void SetUpTestSuite() {
-    dir_ = new testing::TempDir();
-    surged_ = new testing::SurgedProcess(dir_->path() / "data");
-    channel_ = testing::makeChannel(surged_->address());
-  }
-  static void TearDownTestSuite() {
-    channel_.reset();
-    delete surged_;
-    delete dir_;
-  }
-
   // Creates (with the admin key) a python function with code in `ns`.
   void createFunctionWithCode(const std::string& name, const std::string& ns = "") {
     v1::CreateFunctionRequest request;
@@ -79,9 +69,6 @@ protected:
     return ZipBuilder().addFile("index.py", "def handler(e, c):\n    return '" + marker + "'\n").bytes();
   }
 
-  static inline testing::TempDir* dir_ = nullptr;
-  static inline testing::SurgedProcess* surged_ = nullptr;
-  static inline std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::FunctionService::Stub> functions_ = v1::FunctionService::NewStub(channel_);
   std::unique_ptr<v1::AdminService::Stub> admin_ = v1::AdminService::NewStub(channel_);
 };
@@ -173,7 +160,9 @@ TEST_F(SecurityTest, EveryCallAnswersEveryRoleWithTheExactCode) {
          google::protobuf::Empty e;
          return functions_->DeleteFunction(c, r, &e);
        }},
-      {"Invoke", Code::UNIMPLEMENTED, {"admin", "developer", "invoker"},
+      {"Invoke",
+       Code::UNIMPLEMENTED,
+       {"admin", "developer", "invoker"},
        [&](grpc::ClientContext* c, const std::string&) {
          v1::InvokeRequest r;
          r.set_function("target");
@@ -241,7 +230,9 @@ TEST_F(SecurityTest, EveryCallAnswersEveryRoleWithTheExactCode) {
          v1::QueryInvocationsResponse f;
          return logs->QueryInvocations(c, v1::QueryInvocationsRequest(), &f);
        }},
-      {"CreateApiKey", Code::OK, {"admin"},
+      {"CreateApiKey",
+       Code::OK,
+       {"admin"},
        [&](grpc::ClientContext* c, const std::string& tag) {
          v1::CreateApiKeyRequest r;
          r.set_name("made-" + tag);
@@ -249,19 +240,25 @@ TEST_F(SecurityTest, EveryCallAnswersEveryRoleWithTheExactCode) {
          v1::CreateApiKeyResponse f;
          return admin_->CreateApiKey(c, r, &f);
        }},
-      {"ListApiKeys", Code::OK, {"admin"},
+      {"ListApiKeys",
+       Code::OK,
+       {"admin"},
        [&](grpc::ClientContext* c, const std::string&) {
          v1::ListApiKeysResponse f;
          return admin_->ListApiKeys(c, v1::ListApiKeysRequest(), &f);
        }},
-      {"RevokeApiKey", Code::OK, {"admin"},
+      {"RevokeApiKey",
+       Code::OK,
+       {"admin"},
        [&](grpc::ClientContext* c, const std::string& tag) {
          v1::RevokeApiKeyRequest r;
          r.set_name("throwaway-" + tag);
          v1::ApiKey f;
          return admin_->RevokeApiKey(c, r, &f);
        }},
-      {"ListAuditEvents", Code::OK, {"admin"},
+      {"ListAuditEvents",
+       Code::OK,
+       {"admin"},
        [&](grpc::ClientContext* c, const std::string&) {
          v1::ListAuditEventsResponse f;
          return admin_->ListAuditEvents(c, v1::ListAuditEventsRequest(), &f);

@@ -1,5 +1,6 @@
 // surgectl, the real binary, against a real surged child process.
 #include "support/process.h"
+#include "support/surged_suite.h"
 #include "support/temp_dir.h"
 
 #include <gmock/gmock.h>
@@ -16,17 +17,8 @@ using testing::CommandResult;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class SurgectlTest : public ::testing::Test {
+class SurgectlTest : public testing::SurgedSuite {
 protected:
-  static void SetUpTestSuite() {
-    dir_ = new testing::TempDir();
-    surged_ = new testing::SurgedProcess(dir_->path() / "data");
-  }
-  static void TearDownTestSuite() {
-    delete surged_;
-    delete dir_;
-  }
-
   // Runs surgectl against the test's surged with its admin key (found through SURGE_DATA_DIR);
   // SURGE_* variables of the caller are not inherited.
   CommandResult surgectl(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
@@ -47,9 +39,6 @@ protected:
     std::ofstream(folder / "lib" / "util.py") << "X = 1\n";
     return folder;
   }
-
-  static inline testing::TempDir* dir_ = nullptr;
-  static inline testing::SurgedProcess* surged_ = nullptr;
 };
 
 TEST_F(SurgectlTest, CreatesGetsAndListsAFunctionFromAFolder) {

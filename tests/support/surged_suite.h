@@ -1,0 +1,33 @@
+// A test suite that shares one real surged child process (on a free loopback port, with its own
+// data dir and the bootstrap admin key as the default key) among all its tests.
+#pragma once
+
+#include "support/client.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+namespace surge::testing {
+
+class SurgedSuite : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    dir_ = std::make_unique<TempDir>();
+    surged_ = std::make_unique<SurgedProcess>(dir_->path() / "data");
+    channel_ = makeChannel(surged_->address());
+  }
+  static void TearDownTestSuite() {
+    channel_.reset(); // closed first, so that surged stops at once
+    surged_.reset();
+    dir_.reset();
+  }
+
+  static inline std::unique_ptr<TempDir> dir_;
+  static inline std::unique_ptr<SurgedProcess> surged_;
+  static inline std::shared_ptr<grpc::Channel> channel_;
+};
+
+} // namespace surge::testing
