@@ -67,23 +67,11 @@ int runAudit(Context& context, const AuditState& state) {
     }
   }
   auto stub = v1::AdminService::NewStub(context.channel());
-  // Every page merged into one response, so JSON output is a single object.
   v1::ListAuditEventsResponse all;
-  for (;;) {
-    v1::ListAuditEventsResponse page;
-    auto call = context.newCall();
-    if (auto status = stub->ListAuditEvents(call.get(), request, &page); !status.ok()) {
-      return context.rpcError(status);
-    }
-    for (v1::AuditEvent& event : *page.mutable_events()) *all.add_events() = std::move(event);
-    if (page.next_page_token().empty()) break;
-    // A token that does not move would page forever.
-    if (page.next_page_token() == request.page_token()) {
-      context.err() << "error: the server returned the same page token twice; giving up\n";
-      return kExitRpcError;
-    }
-    request.set_page_token(page.next_page_token());
-  }
+  const int fetched = fetchAllPages(context, request, all, [&](grpc::ClientContext* rpc, const auto& r, auto* page) {
+    return stub->ListAuditEvents(rpc, r, page);
+  });
+  if (fetched != kExitOk) return fetched;
   return context.print(all, [&](std::ostream& out) {
     if (all.events().empty()) {
       // On stderr, so that scripts reading the table see no rows.

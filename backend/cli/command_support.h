@@ -28,4 +28,28 @@ std::string commandFooter(const std::string& examples);
 // convert") do not say what is allowed. Runs while parsing, so a failure is a usage error.
 CLI::Validator wholeNumberValidator(uint64_t min, uint64_t max);
 
+// Fetches every page of a paged list call into `all`, one response whose repeated fields hold
+// every item and whose next_page_token is empty, so that JSON output is a single object.
+// `call(context, request, page)` makes one RPC. Returns kExitOk, or the exit code after reporting
+// the failure (an RPC error, or a server that hands back the same page token twice).
+template <typename Request, typename Response, typename Call>
+int fetchAllPages(Context& context, Request request, Response& all, Call call) {
+  for (;;) {
+    Response page;
+    auto rpc = context.newCall();
+    if (auto status = call(rpc.get(), request, &page); !status.ok()) return context.rpcError(status);
+    const std::string token = page.next_page_token();
+    all.MergeFrom(page); // appends the repeated fields
+    if (token.empty()) break;
+    // A token that does not move would page forever.
+    if (token == request.page_token()) {
+      context.err() << "error: the server returned the same page token twice; giving up\n";
+      return kExitRpcError;
+    }
+    request.set_page_token(token);
+  }
+  all.clear_next_page_token();
+  return kExitOk;
+}
+
 } // namespace surge::cli

@@ -486,25 +486,11 @@ int runList(Context& context, const ListState& state) {
   request.set_prefix(state.prefix);
   request.set_page_size(state.pageSize);
   auto stub = newStub(context);
-  // Every page merged into one response, so JSON output is a single object.
   v1::ListFunctionsResponse all;
-  for (;;) {
-    v1::ListFunctionsResponse page;
-    auto call = context.newCall();
-    if (auto status = stub->ListFunctions(call.get(), request, &page); !status.ok()) {
-      return context.rpcError(status);
-    }
-    for (v1::Function& function : *page.mutable_functions()) {
-      *all.add_functions() = std::move(function);
-    }
-    if (page.next_page_token().empty()) break;
-    // A token that does not move would page forever.
-    if (page.next_page_token() == request.page_token()) {
-      context.err() << "error: the server returned the same page token twice; giving up\n";
-      return kExitRpcError;
-    }
-    request.set_page_token(page.next_page_token());
-  }
+  const int fetched = fetchAllPages(context, request, all, [&](grpc::ClientContext* rpc, const auto& r, auto* page) {
+    return stub->ListFunctions(rpc, r, page);
+  });
+  if (fetched != kExitOk) return fetched;
   return context.print(all, [&](std::ostream& out) {
     if (all.functions().empty()) {
       // On stderr, so that scripts reading the table see no rows.
