@@ -8,7 +8,6 @@ namespace surge::testing {
 engine::InstanceId FakeEngine::start(const engine::InstanceSpec& spec) {
   std::lock_guard lock(mu_);
   const engine::InstanceId id = nextId_++;
-  ++starts_;
   instances_[id].spec = spec;
   return id;
 }
@@ -95,11 +94,6 @@ std::map<std::string, engine::InstanceId> FakeEngine::inflightRequests() const {
   std::map<std::string, engine::InstanceId> result;
   for (const auto& [requestId, call] : calls_) result[requestId] = call.instance;
   return result;
-}
-
-size_t FakeEngine::startCount() const {
-  std::lock_guard lock(mu_);
-  return starts_;
 }
 
 } // namespace surge::testing

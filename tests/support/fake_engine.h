@@ -40,7 +40,6 @@ public:
   std::map<engine::InstanceId, Instance> instances() const;
   // Request id -> instance id, for every request in flight.
   std::map<std::string, engine::InstanceId> inflightRequests() const;
-  size_t startCount() const;
 
 private:
   struct Call {
@@ -54,7 +53,6 @@ private:
   engine::InstanceObserver& observer_;
   mutable std::mutex mu_;
   engine::InstanceId nextId_ = 1;
-  size_t starts_ = 0;
   std::map<engine::InstanceId, Instance> instances_;
   std::map<std::string, Call> calls_;
 };
