@@ -131,8 +131,6 @@ int main(int argc, char** argv) {
       jsonPath = argv[i + 1];
   }
   testing::TempDir dir;
-  // bwrap runs as the function's unprivileged uid and must reach the code on the host.
-  std::filesystem::permissions(dir.path(), std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
   const auto functions = dir.path() / "functions";
   // The pool hard-links code into per-sandbox folders: the same file system as `functions`.
   const auto sandboxes = dir.path() / "sandboxes";

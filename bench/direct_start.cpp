@@ -27,8 +27,6 @@ int main(int argc, char** argv) {
       jsonPath = argv[i + 1];
   }
   testing::TempDir dir;
-  // bwrap runs as the function's unprivileged uid and must reach the code on the host.
-  std::filesystem::permissions(dir.path(), std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
   const auto code = dir.path() / "code";
   bench::writeNoopFunction(code);
   testing::TaskThread caller;

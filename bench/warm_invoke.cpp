@@ -30,8 +30,6 @@ int main(int argc, char** argv) {
       memoryMb = static_cast<uint32_t>(std::stoul(argv[i + 1]));
   }
   testing::TempDir dir;
-  // bwrap runs as the function's unprivileged uid and must reach the code on the host.
-  std::filesystem::permissions(dir.path(), std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
   bench::writeNoopFunction(dir.path() / "code");
   testing::TaskThread caller;
   bench::WaitingObserver observer;

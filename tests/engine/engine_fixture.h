@@ -23,9 +23,6 @@ namespace surge::engine {
 template <typename Base> class EngineFixture : public Base {
 protected:
   void SetUp() override {
-    // bwrap runs as the function's unprivileged uid and must reach the code dirs on the host.
-    std::filesystem::permissions(dir_.path(), std::filesystem::perms::others_exec | std::filesystem::perms::group_exec,
-                                 std::filesystem::perm_options::add);
     LauncherOptions options;
     options.cgroupParent = "surge-test-engine-" + std::to_string(::getpid());
     auto launcher = SandboxLauncher::create(options);

@@ -12,6 +12,10 @@ TempDir::TempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "surge-test-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = pattern;
+  // 0711, like surged's data dir: sandboxes, running as unprivileged per-function uids, must be
+  // able to pass through to the code folders a test puts here (mkdtemp makes 0700).
+  std::filesystem::permissions(path_, std::filesystem::perms::owner_all | std::filesystem::perms::group_exec |
+                                          std::filesystem::perms::others_exec);
 }
 
 TempDir::~TempDir() {

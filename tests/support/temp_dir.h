@@ -1,4 +1,4 @@
-// A temporary directory for one test, removed with everything in it when the test ends.
+// A temporary directory for one test (mode 0711), removed with everything in it when the test ends.
 #pragma once
 
 #include <filesystem>
