@@ -3,6 +3,8 @@
 
 #include <absl/time/time.h>
 
+#include <chrono>
+
 namespace surge::common {
 
 // Thread-safe: implementations may be called from any thread.
@@ -11,12 +13,15 @@ public:
   virtual ~Clock() = default;
   // Wall-clock time, used for timestamps that users see.
   virtual absl::Time now() const = 0;
+  // Monotonic time, for timeouts and deadlines: it never jumps when the wall clock is set.
+  virtual std::chrono::steady_clock::time_point steadyNow() const = 0;
 };
 
 // The real wall clock.
 class SystemClock final : public Clock {
 public:
   absl::Time now() const override;
+  std::chrono::steady_clock::time_point steadyNow() const override;
   // A process-wide instance, for wiring in main() and integration tests.
   static const Clock& instance();
 };

@@ -27,7 +27,7 @@ void CancellationToken::setHook(std::function<void()> hook) {
       return;
     }
   }
-  hook();
+  if (hook) hook();
 }
 
 } // namespace surge::engine

@@ -43,6 +43,9 @@ struct InstanceSpec {
   uint32_t concurrency = 1; // slots: requests the instance serves at once
   bool networkAccess = false;
   std::map<std::string, std::string> environment;
+
+  // Equal specs make interchangeable instances (the scheduler pools them together).
+  bool operator==(const InstanceSpec&) const = default;
 };
 
 // Lets the caller give up on an invocation. Thread-safe.
@@ -51,7 +54,8 @@ public:
   // Idempotent. Runs the engine's hook (once) if one is set.
   void cancel();
   bool cancelled() const;
-  // For engines: `hook` runs on cancel(), or at once if already cancelled. Replaces any earlier hook.
+  // For engines and the scheduler: `hook` runs on cancel(), or at once if already cancelled.
+  // Replaces any earlier hook; an empty one clears it.
   void setHook(std::function<void()> hook);
 
 private:

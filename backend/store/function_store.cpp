@@ -69,6 +69,7 @@ FunctionRow readFunctionRow(SQLite::Statement& query) {
   FunctionRow row;
   FunctionRecord& r = row.record;
   row.id = query.getColumn(0).getInt64();
+  r.id = row.id;
   r.ns = query.getColumn(1).getString();
   r.name = query.getColumn(2).getString();
   r.config.runtime = parseRuntime(query.getColumn(3).getString()).value_or(Runtime::kPython3);

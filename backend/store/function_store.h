@@ -41,6 +41,7 @@ struct StoreOptions {
 };
 
 struct FunctionRecord {
+  int64_t id = 0; // the store's key; never reused, so it tells a recreated function apart
   std::string ns;
   std::string name;
   FunctionConfig config;

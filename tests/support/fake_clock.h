@@ -15,14 +15,22 @@ public:
     absl::MutexLock lock(&mu_);
     return now_;
   }
+  // Starts at an arbitrary point and moves with advance(), like now().
+  std::chrono::steady_clock::time_point steadyNow() const override {
+    absl::MutexLock lock(&mu_);
+    return steadyNow_;
+  }
   void advance(absl::Duration by) {
     absl::MutexLock lock(&mu_);
     now_ += by;
+    steadyNow_ += absl::ToChronoNanoseconds(by);
   }
 
 private:
   mutable absl::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point steadyNow_ ABSL_GUARDED_BY(mu_) =
+      std::chrono::steady_clock::time_point(std::chrono::hours(1000));
 };
 
 } // namespace surge::testing

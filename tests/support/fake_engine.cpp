@@ -28,7 +28,7 @@ void FakeEngine::invoke(engine::InstanceId id, engine::InvokeRequest request, en
     return;
   }
   it->second.inflight.push_back(request.requestId);
-  calls_[request.requestId] = Call{id, std::move(done)};
+  calls_[request.requestId] = Call{id, std::move(done), std::move(request.payload)};
 }
 
 void FakeEngine::stop(engine::InstanceId id, engine::StopMode mode) {
@@ -94,6 +94,14 @@ std::map<std::string, engine::InstanceId> FakeEngine::inflightRequests() const {
   std::map<std::string, engine::InstanceId> result;
   for (const auto& [requestId, call] : calls_) result[requestId] = call.instance;
   return result;
+}
+
+std::string FakeEngine::requestWithPayload(const std::string& payload) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [requestId, call] : calls_) {
+    if (call.payload == payload) return requestId;
+  }
+  return "";
 }
 
 } // namespace surge::testing

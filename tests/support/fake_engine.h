@@ -40,11 +40,14 @@ public:
   std::map<engine::InstanceId, Instance> instances() const;
   // Request id -> instance id, for every request in flight.
   std::map<std::string, engine::InstanceId> inflightRequests() const;
+  // The id of the request in flight with `payload`; empty when there is none.
+  std::string requestWithPayload(const std::string& payload) const;
 
 private:
   struct Call {
     engine::InstanceId instance;
     engine::InvokeCallback done;
+    std::string payload;
   };
   void exitLocked(engine::InstanceId id, const engine::InstanceExit& exit, const std::string& errorType,
                   const std::string& errorMessage);

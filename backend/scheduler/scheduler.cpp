@@ -1,0 +1,114 @@
+// Scheduler: the loop thread, its timer, and the hand-off into the SchedulerCore.
+#include "scheduler/scheduler.h"
+
+#include "scheduler/scheduler_core.h"
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <future>
+#include <optional>
+#include <thread>
+
+namespace surge::scheduler {
+
+struct Scheduler::Loop final : engine::InstanceObserver {
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+  asio::steady_timer timer{io};
+  std::optional<SteadyTime> armedAt;
+  std::unique_ptr<engine::Engine> engine;
+  std::unique_ptr<SchedulerCore> core;
+  std::thread thread;
+
+  // Every task ends by re-arming the timer: whatever it did may have added an earlier deadline.
+  void post(std::function<void()> task) {
+    asio::post(io, [this, task = std::move(task)] {
+      task();
+      rearm();
+    });
+  }
+
+  // Runs `task` on the loop and waits for it; never call from the loop itself.
+  void runAndWait(std::function<void()> task) {
+    std::promise<void> done;
+    asio::post(io, [&] {
+      task();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+
+  void rearm() {
+    if (!core) return;
+    const std::optional<SteadyTime> next = core->nextWakeup();
+    if (!next || (armedAt && *armedAt <= *next)) return;
+    armedAt = next;
+    timer.expires_at(*next);
+    timer.async_wait([this](const asio::error_code& error) {
+      if (error) return; // re-armed earlier, or shutting down
+      armedAt.reset();
+      if (!core) return;
+      core->onTimer();
+      rearm();
+    });
+  }
+
+  void onReady(engine::InstanceId id, const absl::Status& status, engine::StartPath path) override {
+    if (core) core->onReady(id, status, path);
+  }
+  void onExit(engine::InstanceId id, const engine::InstanceExit& exit) override {
+    if (core) core->onExit(id, exit);
+  }
+};
+
+Scheduler::Scheduler() : loop_(std::make_unique<Loop>()) {}
+
+absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::create(const EngineFactory& makeEngine,
+                                                             const common::Clock& clock, SchedulerOptions options) {
+  std::unique_ptr<Scheduler> scheduler(new Scheduler());
+  Loop& loop = *scheduler->loop_;
+  auto engine = makeEngine([&loop](std::function<void()> task) { loop.post(std::move(task)); }, loop);
+  if (!engine.ok()) return engine.status();
+  loop.engine = std::move(*engine);
+  loop.core = std::make_unique<SchedulerCore>(
+      *loop.engine, clock, [&loop](std::function<void()> task) { loop.post(std::move(task)); }, options);
+  loop.thread = std::thread([&loop] { loop.io.run(); });
+  return scheduler;
+}
+
+Scheduler::~Scheduler() {
+  Loop& loop = *loop_;
+  loop.runAndWait([&] { loop.core->shutdown(); });
+  // The engine's destructor kills what is left and posts the last events to the loop, which
+  // still runs them; only then does the core go.
+  loop.engine.reset();
+  loop.runAndWait([&] {
+    loop.core.reset();
+    loop.timer.cancel();
+  });
+  loop.work.reset();
+  loop.thread.join();
+}
+
+void Scheduler::submit(Invocation invocation, InvocationCallback done) {
+  loop_->post([this, invocation = std::move(invocation), done = std::move(done)]() mutable {
+    loop_->core->submit(std::move(invocation), std::move(done));
+  });
+}
+
+void Scheduler::update(FunctionDefinitionPtr function) {
+  loop_->post([this, function = std::move(function)]() mutable { loop_->core->update(std::move(function)); });
+}
+
+void Scheduler::remove(const std::string& key) {
+  loop_->post([this, key] { loop_->core->remove(key); });
+}
+
+void Scheduler::status(const std::string& key, std::function<void(FunctionStatus)> done) {
+  loop_->post([this, key, done = std::move(done)] { done(loop_->core->status(key)); });
+}
+
+} // namespace surge::scheduler

@@ -1,0 +1,647 @@
+// SchedulerCore: dispatch, the pending queue, scale-out, reserved capacity and reclaim.
+// docs/scheduling.md explains the policy; the comments here say why the code is shaped so.
+#include "scheduler/scheduler_core.h"
+
+#include "common/absl_compat.h"
+
+#include <absl/strings/str_cat.h>
+#include <absl/strings/str_format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+namespace surge::scheduler {
+namespace {
+
+std::string seconds(absl::Duration d) { return absl::StrFormat("%g s", absl::ToDoubleSeconds(d)); }
+
+// A function error after which the instance is not used again (the engine stops or has stopped
+// it): only a handler's own exception leaves the runtime healthy.
+bool endsInstance(const absl::StatusOr<engine::InvokeResult>& outcome) {
+  return outcome.ok() && outcome->error && outcome->error->type != "HandlerError";
+}
+
+} // namespace
+
+SchedulerCore::SchedulerCore(engine::Engine& engine, const common::Clock& clock, engine::Executor post,
+                             SchedulerOptions options)
+    : engine_(engine), clock_(clock), post_(std::move(post)), options_(options),
+      nextSweep_(clock.steadyNow() + absl::ToChronoNanoseconds(options.sweepInterval)) {
+  std::random_device random;
+  requestPrefix_ = absl::StrFormat("%08x%08x-", random(), random());
+}
+
+SchedulerCore::~SchedulerCore() {
+  const absl::Status why = absl::UnavailableError("the server is shutting down");
+  for (auto& [key, function] : functions_) {
+    for (auto& pool : function->pools) {
+      while (auto waiter = pool->queue.popOldest()) failWaiter(*waiter, why);
+    }
+  }
+}
+
+// --- functions and pools ---
+
+SchedulerCore::Function& SchedulerCore::functionFor(const FunctionDefinitionPtr& definition) {
+  auto it = functions_.find(definition->key);
+  if (it == functions_.end() || it->second->definition->functionId != definition->functionId ||
+      it->second->definition->revision < definition->revision) {
+    update(definition);
+    it = functions_.find(definition->key);
+  }
+  return *it->second;
+}
+
+SchedulerCore::Pool& SchedulerCore::poolFor(Function& function, const engine::InstanceSpec& spec) {
+  for (auto& pool : function.pools) {
+    if (pool->spec == spec) return *pool;
+  }
+  auto pool = std::make_unique<Pool>();
+  pool->function = &function;
+  pool->spec = spec;
+  pool->retryBackoff = options_.retryBackoff;
+  function.pools.push_back(std::move(pool));
+  return *function.pools.back();
+}
+
+void SchedulerCore::update(FunctionDefinitionPtr definition) {
+  auto it = functions_.find(definition->key);
+  if (it != functions_.end() && it->second->definition->functionId != definition->functionId) {
+    // The same name now belongs to a new function: the old one's instances must not serve it.
+    auto old = std::move(it->second);
+    functions_.erase(it);
+    removeFunction(std::move(old), absl::NotFoundError(absl::StrCat("function '", definition->key,
+                                                                    "' was deleted while the request waited")));
+    it = functions_.end();
+  }
+  if (it == functions_.end()) {
+    it = functions_.emplace(definition->key, std::make_unique<Function>()).first;
+  } else if (definition->revision <= it->second->definition->revision) {
+    return;
+  }
+  Function& function = *it->second;
+  function.definition = definition;
+  const uint32_t target = definition->reservedTarget;
+
+  if (definition->spec.version == 0) {
+    // No code (yet): nothing can start. Waiters cannot exist either: submit refuses them.
+    if (function.current) retire(*function.current);
+    if (function.next) retire(*function.next);
+    function.current = function.next = nullptr;
+  } else if (!function.current) {
+    function.current = &poolFor(function, definition->spec);
+  } else if (!(function.current->spec == definition->spec)) {
+    // A new version or an instance-visible config change: roll over. With a reserved target the
+    // new pool warms first and takes over when its reserved instances are ready, so that
+    // reserved traffic sees no cold start; without one it takes over now.
+    Pool& fresh = poolFor(function, definition->spec);
+    if (function.next && function.next != &fresh) retire(*function.next);
+    function.next = nullptr;
+    if (target == 0) {
+      switchCurrent(function, fresh);
+    } else {
+      function.next = &fresh;
+    }
+  } else if (function.next) {
+    // Back to the current spec before the rollover finished.
+    retire(*function.next);
+    function.next = nullptr;
+  }
+
+  // During a rollover the old pool keeps its reserved instances: they serve until the new
+  // pool's are ready.
+  if (function.current) function.current->reservedTarget = target;
+  if (function.next) function.next->reservedTarget = target;
+  if (function.next) reconcileReserved(*function.next);
+  if (function.current) reconcileReserved(*function.current);
+  promoteIfWarm(function);
+  for (auto& pool : function.pools) scaleOut(*pool);
+  collect(function);
+}
+
+void SchedulerCore::switchCurrent(Function& function, Pool& pool) {
+  Pool* old = function.current;
+  function.current = &pool;
+  if (function.next == &pool) function.next = nullptr;
+  pool.reservedTarget = function.definition->reservedTarget;
+  if (old && old != &pool) {
+    // Requests for the active version go to the new instances; requests for a named version stay.
+    PendingQueue keep;
+    while (auto waiter = old->queue.popOldest()) {
+      if (waiter->invocation.versionSpec) {
+        keep.push(std::move(*waiter));
+      } else {
+        waiterPools_[waiter->id] = &pool;
+        pool.queue.push(std::move(*waiter));
+      }
+    }
+    old->queue = std::move(keep);
+    retire(*old);
+  }
+  reconcileReserved(pool);
+  dispatch(pool);
+  scaleOut(pool);
+}
+
+void SchedulerCore::retire(Pool& pool) {
+  pool.reservedTarget = 0;
+  std::vector<engine::InstanceId> members(pool.members.begin(), pool.members.end());
+  for (engine::InstanceId id : members) drain(instances_.at(id));
+}
+
+void SchedulerCore::removeFunction(std::unique_ptr<Function> function, const absl::Status& why) {
+  function->removed = true;
+  for (auto& pool : function->pools) {
+    while (auto waiter = pool->queue.popOldest()) {
+      --function->waiting;
+      failWaiter(*waiter, why);
+    }
+    retire(*pool);
+  }
+  function->current = function->next = nullptr;
+  departed_.push_back(std::move(function));
+  collect(*departed_.back());
+}
+
+void SchedulerCore::remove(const std::string& key) {
+  auto it = functions_.find(key);
+  if (it == functions_.end()) return;
+  auto function = std::move(it->second);
+  functions_.erase(it);
+  removeFunction(std::move(function), absl::NotFoundError(absl::StrCat("function '", key, "' was deleted")));
+}
+
+void SchedulerCore::shutdown() {
+  const absl::Status why = absl::UnavailableError("the server is shutting down");
+  std::vector<std::string> keys;
+  for (const auto& [key, function] : functions_) keys.push_back(key);
+  for (const std::string& key : keys) {
+    auto function = std::move(functions_[key]);
+    functions_.erase(key);
+    removeFunction(std::move(function), why);
+  }
+  for (auto& [id, instance] : instances_) engine_.stop(id, engine::StopMode::kNow);
+}
+
+// Drops pools that serve nothing and hold nothing, and departed functions with no instances.
+void SchedulerCore::collect(Function& function) {
+  auto& pools = function.pools;
+  pools.erase(std::remove_if(pools.begin(), pools.end(),
+                             [&](const std::unique_ptr<Pool>& pool) {
+                               return pool.get() != function.current && pool.get() != function.next &&
+                                      pool->members.empty() && pool->queue.empty();
+                             }),
+              pools.end());
+  if (function.removed && function.instances == 0) {
+    departed_.erase(std::remove_if(departed_.begin(), departed_.end(),
+                                   [&](const std::unique_ptr<Function>& f) { return f.get() == &function; }),
+                    departed_.end());
+  }
+}
+
+// --- requests ---
+
+void SchedulerCore::submit(Invocation invocation, InvocationCallback done) {
+  Function& function = functionFor(invocation.function);
+  const FunctionDefinition& definition = *function.definition;
+  Waiter waiter{nextWaiterId_++, std::move(invocation), std::move(done), newRequestId(), clock_.steadyNow(), {}};
+  waiter.queueDeadline = waiter.enqueuedAt + absl::ToChronoNanoseconds(definition.queueTimeout);
+
+  Pool* pool = function.current;
+  if (waiter.invocation.versionSpec) {
+    pool = &poolFor(function, *waiter.invocation.versionSpec);
+  } else if (!pool) {
+    return failWaiter(waiter, absl::FailedPreconditionError(
+                                  absl::StrCat("function '", definition.key, "' has no code; upload some first")));
+  }
+  // Waiters exist only while no slot is free, so a new request with an empty queue either runs
+  // now or is the first to wait.
+  if (pool->queue.empty()) {
+    const auto& free = pool->freeReserved.empty() ? pool->freeOnDemand : pool->freeReserved;
+    if (!free.empty()) return run(instances_.at(*free.begin()), std::move(waiter), false);
+  }
+  if (function.waiting >= definition.maxQueueLength) {
+    return failWaiter(waiter, absl::ResourceExhaustedError(absl::StrCat(
+                                  "the queue of function '", definition.key, "' is full: ", function.waiting,
+                                  " requests wait (max_queue_length ", definition.maxQueueLength, ")")));
+  }
+  enqueue(*pool, std::move(waiter));
+  scaleOut(*pool);
+}
+
+void SchedulerCore::enqueue(Pool& pool, Waiter waiter) {
+  const uint64_t id = waiter.id;
+  deadlines_.emplace(std::min(waiter.queueDeadline, waiter.invocation.deadline), id);
+  waiterPools_[id] = &pool;
+  ++pool.function->waiting;
+  if (waiter.invocation.cancellation) {
+    waiter.invocation.cancellation->setHook([this, id, post = post_] { post([this, id] { cancelWaiter(id); }); });
+  }
+  pool.queue.push(std::move(waiter));
+}
+
+// Serves the oldest waiters while a slot is free: reserved instances first, then on-demand.
+void SchedulerCore::dispatch(Pool& pool) {
+  while (!pool.queue.empty()) {
+    auto& free = pool.freeReserved.empty() ? pool.freeOnDemand : pool.freeReserved;
+    if (free.empty()) return;
+    serveFrom(instances_.at(*free.begin()), false);
+  }
+}
+
+// Gives the oldest waiters to `instance` while it has a free slot.
+void SchedulerCore::serveFrom(Instance& instance, bool coldStart) {
+  Pool& pool = *instance.pool;
+  while (!pool.queue.empty() && instance.phase == Phase::kReady && hasFreeSlot(instance)) {
+    auto waiter = pool.queue.popOldest();
+    --pool.function->waiting;
+    waiterPools_.erase(waiter->id);
+    run(instance, std::move(*waiter), coldStart);
+  }
+}
+
+void SchedulerCore::run(Instance& instance, Waiter waiter, bool coldStart) {
+  const SteadyTime now = clock_.steadyNow();
+  ++instance.inFlight;
+  if (!hasFreeSlot(instance)) clearFree(instance);
+  Running running{std::move(waiter.done),
+                  waiter.requestId,
+                  absl::FromChrono(now - waiter.enqueuedAt),
+                  coldStart,
+                  instance.kind,
+                  instance.pool->spec.version};
+  // The payload is copied, not moved: if the engine refuses (the instance died a moment ago),
+  // the request goes back to the head of the queue with it.
+  engine::InvokeRequest request{waiter.requestId, waiter.invocation.payload, waiter.invocation.deadline,
+                                waiter.invocation.cancellation};
+  const engine::InstanceId id = instance.id;
+  engine_.invoke(id, std::move(request),
+                 [this, id, waiter = std::move(waiter), running = std::move(running)](
+                     absl::StatusOr<engine::InvokeResult> outcome) mutable {
+                   finished(id, std::move(waiter), std::move(running), std::move(outcome));
+                 });
+}
+
+void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running running,
+                             absl::StatusOr<engine::InvokeResult> outcome) {
+  auto it = instances_.find(id);
+  Instance* instance = it == instances_.end() ? nullptr : &it->second;
+  if (instance) {
+    --instance->inFlight;
+    if (instance->inFlight == 0) instance->idleSince = clock_.steadyNow();
+  }
+  // FAILED_PRECONDITION: the engine refused the request before running it (the instance is gone
+  // or not ready). The request has not run, so it waits again, first in line.
+  if (outcome.status().code() == absl::StatusCode::kFailedPrecondition) {
+    spdlog::debug("request {} refused by instance {}: {}; queued again", running.requestId, id,
+                  outcome.status().ToString());
+    Pool* pool = instance ? instance->pool : nullptr;
+    if (instance && instance->phase != Phase::kDraining) drain(*instance);
+    Function* function = pool ? pool->function : nullptr;
+    if (!pool || function->removed) {
+      waiter.done = std::move(running.done);
+      return failWaiter(waiter, outcome.status());
+    }
+    waiter.done = std::move(running.done);
+    const uint64_t waiterId = waiter.id;
+    waiterPools_[waiterId] = pool;
+    ++function->waiting;
+    deadlines_.emplace(std::min(waiter.queueDeadline, waiter.invocation.deadline), waiterId);
+    pool->queue.pushFront(std::move(waiter));
+    if (instance->exited && instance->inFlight == 0) return afterExit(*instance);
+    dispatch(*pool);
+    scaleOut(*pool);
+    return;
+  }
+
+  InvocationResult result{std::move(outcome), std::move(running.requestId), running.queueWait,
+                          running.coldStart,  id,
+                          running.kind,       running.version};
+  const bool lost = endsInstance(result.outcome);
+  running.done(std::move(result));
+  if (!instance) return;
+  if (instance->exited) {
+    if (instance->inFlight == 0) afterExit(*instance);
+    return;
+  }
+  if (lost) {
+    if (instance->phase != Phase::kDraining) drain(*instance);
+    return;
+  }
+  if (instance->phase != Phase::kReady) return;
+  setFree(*instance);
+  dispatch(*instance->pool);
+}
+
+void SchedulerCore::cancelWaiter(uint64_t waiterId) {
+  auto it = waiterPools_.find(waiterId);
+  if (it == waiterPools_.end()) return; // already running or gone; the engine handles a running one
+  Pool& pool = *it->second;
+  auto waiter = pool.queue.remove(waiterId);
+  if (!waiter) return;
+  --pool.function->waiting;
+  waiterPools_.erase(it);
+  failWaiter(*waiter, absl::CancelledError("the caller cancelled the request while it waited in the queue"));
+}
+
+void SchedulerCore::failWaiter(Waiter& waiter, absl::Status status) {
+  waiterPools_.erase(waiter.id);
+  if (waiter.invocation.cancellation) waiter.invocation.cancellation->setHook({});
+  InvocationResult result;
+  result.outcome = std::move(status);
+  result.requestId = waiter.requestId;
+  result.queueWait = absl::FromChrono(clock_.steadyNow() - waiter.enqueuedAt);
+  waiter.done(std::move(result));
+}
+
+// --- instances ---
+
+bool SchedulerCore::hasFreeSlot(const Instance& instance) const {
+  return instance.inFlight < std::max<uint32_t>(1, instance.pool->spec.concurrency);
+}
+
+void SchedulerCore::setFree(Instance& instance) {
+  if (instance.phase != Phase::kReady || !hasFreeSlot(instance)) return;
+  auto& free = instance.kind == InstanceKind::kReserved ? instance.pool->freeReserved : instance.pool->freeOnDemand;
+  free.insert(instance.id);
+}
+
+void SchedulerCore::clearFree(Instance& instance) {
+  instance.pool->freeReserved.erase(instance.id);
+  instance.pool->freeOnDemand.erase(instance.id);
+}
+
+void SchedulerCore::startInstance(Pool& pool, InstanceKind kind) {
+  const engine::InstanceId id = engine_.start(pool.spec);
+  Instance& instance = instances_[id];
+  instance.id = id;
+  instance.pool = &pool;
+  instance.kind = kind;
+  instance.startTime = clock_.now();
+  pool.members.insert(id);
+  ++pool.starting;
+  ++pool.function->instances;
+}
+
+// Takes no new requests; the engine stops it once its in-flight ones finish.
+void SchedulerCore::drain(Instance& instance) {
+  if (instance.phase == Phase::kStarting) --instance.pool->starting;
+  instance.phase = Phase::kDraining;
+  clearFree(instance);
+  engine_.stop(instance.id, engine::StopMode::kDrain);
+}
+
+// Starts on-demand instances while the waiters outnumber the slots already on their way, so a
+// burst of 50 at concurrency 10 starts 5 instances, not 50.
+void SchedulerCore::scaleOut(Pool& pool) {
+  Function& function = *pool.function;
+  if (function.removed) return;
+  const uint32_t slots = std::max<uint32_t>(1, pool.spec.concurrency);
+  while (pool.queue.size() > static_cast<size_t>(pool.starting) * slots &&
+         function.instances < function.definition->maxInstances) {
+    startInstance(pool, InstanceKind::kOnDemand);
+  }
+}
+
+// Brings the pool's reserved instances to its target: warm on-demand instances are promoted
+// first, then new ones start (after a failed start, not before the backoff passes). A surplus
+// becomes on-demand, starting ones first, then idle, then busy; nothing is stopped here.
+void SchedulerCore::reconcileReserved(Pool& pool) {
+  Function& function = *pool.function;
+  if (function.removed) return;
+  uint32_t reserved = 0;
+  for (engine::InstanceId id : pool.members) {
+    const Instance& instance = instances_.at(id);
+    if (instance.kind == InstanceKind::kReserved && instance.phase != Phase::kDraining) ++reserved;
+  }
+  auto changeKind = [&](Instance& instance, InstanceKind kind) {
+    clearFree(instance);
+    instance.kind = kind;
+    setFree(instance);
+  };
+  if (reserved < pool.reservedTarget) {
+    for (engine::InstanceId id : pool.members) {
+      Instance& instance = instances_.at(id);
+      if (reserved == pool.reservedTarget) break;
+      if (instance.kind == InstanceKind::kOnDemand && instance.phase != Phase::kDraining) {
+        changeKind(instance, InstanceKind::kReserved);
+        ++reserved;
+      }
+    }
+    if (clock_.steadyNow() < pool.retryAt) return;
+    while (reserved < pool.reservedTarget && function.instances < function.definition->maxInstances) {
+      startInstance(pool, InstanceKind::kReserved);
+      ++reserved;
+    }
+    return;
+  }
+  for (Phase phase : {Phase::kStarting, Phase::kReady}) {
+    for (bool busy : {false, true}) {
+      for (auto id = pool.members.rbegin(); id != pool.members.rend() && reserved > pool.reservedTarget; ++id) {
+        Instance& instance = instances_.at(*id);
+        if (instance.kind != InstanceKind::kReserved || instance.phase != phase || (instance.inFlight > 0) != busy) {
+          continue;
+        }
+        changeKind(instance, InstanceKind::kOnDemand);
+        if (instance.inFlight == 0) instance.idleSince = clock_.steadyNow();
+        --reserved;
+      }
+    }
+  }
+}
+
+// A rollover completes when the new pool's reserved instances are all ready.
+void SchedulerCore::promoteIfWarm(Function& function) {
+  Pool* next = function.next;
+  if (!next) return;
+  uint32_t ready = 0;
+  for (engine::InstanceId id : next->members) {
+    const Instance& instance = instances_.at(id);
+    if (instance.kind == InstanceKind::kReserved && instance.phase == Phase::kReady) ++ready;
+  }
+  if (ready >= next->reservedTarget) switchCurrent(function, *next);
+}
+
+void SchedulerCore::onReady(engine::InstanceId id, const absl::Status& status, engine::StartPath) {
+  auto it = instances_.find(id);
+  if (it == instances_.end()) return;
+  Instance& instance = it->second;
+  if (instance.phase != Phase::kStarting) return; // drained while starting; its exit follows
+  Pool& pool = *instance.pool;
+  Function& function = *pool.function;
+  --pool.starting;
+  if (status.ok()) {
+    instance.phase = Phase::kReady;
+    pool.retryBackoff = options_.retryBackoff;
+    setFree(instance);
+    // The waiters it takes now waited for its start: they are the cold starts.
+    serveFrom(instance, true);
+    if (instance.inFlight == 0) instance.idleSince = clock_.steadyNow();
+    if (function.next == &pool) promoteIfWarm(function);
+    return;
+  }
+  spdlog::warn("an instance of {} (version {}) failed to start: {}", function.definition->key, pool.spec.version,
+               status.ToString());
+  const InstanceKind kind = instance.kind;
+  forget(instance);
+  if (kind == InstanceKind::kReserved) {
+    pool.retryAt = clock_.steadyNow() + absl::ToChronoNanoseconds(pool.retryBackoff);
+    pool.retryBackoff = std::min(pool.retryBackoff * 2, options_.maxRetryBackoff);
+  }
+  // A new version that cannot start still takes over: it is what was deployed, and its callers
+  // should see why it fails rather than keep running the old code unknowingly.
+  if (function.next == &pool) switchCurrent(function, pool);
+  // With nothing ready and nothing starting, the waiters would only wait for the timeout; tell
+  // them why instead. A later request tries a new start.
+  bool anyAlive = pool.starting > 0;
+  for (engine::InstanceId member : pool.members) anyAlive |= instances_.at(member).phase == Phase::kReady;
+  if (!anyAlive) {
+    while (auto waiter = pool.queue.popOldest()) {
+      --function.waiting;
+      waiterPools_.erase(waiter->id);
+      InvocationResult result;
+      engine::InvokeResult failed;
+      failed.error = engine::FunctionError{"InitializerError",
+                                           absl::StrCat("the instance failed to start: ", status.message()), ""};
+      result.outcome = std::move(failed);
+      result.requestId = waiter->requestId;
+      result.queueWait = absl::FromChrono(clock_.steadyNow() - waiter->enqueuedAt);
+      result.coldStart = true;
+      result.version = pool.spec.version;
+      if (waiter->invocation.cancellation) waiter->invocation.cancellation->setHook({});
+      waiter->done(std::move(result));
+    }
+  }
+  collect(function);
+}
+
+void SchedulerCore::onExit(engine::InstanceId id, const engine::InstanceExit& exit) {
+  auto it = instances_.find(id);
+  if (it == instances_.end()) return;
+  Instance& instance = it->second;
+  if (!exit.requested) {
+    spdlog::warn("instance {} of {} exited: {}", id, instance.pool->function->definition->key, exit.reason);
+  }
+  if (instance.phase == Phase::kStarting) --instance.pool->starting;
+  instance.phase = Phase::kDraining;
+  instance.exited = true;
+  clearFree(instance);
+  // Requests sent just before the engine saw it die come back refused; they are queued again
+  // when they do, so the instance is kept until then.
+  if (instance.inFlight == 0) afterExit(instance);
+}
+
+void SchedulerCore::afterExit(Instance& instance) {
+  Pool& pool = *instance.pool;
+  Function& function = *pool.function;
+  forget(instance);
+  // A dead reserved instance is replaced; waiters get new on-demand instances as needed.
+  reconcileReserved(pool);
+  dispatch(pool);
+  scaleOut(pool);
+  collect(function);
+}
+
+void SchedulerCore::forget(Instance& instance) {
+  Pool& pool = *instance.pool;
+  clearFree(instance);
+  pool.members.erase(instance.id);
+  --pool.function->instances;
+  instances_.erase(instance.id);
+}
+
+// --- time ---
+
+std::optional<SteadyTime> SchedulerCore::nextWakeup() const {
+  std::optional<SteadyTime> next;
+  if (!deadlines_.empty()) next = deadlines_.top().first;
+  if (!instances_.empty() && (!next || nextSweep_ < *next)) next = nextSweep_;
+  return next;
+}
+
+void SchedulerCore::onTimer() {
+  const SteadyTime now = clock_.steadyNow();
+  while (!deadlines_.empty() && deadlines_.top().first <= now) {
+    const uint64_t id = deadlines_.top().second;
+    deadlines_.pop();
+    auto it = waiterPools_.find(id);
+    if (it == waiterPools_.end()) continue;
+    Pool& pool = *it->second;
+    auto waiter = pool.queue.remove(id);
+    if (!waiter) continue;
+    --pool.function->waiting;
+    const std::string& key = pool.function->definition->key;
+    if (waiter->invocation.deadline <= now && waiter->invocation.deadline <= waiter->queueDeadline) {
+      failWaiter(*waiter, absl::DeadlineExceededError(absl::StrCat(
+                              "the caller's deadline passed after ", seconds(absl::FromChrono(now - waiter->enqueuedAt)),
+                              " in the queue of function '", key, "'")));
+    } else {
+      failWaiter(*waiter, absl::ResourceExhaustedError(absl::StrCat(
+                              "no instance of function '", key, "' became free within its queue timeout of ",
+                              seconds(pool.function->definition->queueTimeout), " (", pool.function->instances,
+                              " instances, max_instances ", pool.function->definition->maxInstances, ")")));
+    }
+    collect(*pool.function);
+  }
+  if (now >= nextSweep_) {
+    sweep(now);
+    nextSweep_ = now + absl::ToChronoNanoseconds(options_.sweepInterval);
+  }
+}
+
+// Reclaims on-demand instances idle for the idle timeout, and retries reserved starts whose
+// backoff has passed.
+void SchedulerCore::sweep(SteadyTime now) {
+  const auto idleTimeout = absl::ToChronoNanoseconds(options_.idleTimeout);
+  for (auto& [key, function] : functions_) {
+    for (auto& pool : function->pools) {
+      std::vector<engine::InstanceId> idle;
+      for (engine::InstanceId id : pool->members) {
+        const Instance& instance = instances_.at(id);
+        if (instance.kind == InstanceKind::kOnDemand && instance.phase == Phase::kReady && instance.inFlight == 0 &&
+            now - instance.idleSince >= idleTimeout) {
+          idle.push_back(id);
+        }
+      }
+      for (engine::InstanceId id : idle) drain(instances_.at(id));
+      if (pool->retryAt != SteadyTime{} && now >= pool->retryAt) {
+        pool->retryAt = {};
+        reconcileReserved(*pool);
+      }
+    }
+  }
+}
+
+std::string SchedulerCore::newRequestId() { return absl::StrFormat("%s%x", requestPrefix_, ++nextRequest_); }
+
+// --- status ---
+
+FunctionStatus SchedulerCore::status(const std::string& key) const {
+  FunctionStatus status;
+  status.key = key;
+  auto it = functions_.find(key);
+  if (it == functions_.end()) return status;
+  const Function& function = *it->second;
+  status.reservedTarget = function.definition->reservedTarget;
+  status.queueDepth = function.waiting;
+  for (const auto& pool : function.pools) {
+    for (engine::InstanceId id : pool->members) {
+      const Instance& instance = instances_.at(id);
+      InstanceState state = InstanceState::kStarting;
+      if (instance.phase == Phase::kDraining) {
+        state = InstanceState::kDraining;
+      } else if (instance.phase == Phase::kReady) {
+        state = instance.inFlight > 0 ? InstanceState::kBusy : InstanceState::kIdle;
+        if (instance.kind == InstanceKind::kReserved) ++status.reservedReady;
+      }
+      status.inFlight += instance.inFlight;
+      status.instances.push_back({id, instance.kind, state, pool->spec.version, instance.inFlight, instance.startTime});
+    }
+  }
+  std::sort(status.instances.begin(), status.instances.end(),
+            [](const InstanceStatus& a, const InstanceStatus& b) { return a.id < b.id; });
+  return status;
+}
+
+} // namespace surge::scheduler

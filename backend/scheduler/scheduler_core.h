@@ -1,0 +1,152 @@
+// SchedulerCore: the scheduling policy. Per function it keeps pools of instances (one pool per
+// instance spec), a pending queue per pool, reserved-first dispatch, background scale-out, idle
+// reclaim and the reserved target. It runs on one loop and is driven by calls and engine events,
+// so it needs no locks, and tests drive it with a fake clock and a fake engine.
+#pragma once
+
+#include "common/clock.h"
+#include "engine/engine.h"
+#include "scheduler/pending_queue.h"
+#include "scheduler/scheduler_types.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace surge::scheduler {
+
+// Not thread-safe: every method, and every engine event, must run on the owner's loop. `post`
+// queues a task on that loop (cancellation arrives from other threads through it). The engine
+// must deliver its callbacks on the same loop and outlive nothing it calls back into.
+class SchedulerCore final : public engine::InstanceObserver {
+public:
+  SchedulerCore(engine::Engine& engine, const common::Clock& clock, engine::Executor post,
+                SchedulerOptions options = {});
+  // Fails the waiters still queued with UNAVAILABLE. Instances are left to the engine.
+  ~SchedulerCore() override;
+
+  // Runs the invocation on a free slot (reserved instances first), or queues it and starts
+  // instances in the background. `done` runs once, on the loop.
+  void submit(Invocation invocation, InvocationCallback done);
+  // A new or changed function (ignored when its revision is not newer than the one known).
+  // Applies its reserved target and limits; a changed instance spec rolls the function over to
+  // new instances, warming the reserved ones first.
+  void update(FunctionDefinitionPtr function);
+  // The function was deleted: its waiters fail with NOT_FOUND and its instances drain.
+  void remove(const std::string& key);
+  // Fails every waiter with UNAVAILABLE and stops every instance now (server shutdown).
+  void shutdown();
+
+  FunctionStatus status(const std::string& key) const;
+  // Instances this core has started and not yet seen exit, over all functions.
+  size_t instanceCount() const { return instances_.size(); }
+
+  // When onTimer() next has work (queue timeouts, idle reclaim, start retries); nullopt: none.
+  std::optional<SteadyTime> nextWakeup() const;
+  void onTimer();
+
+  void onReady(engine::InstanceId id, const absl::Status& status, engine::StartPath path) override;
+  void onExit(engine::InstanceId id, const engine::InstanceExit& exit) override;
+
+private:
+  struct Function;
+  struct Pool;
+  enum class Phase { kStarting, kReady, kDraining };
+  struct Instance {
+    engine::InstanceId id = 0;
+    Pool* pool = nullptr;
+    InstanceKind kind = InstanceKind::kOnDemand;
+    Phase phase = Phase::kStarting;
+    uint32_t inFlight = 0;
+    SteadyTime idleSince;
+    absl::Time startTime;
+    // The engine said it is gone, but answers for requests sent to it are still on their way.
+    bool exited = false;
+  };
+  // The instances of one spec (a version with one config), and the requests waiting for them.
+  struct Pool {
+    Function* function = nullptr;
+    engine::InstanceSpec spec;
+    uint32_t reservedTarget = 0;
+    std::set<engine::InstanceId> members;
+    // Ready instances with a free slot, oldest first, so that load packs onto few instances and
+    // the others go idle and are reclaimed.
+    std::set<engine::InstanceId> freeReserved, freeOnDemand;
+    uint32_t starting = 0;
+    PendingQueue queue;
+    SteadyTime retryAt;          // no reserved start before this (after a failed start)
+    absl::Duration retryBackoff; // the next wait after a failure
+  };
+  struct Function {
+    FunctionDefinitionPtr definition;
+    std::vector<std::unique_ptr<Pool>> pools;
+    Pool* current = nullptr; // serves the active version; null while there is no code
+    Pool* next = nullptr;    // a new spec warming its reserved instances before taking over
+    uint32_t instances = 0;  // over all pools, against maxInstances
+    uint32_t waiting = 0;    // over all pools, against maxQueueLength
+    bool removed = false;
+  };
+  // What a running request needs when its result comes back.
+  struct Running {
+    InvocationCallback done;
+    std::string requestId;
+    absl::Duration queueWait;
+    bool coldStart = false;
+    InstanceKind kind = InstanceKind::kOnDemand;
+    int64_t version = 0;
+  };
+
+  Function& functionFor(const FunctionDefinitionPtr& definition);
+  Pool& poolFor(Function& function, const engine::InstanceSpec& spec);
+  void switchCurrent(Function& function, Pool& pool);
+  void retire(Pool& pool);
+  void removeFunction(std::unique_ptr<Function> function, const absl::Status& why);
+
+  void enqueue(Pool& pool, Waiter waiter);
+  void dispatch(Pool& pool);
+  void serveFrom(Instance& instance, bool coldStart);
+  void run(Instance& instance, Waiter waiter, bool coldStart);
+  void finished(engine::InstanceId id, Waiter waiter, Running running, absl::StatusOr<engine::InvokeResult> outcome);
+  void cancelWaiter(uint64_t waiterId);
+  void failWaiter(Waiter& waiter, absl::Status status);
+
+  void reconcileReserved(Pool& pool);
+  void scaleOut(Pool& pool);
+  void startInstance(Pool& pool, InstanceKind kind);
+  void drain(Instance& instance);
+  void setFree(Instance& instance);
+  void clearFree(Instance& instance);
+  bool hasFreeSlot(const Instance& instance) const;
+  void promoteIfWarm(Function& function);
+  void forget(Instance& instance);
+  void afterExit(Instance& instance);
+  void collect(Function& function);
+  void sweep(SteadyTime now);
+
+  std::string newRequestId();
+
+  engine::Engine& engine_;
+  const common::Clock& clock_;
+  engine::Executor post_;
+  SchedulerOptions options_;
+  std::unordered_map<std::string, std::unique_ptr<Function>> functions_;
+  // Deleted or replaced functions whose instances are still draining.
+  std::vector<std::unique_ptr<Function>> departed_;
+  std::unordered_map<engine::InstanceId, Instance> instances_;
+  // Queue deadlines, soonest first; entries of waiters that already left are skipped.
+  using Deadline = std::pair<SteadyTime, uint64_t>;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  std::unordered_map<uint64_t, Pool*> waiterPools_;
+  uint64_t nextWaiterId_ = 1;
+  uint64_t nextRequest_ = 0;
+  std::string requestPrefix_;
+  SteadyTime nextSweep_;
+};
+
+} // namespace surge::scheduler

@@ -1,0 +1,93 @@
+// The scheduler's vocabulary: what it is told about a function, what one invocation asks for and
+// gets back, and the status it reports. Plain values, shared by the core, the facade and the API.
+#pragma once
+
+#include "engine/engine.h"
+
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace surge::scheduler {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// One function as the scheduler needs it, read from the store by the API layer. Immutable once
+// shared; a change to the function comes as a new definition with a higher revision.
+struct FunctionDefinition {
+  std::string key;        // "namespace/name"
+  int64_t functionId = 0; // the store's id; a deleted and recreated function gets a new one
+  int64_t revision = 0;   // the store's revision; a higher one replaces a lower one
+  // The active version with the current config. version 0: no code yet (nothing can start).
+  engine::InstanceSpec spec;
+  uint32_t reservedTarget = 0;
+  uint32_t maxInstances = 100;
+  uint32_t maxQueueLength = 1000;
+  absl::Duration queueTimeout = absl::Seconds(60);
+};
+using FunctionDefinitionPtr = std::shared_ptr<const FunctionDefinition>;
+
+enum class InstanceKind { kReserved, kOnDemand };
+enum class InstanceState { kStarting, kIdle, kBusy, kDraining };
+
+// One call to run a function.
+struct Invocation {
+  FunctionDefinitionPtr function;
+  // A retained version other than the active one, already resolved; null: the active version.
+  std::shared_ptr<const engine::InstanceSpec> versionSpec;
+  std::string payload;
+  // When the caller stops waiting (queue wait plus execution).
+  SteadyTime deadline = SteadyTime::max();
+  // Cancelling leaves the queue at once, or cancels the execution if it already started.
+  std::shared_ptr<engine::CancellationToken> cancellation;
+};
+
+struct InvocationResult {
+  // A result (which may carry the function's own error), or why the platform could not run it:
+  // RESOURCE_EXHAUSTED (queue full or queue timeout), DEADLINE_EXCEEDED, CANCELLED, NOT_FOUND
+  // (deleted meanwhile), UNAVAILABLE (shutting down), FAILED_PRECONDITION (no code).
+  absl::StatusOr<engine::InvokeResult> outcome;
+  std::string requestId;
+  absl::Duration queueWait;
+  bool coldStart = false; // it waited for an instance that was started while it queued
+  engine::InstanceId instance = 0;
+  InstanceKind kind = InstanceKind::kOnDemand;
+  int64_t version = 0;
+};
+using InvocationCallback = std::function<void(InvocationResult)>;
+
+struct InstanceStatus {
+  engine::InstanceId id = 0;
+  InstanceKind kind = InstanceKind::kOnDemand;
+  InstanceState state = InstanceState::kStarting;
+  int64_t version = 0;
+  uint32_t inFlight = 0;
+  absl::Time startTime;
+};
+
+struct FunctionStatus {
+  std::string key;
+  uint32_t reservedTarget = 0;
+  uint32_t reservedReady = 0;
+  uint32_t inFlight = 0;
+  uint32_t queueDepth = 0;
+  std::vector<InstanceStatus> instances; // by id, oldest first
+};
+
+struct SchedulerOptions {
+  // An on-demand instance idle this long is stopped. Reserved instances never are.
+  absl::Duration idleTimeout = absl::Seconds(300);
+  // How often idle instances are looked for; a reclaim happens up to this late.
+  absl::Duration sweepInterval = absl::Seconds(1);
+  // A reserved instance that fails to start is retried after this, doubling up to the maximum.
+  absl::Duration retryBackoff = absl::Seconds(1);
+  absl::Duration maxRetryBackoff = absl::Seconds(60);
+};
+
+} // namespace surge::scheduler

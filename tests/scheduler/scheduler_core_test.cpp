@@ -1,0 +1,585 @@
+// The scheduling policy, driven by a fake clock and a fake engine on a hand-pumped loop: queue
+// order, dispatch, scale-out, timeouts, cancellation, reclaim, reserved capacity and rollover.
+#include "scheduler/scheduler_core.h"
+
+#include "support/fake_clock.h"
+#include "support/fake_engine.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace surge::scheduler {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+// The loop the core runs on: tasks wait until the test pumps them.
+class ManualLoop {
+public:
+  void post(std::function<void()> task) { tasks_.push_back(std::move(task)); }
+  void runAll() {
+    while (!tasks_.empty()) {
+      auto task = std::move(tasks_.front());
+      tasks_.pop_front();
+      task();
+    }
+  }
+
+private:
+  std::deque<std::function<void()>> tasks_;
+};
+
+using ResultSlot = std::shared_ptr<std::optional<InvocationResult>>;
+
+class SchedulerCoreTest : public ::testing::Test, public engine::InstanceObserver {
+protected:
+  SchedulerCoreTest() {
+    SchedulerOptions options;
+    options.idleTimeout = absl::Seconds(300);
+    options.sweepInterval = absl::Seconds(1);
+    options.retryBackoff = absl::Seconds(1);
+    options.maxRetryBackoff = absl::Seconds(8);
+    core_ = std::make_unique<SchedulerCore>(engine_, clock_, post(), options);
+  }
+
+  engine::Executor post() {
+    return [this](std::function<void()> task) { loop_.post(std::move(task)); };
+  }
+  void onReady(engine::InstanceId id, const absl::Status& status, engine::StartPath path) override {
+    core_->onReady(id, status, path);
+  }
+  void onExit(engine::InstanceId id, const engine::InstanceExit& exit) override { core_->onExit(id, exit); }
+
+  struct Def {
+    uint32_t concurrency = 1;
+    uint32_t reserved = 0;
+    uint32_t maxInstances = 100;
+    uint32_t maxQueueLength = 1000;
+    absl::Duration queueTimeout = absl::Seconds(10);
+    int64_t version = 1;
+    int64_t revision = 1;
+  };
+  FunctionDefinitionPtr define(Def d) {
+    auto definition = std::make_shared<FunctionDefinition>();
+    definition->key = "default/fn";
+    definition->functionId = 7;
+    definition->revision = d.revision;
+    definition->spec.function = "default/fn";
+    definition->spec.functionId = 7;
+    definition->spec.version = d.version;
+    definition->spec.codeDir = "/code/v" + std::to_string(d.version);
+    definition->spec.handler = "index.handler";
+    definition->spec.concurrency = d.concurrency;
+    definition->reservedTarget = d.reserved;
+    definition->maxInstances = d.maxInstances;
+    definition->maxQueueLength = d.maxQueueLength;
+    definition->queueTimeout = d.queueTimeout;
+    function_ = definition;
+    return definition;
+  }
+
+  ResultSlot submit(const std::string& payload, std::shared_ptr<engine::CancellationToken> token = nullptr,
+                    SteadyTime deadline = SteadyTime::max()) {
+    auto slot = std::make_shared<std::optional<InvocationResult>>();
+    Invocation invocation;
+    invocation.function = function_;
+    invocation.payload = payload;
+    invocation.deadline = deadline;
+    invocation.cancellation = std::move(token);
+    core_->submit(std::move(invocation), [slot](InvocationResult result) { *slot = std::move(result); });
+    loop_.runAll();
+    return slot;
+  }
+
+  // Ids of the instances the engine was asked to start and has not seen stop, in start order.
+  std::vector<engine::InstanceId> live() const {
+    std::vector<engine::InstanceId> ids;
+    for (const auto& [id, instance] : engine_.instances()) {
+      if (!instance.stopped) ids.push_back(id);
+    }
+    return ids;
+  }
+  bool stopped(engine::InstanceId id) const {
+    auto instances = engine_.instances();
+    return !instances.contains(id) || instances.at(id).stopped;
+  }
+  void ready(engine::InstanceId id) {
+    engine_.finishStart(id);
+    loop_.runAll();
+  }
+  // Finishes the request that carries `payload` with that payload echoed back.
+  void finish(const std::string& payload) {
+    const std::string requestId = engine_.requestWithPayload(payload);
+    ASSERT_FALSE(requestId.empty()) << "no request in flight carries '" << payload << "'";
+    engine::InvokeResult result;
+    result.output = payload;
+    result.execution = absl::Milliseconds(3);
+    engine_.finishInvoke(requestId, result);
+    loop_.runAll();
+  }
+  engine::InstanceId runningOn(const std::string& payload) const {
+    const std::string requestId = engine_.requestWithPayload(payload);
+    auto inflight = engine_.inflightRequests();
+    return inflight.contains(requestId) ? inflight.at(requestId) : 0;
+  }
+  void advance(absl::Duration by) {
+    clock_.advance(by);
+    core_->onTimer();
+    loop_.runAll();
+  }
+
+  testing::FakeClock clock_;
+  ManualLoop loop_;
+  testing::FakeEngine engine_{post(), *this};
+  std::unique_ptr<SchedulerCore> core_;
+  FunctionDefinitionPtr function_;
+};
+
+TEST_F(SchedulerCoreTest, QueuedRequestsRunInArrivalOrder) {
+  define({.maxInstances = 1});
+  auto a = submit("a");
+  auto b = submit("b");
+  auto c = submit("c");
+  ASSERT_THAT(live(), SizeIs(1));
+  EXPECT_EQ(core_->status("default/fn").queueDepth, 3u);
+  ready(live()[0]);
+  EXPECT_NE(runningOn("a"), 0u);
+  EXPECT_EQ(runningOn("b"), 0u);
+  finish("a");
+  EXPECT_NE(runningOn("b"), 0u);
+  EXPECT_EQ(runningOn("c"), 0u);
+  finish("b");
+  finish("c");
+  ASSERT_TRUE(a->has_value() && b->has_value() && c->has_value());
+  EXPECT_EQ((*a)->outcome->output, "a");
+  EXPECT_EQ((*c)->outcome->output, "c");
+  EXPECT_TRUE((*a)->coldStart);
+  EXPECT_FALSE((*b)->coldStart);
+}
+
+TEST_F(SchedulerCoreTest, FreedInstanceServesOldestWaiterBeforeTheNewInstanceIsReady) {
+  define({});
+  auto a = submit("a");
+  const engine::InstanceId first = live()[0];
+  ready(first);
+  auto b = submit("b");
+  auto c = submit("c");
+  ASSERT_THAT(live(), SizeIs(3)) << "one new instance per waiter at concurrency 1";
+  clock_.advance(absl::Milliseconds(40));
+  finish("a");
+  // b is not tied to the instance started for it: the first slot to free serves it.
+  EXPECT_EQ(runningOn("b"), first);
+  EXPECT_EQ(runningOn("c"), 0u);
+  finish("b");
+  EXPECT_EQ(runningOn("c"), first);
+  finish("c");
+  ASSERT_TRUE(b->has_value());
+  EXPECT_FALSE((*b)->coldStart);
+  EXPECT_EQ((*b)->queueWait, absl::Milliseconds(40));
+  EXPECT_EQ((*b)->instance, first);
+}
+
+TEST_F(SchedulerCoreTest, NewInstanceServesOldestWaiterWhenItIsReadyFirst) {
+  define({});
+  auto a = submit("a");
+  ready(live()[0]);
+  auto b = submit("b");
+  auto c = submit("c");
+  const engine::InstanceId second = live()[1];
+  ready(second);
+  EXPECT_EQ(runningOn("b"), second);
+  EXPECT_EQ(runningOn("c"), 0u);
+  finish("b");
+  ASSERT_TRUE(b->has_value());
+  EXPECT_TRUE((*b)->coldStart);
+  EXPECT_EQ((*b)->kind, InstanceKind::kOnDemand);
+}
+
+TEST_F(SchedulerCoreTest, BurstStartsOnlyTheInstancesItNeeds) {
+  define({.concurrency = 10});
+  std::vector<ResultSlot> results;
+  for (int i = 0; i < 50; ++i) results.push_back(submit("r" + std::to_string(i)));
+  EXPECT_THAT(live(), SizeIs(5));
+  for (engine::InstanceId id : live()) ready(id);
+  EXPECT_EQ(engine_.inflightRequests().size(), 50u);
+  EXPECT_EQ(core_->status("default/fn").queueDepth, 0u);
+  // 51st: every slot is busy, so one more instance.
+  auto extra = submit("extra");
+  EXPECT_THAT(live(), SizeIs(6));
+}
+
+TEST_F(SchedulerCoreTest, ScaleOutStopsAtMaxInstances) {
+  define({.maxInstances = 2});
+  for (int i = 0; i < 5; ++i) submit("r" + std::to_string(i));
+  EXPECT_THAT(live(), SizeIs(2));
+}
+
+TEST_F(SchedulerCoreTest, WaiterPastQueueTimeoutGetsResourceExhausted) {
+  define({.maxInstances = 1, .queueTimeout = absl::Seconds(10)});
+  auto a = submit("a");
+  ready(live()[0]);
+  auto b = submit("b");
+  advance(absl::Seconds(9));
+  EXPECT_FALSE(b->has_value());
+  advance(absl::Seconds(1));
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->outcome.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT((*b)->outcome.status().message(),
+              HasSubstr("no instance of function 'default/fn' became free within its queue timeout of 10 s "
+                        "(1 instances, max_instances 1)"));
+  EXPECT_EQ((*b)->queueWait, absl::Seconds(10));
+  finish("a");
+  EXPECT_TRUE(engine_.inflightRequests().empty()) << "the expired waiter must not run";
+}
+
+TEST_F(SchedulerCoreTest, FullQueueRefusesWithResourceExhausted) {
+  define({.maxInstances = 1, .maxQueueLength = 2});
+  submit("a");
+  submit("b");
+  auto c = submit("c");
+  ASSERT_TRUE(c->has_value());
+  EXPECT_EQ((*c)->outcome.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ((*c)->outcome.status().message(),
+            "the queue of function 'default/fn' is full: 2 requests wait (max_queue_length 2)");
+}
+
+TEST_F(SchedulerCoreTest, CancelledWaiterLeavesTheQueueAtOnce) {
+  define({.maxInstances = 1});
+  auto a = submit("a");
+  ready(live()[0]);
+  auto token = std::make_shared<engine::CancellationToken>();
+  auto b = submit("b", token);
+  auto c = submit("c");
+  EXPECT_EQ(core_->status("default/fn").queueDepth, 2u);
+  token->cancel();
+  loop_.runAll();
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->outcome.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(core_->status("default/fn").queueDepth, 1u);
+  finish("a");
+  EXPECT_NE(runningOn("c"), 0u) << "c moves up; b is gone";
+}
+
+TEST_F(SchedulerCoreTest, CallerDeadlineInTheQueueGivesDeadlineExceeded) {
+  define({.maxInstances = 1, .queueTimeout = absl::Seconds(10)});
+  submit("a");
+  ready(live()[0]);
+  auto b = submit("b", nullptr, clock_.steadyNow() + std::chrono::seconds(2));
+  advance(absl::Seconds(2));
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->outcome.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT((*b)->outcome.status().message(), HasSubstr("the caller's deadline passed after 2 s in the queue"));
+}
+
+TEST_F(SchedulerCoreTest, IdleOnDemandInstanceIsReclaimedAfterTheIdleTimeout) {
+  define({});
+  submit("a");
+  const engine::InstanceId id = live()[0];
+  ready(id);
+  finish("a");
+  advance(absl::Seconds(299));
+  EXPECT_FALSE(stopped(id));
+  advance(absl::Seconds(1));
+  EXPECT_TRUE(stopped(id));
+  EXPECT_EQ(core_->instanceCount(), 0u);
+  EXPECT_TRUE(core_->status("default/fn").instances.empty());
+}
+
+TEST_F(SchedulerCoreTest, BusyInstanceIsNeverStopped) {
+  define({});
+  submit("a");
+  const engine::InstanceId id = live()[0];
+  ready(id);
+  advance(absl::Seconds(600));
+  EXPECT_FALSE(stopped(id)) << "a request is in flight";
+  finish("a");
+  advance(absl::Seconds(299));
+  EXPECT_FALSE(stopped(id)) << "the idle time counts from the end of the last request";
+  advance(absl::Seconds(1));
+  EXPECT_TRUE(stopped(id));
+}
+
+TEST_F(SchedulerCoreTest, ReservedInstancesAreWarmedAndServeFirst) {
+  core_->update(define({.reserved = 1}));
+  loop_.runAll();
+  ASSERT_THAT(live(), SizeIs(1));
+  const engine::InstanceId reserved = live()[0];
+  ready(reserved);
+  auto a = submit("a");
+  auto b = submit("b");
+  ASSERT_THAT(live(), SizeIs(2));
+  const engine::InstanceId onDemand = live()[1];
+  ready(onDemand);
+  finish("a");
+  finish("b");
+  EXPECT_EQ((*a)->kind, InstanceKind::kReserved);
+  EXPECT_EQ((*b)->kind, InstanceKind::kOnDemand);
+  // Both are free now: the reserved one is taken first.
+  auto c = submit("c");
+  EXPECT_EQ(runningOn("c"), reserved);
+  finish("c");
+  EXPECT_EQ((*c)->kind, InstanceKind::kReserved);
+  EXPECT_FALSE((*c)->coldStart);
+}
+
+TEST_F(SchedulerCoreTest, ReservedInstancesAreNeverReclaimed) {
+  core_->update(define({.reserved = 2}));
+  loop_.runAll();
+  for (engine::InstanceId id : live()) ready(id);
+  advance(absl::Seconds(3600));
+  EXPECT_THAT(live(), SizeIs(2));
+  const FunctionStatus status = core_->status("default/fn");
+  EXPECT_EQ(status.reservedTarget, 2u);
+  EXPECT_EQ(status.reservedReady, 2u);
+}
+
+TEST_F(SchedulerCoreTest, LoweringTheReservedCountNeverStopsABusyInstance) {
+  core_->update(define({.reserved = 2, .revision = 1}));
+  loop_.runAll();
+  const auto ids = live();
+  for (engine::InstanceId id : ids) ready(id);
+  submit("a");
+  const engine::InstanceId busy = runningOn("a");
+  const engine::InstanceId idle = busy == ids[0] ? ids[1] : ids[0];
+  core_->update(define({.reserved = 0, .revision = 2}));
+  loop_.runAll();
+  EXPECT_FALSE(stopped(busy));
+  EXPECT_FALSE(stopped(idle));
+  FunctionStatus status = core_->status("default/fn");
+  EXPECT_EQ(status.reservedReady, 0u);
+  ASSERT_THAT(status.instances, SizeIs(2));
+  for (const InstanceStatus& instance : status.instances) EXPECT_EQ(instance.kind, InstanceKind::kOnDemand);
+  // The surplus is on-demand now: reclaimed when idle, the busy one only after its request.
+  advance(absl::Seconds(301));
+  EXPECT_TRUE(stopped(idle));
+  EXPECT_FALSE(stopped(busy));
+  finish("a");
+  advance(absl::Seconds(301));
+  EXPECT_TRUE(stopped(busy));
+}
+
+TEST_F(SchedulerCoreTest, RaisingTheReservedCountPromotesWarmOnDemandInstances) {
+  define({.reserved = 0, .revision = 1});
+  submit("a");
+  const engine::InstanceId warm = live()[0];
+  ready(warm);
+  finish("a");
+  core_->update(define({.reserved = 2, .revision = 2}));
+  loop_.runAll();
+  ASSERT_THAT(live(), SizeIs(2)) << "one promoted, one started";
+  const FunctionStatus status = core_->status("default/fn");
+  EXPECT_EQ(status.instances[0].id, warm);
+  EXPECT_EQ(status.instances[0].kind, InstanceKind::kReserved);
+  EXPECT_EQ(status.instances[0].state, InstanceState::kIdle);
+  EXPECT_EQ(status.instances[1].kind, InstanceKind::kReserved);
+  EXPECT_EQ(status.instances[1].state, InstanceState::kStarting);
+}
+
+TEST_F(SchedulerCoreTest, DeadReservedInstanceIsReplaced) {
+  core_->update(define({.reserved = 1}));
+  loop_.runAll();
+  const engine::InstanceId first = live()[0];
+  ready(first);
+  engine_.crash(first, "killed by signal 9");
+  loop_.runAll();
+  ASSERT_THAT(live(), SizeIs(1));
+  EXPECT_NE(live()[0], first);
+  EXPECT_EQ(core_->status("default/fn").instances[0].kind, InstanceKind::kReserved);
+}
+
+TEST_F(SchedulerCoreTest, DeadOnDemandInstanceIsReplacedWhenRequestsWait) {
+  define({.maxInstances = 1});
+  auto a = submit("a");
+  const engine::InstanceId first = live()[0];
+  ready(first);
+  auto b = submit("b");
+  engine_.crash(first, "out of memory");
+  loop_.runAll();
+  ASSERT_TRUE(a->has_value());
+  ASSERT_TRUE((*a)->outcome.ok());
+  EXPECT_EQ((*a)->outcome->error->type, "Crashed");
+  ASSERT_THAT(live(), SizeIs(1));
+  const engine::InstanceId second = live()[0];
+  EXPECT_NE(second, first);
+  ready(second);
+  EXPECT_EQ(runningOn("b"), second);
+}
+
+TEST_F(SchedulerCoreTest, RequestSentToAnInstanceThatJustDiedIsQueuedAgain) {
+  define({});
+  submit("a");
+  const engine::InstanceId first = live()[0];
+  ready(first);
+  finish("a");
+  // The instance dies idle; the core has not yet heard (the exit event is still queued).
+  engine_.crash(first, "killed by signal 9");
+  auto b = submit("b");
+  ASSERT_FALSE(b->has_value()) << "the engine's refusal must not reach the caller";
+  ASSERT_THAT(live(), SizeIs(1));
+  const engine::InstanceId second = live()[0];
+  EXPECT_NE(second, first);
+  ready(second);
+  finish("b");
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->outcome->output, "b");
+}
+
+TEST_F(SchedulerCoreTest, StartFailureWithNothingElseComingFailsTheWaiters) {
+  define({});
+  auto a = submit("a");
+  engine_.finishStart(live()[0], absl::FailedPreconditionError("ModuleNotFoundError: No module named 'index'"));
+  loop_.runAll();
+  ASSERT_TRUE(a->has_value());
+  ASSERT_TRUE((*a)->outcome.ok());
+  ASSERT_TRUE((*a)->outcome->error.has_value());
+  EXPECT_EQ((*a)->outcome->error->type, "InitializerError");
+  EXPECT_THAT((*a)->outcome->error->message, HasSubstr("No module named 'index'"));
+  EXPECT_EQ(core_->instanceCount(), 0u);
+}
+
+TEST_F(SchedulerCoreTest, FailedReservedStartIsRetriedWithBackoff) {
+  core_->update(define({.reserved = 1}));
+  loop_.runAll();
+  engine_.finishStart(live()[0], absl::FailedPreconditionError("boom"));
+  loop_.runAll();
+  EXPECT_THAT(live(), SizeIs(0)) << "no retry before the backoff";
+  advance(absl::Seconds(1));
+  ASSERT_THAT(live(), SizeIs(1));
+  engine_.finishStart(live()[0], absl::FailedPreconditionError("boom"));
+  loop_.runAll();
+  advance(absl::Seconds(1));
+  EXPECT_THAT(live(), SizeIs(0)) << "the backoff doubled to 2 s";
+  advance(absl::Seconds(1));
+  EXPECT_THAT(live(), SizeIs(1));
+}
+
+TEST_F(SchedulerCoreTest, NewVersionWarmsReservedInstancesBeforeTheOldOnesDrain) {
+  core_->update(define({.reserved = 1, .version = 1, .revision = 1}));
+  loop_.runAll();
+  const engine::InstanceId old = live()[0];
+  ready(old);
+  core_->update(define({.reserved = 1, .version = 2, .revision = 2}));
+  loop_.runAll();
+  ASSERT_THAT(live(), SizeIs(2));
+  const engine::InstanceId fresh = live()[1];
+  EXPECT_EQ(engine_.instances().at(fresh).spec.version, 2);
+  // Until the new reserved instance is ready, requests still go to the warm old one.
+  auto a = submit("a");
+  EXPECT_EQ(runningOn("a"), old);
+  ready(fresh);
+  auto b = submit("b");
+  EXPECT_EQ(runningOn("b"), fresh);
+  EXPECT_EQ(engine_.instances().at(old).stopMode, engine::StopMode::kDrain);
+  EXPECT_FALSE(stopped(old) && runningOn("a") == 0) << "the old instance finishes its request first";
+  finish("a");
+  finish("b");
+  EXPECT_TRUE(stopped(old));
+  EXPECT_EQ((*a)->version, 1);
+  EXPECT_EQ((*b)->version, 2);
+  EXPECT_FALSE((*b)->coldStart);
+}
+
+TEST_F(SchedulerCoreTest, NewVersionWithoutReservedCapacityTakesOverAtOnce) {
+  define({.version = 1, .revision = 1});
+  submit("a");
+  const engine::InstanceId old = live()[0];
+  ready(old);
+  finish("a");
+  define({.version = 2, .revision = 2});
+  auto b = submit("b"); // carries the new definition
+  EXPECT_TRUE(stopped(old));
+  ASSERT_THAT(live(), SizeIs(1));
+  EXPECT_EQ(engine_.instances().at(live()[0]).spec.version, 2);
+}
+
+TEST_F(SchedulerCoreTest, DeletedFunctionFailsItsWaitersAndDrainsItsInstances) {
+  define({.maxInstances = 1});
+  submit("a");
+  const engine::InstanceId id = live()[0];
+  ready(id);
+  auto b = submit("b");
+  core_->remove("default/fn");
+  loop_.runAll();
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->outcome.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*b)->outcome.status().message(), "function 'default/fn' was deleted");
+  EXPECT_EQ(engine_.instances().at(id).stopMode, engine::StopMode::kDrain);
+  finish("a");
+  EXPECT_TRUE(stopped(id));
+  EXPECT_EQ(core_->instanceCount(), 0u);
+}
+
+TEST_F(SchedulerCoreTest, StatusReportsInstancesQueueAndInFlight) {
+  core_->update(define({.concurrency = 2, .reserved = 1, .maxInstances = 2}));
+  loop_.runAll();
+  ready(live()[0]);
+  submit("a");
+  submit("b");
+  submit("c"); // starts an on-demand instance
+  FunctionStatus status = core_->status("default/fn");
+  EXPECT_EQ(status.key, "default/fn");
+  EXPECT_EQ(status.reservedTarget, 1u);
+  EXPECT_EQ(status.reservedReady, 1u);
+  EXPECT_EQ(status.inFlight, 2u);
+  EXPECT_EQ(status.queueDepth, 1u);
+  ASSERT_THAT(status.instances, SizeIs(2));
+  EXPECT_EQ(status.instances[0].kind, InstanceKind::kReserved);
+  EXPECT_EQ(status.instances[0].state, InstanceState::kBusy);
+  EXPECT_EQ(status.instances[0].inFlight, 2u);
+  EXPECT_EQ(status.instances[0].version, 1);
+  EXPECT_EQ(status.instances[1].kind, InstanceKind::kOnDemand);
+  EXPECT_EQ(status.instances[1].state, InstanceState::kStarting);
+}
+
+TEST_F(SchedulerCoreTest, FunctionWithoutCodeIsRefused) {
+  define({.version = 0});
+  auto a = submit("a");
+  ASSERT_TRUE(a->has_value());
+  EXPECT_EQ((*a)->outcome.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*a)->outcome.status().message(), "function 'default/fn' has no code; upload some first");
+}
+
+TEST_F(SchedulerCoreTest, NamedVersionRunsOnItsOwnOnDemandInstances) {
+  core_->update(define({.reserved = 1, .version = 2}));
+  loop_.runAll();
+  ready(live()[0]);
+  auto spec = std::make_shared<engine::InstanceSpec>(function_->spec);
+  spec->version = 1;
+  spec->codeDir = "/code/v1";
+  auto slot = std::make_shared<std::optional<InvocationResult>>();
+  Invocation invocation;
+  invocation.function = function_;
+  invocation.versionSpec = spec;
+  invocation.payload = "old";
+  core_->submit(std::move(invocation), [slot](InvocationResult result) { *slot = std::move(result); });
+  loop_.runAll();
+  ASSERT_THAT(live(), SizeIs(2));
+  EXPECT_EQ(engine_.instances().at(live()[1]).spec.version, 1);
+  ready(live()[1]);
+  finish("old");
+  ASSERT_TRUE(slot->has_value());
+  EXPECT_EQ((*slot)->version, 1);
+  EXPECT_EQ((*slot)->kind, InstanceKind::kOnDemand);
+}
+
+TEST_F(SchedulerCoreTest, NextWakeupCoversQueueDeadlinesAndTheSweep) {
+  define({.maxInstances = 1, .queueTimeout = absl::Seconds(5)});
+  EXPECT_FALSE(core_->nextWakeup().has_value()) << "nothing to wait for";
+  submit("a");
+  ready(live()[0]);
+  const SteadyTime now = clock_.steadyNow();
+  ASSERT_TRUE(core_->nextWakeup().has_value());
+  EXPECT_LE(*core_->nextWakeup(), now + std::chrono::seconds(1)) << "the idle sweep";
+  submit("b");
+  advance(absl::Seconds(1));
+  EXPECT_LE(*core_->nextWakeup(), clock_.steadyNow() + std::chrono::seconds(4));
+}
+
+} // namespace
+} // namespace surge::scheduler
