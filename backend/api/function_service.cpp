@@ -1,6 +1,7 @@
 // FunctionService: each call is validated, handed to the worker pool, and answered from there.
 #include "api/function_service.h"
 
+#include "api/function_directory.h"
 #include "api/function_mapping.h"
 #include "api/status_mapping.h"
 #include "auth/audit_log.h"
@@ -24,9 +25,9 @@ std::string qualified(const std::string& ns, const std::string& name) { return a
 
 } // namespace
 
-FunctionService::FunctionService(store::FunctionStore& store, CallGuard& guard, auth::AuditLog& audit,
-                                 common::WorkerPool& workers)
-    : store_(store), guard_(guard), audit_(audit), workers_(workers) {}
+FunctionService::FunctionService(store::FunctionStore& store, FunctionDirectory& directory, CallGuard& guard,
+                                 auth::AuditLog& audit, common::WorkerPool& workers)
+    : store_(store), directory_(directory), guard_(guard), audit_(audit), workers_(workers) {}
 
 grpc::ServerUnaryReactor* FunctionService::CreateFunction(grpc::CallbackServerContext* context,
                                                           const v1::CreateFunctionRequest* request,
@@ -91,6 +92,7 @@ grpc::ServerUnaryReactor* FunctionService::UpdateFunctionConfig(grpc::CallbackSe
                        (void)audit_.record(who, "function.update", qualified(ns, request->name()),
                                            absl::StrCat("fields=", absl::StrJoin(request->update_mask().paths(), ","),
                                                         " revision=", updated->revision));
+                       directory_.changed(*updated);
                        toProto(*updated, *response);
                        return absl::OkStatus();
                      });
@@ -104,7 +106,9 @@ grpc::ServerUnaryReactor* FunctionService::DeleteFunction(grpc::CallbackServerCo
                        const std::string ns = namespaceOrDefault(request->namespace_());
                        if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
                        auto status = store_.deleteFunction(ns, request->name(), request->expected_revision());
-                       if (status.ok()) (void)audit_.record(who, "function.delete", qualified(ns, request->name()));
+                       if (!status.ok()) return status;
+                       (void)audit_.record(who, "function.delete", qualified(ns, request->name()));
+                       directory_.deleted(ns, request->name());
                        return status;
                      });
 }
@@ -135,6 +139,7 @@ grpc::ServerUnaryReactor* FunctionService::SetActiveVersion(grpc::CallbackServer
                        if (!updated.ok()) return updated.status();
                        (void)audit_.record(who, "code.activate", qualified(ns, request->name()),
                                            absl::StrCat("version=", request->version()));
+                       directory_.changed(*updated);
                        toProto(*updated, *response);
                        return absl::OkStatus();
                      });
@@ -149,9 +154,10 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadCodeRequest
 public:
   // Starts reading, or finishes at once when the call was not admitted.
   UploadReactor(grpc::CallbackServerContext* context, absl::StatusOr<PrincipalPtr> principal,
-                store::FunctionStore& store, auth::AuditLog& audit, common::WorkerPool& workers,
-                v1::UploadCodeResponse* response)
-      : context_(context), store_(store), audit_(audit), workers_(workers), response_(response) {
+                store::FunctionStore& store, FunctionDirectory& directory, auth::AuditLog& audit,
+                common::WorkerPool& workers, v1::UploadCodeResponse* response)
+      : context_(context), store_(store), directory_(directory), audit_(audit), workers_(workers),
+        response_(response) {
     if (!principal.ok()) {
       Finish(toGrpcStatus(principal.status()));
       return;
@@ -221,6 +227,7 @@ private:
       if (result->created) {
         (void)audit_.record(*who_, "code.upload", absl::StrCat(ns_, "/", name_),
                             absl::StrCat("version=", result->version.version, " sha256=", result->version.sha256));
+        directory_.changed(result->function);
       }
       toProto(result->version, *response_->mutable_version());
       response_->set_created(result->created);
@@ -236,6 +243,7 @@ private:
 
   grpc::CallbackServerContext* context_;
   store::FunctionStore& store_;
+  FunctionDirectory& directory_;
   auth::AuditLog& audit_;
   common::WorkerPool& workers_;
   PrincipalPtr who_;
@@ -251,8 +259,8 @@ private:
 
 grpc::ServerReadReactor<v1::UploadCodeRequest>* FunctionService::UploadCode(grpc::CallbackServerContext* context,
                                                                             v1::UploadCodeResponse* response) {
-  return new UploadReactor(context, guard_.admit(*context, Operation::kWriteFunctions), store_, audit_, workers_,
-                           response);
+  return new UploadReactor(context, guard_.admit(*context, Operation::kWriteFunctions), store_, directory_, audit_,
+                           workers_, response);
 }
 
 } // namespace surge::api

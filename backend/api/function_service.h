@@ -16,12 +16,16 @@ class FunctionStore;
 
 namespace surge::api {
 
+class FunctionDirectory;
+
 // Every call is admitted by the CallGuard on the reactor thread; then reactor threads never
 // touch SQLite or the disk: the work is handed to `workers`, which finishes the call and records
-// changes in the audit log. Everything passed in must outlive the gRPC server.
+// changes in the audit log; every change reaches the scheduler through `directory`. Everything
+// passed in must outlive the gRPC server.
 class FunctionService final : public v1::FunctionService::CallbackService {
 public:
-  FunctionService(store::FunctionStore& store, CallGuard& guard, auth::AuditLog& audit, common::WorkerPool& workers);
+  FunctionService(store::FunctionStore& store, FunctionDirectory& directory, CallGuard& guard, auth::AuditLog& audit,
+                  common::WorkerPool& workers);
 
   grpc::ServerUnaryReactor* CreateFunction(grpc::CallbackServerContext* context,
                                            const v1::CreateFunctionRequest* request, v1::Function* response) override;
@@ -49,6 +53,7 @@ public:
 
 private:
   store::FunctionStore& store_;
+  FunctionDirectory& directory_;
   CallGuard& guard_;
   auth::AuditLog& audit_;
   common::WorkerPool& workers_;

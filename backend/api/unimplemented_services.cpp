@@ -11,7 +11,6 @@ namespace {
 
 using auth::Operation;
 
-constexpr const char* kScheduler = "the resource scheduler";
 constexpr const char* kSchedules = "scheduled reservations";
 constexpr const char* kMetrics = "the metrics recorder";
 constexpr const char* kLogs = "invocation logging";
@@ -47,55 +46,10 @@ grpc::ServerWriteReactor<Message>* pendingStream(CallGuard& guard, grpc::Callbac
 
 } // namespace
 
-grpc::ServerUnaryReactor* PendingInvokeService::Invoke(grpc::CallbackServerContext* context,
-                                                       const v1::InvokeRequest* request, v1::InvokeResponse*) {
-  auto who = guard_.admit(*context, Operation::kInvoke);
-  if (!who.ok()) return finishNow(context, who.status());
-  const std::string ns = namespaceOrDefault(request->namespace_());
-  if (auto status = checkFunctionVisible(**who, ns, request->function()); !status.ok()) {
-    return finishNow(context, status);
-  }
-  if (!(*who)->mayInvoke(request->function())) {
-    return finishNow(context, absl::PermissionDeniedError("key '" + (*who)->keyName + "' may not invoke function '" +
-                                                          request->function() + "'"));
-  }
-  return finishNow(context, pendingStatus("InvokeService.Invoke", kScheduler));
-}
-
-grpc::ServerUnaryReactor* PendingScalingService::SetReservedCapacity(grpc::CallbackServerContext* context,
-                                                                     const v1::SetReservedCapacityRequest* request,
-                                                                     v1::ScalingStatus*) {
-  return pendingForFunction(guard_, context, Operation::kWriteScaling, request->namespace_(), request->function(),
-                            "ScalingService.SetReservedCapacity", kScheduler);
-}
-
-grpc::ServerUnaryReactor* PendingScalingService::AddReservationSchedule(
-    grpc::CallbackServerContext* context, const v1::AddReservationScheduleRequest* request, v1::ReservationSchedule*) {
-  return pendingForFunction(guard_, context, Operation::kWriteScaling, request->schedule().namespace_(),
-                            request->schedule().function(), "ScalingService.AddReservationSchedule", kSchedules);
-}
-
-grpc::ServerUnaryReactor*
-PendingScalingService::ListReservationSchedules(grpc::CallbackServerContext* context,
-                                                const v1::ListReservationSchedulesRequest* request,
-                                                v1::ListReservationSchedulesResponse*) {
-  return pendingForFunction(guard_, context, Operation::kReadScaling, request->namespace_(), request->function(),
-                            "ScalingService.ListReservationSchedules", kSchedules);
-}
-
-grpc::ServerUnaryReactor*
-PendingScalingService::RemoveReservationSchedule(grpc::CallbackServerContext* context,
-                                                 const v1::RemoveReservationScheduleRequest* request,
-                                                 google::protobuf::Empty*) {
-  return pendingForFunction(guard_, context, Operation::kWriteScaling, request->namespace_(), request->function(),
-                            "ScalingService.RemoveReservationSchedule", kSchedules);
-}
-
-grpc::ServerUnaryReactor* PendingScalingService::GetScalingStatus(grpc::CallbackServerContext* context,
-                                                                  const v1::GetScalingStatusRequest* request,
-                                                                  v1::ScalingStatus*) {
-  return pendingForFunction(guard_, context, Operation::kReadScaling, request->namespace_(), request->function(),
-                            "ScalingService.GetScalingStatus", kScheduler);
+grpc::ServerUnaryReactor* finishScheduleCallPending(CallGuard& guard, grpc::CallbackServerContext* context,
+                                                   Operation operation, const std::string& ns,
+                                                   const std::string& function, const char* call) {
+  return pendingForFunction(guard, context, operation, ns, function, call, kSchedules);
 }
 
 grpc::ServerWriteReactor<v1::MetricsSnapshot>* PendingMetricsService::WatchMetrics(grpc::CallbackServerContext* context,

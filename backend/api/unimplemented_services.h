@@ -4,43 +4,16 @@
 #pragma once
 
 #include "api/call_guard.h"
-#include "surge/v1/invoke.grpc.pb.h"
 #include "surge/v1/logs.grpc.pb.h"
 #include "surge/v1/metrics.grpc.pb.h"
-#include "surge/v1/scaling.grpc.pb.h"
 
 namespace surge::api {
 
-class PendingInvokeService final : public v1::InvokeService::CallbackService {
-public:
-  explicit PendingInvokeService(CallGuard& guard) : guard_(guard) {}
-  grpc::ServerUnaryReactor* Invoke(grpc::CallbackServerContext* context, const v1::InvokeRequest*,
-                                   v1::InvokeResponse*) override;
-
-private:
-  CallGuard& guard_;
-};
-
-class PendingScalingService final : public v1::ScalingService::CallbackService {
-public:
-  explicit PendingScalingService(CallGuard& guard) : guard_(guard) {}
-  grpc::ServerUnaryReactor* SetReservedCapacity(grpc::CallbackServerContext* context,
-                                                const v1::SetReservedCapacityRequest*, v1::ScalingStatus*) override;
-  grpc::ServerUnaryReactor* AddReservationSchedule(grpc::CallbackServerContext* context,
-                                                   const v1::AddReservationScheduleRequest*,
-                                                   v1::ReservationSchedule*) override;
-  grpc::ServerUnaryReactor* ListReservationSchedules(grpc::CallbackServerContext* context,
-                                                     const v1::ListReservationSchedulesRequest*,
-                                                     v1::ListReservationSchedulesResponse*) override;
-  grpc::ServerUnaryReactor* RemoveReservationSchedule(grpc::CallbackServerContext* context,
-                                                      const v1::RemoveReservationScheduleRequest*,
-                                                      google::protobuf::Empty*) override;
-  grpc::ServerUnaryReactor* GetScalingStatus(grpc::CallbackServerContext* context, const v1::GetScalingStatusRequest*,
-                                             v1::ScalingStatus*) override;
-
-private:
-  CallGuard& guard_;
-};
+// Admits a call on `function`, checks that the key sees it, then answers UNIMPLEMENTED saying
+// that `call` arrives with reservation schedules (for the ScalingService calls not served yet).
+grpc::ServerUnaryReactor* finishScheduleCallPending(CallGuard& guard, grpc::CallbackServerContext* context,
+                                                   auth::Operation operation, const std::string& ns,
+                                                   const std::string& function, const char* call);
 
 class PendingMetricsService final : public v1::MetricsService::CallbackService {
 public:

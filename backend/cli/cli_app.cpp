@@ -11,7 +11,9 @@
 #include "cli/audit_commands.h"
 #include "cli/context.h"
 #include "cli/function_commands.h"
+#include "cli/invoke_command.h"
 #include "cli/key_commands.h"
+#include "cli/scaling_commands.h"
 #include "common/names.h"
 
 namespace surge::cli {
@@ -164,6 +166,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   registerFunctionCommands(app, context);
   registerKeyCommands(app, context);
   registerAuditCommands(app, context);
+  registerInvokeCommand(app, context);
+  registerScalingCommands(app, context);
 
   try {
     // CLI11 consumes the arguments from the back.

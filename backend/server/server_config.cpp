@@ -42,6 +42,16 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
                  "PEM CA certificates; turns on mutual TLS: clients must present a certificate they signed")
       ->check(CLI::ExistingFile)
       ->needs(tlsCert);
+  app.add_option("--runtime-dir", config.runtimeDir, "Folder with the runtime shims bound into every sandbox")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--cgroup-parent", config.cgroupParent,
+                 "Cgroup under each controller that holds the sandboxes (default: surge-<hash of the data dir>)");
+  app.add_option("--pool-size", config.poolSize,
+                 "Pre-started sandboxes kept per runtime and memory size (0: none; cold starts launch a sandbox)")
+      ->check(CLI::Range(0, 64));
+  app.add_option("--idle-timeout", config.idleTimeoutSeconds,
+                 "Seconds an on-demand instance may stay idle before it is stopped")
+      ->check(CLI::Range(1, 86400));
   app.add_flag("--insecure", config.insecure,
                "Allow plaintext gRPC on a non-loopback address (keys and code then cross the network unencrypted)");
 

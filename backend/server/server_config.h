@@ -23,6 +23,16 @@ struct ServerConfig {
   std::filesystem::path tlsClientCa;
   // Allows plaintext on a non-loopback address.
   bool insecure = false;
+
+  // Instances. The runtime shims (python/, nodejs/) bound read-only into every sandbox.
+  std::filesystem::path runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
+  // Sandbox cgroups live under <controller>/<cgroupParent>/; empty: "surge-" plus a hash of the
+  // data dir, so that two servers with different data dirs never clean up each other's.
+  std::string cgroupParent;
+  // Pre-started sandboxes kept per runtime (python3, nodejs) and memory size; 0 turns the pool off.
+  int poolSize = 2;
+  // Seconds an on-demand instance may stay idle before it is stopped.
+  int idleTimeoutSeconds = 300;
 };
 
 // Whether `listen` (HOST:PORT) names a loopback address: 127.0.0.0/8, ::1 or localhost.

@@ -4,14 +4,21 @@
 
 #include "api/admin_service.h"
 #include "api/call_guard.h"
+#include "api/function_directory.h"
 #include "api/function_service.h"
+#include "api/invoke_service.h"
 #include "api/reflection_service.h"
+#include "api/scaling_service.h"
 #include "api/status_mapping.h"
 #include "api/unimplemented_services.h"
 #include "auth/audit_log.h"
 #include "auth/key_store.h"
 #include "common/clock.h"
+#include "common/sha256.h"
 #include "common/worker_pool.h"
+#include "engine/sandbox_engine.h"
+#include "engine/sandbox_launcher.h"
+#include "scheduler/scheduler.h"
 #include "server/data_dir_lock.h"
 #include "store/blob_store.h"
 #include "store/database.h"
@@ -98,6 +105,44 @@ absl::Status createBootstrapKey(auth::KeyStore& keys, const fs::path& dataDir) {
   return absl::OkStatus();
 }
 
+// The sandbox engine the scheduler drives: pre-started sandboxes live in <data-dir>/sandboxes,
+// on the same file system as the unpacked code, so that code is hard-linked into them.
+absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const ServerConfig& config,
+                                                                     const common::Clock& clock) {
+  std::error_code ec;
+  const fs::path dataDir = fs::weakly_canonical(fs::absolute(config.dataDir), ec);
+  const fs::path sandboxes = dataDir / "sandboxes";
+  fs::create_directories(sandboxes, ec);
+  fs::permissions(sandboxes, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec,
+                  fs::perm_options::replace, ec);
+  if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot create ", sandboxes.string(), ": ", ec.message()));
+
+  engine::LauncherOptions launcherOptions;
+  launcherOptions.cgroupParent = config.cgroupParent.empty()
+                                     ? absl::StrCat("surge-", common::Sha256::of(dataDir.string()).substr(0, 12))
+                                     : config.cgroupParent;
+  engine::SandboxEngineOptions engineOptions;
+  engineOptions.runtimeDir = config.runtimeDir;
+  engineOptions.sandboxesDir = sandboxes;
+  engineOptions.poolSize = config.poolSize;
+  scheduler::SchedulerOptions options;
+  options.idleTimeout = absl::Seconds(config.idleTimeoutSeconds);
+  return scheduler::Scheduler::create(
+      [&](engine::Executor executor,
+          engine::InstanceObserver& observer) -> absl::StatusOr<std::unique_ptr<engine::Engine>> {
+        auto launcher = engine::SandboxLauncher::create(launcherOptions);
+        if (!launcher.ok()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("cannot run function instances: ", launcher.status().message()));
+        }
+        spdlog::info("sandboxes: cgroup parent '{}', {} pre-started per runtime and memory size",
+                     launcherOptions.cgroupParent, engineOptions.poolSize);
+        return std::make_unique<engine::SandboxEngine>(engineOptions, std::move(*launcher), std::move(executor),
+                                                       observer);
+      },
+      clock, options);
+}
+
 } // namespace
 
 absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConfig& config) {
@@ -131,9 +176,17 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   server->guard_ = std::make_unique<api::CallGuard>(*server->keys_);
 
   api::CallGuard& guard = *server->guard_;
-  server->functionService_ = std::make_unique<api::FunctionService>(*server->store_, guard, *server->audit_, workers);
-  server->invokeService_ = std::make_unique<api::PendingInvokeService>(guard);
-  server->scalingService_ = std::make_unique<api::PendingScalingService>(guard);
+  auto scheduler = startScheduler(config, clock);
+  if (!scheduler.ok()) return scheduler.status();
+  server->scheduler_ = std::move(*scheduler);
+  server->directory_ = std::make_unique<api::FunctionDirectory>(*server->store_, *server->scheduler_);
+  if (auto status = server->directory_->warmReserved(); !status.ok()) return status;
+  server->functionService_ =
+      std::make_unique<api::FunctionService>(*server->store_, *server->directory_, guard, *server->audit_, workers);
+  server->invokeService_ =
+      std::make_unique<api::InvokeService>(guard, *server->directory_, *server->scheduler_, workers);
+  server->scalingService_ = std::make_unique<api::ScalingService>(*server->store_, *server->directory_,
+                                                                  *server->scheduler_, guard, *server->audit_, workers);
   server->metricsService_ = std::make_unique<api::PendingMetricsService>(guard);
   server->logService_ = std::make_unique<api::PendingLogService>(guard);
   server->adminService_ = std::make_unique<api::AdminService>(*server->keys_, guard, *server->audit_, workers);
@@ -178,8 +231,10 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
 
 SurgeServer::~SurgeServer() {
   shutdown();
-  // Drain the worker pool first: its tasks use the stores, keys and audit log below.
+  // Drain the worker pool first: its tasks use the scheduler, stores, keys and audit log below.
   workers_.reset();
+  // Then stop every instance, before the store whose code they run goes.
+  scheduler_.reset();
   if (keys_) keys_->flushLastUsed();
 }
 

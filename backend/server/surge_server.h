@@ -29,11 +29,16 @@ class AdminService;
 class CallGuard;
 class FunctionService;
 class ReflectionService;
-class PendingInvokeService;
-class PendingScalingService;
+class FunctionDirectory;
+class InvokeService;
+class ScalingService;
 class PendingMetricsService;
 class PendingLogService;
 } // namespace surge::api
+
+namespace surge::scheduler {
+class Scheduler;
+}
 
 namespace surge::server {
 
@@ -42,8 +47,10 @@ class DataDirLock;
 class SurgeServer {
 public:
   // Locks and opens the data dir, creates the bootstrap admin key on the first start (written to
-  // <data-dir>/admin.key, mode 0600), then starts serving. FAILED_PRECONDITION for a data dir or
-  // TLS file that cannot be used; UNAVAILABLE when the address cannot be bound.
+  // <data-dir>/admin.key, mode 0600), starts the scheduler and its sandbox engine, warms the
+  // reserved instances, then starts serving. FAILED_PRECONDITION for a data dir, TLS file or
+  // sandbox facility (root, bwrap, cgroups) that cannot be used; UNAVAILABLE when the address
+  // cannot be bound.
   static absl::StatusOr<std::unique_ptr<SurgeServer>> start(const ServerConfig& config);
   ~SurgeServer();
 
@@ -68,9 +75,11 @@ private:
   std::unique_ptr<auth::KeyStore> keys_;
   std::unique_ptr<auth::AuditLog> audit_;
   std::unique_ptr<api::CallGuard> guard_;
+  std::unique_ptr<scheduler::Scheduler> scheduler_;
+  std::unique_ptr<api::FunctionDirectory> directory_;
   std::unique_ptr<api::FunctionService> functionService_;
-  std::unique_ptr<api::PendingInvokeService> invokeService_;
-  std::unique_ptr<api::PendingScalingService> scalingService_;
+  std::unique_ptr<api::InvokeService> invokeService_;
+  std::unique_ptr<api::ScalingService> scalingService_;
   std::unique_ptr<api::PendingMetricsService> metricsService_;
   std::unique_ptr<api::PendingLogService> logService_;
   std::unique_ptr<api::AdminService> adminService_;

@@ -333,6 +333,20 @@ absl::StatusOr<FunctionRecord> FunctionStore::getFunction(const std::string& ns,
   }
 }
 
+absl::StatusOr<std::vector<FunctionRecord>> FunctionStore::listReservedFunctions() const {
+  try {
+    auto lease = db_.read();
+    SQLite::Statement query(*lease, absl::StrCat(kSelectFunction, R"sql(
+        WHERE f.reserved_target > 0 AND f.active_version > 0 ORDER BY f.id)sql"));
+    std::vector<FunctionRecord> functions;
+    while (query.executeStep()) functions.push_back(readFunctionRow(query).record);
+    for (FunctionRecord& function : functions) loadEnvironment(*lease, function.id, function.config);
+    return functions;
+  } catch (const SQLite::Exception& e) {
+    return sqliteError(e);
+  }
+}
+
 absl::StatusOr<FunctionPage> FunctionStore::listFunctions(const std::string& ns, const std::string& prefix,
                                                           int pageSize, const std::string& pageToken) const {
   if (auto status = common::validateName("namespace", ns); !status.ok()) return status;

@@ -111,6 +111,9 @@ public:
   absl::StatusOr<FunctionPage> listFunctions(const std::string& ns, const std::string& prefix, int pageSize,
                                              const std::string& pageToken) const;
 
+  // Every function, in any namespace, with a reserved target and code: what to warm at start-up.
+  absl::StatusOr<std::vector<FunctionRecord>> listReservedFunctions() const;
+
   // Changes a config under the writer lock: `mutate` edits a copy of the current config, which
   // is then resolved and validated. A changed runtime or handler must be served by the active
   // code (FAILED_PRECONDITION otherwise). expectedRevision 0 means unconditional.

@@ -1,0 +1,121 @@
+// FunctionDirectory: store records -> scheduler definitions, cached, and pushed on change.
+#include "api/function_directory.h"
+
+#include "common/absl_compat.h"
+#include "scheduler/scheduler.h"
+#include "store/function_store.h"
+
+#include <absl/strings/str_cat.h>
+#include <spdlog/spdlog.h>
+
+namespace surge::api {
+namespace {
+
+std::string keyOf(const std::string& ns, const std::string& name) { return absl::StrCat(ns, "/", name); }
+
+} // namespace
+
+scheduler::FunctionDefinitionPtr toDefinition(const store::FunctionRecord& record,
+                                              const std::filesystem::path& codeDir) {
+  auto definition = std::make_shared<scheduler::FunctionDefinition>();
+  const store::FunctionConfig& config = record.config;
+  definition->key = keyOf(record.ns, record.name);
+  definition->functionId = record.id;
+  definition->revision = record.revision;
+  engine::InstanceSpec& spec = definition->spec;
+  spec.function = definition->key;
+  spec.functionId = record.id;
+  spec.version = record.activeVersion;
+  if (record.activeVersion > 0) spec.codeDir = codeDir;
+  spec.runtime = config.runtime;
+  spec.handler = config.handler;
+  spec.initializer = config.initializer;
+  spec.initializerTimeout = absl::Seconds(config.initializerTimeoutSeconds);
+  spec.timeout = absl::Seconds(config.timeoutSeconds);
+  spec.memoryMb = config.memoryMb;
+  spec.concurrency = config.instanceConcurrency;
+  spec.networkAccess = config.networkAccess;
+  spec.environment = config.environment;
+  definition->reservedTarget = config.reservedTarget;
+  definition->maxInstances = config.maxInstances;
+  definition->maxQueueLength = config.maxQueueLength;
+  definition->queueTimeout = absl::Seconds(config.effectiveQueueTimeoutSeconds());
+  return definition;
+}
+
+FunctionDirectory::FunctionDirectory(store::FunctionStore& store, scheduler::Scheduler& scheduler)
+    : store_(store), scheduler_(scheduler) {}
+
+scheduler::FunctionDefinitionPtr FunctionDirectory::cached(const std::string& ns, const std::string& name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = definitions_.find(keyOf(ns, name));
+  return it == definitions_.end() ? nullptr : it->second;
+}
+
+void FunctionDirectory::remember(const scheduler::FunctionDefinitionPtr& definition) {
+  absl::MutexLock lock(&mu_);
+  auto& slot = definitions_[definition->key];
+  // A load that read the store before a change finished must not undo the change.
+  if (slot && slot->functionId == definition->functionId && slot->revision > definition->revision) return;
+  slot = definition;
+}
+
+absl::StatusOr<scheduler::FunctionDefinitionPtr> FunctionDirectory::load(const std::string& ns,
+                                                                         const std::string& name) {
+  auto record = store_.getFunction(ns, name);
+  if (!record.ok()) return record.status();
+  auto definition = toDefinition(*record, store_.codeDir(record->activeSha256));
+  remember(definition);
+  return cached(ns, name);
+}
+
+absl::StatusOr<std::shared_ptr<const engine::InstanceSpec>>
+FunctionDirectory::versionSpec(const scheduler::FunctionDefinition& function, int64_t version) const {
+  const std::string ns = function.key.substr(0, function.key.find('/'));
+  const std::string name = function.key.substr(function.key.find('/') + 1);
+  auto versions = store_.listVersions(ns, name);
+  if (!versions.ok()) return versions.status();
+  for (const store::CodeVersionRecord& retained : *versions) {
+    if (retained.version != version) continue;
+    auto spec = std::make_shared<engine::InstanceSpec>(function.spec);
+    spec->version = version;
+    spec->codeDir = store_.codeDir(retained.sha256);
+    return spec;
+  }
+  return absl::NotFoundError(absl::StrCat("function '", function.key, "' has no version ", version,
+                                          "; list the retained versions with ListCodeVersions"));
+}
+
+void FunctionDirectory::changed(const store::FunctionRecord& record) {
+  auto definition = toDefinition(record, store_.codeDir(record.activeSha256));
+  bool known = false;
+  {
+    absl::MutexLock lock(&mu_);
+    known = definitions_.contains(definition->key);
+  }
+  // A function nobody has invoked and nobody reserves costs the scheduler nothing.
+  if (!known && definition->reservedTarget == 0) return;
+  remember(definition);
+  scheduler_.update(definition);
+}
+
+void FunctionDirectory::deleted(const std::string& ns, const std::string& name) {
+  const std::string key = keyOf(ns, name);
+  {
+    absl::MutexLock lock(&mu_);
+    definitions_.erase(key);
+  }
+  scheduler_.remove(key);
+}
+
+absl::Status FunctionDirectory::warmReserved() {
+  auto functions = store_.listReservedFunctions();
+  if (!functions.ok()) return functions.status();
+  for (const store::FunctionRecord& record : *functions) {
+    spdlog::info("warming {} reserved instances of {}/{}", record.config.reservedTarget, record.ns, record.name);
+    changed(record);
+  }
+  return absl::OkStatus();
+}
+
+} // namespace surge::api

@@ -1,0 +1,63 @@
+// FunctionDirectory: the scheduler's view of each function, kept in step with the store. It
+// turns store records into scheduler definitions, caches them for the invoke path (which then
+// reads no SQLite), and hands every change to the scheduler.
+#pragma once
+
+#include "scheduler/scheduler_types.h"
+
+#include <absl/base/thread_annotations.h>
+#include <absl/status/statusor.h>
+#include <absl/synchronization/mutex.h>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace surge::store {
+class FunctionStore;
+struct FunctionRecord;
+} // namespace surge::store
+namespace surge::scheduler {
+class Scheduler;
+}
+
+namespace surge::api {
+
+// The definition the scheduler runs for `record`, whose active version is unpacked at `codeDir`.
+scheduler::FunctionDefinitionPtr toDefinition(const store::FunctionRecord& record,
+                                              const std::filesystem::path& codeDir);
+
+// Thread-safe. cached() never blocks; the other calls may read SQLite and belong on workers.
+class FunctionDirectory {
+public:
+  FunctionDirectory(store::FunctionStore& store, scheduler::Scheduler& scheduler);
+
+  // The cached definition, or null.
+  scheduler::FunctionDefinitionPtr cached(const std::string& ns, const std::string& name) const;
+  // Reads the function from the store and caches its definition. NOT_FOUND when it does not exist.
+  absl::StatusOr<scheduler::FunctionDefinitionPtr> load(const std::string& ns, const std::string& name);
+  // The instance spec of a retained version, with the function's current config. NOT_FOUND
+  // naming the version when it is not retained.
+  absl::StatusOr<std::shared_ptr<const engine::InstanceSpec>> versionSpec(const scheduler::FunctionDefinition& function,
+                                                                           int64_t version) const;
+
+  // The store changed the function: refresh the cache and tell the scheduler if it runs or
+  // reserves anything for it.
+  void changed(const store::FunctionRecord& record);
+  // The function was deleted: forget it, and the scheduler drains its instances.
+  void deleted(const std::string& ns, const std::string& name);
+  // Hands every function with a reserved target to the scheduler, which warms its instances.
+  // Called once at start-up.
+  absl::Status warmReserved();
+
+private:
+  // Caches `definition` unless a newer one of the same function is already there.
+  void remember(const scheduler::FunctionDefinitionPtr& definition);
+
+  store::FunctionStore& store_;
+  scheduler::Scheduler& scheduler_;
+  mutable absl::Mutex mu_;
+  std::unordered_map<std::string, scheduler::FunctionDefinitionPtr> definitions_ ABSL_GUARDED_BY(mu_);
+};
+
+} // namespace surge::api

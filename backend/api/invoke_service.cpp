@@ -1,0 +1,129 @@
+// InvokeService: one reactor per call, finished by the scheduler's callback.
+#include "api/invoke_service.h"
+
+#include "api/function_directory.h"
+#include "api/function_mapping.h"
+#include "api/status_mapping.h"
+#include "common/worker_pool.h"
+#include "scheduler/scheduler.h"
+
+#include <absl/strings/str_cat.h>
+
+#include <chrono>
+#include <cmath>
+
+namespace surge::api {
+namespace {
+
+v1::InstanceKind toProto(scheduler::InstanceKind kind) {
+  return kind == scheduler::InstanceKind::kReserved ? v1::RESERVED : v1::ON_DEMAND;
+}
+
+// The gRPC deadline (system clock) as a point on the scheduler's steady clock.
+scheduler::SteadyTime steadyDeadline(std::chrono::system_clock::time_point deadline) {
+  if (deadline == std::chrono::system_clock::time_point::max()) return scheduler::SteadyTime::max();
+  const auto left = deadline - std::chrono::system_clock::now();
+  return std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
+}
+
+// One Invoke call. It lives until gRPC is done with it; a cancelled call cancels the request,
+// which leaves the queue or stops waiting for the runtime.
+class InvokeCall final : public grpc::ServerUnaryReactor {
+public:
+  InvokeCall(grpc::CallbackServerContext& context, const v1::InvokeRequest& request, v1::InvokeResponse& response,
+             scheduler::Scheduler& scheduler)
+      : context_(context), request_(request), response_(response), scheduler_(scheduler),
+        token_(std::make_shared<engine::CancellationToken>()) {}
+
+  void submit(scheduler::FunctionDefinitionPtr function, std::shared_ptr<const engine::InstanceSpec> versionSpec) {
+    scheduler::Invocation invocation;
+    invocation.function = std::move(function);
+    invocation.versionSpec = std::move(versionSpec);
+    invocation.payload = request_.payload();
+    invocation.deadline = steadyDeadline(context_.deadline());
+    invocation.cancellation = token_;
+    scheduler_.submit(std::move(invocation), [this](scheduler::InvocationResult result) { answer(std::move(result)); });
+  }
+
+  void fail(const absl::Status& status) { Finish(toGrpcStatus(status)); }
+
+  void OnCancel() override { token_->cancel(); }
+  void OnDone() override { delete this; }
+
+private:
+  void answer(scheduler::InvocationResult result) {
+    if (!result.outcome.ok()) return fail(result.outcome.status());
+    engine::InvokeResult& outcome = *result.outcome;
+    if (outcome.error) {
+      v1::FunctionError& error = *response_.mutable_error();
+      error.set_type(std::move(outcome.error->type));
+      error.set_message(std::move(outcome.error->message));
+      error.set_trace(std::move(outcome.error->trace));
+    } else {
+      response_.set_result(std::move(outcome.output));
+    }
+    const int64_t executionUs = absl::ToInt64Microseconds(outcome.execution);
+    response_.set_request_id(std::move(result.requestId));
+    response_.set_queue_wait_us(absl::ToInt64Microseconds(result.queueWait));
+    response_.set_execution_us(executionUs);
+    response_.set_billed_ms((executionUs + 999) / 1000);
+    response_.set_cold_start(result.coldStart);
+    response_.set_instance_id(std::to_string(result.instance));
+    response_.set_instance_kind(toProto(result.kind));
+    response_.set_version(result.version);
+    Finish(grpc::Status::OK);
+  }
+
+  grpc::CallbackServerContext& context_;
+  const v1::InvokeRequest& request_;
+  v1::InvokeResponse& response_;
+  scheduler::Scheduler& scheduler_;
+  std::shared_ptr<engine::CancellationToken> token_;
+};
+
+} // namespace
+
+InvokeService::InvokeService(CallGuard& guard, FunctionDirectory& directory, scheduler::Scheduler& scheduler,
+                             common::WorkerPool& workers)
+    : guard_(guard), directory_(directory), scheduler_(scheduler), workers_(workers) {}
+
+grpc::ServerUnaryReactor* InvokeService::Invoke(grpc::CallbackServerContext* context,
+                                                const v1::InvokeRequest* request, v1::InvokeResponse* response) {
+  auto who = guard_.admit(*context, auth::Operation::kInvoke);
+  if (!who.ok()) return finishNow(context, who.status());
+  const std::string ns = namespaceOrDefault(request->namespace_());
+  if (auto status = checkFunctionVisible(**who, ns, request->function()); !status.ok()) {
+    return finishNow(context, status);
+  }
+  if (!(*who)->mayInvoke(request->function())) {
+    return finishNow(context, absl::PermissionDeniedError(absl::StrCat("key '", (*who)->keyName,
+                                                                       "' may not invoke function '",
+                                                                       request->function(), "'")));
+  }
+  if (request->payload().size() > kMaxPayloadBytes) {
+    return finishNow(context, absl::InvalidArgumentError(absl::StrCat(
+                                  "payload of ", request->payload().size(), " bytes is over the limit of ",
+                                  kMaxPayloadBytes, " bytes (6 MiB)")));
+  }
+  if (request->version() < 0) {
+    return finishNow(context, absl::InvalidArgumentError(absl::StrCat(
+                                  "version ", request->version(), " is not valid: 0 (the active version) or 1 and up")));
+  }
+  auto* call = new InvokeCall(*context, *request, *response, scheduler_);
+  auto function = directory_.cached(ns, request->function());
+  if (function && (request->version() == 0 || request->version() == function->spec.version)) {
+    call->submit(std::move(function), nullptr); // the warm path: no store access
+    return call;
+  }
+  workers_.post([this, call, ns, name = request->function(), version = request->version()] {
+    auto function = directory_.load(ns, name);
+    if (!function.ok()) return call->fail(function.status());
+    if (version == 0 || version == (*function)->spec.version) return call->submit(std::move(*function), nullptr);
+    auto spec = directory_.versionSpec(**function, version);
+    if (!spec.ok()) return call->fail(spec.status());
+    call->submit(std::move(*function), std::move(*spec));
+  });
+  return call;
+}
+
+} // namespace surge::api

@@ -1,0 +1,61 @@
+// ScalingService: the reserved target (stored, then applied by the scheduler) and the scaling
+// status as the scheduler sees it. Reservation schedules arrive with a later part.
+#pragma once
+
+#include "api/call_guard.h"
+#include "surge/v1/scaling.grpc.pb.h"
+
+namespace surge::auth {
+class AuditLog;
+}
+namespace surge::common {
+class WorkerPool;
+}
+namespace surge::scheduler {
+class Scheduler;
+}
+namespace surge::store {
+class FunctionStore;
+}
+
+namespace surge::api {
+
+class FunctionDirectory;
+
+// Store work runs on `workers`; the status comes from the scheduler's loop. Everything passed
+// in must outlive the gRPC server.
+class ScalingService final : public v1::ScalingService::CallbackService {
+public:
+  ScalingService(store::FunctionStore& store, FunctionDirectory& directory, scheduler::Scheduler& scheduler,
+                 CallGuard& guard, auth::AuditLog& audit, common::WorkerPool& workers);
+
+  grpc::ServerUnaryReactor* SetReservedCapacity(grpc::CallbackServerContext* context,
+                                                const v1::SetReservedCapacityRequest* request,
+                                                v1::ScalingStatus* response) override;
+  grpc::ServerUnaryReactor* GetScalingStatus(grpc::CallbackServerContext* context,
+                                             const v1::GetScalingStatusRequest* request,
+                                             v1::ScalingStatus* response) override;
+  grpc::ServerUnaryReactor* AddReservationSchedule(grpc::CallbackServerContext* context,
+                                                   const v1::AddReservationScheduleRequest* request,
+                                                   v1::ReservationSchedule* response) override;
+  grpc::ServerUnaryReactor* ListReservationSchedules(grpc::CallbackServerContext* context,
+                                                     const v1::ListReservationSchedulesRequest* request,
+                                                     v1::ListReservationSchedulesResponse* response) override;
+  grpc::ServerUnaryReactor* RemoveReservationSchedule(grpc::CallbackServerContext* context,
+                                                      const v1::RemoveReservationScheduleRequest* request,
+                                                      google::protobuf::Empty* response) override;
+
+private:
+  // Fills `response` from the scheduler and finishes the call (on the scheduler's loop).
+  void answerStatus(grpc::ServerUnaryReactor* reactor, const std::string& ns, const std::string& name,
+                    v1::ScalingStatus* response);
+
+  store::FunctionStore& store_;
+  FunctionDirectory& directory_;
+  scheduler::Scheduler& scheduler_;
+  CallGuard& guard_;
+  auth::AuditLog& audit_;
+  common::WorkerPool& workers_;
+};
+
+} // namespace surge::api
