@@ -295,7 +295,7 @@ TEST_F(FunctionApiTest, DeleteRemovesTheFunction) {
   EXPECT_EQ(functions_->DeleteFunction(context.get(), remove, &empty).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
-TEST_F(FunctionApiTest, LaterServicesAnswerUnimplementedAndAcceptLargeMessages) {
+TEST_F(FunctionApiTest, LaterServicesAnswerUnimplementedAndLargeMessagesReachTheServices) {
   auto invoke = v1::InvokeService::NewStub(channel_);
   v1::InvokeRequest request;
   request.set_function("hello");
@@ -303,17 +303,19 @@ TEST_F(FunctionApiTest, LaterServicesAnswerUnimplementedAndAcceptLargeMessages) 
   v1::InvokeResponse response;
   auto context = contextWithDeadline();
   grpc::Status status = invoke->Invoke(context.get(), request, &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("InvokeService.Invoke arrives with the resource scheduler"));
+  // The transport lets it through; the service's own 6 MiB limit refuses it.
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("over the limit of 6291456 bytes"));
 
   auto scaling = v1::ScalingService::NewStub(channel_);
-  v1::GetScalingStatusRequest statusRequest;
-  statusRequest.set_function("hello");
-  v1::ScalingStatus scalingStatus;
+  v1::ListReservationSchedulesRequest schedulesRequest;
+  schedulesRequest.set_function("hello");
+  v1::ListReservationSchedulesResponse schedules;
   context = contextWithDeadline();
-  status = scaling->GetScalingStatus(context.get(), statusRequest, &scalingStatus);
+  status = scaling->ListReservationSchedules(context.get(), schedulesRequest, &schedules);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("ScalingService.GetScalingStatus arrives with the resource scheduler"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("ScalingService.ListReservationSchedules arrives with scheduled reservations"));
 
   auto metrics = v1::MetricsService::NewStub(channel_);
   context = contextWithDeadline();

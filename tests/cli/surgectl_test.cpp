@@ -196,5 +196,75 @@ TEST_F(SurgectlTest, UnreachableServerIsAnRpcErrorNamingTheAddress) {
   EXPECT_THAT(result.err, HasSubstr("127.0.0.1:1"));
 }
 
+TEST_F(SurgectlTest, InvokePrintsTheResultAndExitsOneOnAFunctionError) {
+  const fs::path folder = dir_->path() / "src" / "echo";
+  fs::create_directories(folder);
+  std::ofstream(folder / "index.py") << "def handler(event, context):\n"
+                                        "    if event == b'raise':\n"
+                                        "        raise ValueError('asked to fail')\n"
+                                        "    return b'echo:' + event\n";
+  ASSERT_EQ(surgectl({"function", "create", "echo", "--runtime", "python3", "--handler", "index.handler", "--code",
+                      folder.string()})
+                .exitCode,
+            0);
+
+  CommandResult plain = surgectl({"invoke", "echo", "--data", "hi"});
+  EXPECT_EQ(plain.exitCode, 0) << plain.err;
+  EXPECT_EQ(plain.out, "echo:hi") << "stdout is exactly the result";
+
+  const fs::path payload = dir_->path() / "payload.bin";
+  std::ofstream(payload, std::ios::binary) << std::string("a\0b", 3);
+  CommandResult fromFile = surgectl({"invoke", "echo", "--data-file", payload.string(), "-v"});
+  EXPECT_EQ(fromFile.exitCode, 0) << fromFile.err;
+  EXPECT_EQ(fromFile.out, std::string("echo:a\0b", 8));
+  EXPECT_THAT(fromFile.err, HasSubstr("cold start: no"));
+  EXPECT_THAT(fromFile.err, HasSubstr("instance:   "));
+  EXPECT_THAT(fromFile.err, HasSubstr("billed:     1 ms"));
+
+  CommandResult failed = surgectl({"invoke", "echo", "--data", "raise"});
+  EXPECT_EQ(failed.exitCode, 1);
+  EXPECT_EQ(failed.out, "");
+  EXPECT_THAT(failed.err, HasSubstr("error: the function failed: HandlerError: ValueError: asked to fail\n"));
+  EXPECT_THAT(failed.err, HasSubstr("index.py"));
+
+  CommandResult json = surgectl({"-o", "json", "invoke", "echo", "--data", "x"});
+  EXPECT_EQ(json.exitCode, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("\"result\": \"ZWNobzp4\"")); // base64 of "echo:x"
+  EXPECT_THAT(json.out, HasSubstr("\"instanceKind\": \"ON_DEMAND\""));
+
+  CommandResult missing = surgectl({"invoke", "no-such"});
+  EXPECT_EQ(missing.exitCode, 1);
+  EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND: function 'default/no-such' not found"));
+
+  CommandResult both = surgectl({"invoke", "echo", "--data", "x", "--data-file", payload.string()});
+  EXPECT_EQ(both.exitCode, 2);
+  EXPECT_THAT(both.err, HasSubstr("excludes"));
+}
+
+TEST_F(SurgectlTest, ReserveSetAndStatusShowTheReservedInstances) {
+  ASSERT_EQ(surgectl({"function", "create", "warm", "--runtime", "python3", "--handler", "index.handler", "--code",
+                      pythonFolder("warm", "w").string()})
+                .exitCode,
+            0);
+  CommandResult set = surgectl({"reserve", "set", "warm", "1"});
+  EXPECT_EQ(set.exitCode, 0) << set.err;
+  EXPECT_THAT(set.out, HasSubstr("function:  default/warm"));
+  EXPECT_THAT(set.out, HasSubstr("of 1 wanted"));
+  EXPECT_THAT(set.out, HasSubstr("INSTANCE   KIND       STATE"));
+
+  CommandResult json = surgectl({"-o", "json", "status", "warm"});
+  EXPECT_EQ(json.exitCode, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("\"reservedTarget\": 1"));
+  EXPECT_THAT(json.out, HasSubstr("\"queueDepth\": 0"));
+  EXPECT_THAT(json.out, HasSubstr("\"kind\": \"RESERVED\""));
+
+  CommandResult tooMany = surgectl({"reserve", "set", "warm", "101"});
+  EXPECT_EQ(tooMany.exitCode, 1);
+  EXPECT_THAT(tooMany.err, HasSubstr("INVALID_ARGUMENT: reserved_target 101 exceeds max_instances 100"));
+  EXPECT_EQ(surgectl({"reserve", "set", "warm", "0"}).exitCode, 0);
+  CommandResult bad = surgectl({"reserve", "set", "warm", "-1"});
+  EXPECT_EQ(bad.exitCode, 2);
+}
+
 } // namespace
 } // namespace surge

@@ -1,0 +1,377 @@
+// Invoke and scaling through the gRPC API of a real surged, with real sandboxed Python
+// instances: cold and warm invokes, concurrency above 1, a burst of 50, timeouts, the queue,
+// reserved capacity, and the errors a caller can cause.
+#include "support/client.h"
+#include "support/process.h"
+#include "support/surged_suite.h"
+#include "support/zip_builder.h"
+
+#include "surge/v1/invoke.grpc.pb.h"
+#include "surge/v1/scaling.grpc.pb.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace surge {
+namespace {
+
+using testing::contextWithDeadline;
+using ::testing::HasSubstr;
+using testing::ZipBuilder;
+
+// A handler that echoes, sleeps for "sleep:<seconds>", or raises for "raise".
+constexpr const char* kHandler = R"py(import time
+
+def handler(event, context):
+    text = event.decode()
+    if text.startswith("sleep:"):
+        time.sleep(float(text[6:]))
+        return "slept"
+    if text == "raise":
+        raise ValueError("asked to fail")
+    return "echo:" + text
+)py";
+
+// How often a test re-reads the scaling status while it waits for a condition.
+constexpr std::chrono::milliseconds kPollInterval{5};
+
+struct Config {
+  uint32_t concurrency = 1;
+  uint32_t timeoutSeconds = 10;
+  uint32_t maxInstances = 0;
+  uint32_t queueTimeoutSeconds = 0;
+};
+
+class InvokeApiTest : public testing::SurgedSuite {
+protected:
+  // Creates a Python function with kHandler (or `code`) as its version 1.
+  void deploy(const std::string& name, Config config = {}, const std::string& code = kHandler) {
+    v1::CreateFunctionRequest request;
+    request.set_name(name);
+    v1::FunctionConfig& c = *request.mutable_config();
+    c.set_runtime(v1::RUNTIME_PYTHON3);
+    c.set_handler("index.handler");
+    c.set_instance_concurrency(config.concurrency);
+    c.set_timeout_seconds(config.timeoutSeconds);
+    c.set_max_instances(config.maxInstances);
+    c.set_queue_timeout_seconds(config.queueTimeoutSeconds);
+    v1::Function created;
+    auto context = contextWithDeadline();
+    ASSERT_TRUE(functions_->CreateFunction(context.get(), request, &created).ok());
+    v1::UploadCodeResponse uploaded;
+    const grpc::Status status =
+        testing::uploadCode(*functions_, "", name, ZipBuilder().addFile("index.py", code).bytes(), &uploaded);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  grpc::Status invoke(const std::string& name, const std::string& payload, v1::InvokeResponse* response,
+                      std::chrono::seconds deadline = std::chrono::seconds(60), int64_t version = 0) {
+    v1::InvokeRequest request;
+    request.set_function(name);
+    request.set_payload(payload);
+    request.set_version(version);
+    auto context = contextWithDeadline(deadline);
+    return invoker_->Invoke(context.get(), request, response);
+  }
+
+  v1::ScalingStatus status(const std::string& name) {
+    v1::GetScalingStatusRequest request;
+    request.set_function(name);
+    v1::ScalingStatus status;
+    auto context = contextWithDeadline();
+    EXPECT_TRUE(scaling_->GetScalingStatus(context.get(), request, &status).ok());
+    return status;
+  }
+
+  // Polls the status (bounded) until `done` holds; returns the last status seen.
+  template <typename Predicate>
+  v1::ScalingStatus waitForStatus(const std::string& name, Predicate done,
+                                  std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    v1::ScalingStatus last = status(name);
+    while (!done(last) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(kPollInterval); // a poll, not a wait for long enough
+      last = status(name);
+    }
+    return last;
+  }
+
+  std::unique_ptr<v1::FunctionService::Stub> functions_ = v1::FunctionService::NewStub(channel_);
+  std::unique_ptr<v1::InvokeService::Stub> invoker_ = v1::InvokeService::NewStub(channel_);
+  std::unique_ptr<v1::ScalingService::Stub> scaling_ = v1::ScalingService::NewStub(channel_);
+};
+
+TEST_F(InvokeApiTest, FirstInvokeIsColdAndTheNextIsWarmOnTheSameInstance) {
+  deploy("cold-warm");
+  v1::InvokeResponse cold;
+  grpc::Status rpc = invoke("cold-warm", "Ada", &cold);
+  ASSERT_TRUE(rpc.ok()) << rpc.error_message();
+  EXPECT_EQ(cold.result(), "echo:Ada");
+  EXPECT_TRUE(cold.cold_start());
+  EXPECT_EQ(cold.instance_kind(), v1::ON_DEMAND);
+  EXPECT_EQ(cold.version(), 1);
+  EXPECT_FALSE(cold.request_id().empty());
+  EXPECT_GT(cold.queue_wait_us(), 0);
+
+  v1::InvokeResponse warm;
+  ASSERT_TRUE(invoke("cold-warm", "Bob", &warm).ok());
+  EXPECT_EQ(warm.result(), "echo:Bob");
+  EXPECT_FALSE(warm.cold_start());
+  EXPECT_EQ(warm.instance_id(), cold.instance_id());
+  EXPECT_NE(warm.request_id(), cold.request_id());
+  EXPECT_GT(warm.execution_us(), 0);
+  EXPECT_EQ(warm.billed_ms(), (warm.execution_us() + 999) / 1000);
+}
+
+TEST_F(InvokeApiTest, FunctionErrorComesBackInTheResponseWithStatusOk) {
+  deploy("raises");
+  v1::InvokeResponse response;
+  ASSERT_TRUE(invoke("raises", "raise", &response).ok());
+  ASSERT_TRUE(response.has_error());
+  EXPECT_EQ(response.error().type(), "HandlerError");
+  EXPECT_EQ(response.error().message(), "ValueError: asked to fail");
+  EXPECT_THAT(response.error().trace(), HasSubstr("index.py"));
+  // The instance survives a handler's exception.
+  v1::InvokeResponse next;
+  ASSERT_TRUE(invoke("raises", "x", &next).ok());
+  EXPECT_EQ(next.result(), "echo:x");
+  EXPECT_EQ(next.instance_id(), response.instance_id());
+}
+
+TEST_F(InvokeApiTest, FunctionTimeoutIsAFunctionErrorAndTheNextCallGetsANewInstance) {
+  deploy("slow", {.timeoutSeconds = 1});
+  v1::InvokeResponse response;
+  ASSERT_TRUE(invoke("slow", "sleep:5", &response).ok());
+  ASSERT_TRUE(response.has_error());
+  EXPECT_EQ(response.error().type(), "Timeout");
+  v1::InvokeResponse next;
+  ASSERT_TRUE(invoke("slow", "after", &next).ok());
+  EXPECT_EQ(next.result(), "echo:after");
+  EXPECT_NE(next.instance_id(), response.instance_id());
+}
+
+TEST_F(InvokeApiTest, ConcurrencyAboveOneServesParallelRequestsOnOneInstance) {
+  deploy("parallel", {.concurrency = 4});
+  v1::InvokeResponse first;
+  ASSERT_TRUE(invoke("parallel", "warm-up", &first).ok());
+  std::vector<std::future<std::pair<grpc::Status, v1::InvokeResponse>>> calls;
+  for (int i = 0; i < 4; ++i) {
+    calls.push_back(std::async(std::launch::async, [this] {
+      v1::InvokeResponse response;
+      grpc::Status rpc = invoke("parallel", "sleep:0.5", &response);
+      return std::make_pair(rpc, response);
+    }));
+  }
+  std::set<std::string> instances;
+  for (auto& call : calls) {
+    auto [rpc, response] = call.get();
+    ASSERT_TRUE(rpc.ok()) << rpc.error_message();
+    EXPECT_EQ(response.result(), "slept");
+    instances.insert(response.instance_id());
+  }
+  EXPECT_EQ(instances, std::set<std::string>{first.instance_id()}) << "four slots on the one warm instance";
+}
+
+TEST_F(InvokeApiTest, BurstOfFiftyAtConcurrencyTenStartsAboutFiveInstances) {
+  deploy("burst", {.concurrency = 10});
+  std::vector<std::future<std::pair<grpc::Status, v1::InvokeResponse>>> calls;
+  for (int i = 0; i < 50; ++i) {
+    calls.push_back(std::async(std::launch::async, [this] {
+      v1::InvokeResponse response;
+      grpc::Status rpc = invoke("burst", "sleep:1", &response);
+      return std::make_pair(rpc, response);
+    }));
+  }
+  std::set<std::string> instances;
+  for (auto& call : calls) {
+    auto [rpc, response] = call.get();
+    ASSERT_TRUE(rpc.ok()) << rpc.error_message();
+    EXPECT_EQ(response.result(), "slept");
+    instances.insert(response.instance_id());
+  }
+  // Five instances hold the fifty; requests still arriving while the first ones are ready can
+  // make it one more, never one per request.
+  EXPECT_GE(instances.size(), 5u);
+  EXPECT_LE(instances.size(), 6u);
+  EXPECT_LE(status("burst").instances_size(), 6);
+}
+
+TEST_F(InvokeApiTest, QueueTimeoutAndCallerDeadlineLeaveTheQueue) {
+  deploy("single", {.maxInstances = 1, .queueTimeoutSeconds = 1});
+  v1::InvokeResponse warm;
+  ASSERT_TRUE(invoke("single", "warm", &warm).ok());
+  auto busy = std::async(std::launch::async, [this] {
+    v1::InvokeResponse response;
+    return invoke("single", "sleep:4", &response);
+  });
+  waitForStatus("single", [](const v1::ScalingStatus& s) { return s.in_flight() == 1; });
+
+  v1::InvokeResponse queued;
+  grpc::Status rpc = invoke("single", "late", &queued);
+  EXPECT_EQ(rpc.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(rpc.error_message(),
+              HasSubstr("no instance of function 'default/single' became free within its queue timeout of 1 s"));
+
+  // A caller whose own deadline comes first leaves the queue with DEADLINE_EXCEEDED.
+  v1::InvokeRequest request;
+  request.set_function("single");
+  auto context = contextWithDeadline(std::chrono::seconds(1));
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+  EXPECT_EQ(invoker_->Invoke(context.get(), request, &queued).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  const v1::ScalingStatus after = waitForStatus("single", [](const v1::ScalingStatus& s) { return s.queue_depth() == 0; });
+  EXPECT_EQ(after.queue_depth(), 0u);
+  EXPECT_TRUE(busy.get().ok());
+}
+
+TEST_F(InvokeApiTest, ReservedCapacityIsWarmedServesFirstAndCanBeLowered) {
+  deploy("reserved");
+  v1::SetReservedCapacityRequest set;
+  set.set_function("reserved");
+  set.set_count(2);
+  v1::ScalingStatus response;
+  {
+    auto context = contextWithDeadline();
+    ASSERT_TRUE(scaling_->SetReservedCapacity(context.get(), set, &response).ok());
+  }
+  EXPECT_EQ(response.function(), "reserved");
+  EXPECT_EQ(response.reserved_target(), 2u);
+  EXPECT_EQ(response.instances_size(), 2) << "two reserved instances are on their way at once";
+  const v1::ScalingStatus warm =
+      waitForStatus("reserved", [](const v1::ScalingStatus& s) { return s.reserved_ready() == 2; });
+  ASSERT_EQ(warm.reserved_ready(), 2u);
+  for (const auto& instance : warm.instances()) {
+    EXPECT_EQ(instance.kind(), v1::RESERVED);
+    EXPECT_EQ(instance.state(), v1::IDLE);
+    EXPECT_EQ(instance.version(), 1);
+  }
+
+  v1::InvokeResponse invoked;
+  ASSERT_TRUE(invoke("reserved", "hi", &invoked).ok());
+  EXPECT_EQ(invoked.instance_kind(), v1::RESERVED);
+  EXPECT_FALSE(invoked.cold_start());
+
+  set.set_count(0);
+  {
+    auto context = contextWithDeadline();
+    ASSERT_TRUE(scaling_->SetReservedCapacity(context.get(), set, &response).ok());
+  }
+  EXPECT_EQ(response.reserved_target(), 0u);
+  EXPECT_EQ(response.reserved_ready(), 0u);
+  ASSERT_EQ(response.instances_size(), 2) << "lowering the target stops nothing";
+  for (const auto& instance : response.instances()) EXPECT_EQ(instance.kind(), v1::ON_DEMAND);
+
+  set.set_count(101);
+  auto context = contextWithDeadline();
+  const grpc::Status tooMany = scaling_->SetReservedCapacity(context.get(), set, &response);
+  EXPECT_EQ(tooMany.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(tooMany.error_message(), HasSubstr("reserved_target 101 exceeds max_instances 100"));
+}
+
+TEST_F(InvokeApiTest, NewCodeIsServedByNewInstancesAndOldVersionsStayCallable) {
+  deploy("versions");
+  v1::InvokeResponse first;
+  ASSERT_TRUE(invoke("versions", "a", &first).ok());
+  EXPECT_EQ(first.result(), "echo:a");
+  v1::UploadCodeResponse uploaded;
+  const std::string v2 = "def handler(event, context):\n    return 'v2:' + event.decode()\n";
+  ASSERT_TRUE(
+      testing::uploadCode(*functions_, "", "versions", ZipBuilder().addFile("index.py", v2).bytes(), &uploaded).ok());
+  v1::InvokeResponse second;
+  ASSERT_TRUE(invoke("versions", "b", &second).ok());
+  EXPECT_EQ(second.result(), "v2:b");
+  EXPECT_EQ(second.version(), 2);
+  EXPECT_NE(second.instance_id(), first.instance_id());
+  v1::InvokeResponse old;
+  ASSERT_TRUE(invoke("versions", "c", &old, std::chrono::seconds(60), 1).ok());
+  EXPECT_EQ(old.result(), "echo:c");
+  EXPECT_EQ(old.version(), 1);
+}
+
+TEST_F(InvokeApiTest, BadRequestsGetTheRightCodeAndAMessage) {
+  deploy("target");
+  v1::InvokeResponse response;
+  grpc::Status rpc = invoke("target", std::string((6u << 20) + 1, 'x'), &response);
+  EXPECT_EQ(rpc.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(rpc.error_message(), "payload of 6291457 bytes is over the limit of 6291456 bytes (6 MiB)");
+
+  rpc = invoke("no-such-function", "", &response);
+  EXPECT_EQ(rpc.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(rpc.error_message(), "function 'default/no-such-function' not found");
+
+  rpc = invoke("target", "", &response, std::chrono::seconds(60), 9);
+  EXPECT_EQ(rpc.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(rpc.error_message(), HasSubstr("has no version 9"));
+
+  v1::CreateFunctionRequest create;
+  create.set_name("empty");
+  create.mutable_config()->set_runtime(v1::RUNTIME_PYTHON3);
+  create.mutable_config()->set_handler("index.handler");
+  v1::Function created;
+  auto context = contextWithDeadline();
+  ASSERT_TRUE(functions_->CreateFunction(context.get(), create, &created).ok());
+  rpc = invoke("empty", "", &response);
+  EXPECT_EQ(rpc.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(rpc.error_message(), "function 'default/empty' has no code; upload some first");
+}
+
+TEST_F(InvokeApiTest, HandlerThatCannotLoadReportsAnInitializerError) {
+  deploy("broken", {}, "import no_such_module\n");
+  v1::InvokeResponse response;
+  ASSERT_TRUE(invoke("broken", "", &response).ok());
+  ASSERT_TRUE(response.has_error());
+  EXPECT_EQ(response.error().type(), "InitializerError");
+  EXPECT_THAT(response.error().message(), HasSubstr("no_such_module"));
+}
+
+TEST_F(InvokeApiTest, ReservedInstancesAreWarmedAgainAfterARestart) {
+  // Its own surged: this test restarts it.
+  testing::TempDir dir;
+  auto surged = std::make_unique<testing::SurgedProcess>(dir.path() / "data");
+  auto channel = testing::makeChannel(surged->address());
+  auto functions = v1::FunctionService::NewStub(channel);
+  v1::CreateFunctionRequest create;
+  create.set_name("kept-warm");
+  create.mutable_config()->set_runtime(v1::RUNTIME_PYTHON3);
+  create.mutable_config()->set_handler("index.handler");
+  create.mutable_config()->set_reserved_target(1);
+  v1::Function created;
+  {
+    auto context = contextWithDeadline();
+    ASSERT_TRUE(functions->CreateFunction(context.get(), create, &created).ok());
+  }
+  v1::UploadCodeResponse uploaded;
+  ASSERT_TRUE(
+      testing::uploadCode(*functions, "", "kept-warm", ZipBuilder().addFile("index.py", kHandler).bytes(), &uploaded)
+          .ok());
+  channel.reset();
+  functions.reset();
+  ASSERT_EQ(surged->stop(), 0);
+  surged.reset();
+
+  surged = std::make_unique<testing::SurgedProcess>(dir.path() / "data");
+  channel = testing::makeChannel(surged->address());
+  auto scaling = v1::ScalingService::NewStub(channel);
+  v1::GetScalingStatusRequest request;
+  request.set_function("kept-warm");
+  v1::ScalingStatus status;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  do {
+    auto context = contextWithDeadline();
+    ASSERT_TRUE(scaling->GetScalingStatus(context.get(), request, &status).ok());
+    if (status.reserved_ready() < 1) std::this_thread::sleep_for(kPollInterval);
+  } while (status.reserved_ready() < 1 && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(status.reserved_target(), 1u);
+  EXPECT_EQ(status.reserved_ready(), 1u);
+  channel.reset();
+  surged.reset();
+  testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
+}
+
+} // namespace
+} // namespace surge
