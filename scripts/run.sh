@@ -40,13 +40,22 @@ deploy hello-custom custom bootstrap.handler resources/samples/hello-custom
 # Built by scripts/build.sh above: the folder holds only the compiled bootstrap.
 deploy hello-cpp custom bootstrap.handler build/samples/hello-cpp
 
+# One call to each: the first starts an instance (a cold start), -v shows where and how long.
+for sample in hello-python hello-nodejs hello-custom hello-cpp; do
+  echo "--- $sample"
+  "$surgectl" invoke "$sample" --data Surge -v
+  echo
+done
+
 cat <<EOT
 
 The samples are deployed. In another terminal:
   export SURGE_SERVER=$address
   $surgectl function list
   $surgectl function get hello-python
-  $surgectl invoke hello-python --data Surge     # once the resource scheduler lands
+  $surgectl invoke hello-python --data Surge -v
+  $surgectl reserve set hello-python 2
+  $surgectl status hello-python
 
 Press Ctrl-C to stop surged.
 EOT
