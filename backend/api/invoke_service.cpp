@@ -52,7 +52,13 @@ public:
 
 private:
   void answer(scheduler::InvocationResult result) {
-    if (!result.outcome.ok()) return fail(result.outcome.status());
+    if (!result.outcome.ok()) {
+      // A refusal for load says when a retry has a fair chance, from the queue's drain rate.
+      if (result.retryAfter > absl::ZeroDuration()) {
+        context_.AddTrailingMetadata("retry-after-ms", std::to_string(absl::ToInt64Milliseconds(result.retryAfter)));
+      }
+      return fail(result.outcome.status());
+    }
     engine::InvokeResult& outcome = *result.outcome;
     if (outcome.error) {
       v1::FunctionError& error = *response_.mutable_error();

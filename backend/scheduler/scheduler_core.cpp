@@ -16,6 +16,12 @@ namespace {
 
 std::string seconds(absl::Duration d) { return absl::StrFormat("%g s", absl::ToDoubleSeconds(d)); }
 
+// Token counts are fractions; a timer may fire a hair before a whole token is in.
+constexpr double kTokenSlack = 1e-6;
+
+// Completions remembered per pool for its drain rate.
+constexpr size_t kDrainSamples = 32;
+
 // A function error after which the instance is not used again (the engine stops or has stopped
 // it): only a handler's own exception leaves the runtime healthy.
 bool endsInstance(const absl::StatusOr<engine::InvokeResult>& outcome) {
@@ -27,6 +33,7 @@ bool endsInstance(const absl::StatusOr<engine::InvokeResult>& outcome) {
 SchedulerCore::SchedulerCore(engine::Engine& engine, const common::Clock& clock, engine::Executor post,
                              SchedulerOptions options)
     : engine_(engine), clock_(clock), post_(std::move(post)), options_(options),
+      tokens_(options.creationBurst), tokensAt_(clock.steadyNow()),
       nextSweep_(clock.steadyNow() + absl::ToChronoNanoseconds(options.sweepInterval)) {
   std::random_device random;
   requestPrefix_ = absl::StrFormat("%08x%08x-", random(), random());
@@ -116,7 +123,7 @@ void SchedulerCore::update(FunctionDefinitionPtr definition) {
   if (function.next) reconcileReserved(*function.next);
   if (function.current) reconcileReserved(*function.current);
   promoteIfWarm(function);
-  for (auto& pool : function.pools) scaleOut(*pool);
+  createInstances();
   collect(function);
 }
 
@@ -141,7 +148,7 @@ void SchedulerCore::switchCurrent(Function& function, Pool& pool) {
   }
   reconcileReserved(pool);
   dispatch(pool);
-  scaleOut(pool);
+  createInstances();
 }
 
 void SchedulerCore::retire(Pool& pool) {
@@ -222,12 +229,15 @@ void SchedulerCore::submit(Invocation invocation, InvocationCallback done) {
     if (!free.empty()) return run(instances_.at(*free.begin()), std::move(waiter), false);
   }
   if (function.waiting >= definition.maxQueueLength) {
-    return failWaiter(waiter, absl::ResourceExhaustedError(absl::StrCat(
-                                  "the queue of function '", definition.key, "' is full: ", function.waiting,
-                                  " requests wait (max_queue_length ", definition.maxQueueLength, ")")));
+    return failWaiter(waiter,
+                      absl::ResourceExhaustedError(absl::StrCat("the queue of function '", definition.key,
+                                                                "' is full: ", function.waiting,
+                                                                " requests wait (max_queue_length ",
+                                                                definition.maxQueueLength, ")")),
+                      retryAfter(*pool));
   }
   enqueue(*pool, std::move(waiter));
-  scaleOut(*pool);
+  createInstances();
 }
 
 void SchedulerCore::enqueue(Pool& pool, Waiter waiter) {
@@ -311,12 +321,17 @@ void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running runni
     pool->queue.pushFront(std::move(waiter));
     if (instance->exited && instance->inFlight == 0) return afterExit(*instance);
     dispatch(*pool);
-    scaleOut(*pool);
+    createInstances();
     return;
   }
 
+  if (instance) {
+    auto& completions = instance->pool->completions;
+    completions.push_back(clock_.steadyNow());
+    if (completions.size() > kDrainSamples) completions.pop_front();
+  }
   InvocationResult result{std::move(outcome), std::move(running.requestId), running.queueWait,
-                          running.coldStart,  id,
+                          running.coldStart,  absl::ZeroDuration(),       id,
                           running.kind,       running.version};
   const bool lost = endsInstance(result.outcome);
   running.done(std::move(result));
@@ -345,13 +360,14 @@ void SchedulerCore::cancelWaiter(uint64_t waiterId) {
   failWaiter(*waiter, absl::CancelledError("the caller cancelled the request while it waited in the queue"));
 }
 
-void SchedulerCore::failWaiter(Waiter& waiter, absl::Status status) {
+void SchedulerCore::failWaiter(Waiter& waiter, absl::Status status, absl::Duration retryAfter) {
   waiterPools_.erase(waiter.id);
   if (waiter.invocation.cancellation) waiter.invocation.cancellation->setHook({});
   InvocationResult result;
   result.outcome = std::move(status);
   result.requestId = waiter.requestId;
   result.queueWait = absl::FromChrono(clock_.steadyNow() - waiter.enqueuedAt);
+  result.retryAfter = retryAfter;
   waiter.done(std::move(result));
 }
 
@@ -382,6 +398,7 @@ void SchedulerCore::startInstance(Pool& pool, InstanceKind kind) {
   pool.members.insert(id);
   ++pool.starting;
   ++pool.function->instances;
+  usedMemoryMb_ += pool.spec.memoryMb;
 }
 
 // Takes no new requests; the engine stops it once its in-flight ones finish.
@@ -392,21 +409,127 @@ void SchedulerCore::drain(Instance& instance) {
   engine_.stop(instance.id, engine::StopMode::kDrain);
 }
 
-// Starts on-demand instances while the waiters outnumber the slots already on their way, so a
-// burst of 50 at concurrency 10 starts 5 instances, not 50.
-void SchedulerCore::scaleOut(Pool& pool) {
-  Function& function = *pool.function;
-  if (function.removed) return;
-  const uint32_t slots = std::max<uint32_t>(1, pool.spec.concurrency);
-  while (pool.queue.size() > static_cast<size_t>(pool.starting) * slots &&
-         function.instances < function.definition->maxInstances) {
-    startInstance(pool, InstanceKind::kOnDemand);
+// What the pool wants started: its reserved shortfall (once a failed start's backoff has passed),
+// and on-demand instances while the waiters outnumber the slots already on their way, so that a
+// burst of 50 at concurrency 10 starts 5 instances, not 50. Both stop at max_instances.
+SchedulerCore::Demand SchedulerCore::demand(Pool& pool) const {
+  const Function& function = *pool.function;
+  Demand wanted;
+  if (function.removed) return wanted;
+  if ((&pool == function.current || &pool == function.next) && clock_.steadyNow() >= pool.retryAt) {
+    uint32_t reserved = 0;
+    for (engine::InstanceId id : pool.members) {
+      const Instance& instance = instances_.at(id);
+      if (instance.kind == InstanceKind::kReserved && instance.phase != Phase::kDraining) ++reserved;
+    }
+    if (reserved < pool.reservedTarget) wanted.reserved = pool.reservedTarget - reserved;
+  }
+  const size_t slots = std::max<uint32_t>(1, pool.spec.concurrency);
+  const size_t coming = static_cast<size_t>(pool.starting) * slots;
+  if (pool.queue.size() > coming) wanted.onDemand = static_cast<uint32_t>((pool.queue.size() - coming + slots - 1) / slots);
+  const uint32_t max = function.definition->maxInstances;
+  const uint32_t room = function.instances < max ? max - function.instances : 0;
+  if (wanted.reserved + wanted.onDemand > room) {
+    pool.heldBy = absl::StrCat("max_instances ", max, " was reached");
+    wanted.reserved = std::min(wanted.reserved, room);
+    wanted.onDemand = std::min(wanted.onDemand, room - wanted.reserved);
+  }
+  return wanted;
+}
+
+// Memory that reserved targets still need and no instance holds yet.
+uint64_t SchedulerCore::reservedShortfallMb() const {
+  uint64_t shortfall = 0;
+  for (const auto& [key, function] : functions_) {
+    for (const Pool* pool : {function->current, function->next}) {
+      if (!pool) continue;
+      uint32_t reserved = 0;
+      for (engine::InstanceId id : pool->members) {
+        const Instance& instance = instances_.at(id);
+        if (instance.kind == InstanceKind::kReserved && instance.phase != Phase::kDraining) ++reserved;
+      }
+      if (reserved < pool->reservedTarget) shortfall += uint64_t{pool->reservedTarget - reserved} * pool->spec.memoryMb;
+    }
+  }
+  return shortfall;
+}
+
+// A reserved start may use any free memory; an on-demand start may not take what reserved
+// targets (of any function) still need.
+bool SchedulerCore::memoryAllows(const Pool& pool, InstanceKind kind) const {
+  if (options_.memoryBudgetMb == 0) return true;
+  const uint64_t needed = usedMemoryMb_ + pool.spec.memoryMb;
+  if (kind == InstanceKind::kReserved) return needed <= options_.memoryBudgetMb;
+  return needed + reservedShortfallMb() <= options_.memoryBudgetMb;
+}
+
+void SchedulerCore::refillTokens(SteadyTime now) {
+  const double perSecond = options_.creationPerMinute / 60.0;
+  tokens_ = std::min<double>(options_.creationBurst,
+                             tokens_ + perSecond * std::chrono::duration<double>(now - tokensAt_).count());
+  tokensAt_ = now;
+}
+
+// One start per function per round, the round going on from the function after the one that
+// started last: a hot function cannot starve a quiet one's first cold start when tokens are
+// scarce. Within a function the current pool comes first.
+void SchedulerCore::createInstances() {
+  refillTokens(clock_.steadyNow());
+  waitingForTokens_ = false;
+  for (;;) {
+    std::vector<Function*> order;
+    for (auto it = functions_.upper_bound(lastCreator_); it != functions_.end(); ++it) order.push_back(it->second.get());
+    for (auto it = functions_.begin(); it != functions_.end() && it->first <= lastCreator_; ++it) {
+      order.push_back(it->second.get());
+    }
+    bool started = false;
+    for (Function* function : order) {
+      std::vector<Pool*> pools = {function->current, function->next};
+      for (auto& pool : function->pools) {
+        if (pool.get() != function->current && pool.get() != function->next) pools.push_back(pool.get());
+      }
+      for (Pool* pool : pools) {
+        if (!pool) continue;
+        const Demand wanted = demand(*pool);
+        if (wanted.reserved + wanted.onDemand == 0) continue;
+        const InstanceKind kind = wanted.reserved > 0 ? InstanceKind::kReserved : InstanceKind::kOnDemand;
+        if (!memoryAllows(*pool, kind)) {
+          pool->heldBy = absl::StrCat("the server's instance memory budget of ", options_.memoryBudgetMb,
+                                      " MiB is in use or set aside for reserved instances");
+          continue;
+        }
+        if (tokens_ < 1 - kTokenSlack) {
+          pool->heldBy = absl::StrCat("the server's instance creation rate (", options_.creationBurst,
+                                      " at once, then ", options_.creationPerMinute, " per minute) was reached");
+          waitingForTokens_ = true;
+          continue;
+        }
+        startInstance(*pool, kind);
+        tokens_ -= 1;
+        pool->heldBy.clear();
+        lastCreator_ = function->definition->key;
+        started = true;
+        break;
+      }
+    }
+    if (!started) return;
   }
 }
 
-// Brings the pool's reserved instances to its target: warm on-demand instances are promoted
-// first, then new ones start (after a failed start, not before the backoff passes). A surplus
-// becomes on-demand, starting ones first, then idle, then busy; nothing is stopped here.
+// How long until the queue has drained once, from the rate its latest requests finished at;
+// without one, the queue timeout.
+absl::Duration SchedulerCore::retryAfter(const Pool& pool) const {
+  const absl::Duration timeout = pool.function->definition->queueTimeout;
+  const auto& done = pool.completions;
+  if (done.size() < 2 || done.back() == done.front()) return timeout;
+  const double perSecond = (done.size() - 1) / std::chrono::duration<double>(done.back() - done.front()).count();
+  const absl::Duration drain = absl::Seconds(static_cast<double>(pool.queue.size() + 1) / perSecond);
+  return std::clamp(absl::Ceil(drain, absl::Milliseconds(1)), absl::Milliseconds(1), timeout);
+}
+
+// Brings the pool's reserved instances towards its target by promoting warm on-demand ones
+// (createInstances() starts the rest). A surplus becomes on-demand, starting ones first, then
+// idle, then busy; nothing is stopped here.
 void SchedulerCore::reconcileReserved(Pool& pool) {
   Function& function = *pool.function;
   if (function.removed) return;
@@ -428,11 +551,6 @@ void SchedulerCore::reconcileReserved(Pool& pool) {
         changeKind(instance, InstanceKind::kReserved);
         ++reserved;
       }
-    }
-    if (clock_.steadyNow() < pool.retryAt) return;
-    while (reserved < pool.reservedTarget && function.instances < function.definition->maxInstances) {
-      startInstance(pool, InstanceKind::kReserved);
-      ++reserved;
     }
     return;
   }
@@ -487,6 +605,7 @@ void SchedulerCore::onReady(engine::InstanceId id, const absl::Status& status, e
   forget(instance);
   if (kind == InstanceKind::kReserved) {
     pool.retryAt = clock_.steadyNow() + absl::ToChronoNanoseconds(pool.retryBackoff);
+    retries_.insert(pool.retryAt);
     pool.retryBackoff = std::min(pool.retryBackoff * 2, options_.maxRetryBackoff);
   }
   // A new version that cannot start still takes over: it is what was deployed, and its callers
@@ -536,10 +655,11 @@ void SchedulerCore::afterExit(Instance& instance) {
   Pool& pool = *instance.pool;
   Function& function = *pool.function;
   forget(instance);
-  // A dead reserved instance is replaced; waiters get new on-demand instances as needed.
+  // A dead reserved instance is replaced; waiters get new on-demand instances as needed; the
+  // memory it held may let another function's start go ahead.
   reconcileReserved(pool);
   dispatch(pool);
-  scaleOut(pool);
+  createInstances();
   collect(function);
 }
 
@@ -548,6 +668,7 @@ void SchedulerCore::forget(Instance& instance) {
   clearFree(instance);
   pool.members.erase(instance.id);
   --pool.function->instances;
+  usedMemoryMb_ -= pool.spec.memoryMb;
   instances_.erase(instance.id);
 }
 
@@ -557,6 +678,13 @@ std::optional<SteadyTime> SchedulerCore::nextWakeup() const {
   std::optional<SteadyTime> next;
   if (!deadlines_.empty()) next = deadlines_.top().first;
   if (!instances_.empty() && (!next || nextSweep_ < *next)) next = nextSweep_;
+  if (!retries_.empty() && (!next || *retries_.begin() < *next)) next = *retries_.begin();
+  if (waitingForTokens_ && options_.creationPerMinute > 0) {
+    const double perSecond = options_.creationPerMinute / 60.0;
+    const auto untilToken = std::chrono::duration_cast<SteadyTime::duration>(
+        std::chrono::duration<double>(std::max(0.0, 1.0 - tokens_) / perSecond));
+    if (!next || tokensAt_ + untilToken < *next) next = tokensAt_ + untilToken;
+  }
   return next;
 }
 
@@ -577,10 +705,14 @@ void SchedulerCore::onTimer() {
                               "the caller's deadline passed after ", seconds(absl::FromChrono(now - waiter->enqueuedAt)),
                               " in the queue of function '", key, "'")));
     } else {
-      failWaiter(*waiter, absl::ResourceExhaustedError(absl::StrCat(
-                              "no instance of function '", key, "' became free within its queue timeout of ",
-                              seconds(pool.function->definition->queueTimeout), " (", pool.function->instances,
-                              " instances, max_instances ", pool.function->definition->maxInstances, ")")));
+      const std::string why =
+          pool.heldBy.empty() ? "" : absl::StrCat("; new instances were held back: ", pool.heldBy);
+      failWaiter(*waiter,
+                 absl::ResourceExhaustedError(absl::StrCat(
+                     "no instance of function '", key, "' became free within its queue timeout of ",
+                     seconds(pool.function->definition->queueTimeout), " (", pool.function->instances,
+                     " instances, max_instances ", pool.function->definition->maxInstances, ")", why)),
+                 retryAfter(pool));
     }
     collect(*pool.function);
   }
@@ -588,6 +720,9 @@ void SchedulerCore::onTimer() {
     sweep(now);
     nextSweep_ = now + absl::ToChronoNanoseconds(options_.sweepInterval);
   }
+  retries_.erase(retries_.begin(), retries_.upper_bound(now));
+  // Tokens refilled, backoffs passed, memory freed: whatever waits for a start may go now.
+  createInstances();
 }
 
 // Reclaims on-demand instances idle for the idle timeout, and retries reserved starts whose
@@ -605,10 +740,6 @@ void SchedulerCore::sweep(SteadyTime now) {
         }
       }
       for (engine::InstanceId id : idle) drain(instances_.at(id));
-      if (pool->retryAt != SteadyTime{} && now >= pool->retryAt) {
-        pool->retryAt = {};
-        reconcileReserved(*pool);
-      }
     }
   }
 }

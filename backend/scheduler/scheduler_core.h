@@ -10,6 +10,7 @@
 #include "scheduler/scheduler_types.h"
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -80,6 +81,11 @@ private:
     std::set<engine::InstanceId> freeReserved, freeOnDemand;
     uint32_t starting = 0;
     PendingQueue queue;
+    // Why the last start this pool wanted did not happen ("" when nothing held it back); named
+    // in the message of a request that times out in the queue.
+    std::string heldBy;
+    // When its latest requests finished (at most kDrainSamples): the queue's drain rate.
+    std::deque<SteadyTime> completions;
     SteadyTime retryAt;          // no reserved start before this (after a failed start)
     absl::Duration retryBackoff; // the next wait after a failure
   };
@@ -114,11 +120,22 @@ private:
   void run(Instance& instance, Waiter waiter, bool coldStart);
   void finished(engine::InstanceId id, Waiter waiter, Running running, absl::StatusOr<engine::InvokeResult> outcome);
   void cancelWaiter(uint64_t waiterId);
-  void failWaiter(Waiter& waiter, absl::Status status);
+  void failWaiter(Waiter& waiter, absl::Status status, absl::Duration retryAfter = absl::ZeroDuration());
 
   void reconcileReserved(Pool& pool);
-  void scaleOut(Pool& pool);
+  // Starts the instances the pools want, within max_instances, the memory budget and the
+  // creation tokens, one function at a time in turn.
+  void createInstances();
+  struct Demand {
+    uint32_t reserved = 0;
+    uint32_t onDemand = 0;
+  };
+  Demand demand(Pool& pool) const;
+  bool memoryAllows(const Pool& pool, InstanceKind kind) const;
+  uint64_t reservedShortfallMb() const;
+  void refillTokens(SteadyTime now);
   void startInstance(Pool& pool, InstanceKind kind);
+  absl::Duration retryAfter(const Pool& pool) const;
   void drain(Instance& instance);
   void setFree(Instance& instance);
   void clearFree(Instance& instance);
@@ -135,7 +152,8 @@ private:
   const common::Clock& clock_;
   engine::Executor post_;
   SchedulerOptions options_;
-  std::unordered_map<std::string, std::unique_ptr<Function>> functions_;
+  // Ordered, so that creation tokens go round the functions in a stable order.
+  std::map<std::string, std::unique_ptr<Function>> functions_;
   // Deleted or replaced functions whose instances are still draining.
   std::vector<std::unique_ptr<Function>> departed_;
   std::unordered_map<engine::InstanceId, Instance> instances_;
@@ -143,6 +161,13 @@ private:
   using Deadline = std::pair<SteadyTime, uint64_t>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::unordered_map<uint64_t, Pool*> waiterPools_;
+  // Creation tokens, and the function that got the last one (the round continues after it).
+  double tokens_ = 0;
+  SteadyTime tokensAt_;
+  bool waitingForTokens_ = false;
+  std::string lastCreator_;
+  uint64_t usedMemoryMb_ = 0; // memory_mb of every instance not yet gone
+  std::multiset<SteadyTime> retries_; // when failed reserved starts may be tried again
   uint64_t nextWaiterId_ = 1;
   uint64_t nextRequest_ = 0;
   std::string requestPrefix_;

@@ -56,6 +56,8 @@ struct InvocationResult {
   std::string requestId;
   absl::Duration queueWait;
   bool coldStart = false; // it waited for an instance that was started while it queued
+  // With RESOURCE_EXHAUSTED: when a retry has a fair chance, from the queue's drain rate.
+  absl::Duration retryAfter = absl::ZeroDuration();
   engine::InstanceId instance = 0;
   InstanceKind kind = InstanceKind::kOnDemand;
   int64_t version = 0;
@@ -88,6 +90,13 @@ struct SchedulerOptions {
   // A reserved instance that fails to start is retried after this, doubling up to the maximum.
   absl::Duration retryBackoff = absl::Seconds(1);
   absl::Duration maxRetryBackoff = absl::Seconds(60);
+  // Memory all instances together may be given (their memory_mb summed); 0: no limit. Memory
+  // that reserved targets still need is set aside: on-demand starts may not take it.
+  uint64_t memoryBudgetMb = 0;
+  // New instances per server, as a token bucket: up to `creationBurst` at once, refilled at
+  // `creationPerMinute`. Functions waiting for tokens get them in turn.
+  uint32_t creationBurst = 300;
+  uint32_t creationPerMinute = 300;
 };
 
 } // namespace surge::scheduler

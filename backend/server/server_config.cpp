@@ -52,6 +52,14 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
   app.add_option("--idle-timeout", config.idleTimeoutSeconds,
                  "Seconds an on-demand instance may stay idle before it is stopped")
       ->check(CLI::Range(1, 86400));
+  app.add_option("--memory-budget-mib", config.memoryBudgetMib,
+                 "MiB all instances together may use (0: 80% of the machine's memory)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  app.add_option("--creation-burst", config.creationBurst, "New instances the server may start at once")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--creation-per-minute", config.creationPerMinute,
+                 "New instances per minute once the burst is spent")
+      ->check(CLI::Range(1, 1000000));
   app.add_flag("--insecure", config.insecure,
                "Allow plaintext gRPC on a non-loopback address (keys and code then cross the network unencrypted)");
 

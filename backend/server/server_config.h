@@ -33,6 +33,11 @@ struct ServerConfig {
   int poolSize = 2;
   // Seconds an on-demand instance may stay idle before it is stopped.
   int idleTimeoutSeconds = 300;
+  // MiB all instances together may use; 0: 80 % of the machine's memory.
+  int64_t memoryBudgetMib = 0;
+  // New instances: up to `creationBurst` at once, then `creationPerMinute`.
+  int creationBurst = 300;
+  int creationPerMinute = 300;
 };
 
 // Whether `listen` (HOST:PORT) names a loopback address: 127.0.0.0/8, ::1 or localhost.

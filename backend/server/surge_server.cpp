@@ -127,6 +127,12 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
   engineOptions.poolSize = config.poolSize;
   scheduler::SchedulerOptions options;
   options.idleTimeout = absl::Seconds(config.idleTimeoutSeconds);
+  options.memoryBudgetMb = config.memoryBudgetMib > 0
+                               ? static_cast<uint64_t>(config.memoryBudgetMib)
+                               : static_cast<uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                                     static_cast<uint64_t>(::sysconf(_SC_PAGE_SIZE)) / (1u << 20) * 8 / 10;
+  options.creationBurst = static_cast<uint32_t>(config.creationBurst);
+  options.creationPerMinute = static_cast<uint32_t>(config.creationPerMinute);
   return scheduler::Scheduler::create(
       [&](engine::Executor executor,
           engine::InstanceObserver& observer) -> absl::StatusOr<std::unique_ptr<engine::Engine>> {
@@ -135,8 +141,10 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
           return absl::FailedPreconditionError(
               absl::StrCat("cannot run function instances: ", launcher.status().message()));
         }
-        spdlog::info("sandboxes: cgroup parent '{}', {} pre-started per runtime and memory size",
-                     launcherOptions.cgroupParent, engineOptions.poolSize);
+        spdlog::info("sandboxes: cgroup parent '{}', {} pre-started per runtime and memory size; instances "
+                     "may use {} MiB, start {} at once then {} per minute",
+                     launcherOptions.cgroupParent, engineOptions.poolSize, options.memoryBudgetMb,
+                     options.creationBurst, options.creationPerMinute);
         return std::make_unique<engine::SandboxEngine>(engineOptions, std::move(*launcher), std::move(executor),
                                                        observer);
       },

@@ -12,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <set>
@@ -43,6 +44,8 @@ constexpr std::chrono::milliseconds kPollInterval{5};
 
 struct Config {
   uint32_t concurrency = 1;
+  uint32_t reserved = 0;
+  uint32_t maxQueueLength = 0;
   uint32_t timeoutSeconds = 10;
   uint32_t maxInstances = 0;
   uint32_t queueTimeoutSeconds = 0;
@@ -61,6 +64,8 @@ protected:
     c.set_timeout_seconds(config.timeoutSeconds);
     c.set_max_instances(config.maxInstances);
     c.set_queue_timeout_seconds(config.queueTimeoutSeconds);
+    c.set_reserved_target(config.reserved);
+    c.set_max_queue_length(config.maxQueueLength);
     v1::Function created;
     auto context = contextWithDeadline();
     ASSERT_TRUE(functions_->CreateFunction(context.get(), request, &created).ok());
@@ -371,6 +376,87 @@ TEST_F(InvokeApiTest, ReservedInstancesAreWarmedAgainAfterARestart) {
   channel.reset();
   surged.reset();
   testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
+}
+
+TEST_F(InvokeApiTest, FullQueueAnswersResourceExhaustedWithRetryAfter) {
+  deploy("narrow", {.maxQueueLength = 1, .maxInstances = 1});
+  v1::InvokeResponse warm;
+  ASSERT_TRUE(invoke("narrow", "warm", &warm).ok());
+  auto running = std::async(std::launch::async, [this] {
+    v1::InvokeResponse response;
+    return invoke("narrow", "sleep:3", &response);
+  });
+  waitForStatus("narrow", [](const v1::ScalingStatus& s) { return s.in_flight() == 1; });
+  auto queued = std::async(std::launch::async, [this] {
+    v1::InvokeResponse response;
+    return invoke("narrow", "queued", &response);
+  });
+  waitForStatus("narrow", [](const v1::ScalingStatus& s) { return s.queue_depth() == 1; });
+
+  v1::InvokeRequest request;
+  request.set_function("narrow");
+  v1::InvokeResponse response;
+  auto context = contextWithDeadline();
+  const grpc::Status refused = invoker_->Invoke(context.get(), request, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(refused.error_message(), "the queue of function 'default/narrow' is full: 1 requests wait (max_queue_length 1)");
+  const auto& trailers = context->GetServerTrailingMetadata();
+  auto retryAfter = trailers.find("retry-after-ms");
+  ASSERT_NE(retryAfter, trailers.end()) << "a refusal for load says when to retry";
+  const int64_t ms = std::stoll(std::string(retryAfter->second.data(), retryAfter->second.size()));
+  EXPECT_GE(ms, 1);
+  EXPECT_LE(ms, 10'000) << "at most the queue timeout";
+  EXPECT_TRUE(running.get().ok());
+  EXPECT_TRUE(queued.get().ok());
+}
+
+TEST_F(InvokeApiTest, DeployUnderLoadFailsNoRequestAndReservedTrafficSeesNoColdStart) {
+  deploy("rolling", {.concurrency = 4, .reserved = 1});
+  waitForStatus("rolling", [](const v1::ScalingStatus& s) { return s.reserved_ready() == 1; });
+  std::atomic<bool> deployed{false};
+  std::atomic<int> afterDeploy{0};
+  struct Seen {
+    int failures = 0;
+    int coldStarts = 0;
+    std::set<int64_t> versions;
+    std::string lastResult;
+  };
+  // Four clients call in a loop (bounded) until 20 calls have finished after the deploy.
+  auto client = [&] {
+    Seen seen;
+    for (int i = 0; i < 2000 && afterDeploy.load() < 20; ++i) {
+      v1::InvokeResponse response;
+      const bool wasDeployed = deployed.load();
+      const grpc::Status rpc = invoke("rolling", "x", &response);
+      if (!rpc.ok() || response.has_error()) {
+        ++seen.failures;
+        continue;
+      }
+      seen.coldStarts += response.cold_start() ? 1 : 0;
+      seen.versions.insert(response.version());
+      seen.lastResult = response.result();
+      if (wasDeployed) ++afterDeploy;
+    }
+    return seen;
+  };
+  std::vector<std::future<Seen>> clients;
+  for (int i = 0; i < 4; ++i) clients.push_back(std::async(std::launch::async, client));
+  waitForStatus("rolling", [](const v1::ScalingStatus& s) { return s.in_flight() > 0; });
+  v1::UploadCodeResponse uploaded;
+  const std::string v2 = "def handler(event, context):\n    return 'v2'\n";
+  ASSERT_TRUE(
+      testing::uploadCode(*functions_, "", "rolling", ZipBuilder().addFile("index.py", v2).bytes(), &uploaded).ok());
+  deployed = true;
+  std::set<int64_t> versions;
+  for (auto& future : clients) {
+    const Seen seen = future.get();
+    EXPECT_EQ(seen.failures, 0);
+    EXPECT_EQ(seen.coldStarts, 0) << "the new reserved instance was warm before it took traffic";
+    EXPECT_EQ(seen.lastResult, "v2");
+    versions.insert(seen.versions.begin(), seen.versions.end());
+  }
+  EXPECT_EQ(versions, (std::set<int64_t>{1, 2}));
+  EXPECT_GE(afterDeploy.load(), 20);
 }
 
 } // namespace

@@ -39,8 +39,11 @@ using ResultSlot = std::shared_ptr<std::optional<InvocationResult>>;
 
 class SchedulerCoreTest : public ::testing::Test, public engine::InstanceObserver {
 protected:
-  SchedulerCoreTest() {
-    SchedulerOptions options;
+  SchedulerCoreTest() { makeCore({}); }
+
+  // Replaces the core; `limits` sets the server-wide limits (the rest are the tests' defaults).
+  void makeCore(SchedulerOptions limits) {
+    SchedulerOptions options = limits;
     options.idleTimeout = absl::Seconds(300);
     options.sweepInterval = absl::Seconds(1);
     options.retryBackoff = absl::Seconds(1);
@@ -57,6 +60,7 @@ protected:
   void onExit(engine::InstanceId id, const engine::InstanceExit& exit) override { core_->onExit(id, exit); }
 
   struct Def {
+    std::string name = "fn";
     uint32_t concurrency = 1;
     uint32_t reserved = 0;
     uint32_t maxInstances = 100;
@@ -67,11 +71,11 @@ protected:
   };
   FunctionDefinitionPtr define(Def d) {
     auto definition = std::make_shared<FunctionDefinition>();
-    definition->key = "default/fn";
-    definition->functionId = 7;
+    definition->key = "default/" + d.name;
+    definition->functionId = static_cast<int64_t>(std::hash<std::string>()(d.name) % 100000);
     definition->revision = d.revision;
-    definition->spec.function = "default/fn";
-    definition->spec.functionId = 7;
+    definition->spec.function = definition->key;
+    definition->spec.functionId = definition->functionId;
     definition->spec.version = d.version;
     definition->spec.codeDir = "/code/v" + std::to_string(d.version);
     definition->spec.handler = "index.handler";
@@ -97,11 +101,12 @@ protected:
     return slot;
   }
 
-  // Ids of the instances the engine was asked to start and has not seen stop, in start order.
-  std::vector<engine::InstanceId> live() const {
+  // Ids of the instances the engine was asked to start and has not seen stop, in start order;
+  // only those of function `name` if one is given.
+  std::vector<engine::InstanceId> live(const std::string& name = "") const {
     std::vector<engine::InstanceId> ids;
     for (const auto& [id, instance] : engine_.instances()) {
-      if (!instance.stopped) ids.push_back(id);
+      if (!instance.stopped && (name.empty() || instance.spec.function == "default/" + name)) ids.push_back(id);
     }
     return ids;
   }
@@ -579,6 +584,109 @@ TEST_F(SchedulerCoreTest, NextWakeupCoversQueueDeadlinesAndTheSweep) {
   submit("b");
   advance(absl::Seconds(1));
   EXPECT_LE(*core_->nextWakeup(), clock_.steadyNow() + std::chrono::seconds(4));
+}
+
+TEST_F(SchedulerCoreTest, MemoryBudgetHoldsStartsBackAndTheTimeoutNamesIt) {
+  makeCore({.memoryBudgetMb = 256});
+  define({.queueTimeout = absl::Seconds(5)});
+  submit("a");
+  submit("b");
+  auto c = submit("c");
+  EXPECT_THAT(live(), SizeIs(2)) << "two 128 MiB instances fill the 256 MiB budget";
+  advance(absl::Seconds(5));
+  ASSERT_TRUE(c->has_value());
+  EXPECT_EQ((*c)->outcome.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT((*c)->outcome.status().message(),
+              HasSubstr("new instances were held back: the server's instance memory budget of 256 MiB is in use"));
+}
+
+TEST_F(SchedulerCoreTest, MemoryAFreedInstanceHeldLetsTheNextStartGo) {
+  makeCore({.memoryBudgetMb = 128});
+  define({.name = "one"});
+  submit("a");
+  const engine::InstanceId first = live()[0];
+  define({.name = "two"});
+  submit("b");
+  EXPECT_THAT(live("two"), SizeIs(0));
+  ready(first);
+  finish("a");
+  engine_.crash(first, "killed by signal 9");
+  loop_.runAll();
+  EXPECT_THAT(live("two"), SizeIs(1)) << "the memory the dead instance held goes to the waiting function";
+}
+
+TEST_F(SchedulerCoreTest, ReservedMemoryIsSetAsideFromAnotherFunctionsSurge) {
+  makeCore({.memoryBudgetMb = 512});
+  core_->update(define({.name = "shop", .reserved = 2}));
+  loop_.runAll();
+  const auto reserved = live("shop");
+  ASSERT_THAT(reserved, SizeIs(2));
+  for (engine::InstanceId id : reserved) ready(id);
+  define({.name = "hot"});
+  for (int i = 0; i < 10; ++i) submit("h" + std::to_string(i));
+  EXPECT_THAT(live("hot"), SizeIs(2)) << "512 MiB less the 256 reserved";
+  // A reserved instance dies: its replacement may start, the surge may not take its memory.
+  engine_.crash(reserved[0], "killed by signal 9");
+  loop_.runAll();
+  EXPECT_THAT(live("shop"), SizeIs(2));
+  EXPECT_THAT(live("hot"), SizeIs(2));
+}
+
+TEST_F(SchedulerCoreTest, CreationRateIsATokenBucketAndTheTimeoutNamesIt) {
+  makeCore({.creationBurst = 2, .creationPerMinute = 60});
+  define({.queueTimeout = absl::Milliseconds(800)});
+  submit("a");
+  submit("b");
+  ASSERT_THAT(live(), SizeIs(2));
+  for (engine::InstanceId id : live()) ready(id); // both busy now
+  auto c = submit("c");
+  EXPECT_THAT(live(), SizeIs(2)) << "the burst of 2 is spent";
+  advance(absl::Milliseconds(800));
+  ASSERT_TRUE(c->has_value());
+  EXPECT_THAT((*c)->outcome.status().message(),
+              HasSubstr("the server's instance creation rate (2 at once, then 60 per minute) was reached"));
+  auto d = submit("d");
+  EXPECT_THAT(live(), SizeIs(2)) << "0.8 of a token so far";
+  ASSERT_TRUE(core_->nextWakeup().has_value());
+  EXPECT_LE(*core_->nextWakeup(), clock_.steadyNow() + std::chrono::milliseconds(200)) << "wakes for the token";
+  advance(absl::Milliseconds(200));
+  EXPECT_THAT(live(), SizeIs(3)) << "one token a second";
+}
+
+TEST_F(SchedulerCoreTest, ScarceCreationTokensGoRoundTheFunctions) {
+  makeCore({.creationBurst = 2, .creationPerMinute = 60});
+  define({.name = "hot-a", .queueTimeout = absl::Seconds(60)});
+  for (int i = 0; i < 10; ++i) submit("a" + std::to_string(i));
+  define({.name = "hot-b", .queueTimeout = absl::Seconds(60)});
+  for (int i = 0; i < 10; ++i) submit("b" + std::to_string(i));
+  define({.name = "quiet", .queueTimeout = absl::Seconds(60)});
+  submit("q");
+  EXPECT_THAT(live("hot-a"), SizeIs(2)) << "the burst went to the first arrival";
+  advance(absl::Seconds(1));
+  EXPECT_THAT(live("hot-b"), SizeIs(1));
+  advance(absl::Seconds(1));
+  EXPECT_THAT(live("quiet"), SizeIs(1)) << "its first start comes after one start of each hot function";
+  EXPECT_THAT(live("hot-a"), SizeIs(2));
+  advance(absl::Seconds(1));
+  EXPECT_THAT(live("hot-a"), SizeIs(3)) << "then the round goes on";
+}
+
+TEST_F(SchedulerCoreTest, FullQueueSaysWhenToRetryFromTheDrainRate) {
+  define({.maxInstances = 1, .maxQueueLength = 2});
+  submit("a");
+  ready(live()[0]);
+  for (const std::string next : {"b", "c", "d"}) {
+    advance(absl::Milliseconds(100));
+    finish(next == "b" ? "a" : (next == "c" ? "b" : "c"));
+    submit(next);
+  }
+  // Three completions 100 ms apart: 10 per second. d runs; e and f fill the queue.
+  submit("e");
+  submit("f");
+  auto g = submit("g");
+  ASSERT_TRUE(g->has_value());
+  EXPECT_EQ((*g)->outcome.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ((*g)->retryAfter, absl::Milliseconds(300)) << "the two waiting and g itself, at 10 per second";
 }
 
 } // namespace
