@@ -235,9 +235,10 @@ TEST_F(SchedulerCoreTest, WaiterPastQueueTimeoutGetsResourceExhausted) {
   advance(absl::Seconds(1));
   ASSERT_TRUE(b->has_value());
   EXPECT_EQ((*b)->outcome.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT((*b)->outcome.status().message(),
-              HasSubstr("no instance of function 'default/fn' became free within its queue timeout of 10 s "
-                        "(1 instances, max_instances 1)"));
+  EXPECT_EQ((*b)->outcome.status().message(),
+            "no instance of function 'default/fn' became free within its queue timeout of 10 s "
+            "(1 instances, max_instances 1); new instances were held back: max_instances 1 was reached");
+  EXPECT_EQ((*b)->retryAfter, absl::Seconds(10)) << "no drain rate yet: the queue timeout";
   EXPECT_EQ((*b)->queueWait, absl::Seconds(10));
   finish("a");
   EXPECT_TRUE(engine_.inflightRequests().empty()) << "the expired waiter must not run";
@@ -454,6 +455,8 @@ TEST_F(SchedulerCoreTest, FailedReservedStartIsRetriedWithBackoff) {
   engine_.finishStart(live()[0], absl::FailedPreconditionError("boom"));
   loop_.runAll();
   EXPECT_THAT(live(), SizeIs(0)) << "no retry before the backoff";
+  ASSERT_TRUE(core_->nextWakeup().has_value()) << "with no instance left, the timer still wakes for the retry";
+  EXPECT_EQ(*core_->nextWakeup(), clock_.steadyNow() + std::chrono::seconds(1));
   advance(absl::Seconds(1));
   ASSERT_THAT(live(), SizeIs(1));
   engine_.finishStart(live()[0], absl::FailedPreconditionError("boom"));
