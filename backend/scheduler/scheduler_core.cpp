@@ -456,11 +456,11 @@ uint64_t SchedulerCore::reservedShortfallMb() const {
 
 // A reserved start may use any free memory; an on-demand start may not take what reserved
 // targets (of any function) still need.
-bool SchedulerCore::memoryAllows(const Pool& pool, InstanceKind kind) const {
+bool SchedulerCore::memoryAllows(const Pool& pool, InstanceKind kind, uint64_t reservedShortfallMb) const {
   if (options_.memoryBudgetMb == 0) return true;
   const uint64_t needed = usedMemoryMb_ + pool.spec.memoryMb;
   if (kind == InstanceKind::kReserved) return needed <= options_.memoryBudgetMb;
-  return needed + reservedShortfallMb() <= options_.memoryBudgetMb;
+  return needed + reservedShortfallMb <= options_.memoryBudgetMb;
 }
 
 void SchedulerCore::refillTokens(SteadyTime now) {
@@ -476,6 +476,8 @@ void SchedulerCore::refillTokens(SteadyTime now) {
 void SchedulerCore::createInstances() {
   refillTokens(clock_.steadyNow());
   waitingForTokens_ = false;
+  // Kept up to date below as reserved instances start, rather than recounted per start.
+  uint64_t shortfall = options_.memoryBudgetMb > 0 ? reservedShortfallMb() : 0;
   for (;;) {
     std::vector<Function*> order;
     for (auto it = functions_.upper_bound(lastCreator_); it != functions_.end(); ++it) order.push_back(it->second.get());
@@ -493,7 +495,7 @@ void SchedulerCore::createInstances() {
         const Demand wanted = demand(*pool);
         if (wanted.reserved + wanted.onDemand == 0) continue;
         const InstanceKind kind = wanted.reserved > 0 ? InstanceKind::kReserved : InstanceKind::kOnDemand;
-        if (!memoryAllows(*pool, kind)) {
+        if (!memoryAllows(*pool, kind, shortfall)) {
           pool->heldBy = absl::StrCat("the server's instance memory budget of ", options_.memoryBudgetMb,
                                       " MiB is in use or set aside for reserved instances");
           continue;
@@ -505,6 +507,7 @@ void SchedulerCore::createInstances() {
           continue;
         }
         startInstance(*pool, kind);
+        if (kind == InstanceKind::kReserved) shortfall -= std::min<uint64_t>(shortfall, pool->spec.memoryMb);
         tokens_ -= 1;
         pool->heldBy.clear();
         lastCreator_ = function->definition->key;

@@ -131,7 +131,7 @@ private:
     uint32_t onDemand = 0;
   };
   Demand demand(Pool& pool) const;
-  bool memoryAllows(const Pool& pool, InstanceKind kind) const;
+  bool memoryAllows(const Pool& pool, InstanceKind kind, uint64_t reservedShortfallMb) const;
   uint64_t reservedShortfallMb() const;
   void refillTokens(SteadyTime now);
   void startInstance(Pool& pool, InstanceKind kind);
