@@ -24,6 +24,16 @@ done
 address=$(sed -n 's/^listening on //p' "$out")
 [ -n "$address" ] || { echo "surged did not start within 30 s" >&2; exit 1; }
 export SURGE_SERVER="$address"
+# surgectl finds the admin key in surged's data dir: the default, or the one given to this script.
+data_dir=surge-data
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --data-dir) data_dir=$2; shift ;;
+    --data-dir=*) data_dir=${1#--data-dir=} ;;
+  esac
+  shift
+done
+export SURGE_DATA_DIR="$data_dir"
 echo "surged is listening on $address"
 
 deploy() { # NAME RUNTIME HANDLER FOLDER
@@ -43,14 +53,14 @@ deploy hello-cpp custom bootstrap.handler build/samples/hello-cpp
 # One call to each: the first starts an instance (a cold start), -v shows where and how long.
 for sample in hello-python hello-nodejs hello-custom hello-cpp; do
   echo "--- $sample"
-  "$surgectl" invoke "$sample" --data Surge -v
-  echo
+  result=$("$surgectl" invoke "$sample" --data Surge -v)
+  echo "result:     $result"
 done
 
 cat <<EOT
 
 The samples are deployed. In another terminal:
-  export SURGE_SERVER=$address
+  export SURGE_SERVER=$address SURGE_DATA_DIR=$(realpath "$data_dir")
   $surgectl function list
   $surgectl function get hello-python
   $surgectl invoke hello-python --data Surge -v
