@@ -84,6 +84,31 @@ protected:
     return invoker_->Invoke(context.get(), request, response);
   }
 
+  using Answer = std::pair<grpc::Status, v1::InvokeResponse>;
+  // Starts `count` invocations at once, each on a thread of its own.
+  std::vector<std::future<Answer>> invokeInParallel(const std::string& name, const std::string& payload, int count) {
+    std::vector<std::future<Answer>> calls;
+    for (int i = 0; i < count; ++i) {
+      calls.push_back(std::async(std::launch::async, [this, name, payload] {
+        v1::InvokeResponse response;
+        grpc::Status rpc = invoke(name, payload, &response);
+        return std::make_pair(rpc, response);
+      }));
+    }
+    return calls;
+  }
+  // Waits for every call; each must succeed with `result`. Returns the instances that served them.
+  static std::set<std::string> servedBy(std::vector<std::future<Answer>>& calls, const std::string& result) {
+    std::set<std::string> instances;
+    for (auto& call : calls) {
+      auto [rpc, response] = call.get();
+      EXPECT_TRUE(rpc.ok()) << rpc.error_message();
+      EXPECT_EQ(response.result(), result);
+      instances.insert(response.instance_id());
+    }
+    return instances;
+  }
+
   v1::ScalingStatus status(const std::string& name) {
     v1::GetScalingStatusRequest request;
     request.set_function(name);
@@ -164,41 +189,15 @@ TEST_F(InvokeApiTest, ConcurrencyAboveOneServesParallelRequestsOnOneInstance) {
   deploy("parallel", {.concurrency = 4});
   v1::InvokeResponse first;
   ASSERT_TRUE(invoke("parallel", "warm-up", &first).ok());
-  std::vector<std::future<std::pair<grpc::Status, v1::InvokeResponse>>> calls;
-  for (int i = 0; i < 4; ++i) {
-    calls.push_back(std::async(std::launch::async, [this] {
-      v1::InvokeResponse response;
-      grpc::Status rpc = invoke("parallel", "sleep:0.5", &response);
-      return std::make_pair(rpc, response);
-    }));
-  }
-  std::set<std::string> instances;
-  for (auto& call : calls) {
-    auto [rpc, response] = call.get();
-    ASSERT_TRUE(rpc.ok()) << rpc.error_message();
-    EXPECT_EQ(response.result(), "slept");
-    instances.insert(response.instance_id());
-  }
+  auto calls = invokeInParallel("parallel", "sleep:0.5", 4);
+  const std::set<std::string> instances = servedBy(calls, "slept");
   EXPECT_EQ(instances, std::set<std::string>{first.instance_id()}) << "four slots on the one warm instance";
 }
 
 TEST_F(InvokeApiTest, BurstOfFiftyAtConcurrencyTenStartsAboutFiveInstances) {
   deploy("burst", {.concurrency = 10});
-  std::vector<std::future<std::pair<grpc::Status, v1::InvokeResponse>>> calls;
-  for (int i = 0; i < 50; ++i) {
-    calls.push_back(std::async(std::launch::async, [this] {
-      v1::InvokeResponse response;
-      grpc::Status rpc = invoke("burst", "sleep:1", &response);
-      return std::make_pair(rpc, response);
-    }));
-  }
-  std::set<std::string> instances;
-  for (auto& call : calls) {
-    auto [rpc, response] = call.get();
-    ASSERT_TRUE(rpc.ok()) << rpc.error_message();
-    EXPECT_EQ(response.result(), "slept");
-    instances.insert(response.instance_id());
-  }
+  auto calls = invokeInParallel("burst", "sleep:1", 50);
+  const std::set<std::string> instances = servedBy(calls, "slept");
   // Five instances hold the fifty; requests still arriving while the first ones are ready can
   // make it one more, never one per request.
   EXPECT_GE(instances.size(), 5u);
