@@ -728,8 +728,7 @@ void SchedulerCore::onTimer() {
   createInstances();
 }
 
-// Reclaims on-demand instances idle for the idle timeout, and retries reserved starts whose
-// backoff has passed.
+// Reclaims on-demand instances idle for the idle timeout, and forgets functions left with nothing.
 void SchedulerCore::sweep(SteadyTime now) {
   const auto idleTimeout = absl::ToChronoNanoseconds(options_.idleTimeout);
   for (auto& [key, function] : functions_) {
@@ -745,6 +744,12 @@ void SchedulerCore::sweep(SteadyTime now) {
       for (engine::InstanceId id : idle) drain(instances_.at(id));
     }
   }
+  // A function with nothing running, waiting or reserved costs nothing here: its next request
+  // brings its definition back.
+  std::erase_if(functions_, [](const auto& entry) {
+    const Function& function = *entry.second;
+    return function.instances == 0 && function.waiting == 0 && function.definition->reservedTarget == 0;
+  });
 }
 
 std::string SchedulerCore::newRequestId() { return absl::StrFormat("%s%x", requestPrefix_, ++nextRequest_); }

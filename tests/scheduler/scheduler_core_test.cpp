@@ -295,6 +295,15 @@ TEST_F(SchedulerCoreTest, IdleOnDemandInstanceIsReclaimedAfterTheIdleTimeout) {
   EXPECT_TRUE(stopped(id));
   EXPECT_EQ(core_->instanceCount(), 0u);
   EXPECT_TRUE(core_->status("default/fn").instances.empty());
+  // Forgotten once nothing runs; its next request starts it afresh.
+  advance(absl::Seconds(1));
+  auto b = submit("b");
+  ASSERT_THAT(live(), SizeIs(1));
+  ready(live()[0]);
+  finish("b");
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->outcome->output, "b");
+  EXPECT_TRUE((*b)->coldStart);
 }
 
 TEST_F(SchedulerCoreTest, BusyInstanceIsNeverStopped) {
