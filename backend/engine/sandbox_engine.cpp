@@ -130,7 +130,11 @@ struct SandboxEngine::Impl {
   }
 
   // ---- on the caller's side ----
-  void deliver(std::function<void()> task) { executor(std::move(task)); }
+  // Through the caller's executor; without one, as a task of its own on this loop (never inline).
+  void deliver(std::function<void()> task) {
+    if (executor) return executor(std::move(task));
+    asio::post(io, std::move(task));
+  }
   void complete(InvokeCallback done, absl::StatusOr<InvokeResult> result) {
     deliver([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
   }
@@ -719,6 +723,8 @@ SandboxEngine::SandboxEngine(SandboxEngineOptions options, std::unique_ptr<Sandb
     : impl_(std::make_unique<Impl>(std::move(options), std::move(launcher), std::move(executor), observer)) {}
 
 SandboxEngine::~SandboxEngine() = default;
+
+asio::io_context& SandboxEngine::loop() { return impl_->io; }
 
 InstanceId SandboxEngine::start(const InstanceSpec& spec) {
   const InstanceId id = impl_->nextId++;

@@ -12,6 +12,10 @@
 #include <memory>
 #include <vector>
 
+namespace asio {
+class io_context;
+}
+
 namespace surge::engine {
 
 class SandboxLauncher;
@@ -39,7 +43,10 @@ struct SandboxEngineOptions {
 
 // One event-loop thread (Asio) owns every instance's sockets, pipes, timers and process handle;
 // launching and cleaning up sandboxes (fork/exec, cgroup files) runs on a second thread. Results
-// and events go to the caller through its Executor. Destroying the engine kills every instance.
+// and events go to the caller through its Executor; with an empty Executor they are posted to the
+// engine's own loop instead, for a caller that runs its work there too (the scheduler does: a
+// warm invoke then crosses no thread between the scheduler and the instance's socket).
+// Destroying the engine stops its loop, dropping what is still queued, and kills every instance.
 class SandboxEngine final : public Engine {
 public:
   SandboxEngine(SandboxEngineOptions options, std::unique_ptr<SandboxLauncher> launcher, Executor executor,
@@ -49,6 +56,10 @@ public:
   InstanceId start(const InstanceSpec& spec) override;
   void invoke(InstanceId id, InvokeRequest request, InvokeCallback done) override;
   void stop(InstanceId id, StopMode mode) override;
+
+  // The loop the engine runs on. A caller may post its own (non-blocking) work to it; such work
+  // must not outlive the engine.
+  asio::io_context& loop();
 
   // Pre-started sandboxes ready now for `runtime` at `memoryMb`. Thread-safe.
   size_t pooled(store::Runtime runtime, uint32_t memoryMb) const;

@@ -15,17 +15,18 @@
 namespace surge::scheduler {
 
 struct Scheduler::Loop final : engine::InstanceObserver {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
-  asio::steady_timer timer{io};
+  asio::io_context ownIo;
+  asio::io_context* io = &ownIo; // the engine's, when it shares its loop
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::unique_ptr<asio::steady_timer> timer;
   std::optional<SteadyTime> armedAt;
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<SchedulerCore> core;
-  std::thread thread;
+  std::thread thread; // only with a loop of our own
 
   // Every task ends by re-arming the timer: whatever it did may have added an earlier deadline.
   void post(std::function<void()> task) {
-    asio::post(io, [this, task = std::move(task)] {
+    asio::post(*io, [this, task = std::move(task)] {
       task();
       rearm();
     });
@@ -34,7 +35,7 @@ struct Scheduler::Loop final : engine::InstanceObserver {
   // Runs `task` on the loop and waits for it; never call from the loop itself.
   void runAndWait(std::function<void()> task) {
     std::promise<void> done;
-    asio::post(io, [&] {
+    asio::post(*io, [&] {
       task();
       done.set_value();
     });
@@ -42,12 +43,12 @@ struct Scheduler::Loop final : engine::InstanceObserver {
   }
 
   void rearm() {
-    if (!core) return;
+    if (!core || !timer) return;
     const std::optional<SteadyTime> next = core->nextWakeup();
     if (!next || (armedAt && *armedAt <= *next)) return;
     armedAt = next;
-    timer.expires_at(*next);
-    timer.async_wait([this](const asio::error_code& error) {
+    timer->expires_at(*next);
+    timer->async_wait([this](const asio::error_code& error) {
       if (error) return; // re-armed earlier, or shutting down
       armedAt.reset();
       if (!core) return;
@@ -56,11 +57,16 @@ struct Scheduler::Loop final : engine::InstanceObserver {
     });
   }
 
+  // Engine events may set new wake-ups (start retries, the idle sweep once instances exist).
   void onReady(engine::InstanceId id, const absl::Status& status, engine::StartPath path) override {
-    if (core) core->onReady(id, status, path);
+    if (!core) return;
+    core->onReady(id, status, path);
+    rearm();
   }
   void onExit(engine::InstanceId id, const engine::InstanceExit& exit) override {
-    if (core) core->onExit(id, exit);
+    if (!core) return;
+    core->onExit(id, exit);
+    rearm();
   }
 };
 
@@ -70,27 +76,41 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::create(const EngineFactory
                                                              const common::Clock& clock, SchedulerOptions options) {
   std::unique_ptr<Scheduler> scheduler(new Scheduler());
   Loop& loop = *scheduler->loop_;
-  auto engine = makeEngine([&loop](std::function<void()> task) { loop.post(std::move(task)); }, loop);
-  if (!engine.ok()) return engine.status();
-  loop.engine = std::move(*engine);
+  auto made = makeEngine([&loop](std::function<void()> task) { loop.post(std::move(task)); }, loop);
+  if (!made.ok()) return made.status();
+  loop.engine = std::move(made->engine);
+  if (made->loop) loop.io = made->loop;
+  loop.timer = std::make_unique<asio::steady_timer>(*loop.io);
   loop.core = std::make_unique<SchedulerCore>(
       *loop.engine, clock, [&loop](std::function<void()> task) { loop.post(std::move(task)); }, options);
-  loop.thread = std::thread([&loop] { loop.io.run(); });
+  if (!made->loop) {
+    loop.work.emplace(asio::make_work_guard(loop.ownIo));
+    loop.thread = std::thread([&loop] { loop.ownIo.run(); });
+  }
   return scheduler;
 }
 
 Scheduler::~Scheduler() {
   Loop& loop = *loop_;
   loop.runAndWait([&] { loop.core->shutdown(); });
-  // The engine's destructor kills what is left and posts the last events to the loop, which
-  // still runs them; only then does the core go.
-  loop.engine.reset();
-  loop.runAndWait([&] {
+  if (loop.io == &loop.ownIo) {
+    // The engine's destructor kills what is left and posts the last events to our loop, which
+    // still runs them; only then does the core go.
+    loop.engine.reset();
+    loop.runAndWait([&] {
+      loop.core.reset();
+      loop.timer.reset();
+    });
+    loop.work.reset();
+    loop.thread.join();
+  } else {
+    // On the engine's loop: the timer goes first, on the loop; the engine's destructor then
+    // stops the loop and drops the events still queued (completions included, which hold the
+    // core), so the core goes last, with nothing left to call it.
+    loop.runAndWait([&] { loop.timer.reset(); });
+    loop.engine.reset();
     loop.core.reset();
-    loop.timer.cancel();
-  });
-  loop.work.reset();
-  loop.thread.join();
+  }
 }
 
 void Scheduler::submit(Invocation invocation, InvocationCallback done) {

@@ -1,5 +1,6 @@
-// Scheduler: the thread-safe face of the resource scheduler. It owns one event loop (Asio) on
-// its own thread; the SchedulerCore, the engine's events and every completion run there.
+// Scheduler: the thread-safe face of the resource scheduler. The SchedulerCore, the engine's
+// events and every completion run on one event loop (Asio): the engine's own, or a thread of the
+// scheduler's.
 #pragma once
 
 #include "common/clock.h"
@@ -12,11 +13,25 @@
 #include <memory>
 #include <string>
 
+namespace asio {
+class io_context;
+}
+
 namespace surge::scheduler {
 
-// Builds the engine with the executor and observer it must deliver through.
-using EngineFactory = std::function<absl::StatusOr<std::unique_ptr<engine::Engine>>(engine::Executor executor,
-                                                                                    engine::InstanceObserver& observer)>;
+// What the engine factory returns: the engine, and optionally the loop it runs on.
+struct EngineOnLoop {
+  std::unique_ptr<engine::Engine> engine;
+  // Set when the engine runs an Asio loop and, given an empty executor, posts its events there:
+  // the scheduler then runs on that loop too, so a warm invoke crosses no thread between the
+  // scheduler and the instance. Null: the scheduler runs a loop thread of its own.
+  asio::io_context* loop = nullptr;
+};
+
+// Builds the engine with the executor and observer it must deliver through. `executor` posts to
+// the scheduler's own loop; an engine that returns its loop should ignore it and deliver there.
+using EngineFactory =
+    std::function<absl::StatusOr<EngineOnLoop>(engine::Executor executor, engine::InstanceObserver& observer)>;
 
 // Thread-safe: every method posts to the loop and returns at once. Callbacks run on the loop
 // thread and must not block.

@@ -134,8 +134,7 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
   options.creationBurst = static_cast<uint32_t>(config.creationBurst);
   options.creationPerMinute = static_cast<uint32_t>(config.creationPerMinute);
   return scheduler::Scheduler::create(
-      [&](engine::Executor executor,
-          engine::InstanceObserver& observer) -> absl::StatusOr<std::unique_ptr<engine::Engine>> {
+      [&](engine::Executor, engine::InstanceObserver& observer) -> absl::StatusOr<scheduler::EngineOnLoop> {
         auto launcher = engine::SandboxLauncher::create(launcherOptions);
         if (!launcher.ok()) {
           return absl::FailedPreconditionError(
@@ -145,8 +144,11 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
                      "may use {} MiB, start {} at once then {} per minute",
                      launcherOptions.cgroupParent, engineOptions.poolSize, options.memoryBudgetMb,
                      options.creationBurst, options.creationPerMinute);
-        return std::make_unique<engine::SandboxEngine>(engineOptions, std::move(*launcher), std::move(executor),
-                                                       observer);
+        // No executor: the engine posts its events to its own loop, where the scheduler runs too.
+        auto engine = std::make_unique<engine::SandboxEngine>(engineOptions, std::move(*launcher),
+                                                              engine::Executor(), observer);
+        asio::io_context& loop = engine->loop();
+        return scheduler::EngineOnLoop{std::move(engine), &loop};
       },
       clock, options);
 }
