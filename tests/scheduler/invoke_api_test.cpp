@@ -296,6 +296,35 @@ TEST_F(InvokeApiTest, NewCodeIsServedByNewInstancesAndOldVersionsStayCallable) {
   EXPECT_EQ(old.version(), 1);
 }
 
+TEST_F(InvokeApiTest, AConfigChangeThatAffectsInstancesMovesRequestsToNewOnes) {
+  deploy("configured", {}, "import os\n\ndef handler(event, context):\n    return os.environ.get('MODE', '-')\n");
+  v1::InvokeResponse before;
+  ASSERT_TRUE(invoke("configured", "", &before).ok());
+  EXPECT_EQ(before.result(), "-");
+
+  v1::UpdateFunctionConfigRequest update;
+  update.set_name("configured");
+  (*update.mutable_config()->mutable_environment())["MODE"] = "sale";
+  update.mutable_update_mask()->add_paths("environment");
+  v1::Function updated;
+  auto context = contextWithDeadline();
+  ASSERT_TRUE(functions_->UpdateFunctionConfig(context.get(), update, &updated).ok());
+  v1::InvokeResponse after;
+  ASSERT_TRUE(invoke("configured", "", &after).ok());
+  EXPECT_EQ(after.result(), "sale");
+  EXPECT_NE(after.instance_id(), before.instance_id());
+
+  // A change instances do not see keeps them.
+  update.mutable_config()->set_description("now with a description");
+  update.mutable_update_mask()->Clear();
+  update.mutable_update_mask()->add_paths("description");
+  context = contextWithDeadline();
+  ASSERT_TRUE(functions_->UpdateFunctionConfig(context.get(), update, &updated).ok());
+  v1::InvokeResponse same;
+  ASSERT_TRUE(invoke("configured", "", &same).ok());
+  EXPECT_EQ(same.instance_id(), after.instance_id());
+}
+
 TEST_F(InvokeApiTest, BadRequestsGetTheRightCodeAndAMessage) {
   deploy("target");
   v1::InvokeResponse response;
