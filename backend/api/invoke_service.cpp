@@ -9,6 +9,7 @@
 
 #include <absl/strings/str_cat.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 
@@ -26,38 +27,62 @@ scheduler::SteadyTime steadyDeadline(std::chrono::system_clock::time_point deadl
   return std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
 }
 
-// One Invoke call. It lives until gRPC is done with it; a cancelled call cancels the request,
-// which leaves the queue or stops waiting for the runtime.
+// One Invoke call. Two parties hold it: gRPC until OnDone, and the work (the store lookup on a
+// worker, then the scheduler) until it answers; the last to let go deletes it. Whoever finishes
+// first wins: the scheduler's answer, or a cancellation, which answers CANCELLED at once, so that
+// a caller who gives up (or a server shutting down) never waits for a function still running.
 class InvokeCall final : public grpc::ServerUnaryReactor {
 public:
   InvokeCall(grpc::CallbackServerContext& context, const v1::InvokeRequest& request, v1::InvokeResponse& response,
              scheduler::Scheduler& scheduler)
-      : context_(context), request_(request), response_(response), scheduler_(scheduler),
-        token_(std::make_shared<engine::CancellationToken>()) {}
+      : context_(context), response_(response), scheduler_(scheduler), payload_(request.payload()),
+        deadline_(steadyDeadline(context.deadline())), token_(std::make_shared<engine::CancellationToken>()) {}
 
+  // Hands the work's hold to the scheduler, which answers through answer().
   void submit(scheduler::FunctionDefinitionPtr function, std::shared_ptr<const engine::InstanceSpec> versionSpec) {
     scheduler::Invocation invocation;
     invocation.function = std::move(function);
     invocation.versionSpec = std::move(versionSpec);
-    invocation.payload = request_.payload();
-    invocation.deadline = steadyDeadline(context_.deadline());
+    // From copies taken on the reactor thread: after a cancellation gRPC may free the request
+    // and the context while a worker still looks the function up.
+    invocation.payload = std::move(payload_);
+    invocation.deadline = deadline_;
     invocation.cancellation = token_;
-    scheduler_.submit(std::move(invocation), [this](scheduler::InvocationResult result) { answer(std::move(result)); });
+    scheduler_.submit(std::move(invocation), [this](scheduler::InvocationResult result) {
+      answer(std::move(result));
+      release();
+    });
   }
 
-  void fail(const absl::Status& status) { Finish(toGrpcStatus(status)); }
+  // Ends the work without the scheduler.
+  void fail(const absl::Status& status) {
+    finishOnce(toGrpcStatus(status));
+    release();
+  }
 
-  void OnCancel() override { token_->cancel(); }
-  void OnDone() override { delete this; }
+  void OnCancel() override {
+    token_->cancel();
+    finishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
+  }
+  void OnDone() override { release(); }
 
 private:
+  bool claim() { return !finished_.exchange(true); }
+  void finishOnce(const grpc::Status& status) {
+    if (claim()) Finish(status);
+  }
+  void release() {
+    if (holders_.fetch_sub(1) == 1) delete this;
+  }
+
   void answer(scheduler::InvocationResult result) {
+    if (!claim()) return; // cancelled and answered already
     if (!result.outcome.ok()) {
       // A refusal for load says when a retry has a fair chance, from the queue's drain rate.
       if (result.retryAfter > absl::ZeroDuration()) {
         context_.AddTrailingMetadata("retry-after-ms", std::to_string(absl::ToInt64Milliseconds(result.retryAfter)));
       }
-      return fail(result.outcome.status());
+      return Finish(toGrpcStatus(result.outcome.status()));
     }
     engine::InvokeResult& outcome = *result.outcome;
     if (outcome.error) {
@@ -80,11 +105,14 @@ private:
     Finish(grpc::Status::OK);
   }
 
-  grpc::CallbackServerContext& context_;
-  const v1::InvokeRequest& request_;
-  v1::InvokeResponse& response_;
+  grpc::CallbackServerContext& context_; // only until the call is finished
+  v1::InvokeResponse& response_;          // likewise
   scheduler::Scheduler& scheduler_;
+  std::string payload_;
+  scheduler::SteadyTime deadline_;
   std::shared_ptr<engine::CancellationToken> token_;
+  std::atomic<bool> finished_{false};
+  std::atomic<int> holders_{2}; // gRPC and the work
 };
 
 } // namespace

@@ -54,6 +54,11 @@ class InvokeApiTest : public testing::SurgedSuite {
 protected:
   // Creates a Python function with kHandler (or `code`) as its version 1.
   void deploy(const std::string& name, Config config = {}, const std::string& code = kHandler) {
+    deployOn(*functions_, name, config, code);
+  }
+  // As deploy(), on another surged's FunctionService.
+  static void deployOn(v1::FunctionService::Stub& functions, const std::string& name, Config config = {},
+                       const std::string& code = kHandler) {
     v1::CreateFunctionRequest request;
     request.set_name(name);
     v1::FunctionConfig& c = *request.mutable_config();
@@ -67,10 +72,10 @@ protected:
     c.set_max_queue_length(config.maxQueueLength);
     v1::Function created;
     auto context = contextWithDeadline();
-    ASSERT_TRUE(functions_->CreateFunction(context.get(), request, &created).ok());
+    ASSERT_TRUE(functions.CreateFunction(context.get(), request, &created).ok());
     v1::UploadCodeResponse uploaded;
     const grpc::Status status =
-        testing::uploadCode(*functions_, "", name, ZipBuilder().addFile("index.py", code).bytes(), &uploaded);
+        testing::uploadCode(functions, "", name, ZipBuilder().addFile("index.py", code).bytes(), &uploaded);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
@@ -367,20 +372,7 @@ TEST_F(InvokeApiTest, ReservedInstancesAreWarmedAgainAfterARestart) {
   auto surged = std::make_unique<testing::SurgedProcess>(dir.path() / "data");
   auto channel = testing::makeChannel(surged->address());
   auto functions = v1::FunctionService::NewStub(channel);
-  v1::CreateFunctionRequest create;
-  create.set_name("kept-warm");
-  create.mutable_config()->set_runtime(v1::RUNTIME_PYTHON3);
-  create.mutable_config()->set_handler("index.handler");
-  create.mutable_config()->set_reserved_target(1);
-  v1::Function created;
-  {
-    auto context = contextWithDeadline();
-    ASSERT_TRUE(functions->CreateFunction(context.get(), create, &created).ok());
-  }
-  v1::UploadCodeResponse uploaded;
-  ASSERT_TRUE(
-      testing::uploadCode(*functions, "", "kept-warm", ZipBuilder().addFile("index.py", kHandler).bytes(), &uploaded)
-          .ok());
+  deployOn(*functions, "kept-warm", {.reserved = 1});
   channel.reset();
   functions.reset();
   ASSERT_EQ(surged->stop(), 0);
@@ -483,6 +475,42 @@ TEST_F(InvokeApiTest, DeployUnderLoadFailsNoRequestAndReservedTrafficSeesNoColdS
     versions.insert(seen.versions.begin(), seen.versions.end());
   }
   EXPECT_EQ(versions, (std::set<int64_t>{1, 2}));
+}
+
+TEST_F(InvokeApiTest, ShutdownDoesNotWaitForAFunctionStillRunning) {
+  // Its own surged: this test stops it.
+  testing::TempDir dir;
+  auto surged = std::make_unique<testing::SurgedProcess>(dir.path() / "data");
+  auto channel = testing::makeChannel(surged->address());
+  auto functions = v1::FunctionService::NewStub(channel);
+  deployOn(*functions, "endless", {.timeoutSeconds = 120});
+  auto invoker = v1::InvokeService::NewStub(channel);
+  auto running = std::async(std::launch::async, [&] {
+    v1::InvokeRequest request;
+    request.set_function("endless");
+    request.set_payload("sleep:100");
+    v1::InvokeResponse response;
+    auto context = contextWithDeadline(std::chrono::seconds(120));
+    return invoker->Invoke(context.get(), request, &response);
+  });
+  auto scaling = v1::ScalingService::NewStub(channel);
+  v1::GetScalingStatusRequest request;
+  request.set_function("endless");
+  v1::ScalingStatus status;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  do {
+    auto context = contextWithDeadline();
+    ASSERT_TRUE(scaling->GetScalingStatus(context.get(), request, &status).ok());
+    if (status.in_flight() == 0) std::this_thread::sleep_for(kPollInterval);
+  } while (status.in_flight() == 0 && std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(status.in_flight(), 1u);
+
+  // SIGTERM gives calls 5 s, then cancels them: surged is gone long before the 100 s sleep ends.
+  EXPECT_EQ(surged->stop(std::chrono::seconds(30)), 0);
+  EXPECT_EQ(running.get().error_code(), grpc::StatusCode::UNAVAILABLE);
+  channel.reset();
+  surged.reset();
+  testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
 }
 
 } // namespace
