@@ -240,7 +240,7 @@ void SchedulerCore::submit(Invocation invocation, InvocationCallback done) {
   createInstances();
 }
 
-void SchedulerCore::enqueue(Pool& pool, Waiter waiter) {
+void SchedulerCore::enqueue(Pool& pool, Waiter waiter, bool first) {
   const uint64_t id = waiter.id;
   deadlines_.emplace(std::min(waiter.queueDeadline, waiter.invocation.deadline), id);
   waiterPools_[id] = &pool;
@@ -248,7 +248,11 @@ void SchedulerCore::enqueue(Pool& pool, Waiter waiter) {
   if (waiter.invocation.cancellation) {
     waiter.invocation.cancellation->setHook([this, id, post = post_] { post([this, id] { cancelWaiter(id); }); });
   }
-  pool.queue.push(std::move(waiter));
+  if (first) {
+    pool.queue.pushFront(std::move(waiter));
+  } else {
+    pool.queue.push(std::move(waiter));
+  }
 }
 
 // Serves the oldest waiters while a slot is free: reserved instances first, then on-demand.
@@ -314,11 +318,7 @@ void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running runni
       return failWaiter(waiter, outcome.status());
     }
     waiter.done = std::move(running.done);
-    const uint64_t waiterId = waiter.id;
-    waiterPools_[waiterId] = pool;
-    ++function->waiting;
-    deadlines_.emplace(std::min(waiter.queueDeadline, waiter.invocation.deadline), waiterId);
-    pool->queue.pushFront(std::move(waiter));
+    enqueue(*pool, std::move(waiter), /*first=*/true);
     if (instance->exited && instance->inFlight == 0) return afterExit(*instance);
     dispatch(*pool);
     createInstances();

@@ -114,7 +114,8 @@ private:
   void retire(Pool& pool);
   void removeFunction(std::unique_ptr<Function> function, const absl::Status& why);
 
-  void enqueue(Pool& pool, Waiter waiter);
+  // Queues the waiter (at the head when `first`: it was refused unrun and keeps its turn).
+  void enqueue(Pool& pool, Waiter waiter, bool first = false);
   void dispatch(Pool& pool);
   void serveFrom(Instance& instance, bool coldStart);
   void run(Instance& instance, Waiter waiter, bool coldStart);

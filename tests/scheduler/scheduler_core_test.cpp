@@ -445,6 +445,24 @@ TEST_F(SchedulerCoreTest, RequestSentToAnInstanceThatJustDiedIsQueuedAgain) {
   EXPECT_EQ((*b)->outcome->output, "b");
 }
 
+TEST_F(SchedulerCoreTest, RequestQueuedAgainCanStillBeCancelled) {
+  define({});
+  submit("a");
+  const engine::InstanceId first = live()[0];
+  ready(first);
+  finish("a");
+  engine_.crash(first, "killed by signal 9");
+  auto token = std::make_shared<engine::CancellationToken>();
+  auto b = submit("b", token);
+  ASSERT_FALSE(b->has_value());
+  EXPECT_EQ(core_->status("default/fn").queueDepth, 1u);
+  token->cancel();
+  loop_.runAll();
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->outcome.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(core_->status("default/fn").queueDepth, 0u);
+}
+
 TEST_F(SchedulerCoreTest, StartFailureWithNothingElseComingFailsTheWaiters) {
   define({});
   auto a = submit("a");
