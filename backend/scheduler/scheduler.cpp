@@ -127,6 +127,13 @@ void Scheduler::remove(const std::string& key) {
   loop_->post([this, key] { loop_->core->remove(key); });
 }
 
+void Scheduler::checkReservation(const std::string& key, uint32_t count, uint32_t memoryMb,
+                                 std::function<void(absl::Status)> done) {
+  loop_->post([this, key, count, memoryMb, done = std::move(done)] {
+    done(loop_->core->reservationFits(key, count, memoryMb));
+  });
+}
+
 void Scheduler::status(const std::string& key, std::function<void(FunctionStatus)> done) {
   loop_->post([this, key, done = std::move(done)] { done(loop_->core->status(key)); });
 }

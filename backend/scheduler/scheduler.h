@@ -46,6 +46,9 @@ public:
   void update(FunctionDefinitionPtr function);
   void remove(const std::string& key);
   void status(const std::string& key, std::function<void(FunctionStatus)> done);
+  // Whether a reserved target fits the memory budget (SchedulerCore::reservationFits).
+  void checkReservation(const std::string& key, uint32_t count, uint32_t memoryMb,
+                        std::function<void(absl::Status)> done);
 
 private:
   struct Loop;

@@ -754,6 +754,21 @@ void SchedulerCore::sweep(SteadyTime now) {
 
 std::string SchedulerCore::newRequestId() { return absl::StrFormat("%s%x", requestPrefix_, ++nextRequest_); }
 
+absl::Status SchedulerCore::reservationFits(const std::string& key, uint32_t count, uint32_t memoryMb) const {
+  if (options_.memoryBudgetMb == 0) return absl::OkStatus();
+  uint64_t others = 0;
+  for (const auto& [otherKey, function] : functions_) {
+    if (otherKey == key || !function->current) continue;
+    others += uint64_t{function->definition->reservedTarget} * function->current->spec.memoryMb;
+  }
+  const uint64_t needed = uint64_t{count} * memoryMb;
+  if (others + needed <= options_.memoryBudgetMb) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat("reserving ", count, " instances of ", memoryMb, " MiB needs ",
+                                                   needed, " MiB, but the instance memory budget is ",
+                                                   options_.memoryBudgetMb, " MiB and other functions reserve ",
+                                                   others, " MiB"));
+}
+
 // --- status ---
 
 FunctionStatus SchedulerCore::status(const std::string& key) const {

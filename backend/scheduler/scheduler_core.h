@@ -45,6 +45,9 @@ public:
   void shutdown();
 
   FunctionStatus status(const std::string& key) const;
+  // OK when `count` reserved instances of `memoryMb` for `key` fit in the memory budget beside
+  // what other functions reserve; RESOURCE_EXHAUSTED saying the sums otherwise.
+  absl::Status reservationFits(const std::string& key, uint32_t count, uint32_t memoryMb) const;
   // Instances this core has started and not yet seen exit, over all functions.
   size_t instanceCount() const { return instances_.size(); }
 

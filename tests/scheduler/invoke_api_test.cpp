@@ -513,5 +513,31 @@ TEST_F(InvokeApiTest, ShutdownDoesNotWaitForAFunctionStillRunning) {
   testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
 }
 
+TEST_F(InvokeApiTest, AReservedTargetBeyondTheMemoryBudgetIsRefused) {
+  testing::TempDir dir;
+  auto surged = std::make_unique<testing::SurgedProcess>(dir.path() / "data",
+                                                         std::vector<std::string>{"--memory-budget-mib", "256"});
+  auto channel = testing::makeChannel(surged->address());
+  auto functions = v1::FunctionService::NewStub(channel);
+  deployOn(*functions, "big-sale");
+  auto scaling = v1::ScalingService::NewStub(channel);
+  v1::SetReservedCapacityRequest set;
+  set.set_function("big-sale");
+  set.set_count(3);
+  v1::ScalingStatus status;
+  auto context = contextWithDeadline();
+  const grpc::Status refused = scaling->SetReservedCapacity(context.get(), set, &status);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(refused.error_message(), "reserving 3 instances of 128 MiB needs 384 MiB, but the instance memory budget "
+                                     "is 256 MiB and other functions reserve 0 MiB");
+  set.set_count(2);
+  context = contextWithDeadline();
+  EXPECT_TRUE(scaling->SetReservedCapacity(context.get(), set, &status).ok());
+  EXPECT_EQ(status.reserved_target(), 2u);
+  channel.reset();
+  surged.reset();
+  testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
+}
+
 } // namespace
 } // namespace surge

@@ -719,5 +719,17 @@ TEST_F(SchedulerCoreTest, FullQueueSaysWhenToRetryFromTheDrainRate) {
   EXPECT_EQ((*g)->retryAfter, absl::Milliseconds(300)) << "the two waiting and g itself, at 10 per second";
 }
 
+TEST_F(SchedulerCoreTest, AReservedTargetMustFitTheMemoryBudgetBesideOtherReservations) {
+  makeCore({.memoryBudgetMb = 1024});
+  core_->update(define({.name = "shop", .reserved = 4})); // 512 MiB
+  loop_.runAll();
+  EXPECT_TRUE(core_->reservationFits("default/other", 4, 128).ok());
+  const absl::Status tooMuch = core_->reservationFits("default/other", 5, 128);
+  EXPECT_EQ(tooMuch.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(tooMuch.message(), "reserving 5 instances of 128 MiB needs 640 MiB, but the instance memory budget is "
+                               "1024 MiB and other functions reserve 512 MiB");
+  EXPECT_TRUE(core_->reservationFits("default/shop", 8, 128).ok()) << "its own target is being replaced";
+}
+
 } // namespace
 } // namespace surge::scheduler
