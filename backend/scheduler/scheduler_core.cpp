@@ -19,6 +19,13 @@ std::string seconds(absl::Duration d) { return absl::StrFormat("%g s", absl::ToD
 // Token counts are fractions; a timer may fire a hair before a whole token is in.
 constexpr double kTokenSlack = 1e-6;
 
+// Weight of the newest sample in a pool's moving means.
+constexpr double kMeanWeight = 0.125;
+
+void addSample(absl::Duration& mean, absl::Duration sample) {
+  mean = mean == absl::ZeroDuration() ? sample : mean + (sample - mean) * kMeanWeight;
+}
+
 // Completions remembered per pool for its drain rate.
 constexpr size_t kDrainSamples = 32;
 
@@ -326,9 +333,10 @@ void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running runni
   }
 
   if (instance) {
-    auto& completions = instance->pool->completions;
-    completions.push_back(clock_.steadyNow());
-    if (completions.size() > kDrainSamples) completions.pop_front();
+    Pool& pool = *instance->pool;
+    pool.completions.push_back(clock_.steadyNow());
+    if (pool.completions.size() > kDrainSamples) pool.completions.pop_front();
+    if (outcome.ok()) addSample(pool.meanExecution, outcome->execution);
   }
   InvocationResult result{std::move(outcome), std::move(running.requestId), running.queueWait,
                           running.coldStart,  absl::ZeroDuration(),       id,
@@ -395,6 +403,7 @@ void SchedulerCore::startInstance(Pool& pool, InstanceKind kind) {
   instance.pool = &pool;
   instance.kind = kind;
   instance.startTime = clock_.now();
+  instance.startedAt = clock_.steadyNow();
   pool.members.insert(id);
   ++pool.starting;
   ++pool.function->instances;
@@ -411,7 +420,11 @@ void SchedulerCore::drain(Instance& instance) {
 
 // What the pool wants started: its reserved shortfall (once a failed start's backoff has passed),
 // and on-demand instances while the waiters outnumber the slots already on their way, so that a
-// burst of 50 at concurrency 10 starts 5 instances, not 50. Both stop at max_instances.
+// burst of 50 at concurrency 10 starts 5 instances, not 50. Slots on their way are those of
+// starting instances, plus the turns busy slots will free while a new instance would still be
+// starting (busy slots × mean start / mean execution, once both are measured): a queue that the
+// running instances will drain before a start could finish needs no start. Both stop at
+// max_instances.
 SchedulerCore::Demand SchedulerCore::demand(Pool& pool) const {
   const Function& function = *pool.function;
   Demand wanted;
@@ -425,7 +438,15 @@ SchedulerCore::Demand SchedulerCore::demand(Pool& pool) const {
     if (reserved < pool.reservedTarget) wanted.reserved = pool.reservedTarget - reserved;
   }
   const size_t slots = std::max<uint32_t>(1, pool.spec.concurrency);
-  const size_t coming = static_cast<size_t>(pool.starting) * slots;
+  size_t coming = static_cast<size_t>(pool.starting) * slots;
+  if (pool.meanExecution > absl::ZeroDuration() && pool.meanStart > absl::ZeroDuration()) {
+    size_t busy = 0;
+    for (engine::InstanceId id : pool.members) {
+      const Instance& instance = instances_.at(id);
+      if (instance.phase == Phase::kReady) busy += instance.inFlight;
+    }
+    coming += static_cast<size_t>(static_cast<double>(busy) * (pool.meanStart / pool.meanExecution));
+  }
   if (pool.queue.size() > coming) wanted.onDemand = static_cast<uint32_t>((pool.queue.size() - coming + slots - 1) / slots);
   const uint32_t max = function.definition->maxInstances;
   const uint32_t room = function.instances < max ? max - function.instances : 0;
@@ -595,6 +616,7 @@ void SchedulerCore::onReady(engine::InstanceId id, const absl::Status& status, e
   if (status.ok()) {
     instance.phase = Phase::kReady;
     pool.retryBackoff = options_.retryBackoff;
+    addSample(pool.meanStart, absl::FromChrono(clock_.steadyNow() - instance.startedAt));
     setFree(instance);
     // The waiters it takes now waited for its start: they are the cold starts.
     serveFrom(instance, true);

@@ -70,6 +70,7 @@ private:
     uint32_t inFlight = 0;
     SteadyTime idleSince;
     absl::Time startTime;
+    SteadyTime startedAt; // when start() was asked, for the pool's mean start time
     // The engine said it is gone, but answers for requests sent to it are still on their way.
     bool exited = false;
   };
@@ -89,6 +90,9 @@ private:
     std::string heldBy;
     // When its latest requests finished (at most kDrainSamples): the queue's drain rate.
     std::deque<SteadyTime> completions;
+    // Moving means of its requests' execution and its instances' start; zero until measured.
+    absl::Duration meanExecution;
+    absl::Duration meanStart;
     SteadyTime retryAt;          // no reserved start before this (after a failed start)
     absl::Duration retryBackoff; // the next wait after a failure
   };

@@ -2,6 +2,7 @@
 #include "server/server_config.h"
 #include "server/surge_server.h"
 
+#include <absl/synchronization/mutex.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,9 @@
 #include <thread>
 
 int main(int argc, char** argv) {
+  // Debian's Abseil checks every mutex acquisition for lock-order cycles, which cost about 2% of
+  // surged's CPU under load (measured by perf); the annotations and tests cover lock order.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   auto parsed = surge::server::parseServerConfig(argc, argv);
   if (!parsed.config) return parsed.exitCode;
   // stdout carries only the "listening on" line that scripts and tests read; logs go to stderr.

@@ -119,12 +119,12 @@ protected:
     loop_.runAll();
   }
   // Finishes the request that carries `payload` with that payload echoed back.
-  void finish(const std::string& payload) {
+  void finish(const std::string& payload, absl::Duration execution = absl::Milliseconds(3)) {
     const std::string requestId = engine_.requestWithPayload(payload);
     ASSERT_FALSE(requestId.empty()) << "no request in flight carries '" << payload << "'";
     engine::InvokeResult result;
     result.output = payload;
-    result.execution = absl::Milliseconds(3);
+    result.execution = execution;
     engine_.finishInvoke(requestId, result);
     loop_.runAll();
   }
@@ -217,6 +217,21 @@ TEST_F(SchedulerCoreTest, BurstStartsOnlyTheInstancesItNeeds) {
   // 51st: every slot is busy, so one more instance.
   auto extra = submit("extra");
   EXPECT_THAT(live(), SizeIs(6));
+}
+
+TEST_F(SchedulerCoreTest, BusySlotsThatFreeBeforeAStartCouldFinishHoldScaleOutBack) {
+  define({});
+  submit("a");
+  clock_.advance(absl::Milliseconds(100)); // starts take 100 ms
+  ready(live()[0]);
+  finish("a", absl::Milliseconds(20)); // requests take 20 ms
+  submit("b");                          // busy again
+  // While a new instance would start, the busy slot frees 100 / 20 = 5 times: 5 waiters need
+  // no new instance, a sixth does.
+  for (int i = 1; i <= 5; ++i) submit("w" + std::to_string(i));
+  EXPECT_THAT(live(), SizeIs(1));
+  submit("w6");
+  EXPECT_THAT(live(), SizeIs(2));
 }
 
 TEST_F(SchedulerCoreTest, ScaleOutStopsAtMaxInstances) {
