@@ -438,7 +438,7 @@ int main(int argc, char** argv) {
   std::ostringstream goals;
   bool pass = true;
   auto goal = [&](const std::string& name, double value, double limit, bool met) {
-    std::printf("goal %-52s %10.1f vs %8.1f  %s\n", name.c_str(), value, limit, met ? "met" : "MISSED");
+    std::printf("goal %-52s %10.2f vs %8.2f  %s\n", name.c_str(), value, limit, met ? "met" : "MISSED");
     goals << (goals.tellp() > 0 ? ", " : "") << "\n    {\"goal\": \"" << name << "\", \"value\": " << value
           << ", \"limit\": " << limit << ", \"met\": " << (met ? "true" : "false") << "}";
     pass = pass && met;

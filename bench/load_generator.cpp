@@ -3,6 +3,9 @@
 
 #include <absl/time/time.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -146,14 +149,34 @@ struct OpenLoopGenerator::Call {
   RequestRecord record; // written under the generator's mu_ once the call completes
 };
 
-OpenLoopGenerator::OpenLoopGenerator(std::vector<std::shared_ptr<grpc::Channel>> channels, InvokeTarget target)
-    : target_(std::move(target)) {
+OpenLoopGenerator::OpenLoopGenerator(std::vector<std::shared_ptr<grpc::Channel>> channels, InvokeTarget target,
+                                     bool realtime)
+    : target_(std::move(target)), realtime_(realtime) {
   for (auto& channel : channels) stubs_.push_back(v1::InvokeService::NewStub(channel));
 }
 
 std::vector<RequestRecord> OpenLoopGenerator::run(const std::vector<LoadStep>& steps, Clock::time_point start,
                                                   std::chrono::seconds drain) {
   const std::vector<Arrival> schedule = arrivalSchedule(steps);
+  // On a shared machine other processes can hold this thread off the CPU for tens of
+  // milliseconds, and it would then send the overdue requests in one burst that no set of
+  // independent callers would make. So it waits for each send time at the lowest real-time
+  // priority, and drops back to its own policy before it calls gRPC: threads gRPC starts inherit
+  // the policy of the thread that starts them, and they must not outrank the server.
+  int ownPolicy = SCHED_OTHER;
+  sched_param ownParam{};
+  pthread_getschedparam(pthread_self(), &ownPolicy, &ownParam);
+  sched_param realtimeParam{};
+  realtimeParam.sched_priority = 1;
+  bool realtime = realtime_;
+  auto waitUntil = [&](Clock::time_point when) {
+    if (realtime && pthread_setschedparam(pthread_self(), SCHED_FIFO, &realtimeParam) != 0) {
+      std::fprintf(stderr, "load: cannot wait at SCHED_FIFO; sends may be late under other load\n");
+      realtime = false;
+    }
+    std::this_thread::sleep_until(when);
+    if (realtime) pthread_setschedparam(pthread_self(), ownPolicy, &ownParam);
+  };
   std::vector<std::unique_ptr<Call>> calls;
   calls.reserve(schedule.size());
   for (size_t i = 0; i < schedule.size(); ++i) {
@@ -166,7 +189,7 @@ std::vector<RequestRecord> OpenLoopGenerator::run(const std::vector<LoadStep>& s
     call->request.set_function(target_.function);
     call->request.set_payload(target_.payload);
     if (!target_.apiKey.empty()) call->context.AddMetadata("authorization", "Bearer " + target_.apiKey);
-    std::this_thread::sleep_until(call->scheduled);
+    waitUntil(call->scheduled);
     const Clock::time_point sent = Clock::now();
     const double lagMs = millisecondsBetween(call->scheduled, sent);
     call->context.set_deadline(std::chrono::system_clock::now() + target_.deadline);

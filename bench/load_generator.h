@@ -107,10 +107,12 @@ struct InvokeTarget {
 };
 
 // Sends a schedule of Invoke calls open-loop over one or more channels (round-robin).
-// Not thread-safe: one run() at a time.
+// Not thread-safe: one run() at a time. With `realtime`, run() waits for each send time at
+// SCHED_FIFO priority 1 (when permitted) and calls gRPC at its own priority, so that other load
+// on the machine does not bunch the sends.
 class OpenLoopGenerator {
 public:
-  OpenLoopGenerator(std::vector<std::shared_ptr<grpc::Channel>> channels, InvokeTarget target);
+  OpenLoopGenerator(std::vector<std::shared_ptr<grpc::Channel>> channels, InvokeTarget target, bool realtime = true);
 
   // Runs the schedule from `start` (a time in the near future) and returns one record per
   // arrival. Returns when every call has completed, or at most `drain` after the last arrival,
@@ -123,6 +125,7 @@ private:
 
   std::vector<std::unique_ptr<v1::InvokeService::Stub>> stubs_;
   InvokeTarget target_;
+  bool realtime_;
   absl::Mutex mu_;
   size_t outstanding_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -49,6 +49,7 @@ struct Options {
   std::string server, function, ns, payload, key, steps;
   double rate = 0, duration = 0;
   int channels = 2;
+  bool realtime = true;
   std::string json, csv;
   double baseRate = 50;
   double stepSeconds = 10;
@@ -79,13 +80,13 @@ std::vector<std::shared_ptr<grpc::Channel>> makeChannels(const std::string& addr
 }
 
 ScenarioResult runLoad(const std::string& name, const std::string& address, const bench::InvokeTarget& target,
-                       const std::vector<LoadStep>& steps, int channelCount) {
+                       const std::vector<LoadStep>& steps, int channelCount, bool realtime) {
   ScenarioResult result;
   result.name = name;
   result.steps = steps;
   auto channels = makeChannels(address, channelCount);
   for (auto& channel : channels) channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  bench::OpenLoopGenerator generator(channels, target);
+  bench::OpenLoopGenerator generator(channels, target, realtime);
   const auto start = bench::Clock::now() + std::chrono::milliseconds(200);
   bench::ScalingPoller poller(makeChannels(address, 1).front(), target.ns, target.function, target.apiKey, steps,
                               start);
@@ -145,8 +146,9 @@ int usage() {
                "usage: surge_load --server ADDR --function NAME (--rate R --duration S | --steps R:S,...)\n"
                "                  [--namespace NS] [--payload TEXT] [--key KEY] [--channels N] [--csv PATH] "
                "[--json PATH]\n"
+               "                  [--realtime 0|1]\n"
                "   or: surge_load [--base-rate 50] [--step-seconds 10] [--reserved 12] [--pool-size N]\n"
-               "                  [--scenario steps|reserved|both] [--json PATH] [--csv PATH]\n");
+               "                  [--scenario steps|reserved|both] [--realtime 0|1] [--json PATH] [--csv PATH]\n");
   return 2;
 }
 
@@ -166,7 +168,7 @@ int runTool(const Options& options) {
   if (key.empty() && std::getenv("SURGE_API_KEY")) key = std::getenv("SURGE_API_KEY");
   bench::InvokeTarget target{options.ns, options.function, options.payload, key, std::chrono::seconds(30)};
   const ScenarioResult result = runLoad("surge_load " + options.server + " " + options.function, options.server,
-                                        target, steps, options.channels);
+                                        target, steps, options.channels, options.realtime);
   print(result);
   if (!options.csv.empty()) writeFile(options.csv, bench::instancesCsv(result.samples));
   if (!options.json.empty()) writeFile(options.json, jsonOf(result) + "\n");
@@ -203,7 +205,7 @@ int runBenchmark(const Options& options) {
     }
     bench::InvokeTarget target{"", function.name, "", surged.adminKey(), std::chrono::seconds(30)};
     results.push_back(runLoad("on demand, from no instances: L, 2L, 10L", surged.address(), target, steps,
-                              options.channels));
+                              options.channels, options.realtime));
     print(results.back());
     writeFile(csv, bench::instancesCsv(results.back().samples));
   }
@@ -223,7 +225,7 @@ int runBenchmark(const Options& options) {
                 std::chrono::duration<double>(bench::Clock::now() - reservedStart).count());
     bench::InvokeTarget target{"", function.name, "", surged.adminKey(), std::chrono::seconds(30)};
     results.push_back(runLoad("reserved " + std::to_string(options.reserved) + " ready: L, 2L, 10L", surged.address(),
-                              target, steps, options.channels));
+                              target, steps, options.channels, options.realtime));
     print(results.back());
     const std::filesystem::path reservedCsv =
         std::filesystem::path(csv).replace_filename(std::filesystem::path(csv).stem().string() + "_reserved.csv");
@@ -263,7 +265,8 @@ int runBenchmark(const Options& options) {
       << ",\n  \"memory_mb\": 128,\n  \"instance_concurrency\": 1,\n  \"max_instances\": 100"
       << ",\n  \"max_queue_length\": 1000,\n  \"reserved\": " << options.reserved
       << ",\n  \"pool_size\": " << (options.poolSize ? std::to_string(*options.poolSize) : "\"default\"")
-      << ",\n  \"channels\": " << options.channels << ",\n  \"scenarios\": [";
+      << ",\n  \"channels\": " << options.channels
+      << ",\n  \"realtime_sender\": " << (options.realtime ? "true" : "false") << ",\n  \"scenarios\": [";
   for (size_t i = 0; i < results.size(); ++i) out << (i ? ", " : "") << "\n  " << jsonOf(results[i]);
   out << "],\n  \"goals\": [" << goals.str() << "],\n  \"pass\": " << (pass ? "true" : "false") << "\n}\n";
   writeFile(json, out.str());
@@ -298,6 +301,7 @@ int main(int argc, char** argv) {
       else if (flag == "--reserved") options.reserved = static_cast<uint32_t>(std::stoul(value));
       else if (flag == "--pool-size") options.poolSize = std::stoi(value);
       else if (flag == "--scenario") options.scenario = value;
+      else if (flag == "--realtime") options.realtime = value != "0";
       else return usage();
     } catch (const std::exception&) {
       return usage();
