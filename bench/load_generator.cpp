@@ -3,7 +3,6 @@
 
 #include <absl/time/time.h>
 
-#include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -113,6 +112,22 @@ std::string instancesCsv(const std::vector<StatusSample>& samples) {
   return out.str();
 }
 
+std::string recordsCsv(const std::vector<RequestRecord>& records) {
+  std::ostringstream out;
+  out << "scheduled_ms,step,latency_ms,send_lag_ms,completed,ok,cold_start,error\n";
+  for (const RequestRecord& r : records) {
+    char line[160];
+    std::snprintf(line, sizeof(line), "%.3f,%d,%.3f,%.3f,%d,%d,%d,", std::chrono::duration<double, std::milli>(r.offset).count(),
+                  r.step, r.latencyMs, r.sendLagMs, r.completed ? 1 : 0, r.ok ? 1 : 0, r.coldStart ? 1 : 0);
+    std::string error = r.error;
+    for (char& c : error) {
+      if (c == ',' || c == '\n') c = ' ';
+    }
+    out << line << error << "\n";
+  }
+  return out.str();
+}
+
 std::vector<LoadStep> parseSteps(const std::string& text) {
   std::vector<LoadStep> steps;
   std::istringstream in(text);
@@ -160,23 +175,20 @@ std::vector<RequestRecord> OpenLoopGenerator::run(const std::vector<LoadStep>& s
   const std::vector<Arrival> schedule = arrivalSchedule(steps);
   // On a shared machine other processes can hold this thread off the CPU for tens of
   // milliseconds, and it would then send the overdue requests in one burst that no set of
-  // independent callers would make. So it waits for each send time at the lowest real-time
-  // priority, and drops back to its own policy before it calls gRPC: threads gRPC starts inherit
-  // the policy of the thread that starts them, and they must not outrank the server.
-  int ownPolicy = SCHED_OTHER;
+  // independent callers would make. So it runs at the lowest real-time priority while it sends
+  // (it sleeps between sends, and each send is a few microseconds of gRPC work). With
+  // SCHED_RESET_ON_FORK, threads gRPC starts from this one begin at the normal policy, so that
+  // they never outrank the server.
+  const int ownPolicy = sched_getscheduler(0);
   sched_param ownParam{};
-  pthread_getschedparam(pthread_self(), &ownPolicy, &ownParam);
-  sched_param realtimeParam{};
-  realtimeParam.sched_priority = 1;
-  bool realtime = realtime_;
-  auto waitUntil = [&](Clock::time_point when) {
-    if (realtime && pthread_setschedparam(pthread_self(), SCHED_FIFO, &realtimeParam) != 0) {
-      std::fprintf(stderr, "load: cannot wait at SCHED_FIFO; sends may be late under other load\n");
-      realtime = false;
+  sched_getparam(0, &ownParam);
+  if (realtime_) {
+    sched_param param{};
+    param.sched_priority = 1;
+    if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &param) != 0) {
+      std::fprintf(stderr, "load: cannot send at SCHED_FIFO; sends may be late under other load\n");
     }
-    std::this_thread::sleep_until(when);
-    if (realtime) pthread_setschedparam(pthread_self(), ownPolicy, &ownParam);
-  };
+  }
   std::vector<std::unique_ptr<Call>> calls;
   calls.reserve(schedule.size());
   for (size_t i = 0; i < schedule.size(); ++i) {
@@ -189,7 +201,7 @@ std::vector<RequestRecord> OpenLoopGenerator::run(const std::vector<LoadStep>& s
     call->request.set_function(target_.function);
     call->request.set_payload(target_.payload);
     if (!target_.apiKey.empty()) call->context.AddMetadata("authorization", "Bearer " + target_.apiKey);
-    waitUntil(call->scheduled);
+    std::this_thread::sleep_until(call->scheduled);
     const Clock::time_point sent = Clock::now();
     const double lagMs = millisecondsBetween(call->scheduled, sent);
     call->context.set_deadline(std::chrono::system_clock::now() + target_.deadline);
@@ -220,6 +232,7 @@ std::vector<RequestRecord> OpenLoopGenerator::run(const std::vector<LoadStep>& s
                                                });
     calls.push_back(std::move(call));
   }
+  if (realtime_) sched_setscheduler(0, ownPolicy < 0 ? SCHED_OTHER : ownPolicy, &ownParam);
 
   auto allDone = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return outstanding_ == 0; };
   std::vector<RequestRecord> records;

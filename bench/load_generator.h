@@ -94,6 +94,10 @@ std::vector<StepSummary> summarize(const std::vector<LoadStep>& steps, const std
 // in_flight,queue_depth,reserved_ready.
 std::string instancesCsv(const std::vector<StatusSample>& samples);
 
+// One line per request, with a header: scheduled_ms,step,latency_ms,send_lag_ms,completed,ok,
+// cold_start,error (commas and newlines in the error become spaces).
+std::string recordsCsv(const std::vector<RequestRecord>& records);
+
 // A step list like "50:10,100:10,500:10" (rate per second : seconds). Empty on a parse error.
 std::vector<LoadStep> parseSteps(const std::string& text);
 
@@ -107,9 +111,9 @@ struct InvokeTarget {
 };
 
 // Sends a schedule of Invoke calls open-loop over one or more channels (round-robin).
-// Not thread-safe: one run() at a time. With `realtime`, run() waits for each send time at
-// SCHED_FIFO priority 1 (when permitted) and calls gRPC at its own priority, so that other load
-// on the machine does not bunch the sends.
+// Not thread-safe: one run() at a time. With `realtime`, run() sends at SCHED_FIFO priority 1
+// (when permitted; threads started meanwhile get the normal policy), so that other load on the
+// machine does not bunch the sends.
 class OpenLoopGenerator {
 public:
   OpenLoopGenerator(std::vector<std::shared_ptr<grpc::Channel>> channels, InvokeTarget target, bool realtime = true);

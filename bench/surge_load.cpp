@@ -4,6 +4,7 @@
 // As a tool, against any surged (the key from --key or SURGE_API_KEY):
 //   build/bench/surge_load --server ADDR --function NAME (--rate R --duration S | --steps R:S,R:S...)
 //                          [--namespace NS] [--payload TEXT] [--channels N] [--csv PATH] [--json PATH]
+//                          [--records PATH] [--realtime 0|1]
 //
 // As a benchmark (no --server; issue 7): starts its own surged, deploys a Python handler that
 // sleeps 20 ms (128 MiB, concurrency 1, max_instances 100, max_queue_length 1000) and runs
@@ -11,7 +12,10 @@
 // on a second function with 12 reserved instances ready. Goals: P95 at 2L <= 1.2 x P95 at L,
 // no failed request, P99 at 10L <= 100 ms; with reserved capacity, no cold start.
 //   build/bench/surge_load [--base-rate 50] [--step-seconds 10] [--reserved 12] [--pool-size N]
-//                          [--scenario steps|reserved|both] [--json PATH] [--csv PATH]
+//                          [--scenario steps|reserved|both] [--json PATH] [--csv PATH] [--records PATH]
+//                          [--realtime 0|1]
+// The sender runs at SCHED_FIFO priority 1 unless --realtime 0 (see OpenLoopGenerator);
+// --records writes one CSV line per request.
 #include "bench/function_setup.h"
 #include "bench/load_generator.h"
 #include "support/client.h"
@@ -50,7 +54,7 @@ struct Options {
   double rate = 0, duration = 0;
   int channels = 2;
   bool realtime = true;
-  std::string json, csv;
+  std::string json, csv, records;
   double baseRate = 50;
   double stepSeconds = 10;
   uint32_t reserved = 12;
@@ -65,6 +69,7 @@ struct ScenarioResult {
   std::vector<bench::StatusSample> samples;
   int failedPolls = 0;
   std::map<std::string, int> errors;
+  std::vector<bench::RequestRecord> records;
 };
 
 std::vector<std::shared_ptr<grpc::Channel>> makeChannels(const std::string& address, int count) {
@@ -102,6 +107,7 @@ ScenarioResult runLoad(const std::string& name, const std::string& address, cons
     if (!r.ok) ++result.errors[r.completed ? r.error : "not completed"];
   }
   result.summaries = bench::summarize(steps, records, result.samples, kSettle);
+  result.records = records;
   return result;
 }
 
@@ -146,9 +152,10 @@ int usage() {
                "usage: surge_load --server ADDR --function NAME (--rate R --duration S | --steps R:S,...)\n"
                "                  [--namespace NS] [--payload TEXT] [--key KEY] [--channels N] [--csv PATH] "
                "[--json PATH]\n"
-               "                  [--realtime 0|1]\n"
+               "                  [--realtime 0|1] [--records PATH]\n"
                "   or: surge_load [--base-rate 50] [--step-seconds 10] [--reserved 12] [--pool-size N]\n"
-               "                  [--scenario steps|reserved|both] [--realtime 0|1] [--json PATH] [--csv PATH]\n");
+               "                  [--scenario steps|reserved|both] [--realtime 0|1] [--json PATH] [--csv PATH]\n"
+               "                  [--records PATH]\n");
   return 2;
 }
 
@@ -172,6 +179,7 @@ int runTool(const Options& options) {
   print(result);
   if (!options.csv.empty()) writeFile(options.csv, bench::instancesCsv(result.samples));
   if (!options.json.empty()) writeFile(options.json, jsonOf(result) + "\n");
+  if (!options.records.empty()) writeFile(options.records, bench::recordsCsv(result.records));
   size_t failures = 0;
   for (const auto& s : result.summaries) failures += s.failures;
   return failures == 0 ? 0 : 1;
@@ -208,6 +216,7 @@ int runBenchmark(const Options& options) {
                               options.channels, options.realtime));
     print(results.back());
     writeFile(csv, bench::instancesCsv(results.back().samples));
+    if (!options.records.empty()) writeFile(options.records, bench::recordsCsv(results.back().records));
   }
   if (runReserved) {
     bench::PythonFunction function{.name = "sleep20-reserved", .code = kSleepHandler};
@@ -230,6 +239,11 @@ int runBenchmark(const Options& options) {
     const std::filesystem::path reservedCsv =
         std::filesystem::path(csv).replace_filename(std::filesystem::path(csv).stem().string() + "_reserved.csv");
     writeFile(reservedCsv.string(), bench::instancesCsv(results.back().samples));
+    if (!options.records.empty()) {
+      const std::filesystem::path path(options.records);
+      writeFile(std::filesystem::path(path).replace_filename(path.stem().string() + "_reserved.csv").string(),
+                bench::recordsCsv(results.back().records));
+    }
   }
 
   // Goals.
@@ -296,6 +310,7 @@ int main(int argc, char** argv) {
       else if (flag == "--channels") options.channels = std::max(1, std::stoi(value));
       else if (flag == "--json") options.json = value;
       else if (flag == "--csv") options.csv = value;
+      else if (flag == "--records") options.records = value;
       else if (flag == "--base-rate") options.baseRate = std::stod(value);
       else if (flag == "--step-seconds") options.stepSeconds = std::stod(value);
       else if (flag == "--reserved") options.reserved = static_cast<uint32_t>(std::stoul(value));

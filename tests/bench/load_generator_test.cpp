@@ -103,6 +103,13 @@ TEST(InstancesCsv, HasAHeaderAndOneLinePerSample) {
                  "1.250,2,5,1,2,2,0,2,3,0\n");
 }
 
+TEST(RecordsCsv, WritesOneLinePerRequestAndKeepsTheErrorInOneField) {
+  const std::string csv = recordsCsv({{.step = 1, .offset = milliseconds(1500), .latencyMs = 21.5, .sendLagMs = 0.25,
+                                       .completed = true, .ok = false, .error = "rpc 8: queue full, try later"}});
+  EXPECT_EQ(csv, "scheduled_ms,step,latency_ms,send_lag_ms,completed,ok,cold_start,error\n"
+                 "1500.000,1,21.500,0.250,1,0,0,rpc 8: queue full  try later\n");
+}
+
 TEST(ParseSteps, ReadsRateColonSecondsListsAndRejectsAnythingElse) {
   const auto steps = parseSteps("50:10,100:2.5");
   ASSERT_EQ(steps.size(), 2u);
