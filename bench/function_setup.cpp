@@ -15,7 +15,8 @@ namespace surge::bench {
 namespace {
 
 absl::Status failed(const std::string& what, const grpc::Status& status) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), absl::StrCat(what, ": ", status.error_message()));
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat(what, ": ", status.error_message()));
 }
 
 } // namespace
@@ -63,7 +64,8 @@ absl::StatusOr<v1::ScalingStatus> reserveAndWait(const std::shared_ptr<grpc::Cha
   while (status.reserved_ready() < count) {
     if (std::chrono::steady_clock::now() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat("function ", function, " has ", status.reserved_ready(), " of ",
-                                                      count, " reserved instances ready after ", timeout.count(), " s"));
+                                                      count, " reserved instances ready after ", timeout.count(),
+                                                      " s"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20)); // a poll interval, not a wait for long enough
     v1::GetScalingStatusRequest request;

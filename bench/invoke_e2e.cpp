@@ -279,8 +279,8 @@ LevelResult closedLoop(const std::string& name, const std::string& address, cons
   }
   result.calls = all.size();
   // The window ends when the last timed call ended (a call started before the end may finish after it).
-  result.seconds = std::max(std::chrono::duration<double>(settings.measure).count(),
-                            static_cast<double>(lastEndNs.load()) / 1e9);
+  result.seconds =
+      std::max(std::chrono::duration<double>(settings.measure).count(), static_cast<double>(lastEndNs.load()) / 1e9);
   result.perSecond = static_cast<double>(result.calls) / result.seconds;
   result.p50Us = bench::percentile(all, 0.50);
   result.p90Us = bench::percentile(all, 0.90);
@@ -319,13 +319,18 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const std::string value = argv[i + 1];
-    if (flag == "--seconds") settings.measure = std::chrono::milliseconds(std::llround(std::stod(value) * 1000));
+    if (flag == "--seconds")
+      settings.measure = std::chrono::milliseconds(std::llround(std::stod(value) * 1000));
     else if (flag == "--warmup-seconds")
       settings.warmup = std::chrono::milliseconds(std::llround(std::stod(value) * 1000));
-    else if (flag == "--levels") levels = parseLevels(value);
-    else if (flag == "--max-calls") settings.maxCallsPerClient = std::stoul(value);
-    else if (flag == "--pool-size") surgedArgs = {"--pool-size", value};
-    else if (flag == "--json") jsonPath = value;
+    else if (flag == "--levels")
+      levels = parseLevels(value);
+    else if (flag == "--max-calls")
+      settings.maxCallsPerClient = std::stoul(value);
+    else if (flag == "--pool-size")
+      surgedArgs = {"--pool-size", value};
+    else if (flag == "--json")
+      jsonPath = value;
     else {
       std::fprintf(stderr, "usage: invoke_e2e [--seconds 5] [--warmup-seconds 1] [--levels 1,4,16] "
                            "[--max-calls N] [--pool-size N] [--json PATH]\n");
@@ -344,11 +349,11 @@ int main(int argc, char** argv) {
   auto channel = testing::makeChannel(surged.address());
 
   // Concurrency 1 with one reserved (warm) instance per client: no call waits for a slot or a start.
-  bench::PythonFunction perClient{.name = "noop", .code = kNoopHandler, .concurrency = 1,
-                                  .maxInstances = static_cast<uint32_t>(maxLevel)};
+  bench::PythonFunction perClient{
+      .name = "noop", .code = kNoopHandler, .concurrency = 1, .maxInstances = static_cast<uint32_t>(maxLevel)};
   // For comparison: one reserved instance with a slot per client.
-  bench::PythonFunction shared{.name = "noop-shared", .code = kNoopHandler,
-                               .concurrency = static_cast<uint32_t>(maxLevel), .maxInstances = 1};
+  bench::PythonFunction shared{
+      .name = "noop-shared", .code = kNoopHandler, .concurrency = static_cast<uint32_t>(maxLevel), .maxInstances = 1};
   for (const auto* function : {&perClient, &shared}) {
     if (auto status = bench::deployPythonFunction(channel, *function); !status.ok()) {
       std::fprintf(stderr, "%s\n", status.ToString().c_str());
@@ -396,8 +401,8 @@ int main(int argc, char** argv) {
               "level\n\n",
               std::chrono::duration<double>(settings.warmup).count(),
               std::chrono::duration<double>(settings.measure).count());
-  std::printf("%-34s %7s %9s %9s %9s %9s %9s %6s %7s %7s %7s %8s\n", "target", "clients", "calls/s", "p50 us",
-              "p90 us", "p99 us", "max us", "fail", "cliCPU", "srvCPU", "sbxCPU", "throttl");
+  std::printf("%-34s %7s %9s %9s %9s %9s %9s %6s %7s %7s %7s %8s\n", "target", "clients", "calls/s", "p50 us", "p90 us",
+              "p99 us", "max us", "fail", "cliCPU", "srvCPU", "sbxCPU", "throttl");
 
   std::vector<LevelResult> results;
   for (int clients : levels) {
@@ -443,7 +448,8 @@ int main(int argc, char** argv) {
           << ", \"limit\": " << limit << ", \"met\": " << (met ? "true" : "false") << "}";
     pass = pass && met;
   };
-  if (const LevelResult* one = find(1, 1)) goal("P50 at 1 client (us), concurrency 1", one->p50Us, 250, one->p50Us <= 250);
+  if (const LevelResult* one = find(1, 1))
+    goal("P50 at 1 client (us), concurrency 1", one->p50Us, 250, one->p50Us <= 250);
   if (const LevelResult* echoTop = find(0, maxLevel); echoTop && find(1, maxLevel)) {
     const LevelResult& surgeTop = *find(1, maxLevel);
     const double ratio = surgeTop.perSecond / echoTop->perSecond;

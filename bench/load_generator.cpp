@@ -27,7 +27,8 @@ std::vector<Arrival> arrivalSchedule(const std::vector<LoadStep>& steps) {
     const double seconds = std::chrono::duration<double>(step.duration).count();
     const auto count = static_cast<int64_t>(std::llround(step.ratePerSecond * seconds));
     for (int64_t k = 0; k < count; ++k) {
-      const auto offset = std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(k) * 1e9 / step.ratePerSecond));
+      const auto offset =
+          std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(k) * 1e9 / step.ratePerSecond));
       arrivals.push_back({begin + offset, i});
     }
     begin += step.duration;
@@ -117,8 +118,9 @@ std::string recordsCsv(const std::vector<RequestRecord>& records) {
   out << "scheduled_ms,step,latency_ms,send_lag_ms,completed,ok,cold_start,error\n";
   for (const RequestRecord& r : records) {
     char line[160];
-    std::snprintf(line, sizeof(line), "%.3f,%d,%.3f,%.3f,%d,%d,%d,", std::chrono::duration<double, std::milli>(r.offset).count(),
-                  r.step, r.latencyMs, r.sendLagMs, r.completed ? 1 : 0, r.ok ? 1 : 0, r.coldStart ? 1 : 0);
+    std::snprintf(line, sizeof(line), "%.3f,%d,%.3f,%.3f,%d,%d,%d,",
+                  std::chrono::duration<double, std::milli>(r.offset).count(), r.step, r.latencyMs, r.sendLagMs,
+                  r.completed ? 1 : 0, r.ok ? 1 : 0, r.coldStart ? 1 : 0);
     std::string error = r.error;
     for (char& c : error) {
       if (c == ',' || c == '\n') c = ' ';
@@ -211,25 +213,24 @@ std::vector<RequestRecord> OpenLoopGenerator::run(const std::vector<LoadStep>& s
       call->record.sendLagMs = lagMs;
     }
     Call* raw = call.get();
-    stubs_[i % stubs_.size()]->async()->Invoke(&raw->context, &raw->request, &raw->response,
-                                               [this, raw](grpc::Status status) {
-                                                 const Clock::time_point now = Clock::now();
-                                                 {
-                                                   absl::MutexLock lock(&mu_);
-                                                   RequestRecord& r = raw->record;
-                                                   r.completed = true;
-                                                   r.latencyMs = millisecondsBetween(raw->scheduled, now);
-                                                   r.ok = status.ok() && !raw->response.has_error();
-                                                   r.coldStart = raw->response.cold_start();
-                                                   if (!status.ok()) {
-                                                     r.error = "rpc " + std::to_string(status.error_code()) + ": " +
-                                                               status.error_message();
-                                                   } else if (raw->response.has_error()) {
-                                                     r.error = raw->response.error().type();
-                                                   }
-                                                   --outstanding_; // last: run() may free the call after this
-                                                 }
-                                               });
+    stubs_[i % stubs_.size()]->async()->Invoke(
+        &raw->context, &raw->request, &raw->response, [this, raw](grpc::Status status) {
+          const Clock::time_point now = Clock::now();
+          {
+            absl::MutexLock lock(&mu_);
+            RequestRecord& r = raw->record;
+            r.completed = true;
+            r.latencyMs = millisecondsBetween(raw->scheduled, now);
+            r.ok = status.ok() && !raw->response.has_error();
+            r.coldStart = raw->response.cold_start();
+            if (!status.ok()) {
+              r.error = "rpc " + std::to_string(status.error_code()) + ": " + status.error_message();
+            } else if (raw->response.has_error()) {
+              r.error = raw->response.error().type();
+            }
+            --outstanding_; // last: run() may free the call after this
+          }
+        });
     calls.push_back(std::move(call));
   }
   if (realtime_) sched_setscheduler(0, ownPolicy < 0 ? SCHED_OTHER : ownPolicy, &ownParam);

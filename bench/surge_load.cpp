@@ -161,9 +161,10 @@ int usage() {
 
 int runTool(const Options& options) {
   std::vector<LoadStep> steps =
-      options.steps.empty() ? std::vector<LoadStep>{{options.rate, std::chrono::milliseconds(static_cast<int64_t>(
-                                                                       options.duration * 1000))}}
-                            : bench::parseSteps(options.steps);
+      options.steps.empty()
+          ? std::vector<LoadStep>{{options.rate,
+                                   std::chrono::milliseconds(static_cast<int64_t>(options.duration * 1000))}}
+          : bench::parseSteps(options.steps);
   if (steps.empty() || !(steps.front().ratePerSecond > 0) || steps.front().duration.count() <= 0) return usage();
   size_t total = 0;
   for (const auto& s : steps) total += static_cast<size_t>(s.ratePerSecond * s.duration.count() / 1000.0);
@@ -174,8 +175,8 @@ int runTool(const Options& options) {
   std::string key = options.key;
   if (key.empty() && std::getenv("SURGE_API_KEY")) key = std::getenv("SURGE_API_KEY");
   bench::InvokeTarget target{options.ns, options.function, options.payload, key, std::chrono::seconds(30)};
-  const ScenarioResult result = runLoad("surge_load " + options.server + " " + options.function, options.server,
-                                        target, steps, options.channels, options.realtime);
+  const ScenarioResult result = runLoad("surge_load " + options.server + " " + options.function, options.server, target,
+                                        steps, options.channels, options.realtime);
   print(result);
   if (!options.csv.empty()) writeFile(options.csv, bench::instancesCsv(result.samples));
   if (!options.json.empty()) writeFile(options.json, jsonOf(result) + "\n");
@@ -299,25 +300,44 @@ int main(int argc, char** argv) {
     if (i + 1 >= argc) return usage();
     const std::string value = argv[i + 1];
     try {
-      if (flag == "--server") options.server = value;
-      else if (flag == "--function") options.function = value;
-      else if (flag == "--namespace") options.ns = value;
-      else if (flag == "--payload") options.payload = value;
-      else if (flag == "--key") options.key = value;
-      else if (flag == "--rate") options.rate = std::stod(value);
-      else if (flag == "--duration") options.duration = std::stod(value);
-      else if (flag == "--steps") options.steps = value;
-      else if (flag == "--channels") options.channels = std::max(1, std::stoi(value));
-      else if (flag == "--json") options.json = value;
-      else if (flag == "--csv") options.csv = value;
-      else if (flag == "--records") options.records = value;
-      else if (flag == "--base-rate") options.baseRate = std::stod(value);
-      else if (flag == "--step-seconds") options.stepSeconds = std::stod(value);
-      else if (flag == "--reserved") options.reserved = static_cast<uint32_t>(std::stoul(value));
-      else if (flag == "--pool-size") options.poolSize = std::stoi(value);
-      else if (flag == "--scenario") options.scenario = value;
-      else if (flag == "--realtime") options.realtime = value != "0";
-      else return usage();
+      if (flag == "--server")
+        options.server = value;
+      else if (flag == "--function")
+        options.function = value;
+      else if (flag == "--namespace")
+        options.ns = value;
+      else if (flag == "--payload")
+        options.payload = value;
+      else if (flag == "--key")
+        options.key = value;
+      else if (flag == "--rate")
+        options.rate = std::stod(value);
+      else if (flag == "--duration")
+        options.duration = std::stod(value);
+      else if (flag == "--steps")
+        options.steps = value;
+      else if (flag == "--channels")
+        options.channels = std::max(1, std::stoi(value));
+      else if (flag == "--json")
+        options.json = value;
+      else if (flag == "--csv")
+        options.csv = value;
+      else if (flag == "--records")
+        options.records = value;
+      else if (flag == "--base-rate")
+        options.baseRate = std::stod(value);
+      else if (flag == "--step-seconds")
+        options.stepSeconds = std::stod(value);
+      else if (flag == "--reserved")
+        options.reserved = static_cast<uint32_t>(std::stoul(value));
+      else if (flag == "--pool-size")
+        options.poolSize = std::stoi(value);
+      else if (flag == "--scenario")
+        options.scenario = value;
+      else if (flag == "--realtime")
+        options.realtime = value != "0";
+      else
+        return usage();
     } catch (const std::exception&) {
       return usage();
     }

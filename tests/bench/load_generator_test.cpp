@@ -55,21 +55,25 @@ TEST(Summarize, CountsFailuresColdStartsAndTakesTheSettledP95AfterTheSettleTime)
   const std::vector<LoadStep> steps = {{10, milliseconds(2000)}, {10, milliseconds(2000)}};
   std::vector<RequestRecord> records;
   // Step 0: a slow cold start in the first second, then 10 fast calls in the second.
-  records.push_back({.step = 0, .offset = milliseconds(0), .latencyMs = 500, .completed = true, .ok = true,
-                     .coldStart = true});
+  records.push_back(
+      {.step = 0, .offset = milliseconds(0), .latencyMs = 500, .completed = true, .ok = true, .coldStart = true});
   for (int i = 0; i < 10; ++i) {
-    records.push_back({.step = 0, .offset = milliseconds(1000 + 100 * i), .latencyMs = 20.0 + i, .completed = true,
-                       .ok = true});
+    records.push_back(
+        {.step = 0, .offset = milliseconds(1000 + 100 * i), .latencyMs = 20.0 + i, .completed = true, .ok = true});
   }
   // Step 1: one handler error (answered) and one call never answered.
-  records.push_back({.step = 1, .offset = milliseconds(2000), .latencyMs = 30, .sendLagMs = 3, .completed = true,
-                     .ok = false, .error = "HandlerError"});
+  records.push_back({.step = 1,
+                     .offset = milliseconds(2000),
+                     .latencyMs = 30,
+                     .sendLagMs = 3,
+                     .completed = true,
+                     .ok = false,
+                     .error = "HandlerError"});
   records.push_back({.step = 1, .offset = milliseconds(2100), .sendLagMs = 1, .completed = false});
-  const std::vector<StatusSample> status = {
-      {.seconds = 0.1, .step = 0, .instances = 1, .inFlight = 1, .queueDepth = 4},
-      {.seconds = 0.2, .step = 0, .instances = 2, .queueDepth = 1},
-      {.seconds = 2.5, .step = 1, .instances = 3, .queueDepth = 0},
-      {.seconds = 9.0, .step = -1, .instances = 9, .queueDepth = 99}};
+  const std::vector<StatusSample> status = {{.seconds = 0.1, .step = 0, .instances = 1, .inFlight = 1, .queueDepth = 4},
+                                            {.seconds = 0.2, .step = 0, .instances = 2, .queueDepth = 1},
+                                            {.seconds = 2.5, .step = 1, .instances = 3, .queueDepth = 0},
+                                            {.seconds = 9.0, .step = -1, .instances = 9, .queueDepth = 99}};
 
   const auto summaries = summarize(steps, records, status, milliseconds(1000));
   ASSERT_EQ(summaries.size(), 2u);
@@ -97,15 +101,27 @@ TEST(Summarize, CountsFailuresColdStartsAndTakesTheSettledP95AfterTheSettleTime)
 }
 
 TEST(InstancesCsv, HasAHeaderAndOneLinePerSample) {
-  const std::string csv = instancesCsv({{.seconds = 1.25, .step = 2, .instances = 5, .starting = 1, .idle = 2,
-                                         .busy = 2, .inFlight = 2, .queueDepth = 3, .reservedReady = 0}});
+  const std::string csv = instancesCsv({{.seconds = 1.25,
+                                         .step = 2,
+                                         .instances = 5,
+                                         .starting = 1,
+                                         .idle = 2,
+                                         .busy = 2,
+                                         .inFlight = 2,
+                                         .queueDepth = 3,
+                                         .reservedReady = 0}});
   EXPECT_EQ(csv, "seconds,step,instances,starting,idle,busy,draining,in_flight,queue_depth,reserved_ready\n"
                  "1.250,2,5,1,2,2,0,2,3,0\n");
 }
 
 TEST(RecordsCsv, WritesOneLinePerRequestAndKeepsTheErrorInOneField) {
-  const std::string csv = recordsCsv({{.step = 1, .offset = milliseconds(1500), .latencyMs = 21.5, .sendLagMs = 0.25,
-                                       .completed = true, .ok = false, .error = "rpc 8: queue full, try later"}});
+  const std::string csv = recordsCsv({{.step = 1,
+                                       .offset = milliseconds(1500),
+                                       .latencyMs = 21.5,
+                                       .sendLagMs = 0.25,
+                                       .completed = true,
+                                       .ok = false,
+                                       .error = "rpc 8: queue full, try later"}});
   EXPECT_EQ(csv, "scheduled_ms,step,latency_ms,send_lag_ms,completed,ok,cold_start,error\n"
                  "1500.000,1,21.500,0.250,1,0,0,rpc 8: queue full  try later\n");
 }
