@@ -5,11 +5,12 @@
 // about 10,000 invokes/s.
 //
 //   build/bench/invoke_e2e [--seconds 5] [--warmup-seconds 1] [--levels 1,4,16] [--max-calls 1000000]
-//                          [--pool-size N] [--json PATH]
+//                          [--channels per-client|shared] [--pool-size N] [--json PATH]
 //
 // Clients: each client is one OS thread with its own channel (its own TCP connection: the
 // channels use a local subchannel pool) making blocking unary calls, one outstanding call each.
 // Every call carries the authorization metadata and a 10 s deadline, for both services alike.
+// With --channels shared, all clients use one channel instead (one TCP connection, multiplexed).
 // The echo server is this program re-executed as a child (--serve-echo), a callback-API server on
 // 127.0.0.1:0 with gRPC's defaults, so that it runs in its own process as surged does.
 #include "bench/function_setup.h"
@@ -216,6 +217,7 @@ struct RunSettings {
   std::chrono::milliseconds warmup{1000};
   std::chrono::milliseconds measure{5000};
   size_t maxCallsPerClient = 1000000;
+  bool sharedChannel = false; // all clients on one channel (one TCP connection) instead of one each
   std::string apiKey;
 };
 
@@ -225,7 +227,8 @@ template <typename Service>
 LevelResult closedLoop(const std::string& name, const std::string& address, const std::string& function, int clients,
                        const RunSettings& settings) {
   std::vector<std::unique_ptr<typename Service::Stub>> stubs;
-  for (int i = 0; i < clients; ++i) stubs.push_back(Service::NewStub(ownChannel(address)));
+  const auto shared = settings.sharedChannel ? ownChannel(address) : nullptr;
+  for (int i = 0; i < clients; ++i) stubs.push_back(Service::NewStub(shared ? shared : ownChannel(address)));
   std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
   std::vector<size_t> failures(static_cast<size_t>(clients), 0);
   std::vector<std::string> errors(static_cast<size_t>(clients));
@@ -327,13 +330,15 @@ int main(int argc, char** argv) {
       levels = parseLevels(value);
     else if (flag == "--max-calls")
       settings.maxCallsPerClient = std::stoul(value);
+    else if (flag == "--channels")
+      settings.sharedChannel = value == "shared";
     else if (flag == "--pool-size")
       surgedArgs = {"--pool-size", value};
     else if (flag == "--json")
       jsonPath = value;
     else {
       std::fprintf(stderr, "usage: invoke_e2e [--seconds 5] [--warmup-seconds 1] [--levels 1,4,16] "
-                           "[--max-calls N] [--pool-size N] [--json PATH]\n");
+                           "[--max-calls N] [--channels per-client|shared] [--pool-size N] [--json PATH]\n");
       return 2;
     }
   }
@@ -397,8 +402,9 @@ int main(int argc, char** argv) {
               "instances; response %zu bytes (echo %zu)\n",
               surged.address().c_str(), surged.pid(), echo.address().c_str(), echo.pid(), surgeResponseBytes,
               echoResponseBytes);
-  std::printf("closed loop, one thread + one channel (own TCP connection) per client, %.1f s warm-up + %.1f s per "
-              "level\n\n",
+  std::printf("closed loop, one thread per client, %s, %.1f s warm-up + %.1f s per level\n\n",
+              settings.sharedChannel ? "one channel (one TCP connection) shared by all clients"
+                                     : "one channel (own TCP connection) per client",
               std::chrono::duration<double>(settings.warmup).count(),
               std::chrono::duration<double>(settings.measure).count());
   std::printf("%-34s %7s %9s %9s %9s %9s %9s %6s %7s %7s %7s %8s\n", "target", "clients", "calls/s", "p50 us", "p90 us",
@@ -464,7 +470,8 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(std::filesystem::path(jsonPath).parent_path());
   std::ofstream json(jsonPath);
   json << "{\n  \"benchmark\": \"invoke_e2e\",\n  \"handler\": \"python no-op (return b'')\",\n  \"memory_mb\": 128"
-       << ",\n  \"clients\": \"one thread and one channel (own TCP connection) each, blocking unary calls\""
+       << ",\n  \"clients\": \"one thread each, blocking unary calls\""
+       << ",\n  \"channels\": \"" << (settings.sharedChannel ? "one shared" : "one per client") << "\""
        << ",\n  \"warmup_s\": " << std::chrono::duration<double>(settings.warmup).count()
        << ",\n  \"measure_s\": " << std::chrono::duration<double>(settings.measure).count()
        << ",\n  \"response_bytes\": " << surgeResponseBytes << ",\n  \"echo_response_bytes\": " << echoResponseBytes
