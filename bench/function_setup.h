@@ -1,0 +1,40 @@
+// bench/function_setup: deploys the Python functions the end-to-end benchmarks invoke, and waits
+// for their reserved capacity, through surged's public API.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <absl/status/status.h>
+#include <absl/status/statusor.h>
+
+#include "surge/v1/scaling.pb.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace surge::bench {
+
+// A Python function in the default namespace whose code is one file, index.py, with `handler`.
+struct PythonFunction {
+  std::string name;
+  std::string code;
+  uint32_t memoryMb = 128;
+  uint32_t concurrency = 1;
+  uint32_t maxInstances = 100;
+  uint32_t maxQueueLength = 1000;
+  uint32_t timeoutSeconds = 60;
+};
+
+// Creates the function and uploads its code (version 1), with the key of
+// surge::testing::contextWithDeadline().
+absl::Status deployPythonFunction(const std::shared_ptr<grpc::Channel>& channel, const PythonFunction& function);
+
+// Sets the function's reserved target to `count` and polls (every 20 ms, bounded by `timeout`)
+// until reserved_ready reaches it. Returns the last status, or DEADLINE_EXCEEDED naming the count reached.
+absl::StatusOr<v1::ScalingStatus> reserveAndWait(const std::shared_ptr<grpc::Channel>& channel,
+                                                 const std::string& function, uint32_t count,
+                                                 std::chrono::seconds timeout = std::chrono::seconds(120));
+
+} // namespace surge::bench
