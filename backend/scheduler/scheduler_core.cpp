@@ -499,6 +499,10 @@ void SchedulerCore::createInstances() {
   waitingForTokens_ = false;
   // Kept up to date below as reserved instances start, rather than recounted per start.
   uint64_t shortfall = options_.memoryBudgetMb > 0 ? reservedShortfallMb() : 0;
+  uint32_t starting = 0;
+  for (const auto& [key, function] : functions_) {
+    for (const auto& pool : function->pools) starting += pool->starting;
+  }
   for (;;) {
     std::vector<Function*> order;
     for (auto it = functions_.upper_bound(lastCreator_); it != functions_.end(); ++it) order.push_back(it->second.get());
@@ -521,6 +525,11 @@ void SchedulerCore::createInstances() {
                                       " MiB is in use or set aside for reserved instances");
           continue;
         }
+        if (starting >= options_.maxConcurrentStarts) {
+          pool->heldBy = absl::StrCat("the server's limit of ", options_.maxConcurrentStarts,
+                                      " instances starting at once was reached");
+          continue;
+        }
         if (tokens_ < 1 - kTokenSlack) {
           pool->heldBy = absl::StrCat("the server's instance creation rate (", options_.creationBurst,
                                       " at once, then ", options_.creationPerMinute, " per minute) was reached");
@@ -528,6 +537,7 @@ void SchedulerCore::createInstances() {
           continue;
         }
         startInstance(*pool, kind);
+        ++starting;
         if (kind == InstanceKind::kReserved) shortfall -= std::min<uint64_t>(shortfall, pool->spec.memoryMb);
         tokens_ -= 1;
         pool->heldBy.clear();
@@ -622,6 +632,7 @@ void SchedulerCore::onReady(engine::InstanceId id, const absl::Status& status, e
     serveFrom(instance, true);
     if (instance.inFlight == 0) instance.idleSince = clock_.steadyNow();
     if (function.next == &pool) promoteIfWarm(function);
+    createInstances(); // a start slot is free again
     return;
   }
   spdlog::warn("an instance of {} (version {}) failed to start: {}", function.definition->key, pool.spec.version,
@@ -657,6 +668,7 @@ void SchedulerCore::onReady(engine::InstanceId id, const absl::Status& status, e
       waiter->done(std::move(result));
     }
   }
+  createInstances(); // a start slot is free again
   collect(function);
 }
 

@@ -97,6 +97,9 @@ struct SchedulerOptions {
   // `creationPerMinute`. Functions waiting for tokens get them in turn.
   uint32_t creationBurst = 300;
   uint32_t creationPerMinute = 300;
+  // Instances starting at once, over the server. Starts compete for the CPU with each other and
+  // with running instances: beyond a few per core each start only makes all of them slower.
+  uint32_t maxConcurrentStarts = 4;
 };
 
 } // namespace surge::scheduler

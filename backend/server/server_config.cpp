@@ -60,6 +60,9 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
   app.add_option("--creation-per-minute", config.creationPerMinute,
                  "New instances per minute once the burst is spent")
       ->check(CLI::Range(1, 1000000));
+  app.add_option("--max-concurrent-starts", config.maxConcurrentStarts,
+                 "Instances that may be starting at once (0: two per CPU)")
+      ->check(CLI::Range(0, 10000));
   app.add_flag("--insecure", config.insecure,
                "Allow plaintext gRPC on a non-loopback address (keys and code then cross the network unencrypted)");
 

@@ -38,6 +38,8 @@ struct ServerConfig {
   // New instances: up to `creationBurst` at once, then `creationPerMinute`.
   int creationBurst = 300;
   int creationPerMinute = 300;
+  // Instances starting at once; 0: two per CPU.
+  int maxConcurrentStarts = 0;
 };
 
 // Whether `listen` (HOST:PORT) names a loopback address: 127.0.0.0/8, ::1 or localhost.

@@ -40,6 +40,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace surge::server {
 namespace {
@@ -133,6 +134,9 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
                                      static_cast<uint64_t>(::sysconf(_SC_PAGE_SIZE)) / (1u << 20) * 8 / 10;
   options.creationBurst = static_cast<uint32_t>(config.creationBurst);
   options.creationPerMinute = static_cast<uint32_t>(config.creationPerMinute);
+  options.maxConcurrentStarts = config.maxConcurrentStarts > 0
+                                    ? static_cast<uint32_t>(config.maxConcurrentStarts)
+                                    : 2 * std::max(1u, std::thread::hardware_concurrency());
   return scheduler::Scheduler::create(
       [&](engine::Executor, engine::InstanceObserver& observer) -> absl::StatusOr<scheduler::EngineOnLoop> {
         auto launcher = engine::SandboxLauncher::create(launcherOptions);

@@ -37,9 +37,12 @@ private:
 
 using ResultSlot = std::shared_ptr<std::optional<InvocationResult>>;
 
+// Tests that are not about the concurrent-start limit lift it.
+constexpr uint32_t kManyStarts = 1000;
+
 class SchedulerCoreTest : public ::testing::Test, public engine::InstanceObserver {
 protected:
-  SchedulerCoreTest() { makeCore({}); }
+  SchedulerCoreTest() { makeCore({.maxConcurrentStarts = kManyStarts}); }
 
   // Replaces the core; `limits` sets the server-wide limits (the rest are the tests' defaults).
   void makeCore(SchedulerOptions limits) {
@@ -232,6 +235,19 @@ TEST_F(SchedulerCoreTest, BusySlotsThatFreeBeforeAStartCouldFinishHoldScaleOutBa
   EXPECT_THAT(live(), SizeIs(1));
   submit("w6");
   EXPECT_THAT(live(), SizeIs(2));
+}
+
+TEST_F(SchedulerCoreTest, OnlySoManyInstancesStartAtOnceOverTheServer) {
+  makeCore({.maxConcurrentStarts = 2});
+  define({.name = "one"});
+  for (int i = 0; i < 3; ++i) submit("a" + std::to_string(i));
+  define({.name = "two"});
+  submit("b");
+  EXPECT_THAT(live(), SizeIs(2)) << "two starting at once";
+  ready(live("one")[0]);
+  EXPECT_THAT(live("two"), SizeIs(1)) << "the freed start goes round to the other function";
+  ready(live("one")[1]);
+  EXPECT_THAT(live("one"), SizeIs(3));
 }
 
 TEST_F(SchedulerCoreTest, ScaleOutStopsAtMaxInstances) {
@@ -632,7 +648,7 @@ TEST_F(SchedulerCoreTest, NextWakeupCoversQueueDeadlinesAndTheSweep) {
 }
 
 TEST_F(SchedulerCoreTest, MemoryBudgetHoldsStartsBackAndTheTimeoutNamesIt) {
-  makeCore({.memoryBudgetMb = 256});
+  makeCore({.memoryBudgetMb = 256, .maxConcurrentStarts = kManyStarts});
   define({.queueTimeout = absl::Seconds(5)});
   submit("a");
   submit("b");
@@ -646,7 +662,7 @@ TEST_F(SchedulerCoreTest, MemoryBudgetHoldsStartsBackAndTheTimeoutNamesIt) {
 }
 
 TEST_F(SchedulerCoreTest, MemoryAFreedInstanceHeldLetsTheNextStartGo) {
-  makeCore({.memoryBudgetMb = 128});
+  makeCore({.memoryBudgetMb = 128, .maxConcurrentStarts = kManyStarts});
   define({.name = "one"});
   submit("a");
   const engine::InstanceId first = live()[0];
@@ -661,7 +677,7 @@ TEST_F(SchedulerCoreTest, MemoryAFreedInstanceHeldLetsTheNextStartGo) {
 }
 
 TEST_F(SchedulerCoreTest, ReservedMemoryIsSetAsideFromAnotherFunctionsSurge) {
-  makeCore({.memoryBudgetMb = 512});
+  makeCore({.memoryBudgetMb = 512, .maxConcurrentStarts = kManyStarts});
   core_->update(define({.name = "shop", .reserved = 2}));
   loop_.runAll();
   const auto reserved = live("shop");
@@ -678,7 +694,7 @@ TEST_F(SchedulerCoreTest, ReservedMemoryIsSetAsideFromAnotherFunctionsSurge) {
 }
 
 TEST_F(SchedulerCoreTest, CreationRateIsATokenBucketAndTheTimeoutNamesIt) {
-  makeCore({.creationBurst = 2, .creationPerMinute = 60});
+  makeCore({.creationBurst = 2, .creationPerMinute = 60, .maxConcurrentStarts = kManyStarts});
   define({.queueTimeout = absl::Milliseconds(800)});
   submit("a");
   submit("b");
@@ -699,7 +715,7 @@ TEST_F(SchedulerCoreTest, CreationRateIsATokenBucketAndTheTimeoutNamesIt) {
 }
 
 TEST_F(SchedulerCoreTest, ScarceCreationTokensGoRoundTheFunctions) {
-  makeCore({.creationBurst = 2, .creationPerMinute = 60});
+  makeCore({.creationBurst = 2, .creationPerMinute = 60, .maxConcurrentStarts = kManyStarts});
   define({.name = "hot-a", .queueTimeout = absl::Seconds(60)});
   for (int i = 0; i < 10; ++i) submit("a" + std::to_string(i));
   define({.name = "hot-b", .queueTimeout = absl::Seconds(60)});
@@ -735,7 +751,7 @@ TEST_F(SchedulerCoreTest, FullQueueSaysWhenToRetryFromTheDrainRate) {
 }
 
 TEST_F(SchedulerCoreTest, AReservedTargetMustFitTheMemoryBudgetBesideOtherReservations) {
-  makeCore({.memoryBudgetMb = 1024});
+  makeCore({.memoryBudgetMb = 1024, .maxConcurrentStarts = kManyStarts});
   core_->update(define({.name = "shop", .reserved = 4})); // 512 MiB
   loop_.runAll();
   EXPECT_TRUE(core_->reservationFits("default/other", 4, 128).ok());
