@@ -31,6 +31,8 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr size_t kStderrTailBytes = 4096;
 constexpr auto kDrainGrace = std::chrono::seconds(10);
+// A pre-started runtime that has not said LOADED by then is killed.
+constexpr auto kStemLoadTimeout = std::chrono::seconds(60);
 
 std::string seconds(absl::Duration d) {
   const double s = absl::ToDoubleSeconds(d);
@@ -92,6 +94,8 @@ struct SandboxEngine::Impl {
     bool refillWhenStarted = false;
     // Pooled sandboxes: their own folder, bound at /code, that receives the code by hard links.
     std::filesystem::path sandboxDir;
+    // A stem whose runtime has said LOADED: it is in the pool (or was taken from it).
+    bool loaded = false;
   };
   using InstancePtr = std::shared_ptr<Instance>;
 
@@ -320,10 +324,15 @@ struct SandboxEngine::Impl {
     readPipe(instance, true);
     readPipe(instance, false);
     if (instance->state == State::kStem) {
-      const PoolKey key{instance->spec.runtime, instance->spec.memoryMb};
-      --launchingStems[key];
-      pool[key].push_back(instance);
-      updatePooledCount(key);
+      // Not in the pool before its runtime has loaded and says so (LOADED): a stem taken earlier
+      // would make the start wait for the interpreter after all.
+      instance->lifeTimer = std::make_unique<asio::steady_timer>(io, kStemLoadTimeout);
+      instance->lifeTimer->async_wait([this, instance](const asio::error_code& ec) {
+        if (ec || instance->state != State::kStem || instance->loaded) return;
+        spdlog::warn("a pre-started sandbox did not load its runtime within {} s", kStemLoadTimeout.count());
+        // Not kill(): it stays a stem, so that its exit is not reported as a failed start.
+        if (instance->process.pid > 0) ::kill(instance->process.pid, SIGKILL);
+      });
       return;
     }
     sendInit(instance);
@@ -467,7 +476,17 @@ struct SandboxEngine::Impl {
 
   // ---- protocol ----
   void onFrame(const InstancePtr& instance, Frame frame) {
-    if (frame.type == "READY") {
+    if (frame.type == "LOADED") {
+      // The runtime is up and waits for INIT. Only a stem needs to know; a direct start goes on
+      // to READY.
+      if (instance->state != State::kStem || instance->loaded) return;
+      instance->loaded = true;
+      instance->lifeTimer.reset();
+      const PoolKey key{instance->spec.runtime, instance->spec.memoryMb};
+      --launchingStems[key];
+      pool[key].push_back(instance);
+      updatePooledCount(key);
+    } else if (frame.type == "READY") {
       if (instance->state != State::kStarting) return;
       instance->state = State::kReady;
       instance->becameReady = true;
@@ -653,13 +672,19 @@ struct SandboxEngine::Impl {
     instance->inflight.clear();
     const InstanceId id = instance->id;
     const bool wasStem = instance->state == State::kStem;
+    const bool stemWasLoaded = wasStem && instance->loaded;
     if (wasStem) {
-      // A pre-started sandbox died before anyone used it: nobody is told; the pool refills.
+      // A pre-started sandbox died before anyone used it: nobody is told.
       const PoolKey key{instance->spec.runtime, instance->spec.memoryMb};
-      auto& stems = pool[key];
-      stems.erase(std::remove(stems.begin(), stems.end(), instance), stems.end());
-      updatePooledCount(key);
-      spdlog::warn("a pre-started sandbox died idle ({}): {}", reason, instance->stderrTail);
+      if (instance->loaded) {
+        auto& stems = pool[key];
+        stems.erase(std::remove(stems.begin(), stems.end(), instance), stems.end());
+        updatePooledCount(key);
+      } else {
+        --launchingStems[key];
+      }
+      spdlog::warn("a pre-started sandbox died {} ({}): {}", instance->loaded ? "idle" : "while loading", reason,
+                   instance->stderrTail);
     } else if (!instance->becameReady) {
       const std::string why =
           instance->killedFor
@@ -682,7 +707,9 @@ struct SandboxEngine::Impl {
       removeSandboxDir(instance->sandboxDir);
       if (!wasStem) deliver([this, id, reason, requested] { observer.onExit(id, InstanceExit{reason, requested}); });
     });
-    if (wasStem) refill({instance->spec.runtime, instance->spec.memoryMb});
+    // One that died idle is replaced at once. One that never loaded is not: its runtime may be
+    // broken, and relaunching at once would loop; the next start() of its kind refills the pool.
+    if (stemWasLoaded) refill({instance->spec.runtime, instance->spec.memoryMb});
     refillAfterStart(instance);
   }
 

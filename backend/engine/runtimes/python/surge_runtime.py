@@ -376,6 +376,8 @@ class Runtime:
         self._function = None
 
     def run(self):
+        # Loaded and waiting: the host may keep this process pre-started until a function needs it.
+        self._connection.send("LOADED", "-")
         frame = self._connection.receive()
         if frame is None:
             os._exit(0)
