@@ -210,13 +210,19 @@ struct SandboxEngine::Impl {
   }
 
   // ---- the pool of pre-started sandboxes ----
-  bool poolEnabled() const { return !options.sandboxesDir.empty() && options.poolSize > 0; }
+  // How many stems to keep for `runtime` at each memory size.
+  int poolSizeFor(store::Runtime runtime) const {
+    if (options.sandboxesDir.empty() || runtime == store::Runtime::kCustom) return 0;
+    auto it = options.poolSizes.find(runtime);
+    return std::max(0, it == options.poolSizes.end() ? options.poolSize : it->second);
+  }
 
-  // Keeps poolSize stems for `key`, launching what is missing.
+  // Keeps poolSizeFor(runtime) stems for `key`, launching what is missing.
   void refill(const PoolKey& key) {
-    if (!poolEnabled() || key.first == store::Runtime::kCustom) return;
+    const int size = poolSizeFor(key.first);
+    if (size == 0) return;
     auto& stems = pool[key];
-    while (static_cast<int>(stems.size()) + launchingStems[key] < options.poolSize) {
+    while (static_cast<int>(stems.size()) + launchingStems[key] < size) {
       ++launchingStems[key];
       launchStem(key);
     }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -29,10 +30,14 @@ struct SandboxEngineOptions {
   // the runtime loaded and an empty /code. A start takes one, hard-links the version's code into
   // its /code and sends INIT. Each serves one function for life, with a uid of its own (pooled
   // uids come from uidBase + uidRange on), since a running process cannot change its uid.
-  // Empty sandboxesDir or poolSize 0: no pool. sandboxesDir must be on the same file system as
-  // the code folders, or the code is copied instead of linked.
+  // Empty sandboxesDir: no pool. sandboxesDir must be on the same file system as the code
+  // folders, or the code is copied instead of linked.
   std::filesystem::path sandboxesDir;
+  // Pre-started sandboxes kept per (runtime, memory size): poolSizes[runtime] when the runtime is
+  // listed there, else poolSize. 0 (or less) keeps none: every start of that runtime is direct.
+  // Custom runtimes are never pre-started.
   int poolSize = 2;
+  std::map<store::Runtime, int> poolSizes;
   // Memory sizes kept warm from the start; any other size is kept warm once asked for.
   std::vector<uint32_t> poolMemoryMb = {128};
 };
