@@ -183,6 +183,7 @@ struct SandboxEngine::Impl {
     io.stop();
     loop.join();
     spawner.join();
+    files.join();
     auto reap = [this](SandboxProcess& process) {
       if (process.pid > 0) {
         ::kill(process.pid, SIGKILL);
@@ -331,7 +332,8 @@ struct SandboxEngine::Impl {
     stem->spec = spec;
     stem->state = State::kStarting;
     instances[id] = stem;
-    asio::post(spawner, [this, stem, source = spec.codeDir, target = stem->sandbox.codeDir] {
+    // On the file thread: behind a launch on the spawner, the link would wait milliseconds.
+    asio::post(files, [this, stem, source = spec.codeDir, target = stem->sandbox.codeDir] {
       auto linked = linkTree(source, target);
       asio::post(io, [this, stem, linked] {
         if (stem->state != State::kStarting) return; // killed meanwhile
@@ -776,8 +778,11 @@ struct SandboxEngine::Impl {
     const bool requested = instance->stopRequested;
     asio::post(spawner, [this, instance, id, reason, requested, wasStem] {
       launcher->destroy(instance->process);
-      removeSandboxDir(instance->sandboxDir);
-      if (!wasStem) deliver([this, id, reason, requested] { observer.onExit(id, InstanceExit{reason, requested}); });
+      // On the file thread, after any link into the folder that is still queued there.
+      asio::post(files, [this, instance, id, reason, requested, wasStem] {
+        removeSandboxDir(instance->sandboxDir);
+        if (!wasStem) deliver([this, id, reason, requested] { observer.onExit(id, InstanceExit{reason, requested}); });
+      });
     });
     // One that died idle is replaced at once. One that never loaded is not: its runtime may be
     // broken, and relaunching at once would loop; the next start() of its kind refills the pool.
@@ -811,6 +816,8 @@ struct SandboxEngine::Impl {
   std::mutex unclaimedMu;
   std::map<InstanceId, SandboxProcess> unclaimed;
   asio::thread_pool spawner{1};
+  // Links code into pooled sandboxes' folders and removes those folders.
+  asio::thread_pool files{1};
   std::thread loop;
 };
 

@@ -43,8 +43,9 @@ struct SandboxEngineOptions {
 };
 
 // One event-loop thread (Asio) owns every instance's sockets, pipes, timers and process handle;
-// launching and cleaning up sandboxes (fork/exec, cgroup files) runs on a second thread. Results
-// and events go to the caller through its Executor. Destroying the engine kills every instance.
+// launching and cleaning up sandboxes (fork/exec, cgroup files) runs on a second thread, and
+// linking code into pre-started sandboxes (and removing their folders) on a third. Results and
+// events go to the caller through its Executor. Destroying the engine kills every instance.
 class SandboxEngine final : public Engine {
 public:
   SandboxEngine(SandboxEngineOptions options, std::unique_ptr<SandboxLauncher> launcher, Executor executor,

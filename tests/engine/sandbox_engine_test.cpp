@@ -378,6 +378,30 @@ TEST_F(PooledEngineTest, AFailedInitializerInAPooledSandboxFailsTheStart) {
   EXPECT_TRUE(poolReady()) << "the pool refills";
 }
 
+TEST_F(PooledEngineTest, PythonRunsTheShimCompiledOnceAndItsFramesStayOutOfTracebacks) {
+  InstanceSpec spec = function({{"index.py", "def handler(e, c):\n"
+                                             "    if e == b'cmdline':\n"
+                                             "        return open('/proc/self/cmdline', 'rb').read().replace(b'\\0', b' ')\n"
+                                             "    raise ValueError('bad input')\n"}});
+  for (bool pooled : {true, false}) {
+    if (pooled) {
+      ASSERT_TRUE(poolReady());
+    }
+    spec.memoryMb = pooled ? 128 : 192; // no pool of 192 MiB: a direct start
+    const InstanceId id = startReady(spec);
+    EXPECT_EQ(recorder_.path(id), pooled ? StartPath::kPool : StartPath::kDirect);
+    EXPECT_EQ(call(id, "cmdline")->output, "/usr/bin/python3 -S /runtime-compiled/python/surge_runtime.pyc ");
+    auto failed = call(id, "");
+    ASSERT_TRUE(failed.ok());
+    ASSERT_TRUE(failed->error.has_value());
+    EXPECT_EQ(failed->error->message, "ValueError: bad input");
+    EXPECT_EQ(failed->error->trace, "Traceback (most recent call last):\n"
+                                    "  File \"/code/index.py\", line 4, in handler\n"
+                                    "    raise ValueError('bad input')\n"
+                                    "ValueError: bad input\n");
+  }
+}
+
 TEST_F(PooledEngineTest, NodejsIsPooledToo) {
   ASSERT_TRUE(poolReady(128, store::Runtime::kNodejs));
   InstanceSpec spec =
