@@ -315,9 +315,9 @@ absl::StatusOr<std::vector<fs::path>> Cgroups::createGroup(const std::string& na
   return dirs;
 }
 
-std::vector<fs::path> Cgroups::procsFiles(const std::vector<fs::path>& groupDirs) {
+std::vector<fs::path> Cgroups::joinFiles(const std::vector<fs::path>& groupDirs) const {
   std::vector<fs::path> files;
-  for (const auto& dir : groupDirs) files.push_back(dir / "cgroup.procs");
+  for (const auto& dir : groupDirs) files.push_back(dir / (version_ == CgroupVersion::kV1 ? "tasks" : "cgroup.procs"));
   return files;
 }
 
