@@ -402,6 +402,19 @@ TEST_F(PooledEngineTest, PythonRunsTheShimCompiledOnceAndItsFramesStayOutOfTrace
   }
 }
 
+TEST_F(PooledEngineTest, ALargerCodeTreeIsLinkedInWholeToo) {
+  // More files than the engine links on its loop: the file thread links these.
+  std::map<std::string, std::string> files = {
+      {"index.py", "import os\n"
+                   "def handler(e, c):\n"
+                   "    return str(sum(len(f) for _, _, f in os.walk('/code')))\n"}};
+  for (int i = 0; i < 40; ++i) files["data-" + std::to_string(i) + ".txt"] = std::to_string(i);
+  ASSERT_TRUE(poolReady());
+  const InstanceId id = startReady(function(files));
+  EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+  EXPECT_EQ(call(id, "")->output, "41");
+}
+
 TEST_F(PooledEngineTest, NodejsIsPooledToo) {
   ASSERT_TRUE(poolReady(128, store::Runtime::kNodejs));
   InstanceSpec spec =
