@@ -20,6 +20,8 @@ enum class CgroupVersion { kV1, kV2 };
 struct CgroupLimits {
   uint64_t memoryBytes = 0;
   uint32_t pidsMax = 0;
+  // A minimal CPU weight from the start (setBackground()).
+  bool background = false;
 };
 
 // Immutable after open(); all methods are safe to call from several threads at once for
@@ -55,6 +57,10 @@ public:
   // launch in three); on v2 `cgroup.procs`. Everything the process starts afterwards inherits
   // the group.
   std::vector<std::filesystem::path> joinFiles(const std::vector<std::filesystem::path>& groupDirs) const;
+
+  // Background: the smallest CPU weight (v1 cpu.shares 2, v2 cpu.weight 1), so that the group
+  // gets CPU only when no other group wants it; foreground: the default (1024, 100).
+  absl::Status setBackground(const std::vector<std::filesystem::path>& groupDirs, bool background) const;
 
   // Applies a CFS quota of `cores` CPUs with a kCpuPeriodUs period.
   absl::Status throttleCpu(const std::vector<std::filesystem::path>& groupDirs, double cores) const;

@@ -313,6 +313,9 @@ public:
 
   absl::StatusOr<SandboxProcess> launch(const SandboxSpec& spec) override;
   absl::Status throttleCpu(const SandboxProcess& process, const SandboxSpec& spec) override;
+  absl::Status foreground(const SandboxProcess& process) override {
+    return cgroups_.setBackground(process.cgroupDirs, false);
+  }
   bool oomKilled(const SandboxProcess& process) const override { return cgroups_.oomKilled(process.cgroupDirs); }
   void destroy(SandboxProcess& process) override;
   std::string cgroupVersion() const override { return cgroups_.version() == CgroupVersion::kV2 ? "v2" : "v1"; }
@@ -404,7 +407,7 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launch(const SandboxSpec& s
   sources[1] = std::move((*outPipe)[1]);
   sources[2] = std::move((*errPipe)[1]);
 
-  auto dirs = cgroups_.createGroup(spec.name, {uint64_t{spec.memoryMb} << 20, spec.pidsMax});
+  auto dirs = cgroups_.createGroup(spec.name, {uint64_t{spec.memoryMb} << 20, spec.pidsMax, spec.background});
   if (!dirs.ok()) return dirs.status();
 
   std::vector<std::string> args = bwrapArgs(spec);

@@ -905,6 +905,23 @@ os.read(3, 1)
   EXPECT_EQ(finish(process).exitCode(), 0);
 }
 
+TEST_F(SandboxLauncherTest, ABackgroundSandboxHasTheSmallestCpuWeightUntilForeground) {
+  SandboxSpec s = spec("i-background", python("import os\nos.read(0, 1)\n"));
+  s.background = true;
+  SandboxProcess& process = launch(s);
+  const bool v1 = launcher_->cgroupVersion() == "v1";
+  const char* file = v1 ? "cpu.shares" : "cpu.weight";
+  fs::path weight;
+  for (const auto& dir : process.cgroupDirs) {
+    if (fs::exists(dir / file)) weight = dir / file;
+  }
+  ASSERT_FALSE(weight.empty());
+  EXPECT_EQ(readText(weight), v1 ? "2\n" : "1\n");
+  ASSERT_TRUE(launcher_->foreground(process).ok());
+  EXPECT_EQ(readText(weight), v1 ? "1024\n" : "100\n");
+  EXPECT_EQ(finish(process).exitCode(), 0); // stdin is /dev/null: the read returns at once
+}
+
 TEST_F(SandboxLauncherTest, CreateRemovesLeftoversOfACrashedPredecessor) {
   const std::string parent = parent_ + "-crashed";
   const std::string version = launcher_->cgroupVersion();
