@@ -142,15 +142,16 @@ struct SandboxEngine::Impl {
     }
     // Compiled under the name the shim has inside the sandbox, so its tracebacks read the same.
     const std::string insideName = (fs::path(kShimDir) / "python" / "surge_runtime.py").string();
-    std::vector<std::string> args = {"/usr/bin/python3",
-                                     "-I",
-                                     "-S",
-                                     "-c",
-                                     "import py_compile, sys\n"
-                                     "py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile=sys.argv[3], doraise=True)",
-                                     source.string(),
-                                     target.string(),
-                                     insideName};
+    std::vector<std::string> args = {
+        "/usr/bin/python3",
+        "-I",
+        "-S",
+        "-c",
+        "import py_compile, sys\n"
+        "py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile=sys.argv[3], doraise=True)",
+        source.string(),
+        target.string(),
+        insideName};
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
@@ -164,16 +165,17 @@ struct SandboxEngine::Impl {
       spdlog::warn("cannot compile the Python shim {}; instances run it from source", source.string());
       return {};
     }
-    fs::permissions(target, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read,
-                    ec);
+    fs::permissions(
+        target, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read, ec);
     return ec ? fs::path() : dir;
   }
 
   // The argv of `runtime` inside the sandbox: the compiled Python shim when there is one.
   absl::StatusOr<std::vector<std::string>> commandFor(store::Runtime runtime) const {
     if (runtime == store::Runtime::kPython3 && !compiledShimDir.empty()) {
-      return std::vector<std::string>{"/usr/bin/python3", "-S",
-                                      (std::filesystem::path(kCompiledShimDir) / "python" / "surge_runtime.pyc").string()};
+      return std::vector<std::string>{
+          "/usr/bin/python3", "-S",
+          (std::filesystem::path(kCompiledShimDir) / "python" / "surge_runtime.pyc").string()};
     }
     return runtimeCommand(runtime);
   }

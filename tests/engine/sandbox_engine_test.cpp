@@ -11,17 +11,17 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <condition_variable>
-#include <sstream>
-#include <thread>
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -379,10 +379,11 @@ TEST_F(PooledEngineTest, AFailedInitializerInAPooledSandboxFailsTheStart) {
 }
 
 TEST_F(PooledEngineTest, PythonRunsTheShimCompiledOnceAndItsFramesStayOutOfTracebacks) {
-  InstanceSpec spec = function({{"index.py", "def handler(e, c):\n"
-                                             "    if e == b'cmdline':\n"
-                                             "        return open('/proc/self/cmdline', 'rb').read().replace(b'\\0', b' ')\n"
-                                             "    raise ValueError('bad input')\n"}});
+  InstanceSpec spec =
+      function({{"index.py", "def handler(e, c):\n"
+                             "    if e == b'cmdline':\n"
+                             "        return open('/proc/self/cmdline', 'rb').read().replace(b'\\0', b' ')\n"
+                             "    raise ValueError('bad input')\n"}});
   for (bool pooled : {true, false}) {
     if (pooled) {
       ASSERT_TRUE(poolReady());
@@ -404,10 +405,10 @@ TEST_F(PooledEngineTest, PythonRunsTheShimCompiledOnceAndItsFramesStayOutOfTrace
 
 TEST_F(PooledEngineTest, ALargerCodeTreeIsLinkedInWholeToo) {
   // More files than the engine links on its loop: the file thread links these.
-  std::map<std::string, std::string> files = {
-      {"index.py", "import os\n"
-                   "def handler(e, c):\n"
-                   "    return str(sum(len(f) for _, _, f in os.walk('/code')))\n"}};
+  std::map<std::string, std::string> files = {{"index.py",
+                                               "import os\n"
+                                               "def handler(e, c):\n"
+                                               "    return str(sum(len(f) for _, _, f in os.walk('/code')))\n"}};
   for (int i = 0; i < 40; ++i) files["data-" + std::to_string(i) + ".txt"] = std::to_string(i);
   ASSERT_TRUE(poolReady());
   const InstanceId id = startReady(function(files));
