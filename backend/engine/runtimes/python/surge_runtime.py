@@ -19,8 +19,10 @@ instance); this file never enforces one. Standard library only: it runs without 
 
 Start-up time matters (every direct start pays it), so this file imports only what Python has
 loaded anyway or builds in C. logging, json, traceback, threading and concurrent.futures cost
-about 10 ms together and are imported when first needed: logging is configured the moment the
-function's code imports it (_LoggingSetup).
+about 12 ms together and are imported when first needed (_stdlib): logging is configured the
+moment the function's code imports it (_LoggingSetup). Since /code is first on sys.path by then,
+these imports look in the standard library only, so that a function's own json.py or
+logging.py can neither stand in for the runtime's modules nor be configured as if it were one.
 """
 
 import _thread
@@ -277,6 +279,8 @@ class _LoggingSetup:
                 break
         else:
             return None
+        if not _is_stdlib(spec):
+            return spec  # the function's own logging.py: not ours to configure
         execute = spec.loader.exec_module
         stream = self._stream
 
@@ -286,6 +290,48 @@ class _LoggingSetup:
 
         spec.loader.exec_module = exec_module
         return spec
+
+
+# Where the standard library is: sys.path as Python set it up, before /code is put first. With
+# -S there are no site-packages in it.
+_STDLIB_PATH = [path for path in sys.path[1:] if path]
+_importing_for_runtime = _thread._local()
+
+
+def _is_stdlib(spec):
+    origin = getattr(spec, "origin", None)
+    if origin in ("built-in", "frozen"):
+        return True
+    return isinstance(origin, str) and any(origin.startswith(path + os.sep) for path in _STDLIB_PATH)
+
+
+class _StdlibOnly:
+    """A meta path finder that, while this runtime imports a module for itself (_stdlib), finds
+    top-level modules in the standard library only, dependencies included."""
+
+    def find_spec(self, name, path=None, target=None):
+        if path is not None or not getattr(_importing_for_runtime, "active", False):
+            return None
+        for finder in sys.meta_path:
+            if finder is not self and getattr(finder, "__name__", "") == "PathFinder":
+                return finder.find_spec(name, _STDLIB_PATH, target)
+        return None
+
+
+def _stdlib(name):
+    """The standard library's module `name` (dotted names too), imported on first use."""
+    module = sys.modules.get(name)
+    if module is None:
+        _importing_for_runtime.active = True
+        try:
+            __import__(name)
+        finally:
+            _importing_for_runtime.active = False
+        module = sys.modules[name]
+    if not _is_stdlib(getattr(module, "__spec__", None)):
+        raise ImportError("the function's own module %r hides the standard library's, which the runtime needs; "
+                          "rename it" % name)
+    return module
 
 
 def _set_up_logging(stream):
@@ -388,8 +434,7 @@ def _is_runtime_frame(frame):
 
 def _error_body(error):
     """Line 1 the error type, line 2 the message on one line, then the traceback of user code."""
-    import traceback
-
+    traceback = _stdlib("traceback")
     trace = traceback.TracebackException(type(error), error, error.__traceback__)
     trace.stack = traceback.StackSummary.from_list([f for f in trace.stack if not _is_runtime_frame(f)])
     message = str(error).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
@@ -406,9 +451,7 @@ def _encode_result(value):
     if isinstance(value, str):
         return value.encode("utf-8")
     if value is None or isinstance(value, (dict, list, tuple, int, float)):
-        import json
-
-        return json.dumps(value, separators=(",", ":")).encode("utf-8")
+        return _stdlib("json").dumps(value, separators=(",", ":")).encode("utf-8")
     raise TypeError("handler returned a value of type %r, which is not supported: return bytes, str, or a "
                     "JSON-serialisable value (dict, list, int, float, bool, None)" % type(value).__name__)
 
@@ -466,9 +509,7 @@ class Runtime:
     def _serve(self):
         executor = None
         if self._concurrency > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            executor = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="surge-handler")
+            executor = _stdlib("concurrent.futures").ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="surge-handler")
         while True:
             frame = self._connection.receive()
             if frame is None:
@@ -529,6 +570,7 @@ def main():
     stdout = LogStream(connection, "<stdout>")
     stderr = LogStream(connection, "<stderr>")
     sys.stdout, sys.stderr = stdout, stderr
+    sys.meta_path.insert(0, _StdlibOnly())
     _set_up_logging(stderr)
     try:
         Runtime(connection, stdout, stderr).run()
@@ -537,9 +579,7 @@ def main():
     except OSError as error:
         _fatal("cannot read fd %d: %s" % (PROTOCOL_FD, error), EXIT_PROTOCOL_ERROR)
     except BaseException:  # noqa: B036 - a bug here must reach the host's stderr capture
-        import traceback
-
-        _fatal("internal error:\n%s" % traceback.format_exc(), EXIT_PROTOCOL_ERROR)
+        _fatal("internal error:\n%s" % _stdlib("traceback").format_exc(), EXIT_PROTOCOL_ERROR)
 
 
 if __name__ == "__main__":
