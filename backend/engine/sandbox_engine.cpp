@@ -35,6 +35,9 @@ constexpr auto kDrainGrace = std::chrono::seconds(10);
 // Where the runtime shims, and the compiled Python shim, are bound in every sandbox.
 constexpr const char* kShimDir = "/runtime";
 constexpr const char* kCompiledShimDir = "/runtime-compiled";
+// A start that took a pre-started sandbox has its replacement launched when it has answered its
+// first request, or this long after READY if no request comes sooner.
+constexpr auto kRefillDelay = std::chrono::milliseconds(20);
 // Code of at most this many files and folders is linked into a pre-started sandbox on the loop.
 constexpr int kInlineLinkEntries = 16;
 // A pre-started runtime that has not said LOADED by then is killed.
@@ -96,8 +99,10 @@ struct SandboxEngine::Impl {
     bool stopRequested = false;
     StartPath path = StartPath::kDirect;
     bool becameReady = false;
-    // Taken from the pool: refill it once this start has ended, one way or the other.
+    // Taken from the pool: refill it once this start has served its first request, or
+    // kRefillDelay after READY, or when it fails or exits, whichever comes first.
     bool refillWhenStarted = false;
+    std::unique_ptr<asio::steady_timer> refillTimer;
     // Pooled sandboxes: their own folder, bound at /code, that receives the code by hard links.
     std::filesystem::path sandboxDir;
     // A stem whose runtime has said LOADED: it is in the pool (or was taken from it).
@@ -220,6 +225,7 @@ struct SandboxEngine::Impl {
   void refillAfterStart(const InstancePtr& instance) {
     if (!instance->refillWhenStarted) return;
     instance->refillWhenStarted = false;
+    if (instance->refillTimer) instance->refillTimer->cancel();
     refill({instance->spec.runtime, instance->spec.memoryMb});
   }
 
@@ -330,8 +336,9 @@ struct SandboxEngine::Impl {
     InstancePtr stem = it->second.front();
     it->second.pop_front();
     updatePooledCount(key);
-    // The replacement is launched once this start is over: launching it now would queue ahead
-    // of the code link below and compete for the CPU with the handler's import.
+    // The replacement is launched once this start is over (see Instance::refillWhenStarted):
+    // launching it means forking this process, which stalls its other threads' page faults, and
+    // starting an interpreter, which competes for the CPU with the import and the first request.
     stem->refillWhenStarted = true;
     instances.erase(stem->id);
     stem->id = id;
@@ -595,7 +602,12 @@ struct SandboxEngine::Impl {
       instance->state = State::kReady;
       instance->becameReady = true;
       instance->lifeTimer.reset();
-      refillAfterStart(instance);
+      if (instance->refillWhenStarted) {
+        instance->refillTimer = std::make_unique<asio::steady_timer>(io, kRefillDelay);
+        instance->refillTimer->async_wait([this, instance](const asio::error_code& ec) {
+          if (!ec) refillAfterStart(instance);
+        });
+      }
       // Full speed while loading; the quota applies from the first request on.
       if (auto status = launcher->throttleCpu(instance->process, instance->sandbox); !status.ok()) {
         spdlog::warn("instance {}: cannot apply the CPU quota: {}", instance->id, status.ToString());
@@ -630,6 +642,7 @@ struct SandboxEngine::Impl {
       } else {
         complete(std::move(pending.done), std::move(result));
       }
+      refillAfterStart(instance); // once the first reply is on its way
       if (instance->state == State::kDraining && instance->inflight.empty()) send(instance, Frame{"STOP", "-", {}, ""});
     } else if (frame.type == "LOG") {
       auto it = instance->inflight.find(frame.id);

@@ -331,6 +331,14 @@ TEST_F(PooledEngineTest, AStartTakesAPreStartedSandboxAndThePoolRefills) {
   EXPECT_TRUE(poolReady()) << "the pool refills after a start took its sandbox";
 }
 
+TEST_F(PooledEngineTest, ThePoolRefillsAfterAPooledStartThatGetsNoRequest) {
+  ASSERT_TRUE(poolReady());
+  const InstanceId id = startReady(function({{"index.py", "def handler(e, c):\n    return ''\n"}}));
+  EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+  // The replacement waits for the first request, but not for ever.
+  EXPECT_TRUE(poolReady()) << "the pool refills without a request to the instance";
+}
+
 TEST_F(PooledEngineTest, EachPooledSandboxServesOneFunctionWithAUidOfItsOwn) {
   const std::string code = "import os\ndef handler(e, c):\n    return '%d %s' % (os.getuid(), os.listdir('/code'))\n";
   std::vector<std::string> answers;
