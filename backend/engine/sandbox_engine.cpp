@@ -669,7 +669,8 @@ struct SandboxEngine::Impl {
   }
 
   // ---- invoke ----
-  void invoke(InstanceId id, InvokeRequest request, InvokeCallback done) {
+  // `calledAt`: when the caller called invoke(), on its own thread.
+  void invoke(InstanceId id, InvokeRequest request, InvokeCallback done, SteadyClock::time_point calledAt) {
     auto it = instances.find(id);
     if (it == instances.end()) {
       return complete(std::move(done), absl::FailedPreconditionError(absl::StrCat("instance ", id, " is gone")));
@@ -690,7 +691,9 @@ struct SandboxEngine::Impl {
     Pending& pending = instance->inflight[request.requestId];
     pending.done = std::move(done);
     pending.sent = now;
-    pending.limit = absl::FromChrono(deadline - now);
+    // The time the request was given, as its Timeout error will say: the function's timeout, or
+    // the caller's deadline counted from its call (not from here, a thread hop later).
+    pending.limit = deadline < limit ? absl::FromChrono(deadline - calledAt) : instance->spec.timeout;
     pending.cancellation = request.cancellation;
     pending.timer = std::make_unique<asio::steady_timer>(io, deadline);
     pending.timer->async_wait([this, instance, requestId = request.requestId](const asio::error_code& ec) {
@@ -877,8 +880,9 @@ InstanceId SandboxEngine::start(const InstanceSpec& spec) {
 }
 
 void SandboxEngine::invoke(InstanceId id, InvokeRequest request, InvokeCallback done) {
-  asio::post(impl_->io, [impl = impl_.get(), id, request = std::move(request), done = std::move(done)]() mutable {
-    impl->invoke(id, std::move(request), std::move(done));
+  asio::post(impl_->io, [impl = impl_.get(), id, request = std::move(request), done = std::move(done),
+                         calledAt = SteadyClock::now()]() mutable {
+    impl->invoke(id, std::move(request), std::move(done), calledAt);
   });
 }
 
