@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -89,8 +90,9 @@ private:
   std::map<engine::InstanceId, bool> exited_;
 };
 
-// Percentile of a sample (p in [0, 1]).
+// Percentile of a sample (p in [0, 1]); NaN for an empty one (e.g. --node-samples 0).
 inline double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
   std::sort(values.begin(), values.end());
   const size_t index = std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())));
   return values[index];

@@ -302,6 +302,9 @@ absl::StatusOr<std::vector<fs::path>> Cgroups::createGroup(const std::string& na
     if (fs::exists(dir / "memory.swap.max", ec)) {
       if (auto status = writeFile(dir / "memory.swap.max", "0"); !status.ok()) return fail(status);
     }
+    if (limits.background) {
+      if (auto status = setBackground(dirs, true); !status.ok()) return fail(status);
+    }
     return dirs;
   }
   const fs::path memoryDir = dirFor(dirs, "memory");
@@ -312,12 +315,22 @@ absl::StatusOr<std::vector<fs::path>> Cgroups::createGroup(const std::string& na
     if (auto status = writeFile(memoryDir / "memory.memsw.limit_in_bytes", memory); !status.ok()) return fail(status);
   }
   if (auto status = writeFile(dirFor(dirs, "pids") / "pids.max", pids); !status.ok()) return fail(status);
+  if (limits.background) {
+    if (auto status = setBackground(dirs, true); !status.ok()) return fail(status);
+  }
   return dirs;
 }
 
-std::vector<fs::path> Cgroups::procsFiles(const std::vector<fs::path>& groupDirs) {
+absl::Status Cgroups::setBackground(const std::vector<fs::path>& groupDirs, bool background) const {
+  const fs::path dir = dirFor(groupDirs, "cpu");
+  if (dir.empty()) return absl::NotFoundError("the sandbox has no cpu cgroup");
+  if (version_ == CgroupVersion::kV2) return writeFile(dir / "cpu.weight", background ? "1" : "100");
+  return writeFile(dir / "cpu.shares", background ? "2" : "1024");
+}
+
+std::vector<fs::path> Cgroups::joinFiles(const std::vector<fs::path>& groupDirs) const {
   std::vector<fs::path> files;
-  for (const auto& dir : groupDirs) files.push_back(dir / "cgroup.procs");
+  for (const auto& dir : groupDirs) files.push_back(dir / (version_ == CgroupVersion::kV1 ? "tasks" : "cgroup.procs"));
   return files;
 }
 

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -31,6 +32,16 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr size_t kStderrTailBytes = 4096;
 constexpr auto kDrainGrace = std::chrono::seconds(10);
+// Where the runtime shims, and the compiled Python shim, are bound in every sandbox.
+constexpr const char* kShimDir = "/runtime";
+constexpr const char* kCompiledShimDir = "/runtime-compiled";
+// A start that took a pre-started sandbox has its replacement launched when it has answered its
+// first request, or this long after READY if no request comes sooner.
+constexpr auto kRefillDelay = std::chrono::milliseconds(20);
+// Code of at most this many files and folders is linked into a pre-started sandbox on the loop.
+constexpr int kInlineLinkEntries = 16;
+// A pre-started runtime that has not said LOADED by then is killed.
+constexpr auto kStemLoadTimeout = std::chrono::seconds(60);
 
 std::string seconds(absl::Duration d) {
   const double s = absl::ToDoubleSeconds(d);
@@ -88,10 +99,14 @@ struct SandboxEngine::Impl {
     bool stopRequested = false;
     StartPath path = StartPath::kDirect;
     bool becameReady = false;
-    // Taken from the pool: refill it once this start has ended, one way or the other.
+    // Taken from the pool: refill it once this start has served its first request, or
+    // kRefillDelay after READY, or when it fails or exits, whichever comes first.
     bool refillWhenStarted = false;
+    std::unique_ptr<asio::steady_timer> refillTimer;
     // Pooled sandboxes: their own folder, bound at /code, that receives the code by hard links.
     std::filesystem::path sandboxDir;
+    // A stem whose runtime has said LOADED: it is in the pool (or was taken from it).
+    bool loaded = false;
   };
   using InstancePtr = std::shared_ptr<Instance>;
 
@@ -99,12 +114,75 @@ struct SandboxEngine::Impl {
        InstanceObserver& observer)
       : options(std::move(options)), launcher(std::move(launcher)), executor(std::move(executor)), observer(observer),
         work(asio::make_work_guard(io)), loop([this] { io.run(); }) {
-    asio::post(io, [this] {
-      for (uint32_t memoryMb : this->options.poolMemoryMb) {
-        refill({store::Runtime::kPython3, memoryMb});
-        refill({store::Runtime::kNodejs, memoryMb});
-      }
+    // The compiled shim first (off the loop), then the pool; starts before that use the source.
+    asio::post(spawner, [this] {
+      auto compiled = compilePythonShim();
+      asio::post(io, [this, compiled = std::move(compiled)] {
+        compiledShimDir = compiled;
+        for (uint32_t memoryMb : this->options.poolMemoryMb) {
+          refill({store::Runtime::kPython3, memoryMb});
+          refill({store::Runtime::kNodejs, memoryMb});
+        }
+      });
     });
+  }
+
+  // Compiles the Python shim once, with the sandboxes' own interpreter, into
+  // <sandboxesDir>/runtime-compiled/python/surge_runtime.pyc, and returns that folder's parent
+  // (to bind at kCompiledShimDir), or an empty path: then instances run the source. Python never
+  // caches a script's bytecode, and PYTHONDONTWRITEBYTECODE is set anyway, so without this every
+  // start compiles the shim (3-10 ms of CPU here).
+  std::filesystem::path compilePythonShim() const {
+    namespace fs = std::filesystem;
+    if (options.sandboxesDir.empty()) return {};
+    const fs::path source = options.runtimeDir / "python" / "surge_runtime.py";
+    const fs::path dir = options.sandboxesDir / "runtime-compiled";
+    const fs::path target = dir / "python" / "surge_runtime.pyc";
+    std::error_code ec;
+    fs::remove(target, ec);
+    fs::create_directories(target.parent_path(), ec);
+    if (ec || !fs::is_regular_file(source, ec)) return {};
+    for (const fs::path& folder : {options.sandboxesDir, dir, target.parent_path()}) {
+      fs::permissions(folder, fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add, ec);
+    }
+    // Compiled under the name the shim has inside the sandbox, so its tracebacks read the same.
+    const std::string insideName = (fs::path(kShimDir) / "python" / "surge_runtime.py").string();
+    std::vector<std::string> args = {
+        "/usr/bin/python3",
+        "-I",
+        "-S",
+        "-c",
+        "import py_compile, sys\n"
+        "py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile=sys.argv[3], doraise=True)",
+        source.string(),
+        target.string(),
+        insideName};
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    char* noEnv[] = {nullptr};
+    pid_t pid = -1;
+    if (::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), noEnv) != 0) return {};
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      spdlog::warn("cannot compile the Python shim {}; instances run it from source", source.string());
+      return {};
+    }
+    fs::permissions(
+        target, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read, ec);
+    return ec ? fs::path() : dir;
+  }
+
+  // The argv of `runtime` inside the sandbox: the compiled Python shim when there is one.
+  absl::StatusOr<std::vector<std::string>> commandFor(store::Runtime runtime) const {
+    if (runtime == store::Runtime::kPython3 && !compiledShimDir.empty()) {
+      return std::vector<std::string>{
+          "/usr/bin/python3", "-S",
+          (std::filesystem::path(kCompiledShimDir) / "python" / "surge_runtime.pyc").string()};
+    }
+    return runtimeCommand(runtime);
   }
 
   ~Impl() {
@@ -114,6 +192,7 @@ struct SandboxEngine::Impl {
     io.stop();
     loop.join();
     spawner.join();
+    files.join();
     auto reap = [this](SandboxProcess& process) {
       if (process.pid > 0) {
         ::kill(process.pid, SIGKILL);
@@ -150,6 +229,7 @@ struct SandboxEngine::Impl {
   void refillAfterStart(const InstancePtr& instance) {
     if (!instance->refillWhenStarted) return;
     instance->refillWhenStarted = false;
+    if (instance->refillTimer) instance->refillTimer->cancel();
     refill({instance->spec.runtime, instance->spec.memoryMb});
   }
 
@@ -158,7 +238,7 @@ struct SandboxEngine::Impl {
     instance->id = id;
     instance->spec = spec;
     instances[id] = instance;
-    auto argv = runtimeCommand(spec.runtime);
+    auto argv = commandFor(spec.runtime);
     if (!argv.ok()) return failStart(instance, argv.status());
     SandboxSpec& sandbox = instance->sandbox;
     sandbox.name = absl::StrCat("i-", id);
@@ -172,7 +252,8 @@ struct SandboxEngine::Impl {
 
   // What every sandbox gets, pooled or not.
   void fillSandbox(SandboxSpec& sandbox, uint32_t memoryMb) const {
-    sandbox.readOnlyBinds.emplace_back(options.runtimeDir, "/runtime");
+    sandbox.readOnlyBinds.emplace_back(options.runtimeDir, kShimDir);
+    if (!compiledShimDir.empty()) sandbox.readOnlyBinds.emplace_back(compiledShimDir, kCompiledShimDir);
     sandbox.memoryMb = memoryMb;
     sandbox.pidsMax = options.pidsMax;
     sandbox.env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
@@ -210,13 +291,19 @@ struct SandboxEngine::Impl {
   }
 
   // ---- the pool of pre-started sandboxes ----
-  bool poolEnabled() const { return !options.sandboxesDir.empty() && options.poolSize > 0; }
+  // How many stems to keep for `runtime` at each memory size.
+  int poolSizeFor(store::Runtime runtime) const {
+    if (options.sandboxesDir.empty() || runtime == store::Runtime::kCustom) return 0;
+    auto it = options.poolSizes.find(runtime);
+    return std::max(0, it == options.poolSizes.end() ? options.poolSize : it->second);
+  }
 
-  // Keeps poolSize stems for `key`, launching what is missing.
+  // Keeps poolSizeFor(runtime) stems for `key`, launching what is missing.
   void refill(const PoolKey& key) {
-    if (!poolEnabled() || key.first == store::Runtime::kCustom) return;
+    const int size = poolSizeFor(key.first);
+    if (size == 0) return;
     auto& stems = pool[key];
-    while (static_cast<int>(stems.size()) + launchingStems[key] < options.poolSize) {
+    while (static_cast<int>(stems.size()) + launchingStems[key] < size) {
       ++launchingStems[key];
       launchStem(key);
     }
@@ -237,7 +324,9 @@ struct SandboxEngine::Impl {
         options.uidBase + options.uidRange + static_cast<uid_t>(stemSerial++ % options.uidRange);
     instance->sandboxDir = options.sandboxesDir / sandbox.name;
     sandbox.codeDir = instance->sandboxDir / "code";
-    sandbox.argv = *runtimeCommand(key.first);
+    // Loading in the background: it must not slow down the instances that serve requests.
+    sandbox.background = true;
+    sandbox.argv = *commandFor(key.first);
     fillSandbox(sandbox, key.second);
     launchSandbox(instance);
   }
@@ -251,26 +340,52 @@ struct SandboxEngine::Impl {
     InstancePtr stem = it->second.front();
     it->second.pop_front();
     updatePooledCount(key);
-    // The replacement is launched once this start is over: launching it now would queue ahead
-    // of the code link below and compete for the CPU with the handler's import.
+    // The replacement is launched once this start is over (see Instance::refillWhenStarted):
+    // launching it means forking this process, which stalls its other threads' page faults, and
+    // starting an interpreter, which competes for the CPU with the import and the first request.
     stem->refillWhenStarted = true;
     instances.erase(stem->id);
     stem->id = id;
     stem->spec = spec;
     stem->state = State::kStarting;
     instances[id] = stem;
-    asio::post(spawner, [this, stem, source = spec.codeDir, target = stem->sandbox.codeDir] {
+    // From now on it serves a start: the normal CPU weight (one cgroup write, tens of µs).
+    if (auto status = launcher->foreground(stem->process); !status.ok()) {
+      spdlog::warn("instance {}: cannot give it the normal CPU weight: {}", id, status.ToString());
+    }
+    // A small tree is linked right here: tens of microseconds, against two thread hops of
+    // 0.05-1 ms each (more on a busy machine) to have the file thread do it. A larger one goes
+    // to the file thread, so that the loop never walks a big tree.
+    if (fewEntries(spec.codeDir, kInlineLinkEntries)) {
+      onLinked(stem, linkTree(spec.codeDir, stem->sandbox.codeDir));
+      return true;
+    }
+    asio::post(files, [this, stem, source = spec.codeDir, target = stem->sandbox.codeDir] {
       auto linked = linkTree(source, target);
-      asio::post(io, [this, stem, linked] {
-        if (stem->state != State::kStarting) return; // killed meanwhile
-        if (!linked.ok()) {
-          stem->killedFor = FunctionError{"InitializerError", std::string(linked.message()), ""};
-          return kill(stem);
-        }
-        sendInit(stem);
-      });
+      asio::post(io, [this, stem, linked] { onLinked(stem, linked); });
     });
     return true;
+  }
+
+  void onLinked(const InstancePtr& stem, const absl::Status& linked) {
+    if (stem->state != State::kStarting) return; // killed meanwhile
+    if (!linked.ok()) {
+      stem->killedFor = FunctionError{"InitializerError", std::string(linked.message()), ""};
+      return kill(stem);
+    }
+    sendInit(stem);
+  }
+
+  // Whether the tree below `dir` has at most `limit` entries (false if it cannot be read).
+  static bool fewEntries(const std::filesystem::path& dir, int limit) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    int count = 0;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (++count > limit) return false;
+    }
+    return !ec;
   }
 
   // Mirrors `source` into `target` with hard links (copies when they are on different file
@@ -324,10 +439,15 @@ struct SandboxEngine::Impl {
     readPipe(instance, true);
     readPipe(instance, false);
     if (instance->state == State::kStem) {
-      const PoolKey key{instance->spec.runtime, instance->spec.memoryMb};
-      --launchingStems[key];
-      pool[key].push_back(instance);
-      updatePooledCount(key);
+      // Not in the pool before its runtime has loaded and says so (LOADED): a stem taken earlier
+      // would make the start wait for the interpreter after all.
+      instance->lifeTimer = std::make_unique<asio::steady_timer>(io, kStemLoadTimeout);
+      instance->lifeTimer->async_wait([this, instance](const asio::error_code& ec) {
+        if (ec || instance->state != State::kStem || instance->loaded) return;
+        spdlog::warn("a pre-started sandbox did not load its runtime within {} s", kStemLoadTimeout.count());
+        // Not kill(): it stays a stem, so that its exit is not reported as a failed start.
+        if (instance->process.pid > 0) ::kill(instance->process.pid, SIGKILL);
+      });
       return;
     }
     sendInit(instance);
@@ -471,12 +591,27 @@ struct SandboxEngine::Impl {
 
   // ---- protocol ----
   void onFrame(const InstancePtr& instance, Frame frame) {
-    if (frame.type == "READY") {
+    if (frame.type == "LOADED") {
+      // The runtime is up and waits for INIT. Only a stem needs to know; a direct start goes on
+      // to READY.
+      if (instance->state != State::kStem || instance->loaded) return;
+      instance->loaded = true;
+      instance->lifeTimer.reset();
+      const PoolKey key{instance->spec.runtime, instance->spec.memoryMb};
+      --launchingStems[key];
+      pool[key].push_back(instance);
+      updatePooledCount(key);
+    } else if (frame.type == "READY") {
       if (instance->state != State::kStarting) return;
       instance->state = State::kReady;
       instance->becameReady = true;
       instance->lifeTimer.reset();
-      refillAfterStart(instance);
+      if (instance->refillWhenStarted) {
+        instance->refillTimer = std::make_unique<asio::steady_timer>(io, kRefillDelay);
+        instance->refillTimer->async_wait([this, instance](const asio::error_code& ec) {
+          if (!ec) refillAfterStart(instance);
+        });
+      }
       // Full speed while loading; the quota applies from the first request on.
       if (auto status = launcher->throttleCpu(instance->process, instance->sandbox); !status.ok()) {
         spdlog::warn("instance {}: cannot apply the CPU quota: {}", instance->id, status.ToString());
@@ -511,6 +646,7 @@ struct SandboxEngine::Impl {
       } else {
         complete(std::move(pending.done), std::move(result));
       }
+      refillAfterStart(instance); // once the first reply is on its way
       if (instance->state == State::kDraining && instance->inflight.empty()) send(instance, Frame{"STOP", "-", {}, ""});
     } else if (frame.type == "LOG") {
       auto it = instance->inflight.find(frame.id);
@@ -537,7 +673,8 @@ struct SandboxEngine::Impl {
   }
 
   // ---- invoke ----
-  void invoke(InstanceId id, InvokeRequest request, InvokeCallback done) {
+  // `calledAt`: when the caller called invoke(), on its own thread.
+  void invoke(InstanceId id, InvokeRequest request, InvokeCallback done, SteadyClock::time_point calledAt) {
     auto it = instances.find(id);
     if (it == instances.end()) {
       return complete(std::move(done), absl::FailedPreconditionError(absl::StrCat("instance ", id, " is gone")));
@@ -558,7 +695,9 @@ struct SandboxEngine::Impl {
     Pending& pending = instance->inflight[request.requestId];
     pending.done = std::move(done);
     pending.sent = now;
-    pending.limit = absl::FromChrono(deadline - now);
+    // The time the request was given, as its Timeout error will say: the function's timeout, or
+    // the caller's deadline counted from its call (not from here, a thread hop later).
+    pending.limit = deadline < limit ? absl::FromChrono(deadline - calledAt) : instance->spec.timeout;
     pending.cancellation = request.cancellation;
     pending.timer = std::make_unique<asio::steady_timer>(io, deadline);
     pending.timer->async_wait([this, instance, requestId = request.requestId](const asio::error_code& ec) {
@@ -657,13 +796,19 @@ struct SandboxEngine::Impl {
     instance->inflight.clear();
     const InstanceId id = instance->id;
     const bool wasStem = instance->state == State::kStem;
+    const bool stemWasLoaded = wasStem && instance->loaded;
     if (wasStem) {
-      // A pre-started sandbox died before anyone used it: nobody is told; the pool refills.
+      // A pre-started sandbox died before anyone used it: nobody is told.
       const PoolKey key{instance->spec.runtime, instance->spec.memoryMb};
-      auto& stems = pool[key];
-      stems.erase(std::remove(stems.begin(), stems.end(), instance), stems.end());
-      updatePooledCount(key);
-      spdlog::warn("a pre-started sandbox died idle ({}): {}", reason, instance->stderrTail);
+      if (instance->loaded) {
+        auto& stems = pool[key];
+        stems.erase(std::remove(stems.begin(), stems.end(), instance), stems.end());
+        updatePooledCount(key);
+      } else {
+        --launchingStems[key];
+      }
+      spdlog::warn("a pre-started sandbox died {} ({}): {}", instance->loaded ? "idle" : "while loading", reason,
+                   instance->stderrTail);
     } else if (!instance->becameReady) {
       const std::string why =
           instance->killedFor
@@ -683,10 +828,15 @@ struct SandboxEngine::Impl {
     const bool requested = instance->stopRequested;
     asio::post(spawner, [this, instance, id, reason, requested, wasStem] {
       launcher->destroy(instance->process);
-      removeSandboxDir(instance->sandboxDir);
-      if (!wasStem) deliver([this, id, reason, requested] { observer.onExit(id, InstanceExit{reason, requested}); });
+      // On the file thread, after any link into the folder that is still queued there.
+      asio::post(files, [this, instance, id, reason, requested, wasStem] {
+        removeSandboxDir(instance->sandboxDir);
+        if (!wasStem) deliver([this, id, reason, requested] { observer.onExit(id, InstanceExit{reason, requested}); });
+      });
     });
-    if (wasStem) refill({instance->spec.runtime, instance->spec.memoryMb});
+    // One that died idle is replaced at once. One that never loaded is not: its runtime may be
+    // broken, and relaunching at once would loop; the next start() of its kind refills the pool.
+    if (stemWasLoaded) refill({instance->spec.runtime, instance->spec.memoryMb});
     refillAfterStart(instance);
   }
 
@@ -707,6 +857,7 @@ struct SandboxEngine::Impl {
   std::map<PoolKey, std::deque<InstancePtr>> pool; // ready stems, on the loop only
   std::map<PoolKey, int> launchingStems;           // on the loop only
   uid_t stemSerial = 0;                            // on the loop only
+  std::filesystem::path compiledShimDir;           // on the loop only; see compilePythonShim()
   mutable std::mutex pooledMu;
   std::condition_variable pooledChanged;
   std::map<PoolKey, size_t> pooledCounts; // for pooled(), from any thread
@@ -715,6 +866,8 @@ struct SandboxEngine::Impl {
   std::mutex unclaimedMu;
   std::map<InstanceId, SandboxProcess> unclaimed;
   asio::thread_pool spawner{1};
+  // Links code into pooled sandboxes' folders and removes those folders.
+  asio::thread_pool files{1};
   std::thread loop;
 };
 
@@ -733,8 +886,9 @@ InstanceId SandboxEngine::start(const InstanceSpec& spec) {
 }
 
 void SandboxEngine::invoke(InstanceId id, InvokeRequest request, InvokeCallback done) {
-  asio::post(impl_->io, [impl = impl_.get(), id, request = std::move(request), done = std::move(done)]() mutable {
-    impl->invoke(id, std::move(request), std::move(done));
+  asio::post(impl_->io, [impl = impl_.get(), id, request = std::move(request), done = std::move(done),
+                         calledAt = SteadyClock::now()]() mutable {
+    impl->invoke(id, std::move(request), std::move(done), calledAt);
   });
 }
 

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -33,17 +34,22 @@ struct SandboxEngineOptions {
   // the runtime loaded and an empty /code. A start takes one, hard-links the version's code into
   // its /code and sends INIT. Each serves one function for life, with a uid of its own (pooled
   // uids come from uidBase + uidRange on), since a running process cannot change its uid.
-  // Empty sandboxesDir or poolSize 0: no pool. sandboxesDir must be on the same file system as
-  // the code folders, or the code is copied instead of linked.
+  // Empty sandboxesDir: no pool. sandboxesDir must be on the same file system as the code
+  // folders, or the code is copied instead of linked.
   std::filesystem::path sandboxesDir;
+  // Pre-started sandboxes kept per (runtime, memory size): poolSizes[runtime] when the runtime is
+  // listed there, else poolSize. 0 (or less) keeps none: every start of that runtime is direct.
+  // Custom runtimes are never pre-started.
   int poolSize = 2;
+  std::map<store::Runtime, int> poolSizes;
   // Memory sizes kept warm from the start; any other size is kept warm once asked for.
   std::vector<uint32_t> poolMemoryMb = {128};
 };
 
 // One event-loop thread (Asio) owns every instance's sockets, pipes, timers and process handle;
-// launching and cleaning up sandboxes (fork/exec, cgroup files) runs on a second thread. Results
-// and events go to the caller through its Executor; with an empty Executor they are posted to the
+// launching and cleaning up sandboxes (fork/exec, cgroup files) runs on a second thread, and
+// linking code into pre-started sandboxes (and removing their folders) on a third. Results and
+// events go to the caller through its Executor; with an empty Executor they are posted to the
 // engine's own loop instead, for a caller that runs its work there too (the scheduler does: a
 // warm invoke then crosses no thread between the scheduler and the instance's socket).
 // Destroying the engine stops its loop, dropping what is still queued, and kills every instance.

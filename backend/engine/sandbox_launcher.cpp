@@ -221,7 +221,7 @@ std::vector<std::string> hostLayoutArgs() {
 struct ChildPlan {
   std::array<int, kChildFdCount> sources{}; // host fd to place at index, or -1 to leave closed
   int errorFd = -1;
-  std::vector<const char*> procsFiles;
+  std::vector<const char*> joinFiles; // the child is single-threaded: it moves itself
   uid_t uid = 0;
   gid_t gid = 0;
   pid_t parent = 0;
@@ -249,7 +249,7 @@ struct ChildPlan {
   }
 
   // Into the cgroup first, while still root: every process bwrap starts inherits it.
-  for (const char* file : plan.procsFiles) {
+  for (const char* file : plan.joinFiles) {
     const int fd = ::open(file, O_WRONLY | O_CLOEXEC);
     if (fd < 0 || ::write(fd, "0", 1) != 1) childFail(errorFd, ChildStep::kCgroup);
     ::close(fd);
@@ -313,6 +313,9 @@ public:
 
   absl::StatusOr<SandboxProcess> launch(const SandboxSpec& spec) override;
   absl::Status throttleCpu(const SandboxProcess& process, const SandboxSpec& spec) override;
+  absl::Status foreground(const SandboxProcess& process) override {
+    return cgroups_.setBackground(process.cgroupDirs, false);
+  }
   bool oomKilled(const SandboxProcess& process) const override { return cgroups_.oomKilled(process.cgroupDirs); }
   void destroy(SandboxProcess& process) override;
   std::string cgroupVersion() const override { return cgroups_.version() == CgroupVersion::kV2 ? "v2" : "v1"; }
@@ -404,16 +407,16 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launch(const SandboxSpec& s
   sources[1] = std::move((*outPipe)[1]);
   sources[2] = std::move((*errPipe)[1]);
 
-  auto dirs = cgroups_.createGroup(spec.name, {uint64_t{spec.memoryMb} << 20, spec.pidsMax});
+  auto dirs = cgroups_.createGroup(spec.name, {uint64_t{spec.memoryMb} << 20, spec.pidsMax, spec.background});
   if (!dirs.ok()) return dirs.status();
 
   std::vector<std::string> args = bwrapArgs(spec);
-  const std::vector<fs::path> procsFiles = Cgroups::procsFiles(*dirs);
+  const std::vector<fs::path> joinFiles = cgroups_.joinFiles(*dirs);
   ChildPlan plan;
   for (int i = 0; i < kChildFdCount; ++i) plan.sources[i] = sources[i].get();
   plan.sources[kProtocolFd] = spec.protocolFd;
   plan.errorFd = (*reportPipe)[1].get();
-  for (const auto& file : procsFiles) plan.procsFiles.push_back(file.c_str());
+  for (const auto& file : joinFiles) plan.joinFiles.push_back(file.c_str());
   plan.uid = spec.uid;
   plan.gid = spec.gid;
   plan.parent = ::getpid();

@@ -39,6 +39,9 @@ struct SandboxSpec {
   uint32_t pidsMax = 256;
   // CPU quota in cores once throttleCpu() is called; 0 means max(0.25, memoryMb / 1024).
   double cpuCores = 0;
+  // Starts with the smallest CPU weight, until foreground(): a sandbox started ahead of need
+  // (the engine's pool) then takes CPU only when nothing else wants it.
+  bool background = false;
   // Program and environment inside the sandbox. The environment is exactly this plus
   // PWD=/code, which bubblewrap always sets after its chdir; it cannot be turned off.
   std::vector<std::string> argv;
@@ -91,6 +94,8 @@ public:
   // INVALID_ARGUMENT for a bad spec (the message names the field), ALREADY_EXISTS when a
   // sandbox of that name is alive, INTERNAL when the process could not be started.
   virtual absl::StatusOr<SandboxProcess> launch(const SandboxSpec& spec) = 0;
+  // Gives a sandbox launched with `background` the normal CPU weight.
+  virtual absl::Status foreground(const SandboxProcess& process) = 0;
   // Applies the CPU quota (10 ms CFS period) after the cold start.
   virtual absl::Status throttleCpu(const SandboxProcess& process, const SandboxSpec& spec) = 0;
   // Whether the memory cgroup has OOM-killed a process of this sandbox.

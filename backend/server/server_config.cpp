@@ -49,6 +49,12 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
   app.add_option("--pool-size", config.poolSize,
                  "Pre-started sandboxes kept per runtime and memory size (0: none; cold starts launch a sandbox)")
       ->check(CLI::Range(0, 64));
+  app.add_option("--python3-pool-size", config.python3PoolSize,
+                 "Pre-started python3 sandboxes per memory size (-1: --pool-size)")
+      ->check(CLI::Range(-1, 64));
+  app.add_option("--nodejs-pool-size", config.nodejsPoolSize,
+                 "Pre-started nodejs sandboxes per memory size (-1: --pool-size)")
+      ->check(CLI::Range(-1, 64));
   app.add_option("--idle-timeout", config.idleTimeoutSeconds,
                  "Seconds an on-demand instance may stay idle before it is stopped")
       ->check(CLI::Range(1, 86400));

@@ -29,8 +29,11 @@ struct ServerConfig {
   // Sandbox cgroups live under <controller>/<cgroupParent>/; empty: "surge-" plus a hash of the
   // data dir, so that two servers with different data dirs never clean up each other's.
   std::string cgroupParent;
-  // Pre-started sandboxes kept per runtime (python3, nodejs) and memory size; 0 turns the pool off.
+  // Pre-started sandboxes kept per runtime (python3, nodejs) and memory size; 0 turns the pool
+  // off. The per-runtime sizes, when not -1, override it for their runtime.
   int poolSize = 2;
+  int python3PoolSize = -1;
+  int nodejsPoolSize = -1;
   // Seconds an on-demand instance may stay idle before it is stopped.
   int idleTimeoutSeconds = 300;
   // MiB all instances together may use; 0: 80 % of the machine's memory.

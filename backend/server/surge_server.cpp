@@ -126,6 +126,8 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
   engineOptions.runtimeDir = config.runtimeDir;
   engineOptions.sandboxesDir = sandboxes;
   engineOptions.poolSize = config.poolSize;
+  if (config.python3PoolSize >= 0) engineOptions.poolSizes[store::Runtime::kPython3] = config.python3PoolSize;
+  if (config.nodejsPoolSize >= 0) engineOptions.poolSizes[store::Runtime::kNodejs] = config.nodejsPoolSize;
   scheduler::SchedulerOptions options;
   options.idleTimeout = absl::Seconds(config.idleTimeoutSeconds);
   options.memoryBudgetMb = config.memoryBudgetMib > 0
@@ -144,10 +146,11 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
           return absl::FailedPreconditionError(
               absl::StrCat("cannot run function instances: ", launcher.status().message()));
         }
-        spdlog::info("sandboxes: cgroup parent '{}', {} pre-started per runtime and memory size; instances "
-                     "may use {} MiB, start {} at once then {} per minute",
-                     launcherOptions.cgroupParent, engineOptions.poolSize, options.memoryBudgetMb,
-                     options.creationBurst, options.creationPerMinute);
+        spdlog::info("sandboxes: cgroup parent '{}', {} pre-started per runtime and memory size (python3 {}, "
+                     "nodejs {}); instances may use {} MiB, start {} at once then {} per minute, {} at a time",
+                     launcherOptions.cgroupParent, engineOptions.poolSize, config.python3PoolSize,
+                     config.nodejsPoolSize, options.memoryBudgetMb, options.creationBurst,
+                     options.creationPerMinute, options.maxConcurrentStarts);
         // No executor: the engine posts its events to its own loop, where the scheduler runs too.
         auto engine = std::make_unique<engine::SandboxEngine>(engineOptions, std::move(*launcher),
                                                               engine::Executor(), observer);

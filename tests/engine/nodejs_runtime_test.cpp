@@ -123,6 +123,14 @@ protected:
                        std::to_string(setup.memoryMb) + "\ntimeout_ms=" + std::to_string(setup.timeoutMs) +
                        "\nconcurrency=" + std::to_string(setup.concurrency) + "\ncode_dir=" + codeDir().string() + "\n";
     for (const auto& [name, value] : setup.env) init += "env." + name + "=" + value + "\n";
+    // A runtime announces that it has loaded before it is given a function.
+    const absl::StatusOr<Frame> loaded = runtime->next(deadline());
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    if (loaded.ok()) {
+      EXPECT_EQ(loaded->type, "LOADED");
+      EXPECT_EQ(loaded->id, "-");
+      EXPECT_EQ(loaded->body, "");
+    }
     const absl::Status sent = runtime->send(makeFrame("INIT", "-", init), deadline());
     EXPECT_TRUE(sent.ok()) << sent;
     return runtime;

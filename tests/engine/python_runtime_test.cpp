@@ -120,6 +120,14 @@ protected:
                        std::to_string(setup.memoryMb) + "\ntimeout_ms=" + std::to_string(setup.timeoutMs) +
                        "\nconcurrency=" + std::to_string(setup.concurrency) + "\ncode_dir=" + codeDir().string() + "\n";
     for (const auto& [name, value] : setup.env) init += "env." + name + "=" + value + "\n";
+    // A runtime announces that it has loaded before it is given a function.
+    const absl::StatusOr<Frame> loaded = runtime->next(deadline());
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    if (loaded.ok()) {
+      EXPECT_EQ(loaded->type, "LOADED");
+      EXPECT_EQ(loaded->id, "-");
+      EXPECT_EQ(loaded->body, "");
+    }
     const absl::Status sent = runtime->send(makeFrame("INIT", "-", init), deadline());
     EXPECT_TRUE(sent.ok()) << sent;
     return runtime;
@@ -180,6 +188,34 @@ TEST_F(PythonRuntimeTest, HandlerReturningStrIsSentAsUtf8) {
   EXPECT_EQ(runtime->waitForExit(deadline()), 0);
   EXPECT_EQ(runtime->stderrText(), "");
   EXPECT_EQ(runtime->stdoutText(), "");
+}
+
+// The runtime imports json, traceback and logging only when it needs them, after /code is
+// first on sys.path: a function's own modules of those names must not stand in for them.
+TEST_F(PythonRuntimeTest, TheFunctionsOwnJsonTracebackAndLoggingModulesDoNotReplaceTheRuntimes) {
+  writeCode("json.py", "raise RuntimeError('the function json.py was imported')\n");
+  writeCode("traceback.py", "raise RuntimeError('the function traceback.py was imported')\n");
+  writeCode("logging.py", "marker = 'the function logging.py'\n");
+  writeCode("index.py", "import logging\n"
+                        "def handler(event, context):\n"
+                        "    if event == b'dict':\n"
+                        "        return {'logging': logging.marker}\n"
+                        "    raise ValueError('bad input')\n");
+  auto runtime = startReady({});
+  absl::StatusOr<Reply> result = invoke(*runtime, "r1", "dict");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->frame.type, "RESULT");
+  EXPECT_EQ(result->frame.body, "{\"logging\":\"the function logging.py\"}");
+  absl::StatusOr<Reply> failed = invoke(*runtime, "r2", "");
+  ASSERT_TRUE(failed.ok()) << failed.status();
+  EXPECT_EQ(failed->frame.type, "ERROR");
+  const ErrorBody error = parseError(failed->frame.body);
+  EXPECT_EQ(error.type, "ValueError");
+  EXPECT_EQ(error.message, "bad input");
+  EXPECT_THAT(error.trace, HasSubstr("in handler\n    raise ValueError('bad input')\n"));
+  ASSERT_TRUE(runtime->send(makeFrame("STOP", "-"), deadline()).ok());
+  EXPECT_EQ(runtime->waitForExit(deadline()), 0);
+  EXPECT_EQ(runtime->stderrText(), "");
 }
 
 TEST_F(PythonRuntimeTest, EchoesSixMebibytesOfBinaryByteForByte) {

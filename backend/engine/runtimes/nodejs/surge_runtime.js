@@ -606,6 +606,8 @@ function main() {
     fatal(`fd ${PROTOCOL_FD} failed: ${error.message}`, EXIT_PROTOCOL_ERROR);
   });
   socket.on('data', (chunk) => runtime.receive(chunk));
+  // Loaded and waiting: the host may keep this process pre-started until a function needs it.
+  connection.send('LOADED', '-');
 }
 
 main();

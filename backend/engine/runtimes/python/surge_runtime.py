@@ -16,20 +16,22 @@ Handlers follow Alibaba Function Compute's Python conventions, so existing event
 unchanged: `handler(event: bytes, context)`, an optional `initializer(context)` run once, and
 logging through `print` or the root `logging` logger. Timeouts are the host's job (it kills the
 instance); this file never enforces one. Standard library only: it runs without the site module.
+
+Start-up time matters (every direct start pays it), so this file imports only what Python has
+loaded anyway or builds in C. logging, json, traceback, threading and concurrent.futures cost
+about 12 ms together and are imported when first needed (_stdlib): logging is configured the
+moment the function's code imports it (_LoggingSetup). Since /code is first on sys.path by then,
+these imports look in the standard library only, so that a function's own json.py or
+logging.py can neither stand in for the runtime's modules nor be configured as if it were one.
 """
 
+import _thread
 import atexit
 import contextvars
-import importlib
 import io
-import json
-import logging
 import os
 import sys
-import threading
 import time
-import traceback
-from concurrent.futures import ThreadPoolExecutor
 
 PROTOCOL_FD = 3
 MAX_HEADER_LINE = 1024
@@ -68,7 +70,7 @@ class Connection:
     def __init__(self, fd):
         self._fd = fd
         self._buffer = bytearray()
-        self._send_lock = threading.Lock()
+        self._send_lock = _thread.allocate_lock()
 
     def receive(self):
         """The next frame as (type, id, args, body), or None at end of stream."""
@@ -162,7 +164,7 @@ class LogStream(io.TextIOBase):
         self._connection = connection
         self._name = name
         # Re-entrant: a finalizer or signal handler that prints while this thread holds it.
-        self._lock = threading.RLock()
+        self._lock = _thread.RLock()
         self._pending = {}  # request id -> [list of str pieces, total length]
         self.buffer = _BinaryWriter(self)
 
@@ -238,26 +240,105 @@ class _BinaryWriter:
         return True
 
 
-class _RequestIdFilter(logging.Filter):
-    def filter(self, record):
-        record.request_id = _request_id.get()
-        return True
+def _configure_logging(logging, stream):
+    """The root logger writes Function Compute's log line to `stream`, tagged with the request:
+    `2024-05-01T10:00:00.123Z <request-id> [INFO] message`."""
 
+    class RequestIdFilter(logging.Filter):
+        def filter(self, record):
+            record.request_id = _request_id.get()
+            return True
 
-class _Formatter(logging.Formatter):
-    """Function Compute's log line: `2024-05-01T10:00:00.123Z <request-id> [INFO] message`."""
+    class Formatter(logging.Formatter):
+        def formatTime(self, record, datefmt=None):
+            return "%s.%03dZ" % (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)), int(record.msecs))
 
-    def formatTime(self, record, datefmt=None):
-        return "%s.%03dZ" % (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)), int(record.msecs))
-
-
-def _configure_logging(stream):
     handler = logging.StreamHandler(stream)
-    handler.addFilter(_RequestIdFilter())
-    handler.setFormatter(_Formatter("%(asctime)s %(request_id)s [%(levelname)s] %(message)s"))
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(Formatter("%(asctime)s %(request_id)s [%(levelname)s] %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+
+
+class _LoggingSetup:
+    """A meta path finder that configures logging (_configure_logging) as soon as anything
+    imports it, so that the runtime need not import it up front. It finds the module as Python
+    would and wraps its loader's exec_module; then it removes itself."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "logging":
+            return None
+        sys.meta_path.remove(self)
+        for finder in sys.meta_path:
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if not _is_stdlib(spec):
+            return spec  # the function's own logging.py: not ours to configure
+        execute = spec.loader.exec_module
+        stream = self._stream
+
+        def exec_module(module):
+            execute(module)
+            _configure_logging(module, stream)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+# Where the standard library is: sys.path as Python set it up, before /code is put first. With
+# -S there are no site-packages in it.
+_STDLIB_PATH = [path for path in sys.path[1:] if path]
+_importing_for_runtime = _thread._local()
+
+
+def _is_stdlib(spec):
+    origin = getattr(spec, "origin", None)
+    if origin in ("built-in", "frozen"):
+        return True
+    return isinstance(origin, str) and any(origin.startswith(path + os.sep) for path in _STDLIB_PATH)
+
+
+class _StdlibOnly:
+    """A meta path finder that, while this runtime imports a module for itself (_stdlib), finds
+    top-level modules in the standard library only, dependencies included."""
+
+    def find_spec(self, name, path=None, target=None):
+        if path is not None or not getattr(_importing_for_runtime, "active", False):
+            return None
+        for finder in sys.meta_path:
+            if finder is not self and getattr(finder, "__name__", "") == "PathFinder":
+                return finder.find_spec(name, _STDLIB_PATH, target)
+        return None
+
+
+def _stdlib(name):
+    """The standard library's module `name` (dotted names too), imported on first use."""
+    module = sys.modules.get(name)
+    if module is None:
+        _importing_for_runtime.active = True
+        try:
+            __import__(name)
+        finally:
+            _importing_for_runtime.active = False
+        module = sys.modules[name]
+    if not _is_stdlib(getattr(module, "__spec__", None)):
+        raise ImportError("the function's own module %r hides the standard library's, which the runtime needs; "
+                          "rename it" % name)
+    return module
+
+
+def _set_up_logging(stream):
+    if "logging" in sys.modules:
+        _configure_logging(sys.modules["logging"], stream)
+    else:
+        sys.meta_path.insert(0, _LoggingSetup(stream))
 
 
 class FunctionInfo:
@@ -329,7 +410,9 @@ def _resolve(spec, what):
     module_name, _, attribute = spec.rpartition(".")
     if not module_name or not attribute:
         raise ValueError("%s %r is not allowed: use module.function, e.g. index.handler" % (what, spec))
-    module = importlib.import_module(module_name)
+    # __import__ rather than importlib.import_module: the same import, without importing importlib.
+    __import__(module_name)
+    module = sys.modules[module_name]
     try:
         function = getattr(module, attribute)
     except AttributeError:
@@ -339,14 +422,19 @@ def _resolve(spec, what):
     return function
 
 
+# The name this file's code was compiled under (the engine may run a precompiled copy).
+_THIS_FILE = (lambda: None).__code__.co_filename
+
+
 def _is_runtime_frame(frame):
     """Frames of this file and of the import machinery: noise in a user's traceback."""
     name = frame.filename
-    return name == __file__ or name.startswith("<frozen importlib") or name.endswith("importlib/__init__.py")
+    return name == _THIS_FILE or name.startswith("<frozen importlib") or name.endswith("importlib/__init__.py")
 
 
 def _error_body(error):
     """Line 1 the error type, line 2 the message on one line, then the traceback of user code."""
+    traceback = _stdlib("traceback")
     trace = traceback.TracebackException(type(error), error, error.__traceback__)
     trace.stack = traceback.StackSummary.from_list([f for f in trace.stack if not _is_runtime_frame(f)])
     message = str(error).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
@@ -363,7 +451,7 @@ def _encode_result(value):
     if isinstance(value, str):
         return value.encode("utf-8")
     if value is None or isinstance(value, (dict, list, tuple, int, float)):
-        return json.dumps(value, separators=(",", ":")).encode("utf-8")
+        return _stdlib("json").dumps(value, separators=(",", ":")).encode("utf-8")
     raise TypeError("handler returned a value of type %r, which is not supported: return bytes, str, or a "
                     "JSON-serialisable value (dict, list, int, float, bool, None)" % type(value).__name__)
 
@@ -376,6 +464,8 @@ class Runtime:
         self._function = None
 
     def run(self):
+        # Loaded and waiting: the host may keep this process pre-started until a function needs it.
+        self._connection.send("LOADED", "-")
         frame = self._connection.receive()
         if frame is None:
             os._exit(0)
@@ -417,7 +507,9 @@ class Runtime:
         self._flush_streams("-")
 
     def _serve(self):
-        executor = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="surge-handler")
+        executor = None
+        if self._concurrency > 1:
+            executor = _stdlib("concurrent.futures").ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="surge-handler")
         while True:
             frame = self._connection.receive()
             if frame is None:
@@ -436,7 +528,8 @@ class Runtime:
                 else:
                     executor.submit(contextvars.copy_context().run, self._invoke, request_id, body, context)
             elif type_ == "STOP":
-                executor.shutdown(wait=True)
+                if executor is not None:
+                    executor.shutdown(wait=True)
                 self._flush_streams("-")
                 atexit._run_exitfuncs()
                 self._flush_streams("-")
@@ -477,7 +570,8 @@ def main():
     stdout = LogStream(connection, "<stdout>")
     stderr = LogStream(connection, "<stderr>")
     sys.stdout, sys.stderr = stdout, stderr
-    _configure_logging(stderr)
+    sys.meta_path.insert(0, _StdlibOnly())
+    _set_up_logging(stderr)
     try:
         Runtime(connection, stdout, stderr).run()
     except ProtocolError as error:
@@ -485,7 +579,7 @@ def main():
     except OSError as error:
         _fatal("cannot read fd %d: %s" % (PROTOCOL_FD, error), EXIT_PROTOCOL_ERROR)
     except BaseException:  # noqa: B036 - a bug here must reach the host's stderr capture
-        _fatal("internal error:\n%s" % traceback.format_exc(), EXIT_PROTOCOL_ERROR)
+        _fatal("internal error:\n%s" % _stdlib("traceback").format_exc(), EXIT_PROTOCOL_ERROR)
 
 
 if __name__ == "__main__":
