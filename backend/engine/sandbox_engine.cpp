@@ -113,7 +113,7 @@ struct SandboxEngine::Impl {
   Impl(SandboxEngineOptions options, std::unique_ptr<SandboxLauncher> launcher, Executor executor,
        InstanceObserver& observer)
       : options(std::move(options)), launcher(std::move(launcher)), executor(std::move(executor)), observer(observer),
-        work(asio::make_work_guard(io)), loop([this] { io.run(); }) {
+        work(asio::make_work_guard(io)), loop([this] { runLoop(); }) {
     // The compiled shim first (off the loop), then the pool; starts before that use the source.
     asio::post(spawner, [this] {
       auto compiled = compilePythonShim();
@@ -206,6 +206,25 @@ struct SandboxEngine::Impl {
     }
     // Sandboxes whose launch finished after the loop stopped never reached onLaunched().
     for (auto& [id, process] : unclaimed) reap(process);
+  }
+
+  // Runs the loop. With a spin, after each burst of work the thread keeps polling for
+  // `loopSpin` before it sleeps: the reply to a request just written usually comes within that,
+  // and a sleeping thread wakes slowly on these VMs (tens of microseconds a wake-up).
+  void runLoop() {
+    if (options.loopSpin <= std::chrono::microseconds::zero()) {
+      io.run();
+      return;
+    }
+    auto lastWork = std::chrono::steady_clock::now();
+    while (!io.stopped()) {
+      if (io.poll() > 0) {
+        lastWork = std::chrono::steady_clock::now();
+      } else if (std::chrono::steady_clock::now() - lastWork >= options.loopSpin) {
+        io.run_one(); // sleeps until there is work, or the loop stops
+        lastWork = std::chrono::steady_clock::now();
+      }
+    }
   }
 
   // ---- on the caller's side ----

@@ -41,6 +41,9 @@ struct SandboxEngineOptions {
   // listed there, else poolSize. 0 (or less) keeps none: every start of that runtime is direct.
   // Custom runtimes are never pre-started.
   int poolSize = 2;
+  // After handling events the loop thread polls this long before it sleeps, trading CPU while
+  // requests flow for a faster reply (see docs/engine.md). Zero: it sleeps at once.
+  std::chrono::microseconds loopSpin{0};
   std::map<store::Runtime, int> poolSizes;
   // Memory sizes kept warm from the start; any other size is kept warm once asked for.
   std::vector<uint32_t> poolMemoryMb = {128};

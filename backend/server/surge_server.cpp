@@ -126,6 +126,7 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
   engineOptions.runtimeDir = config.runtimeDir;
   engineOptions.sandboxesDir = sandboxes;
   engineOptions.poolSize = config.poolSize;
+  engineOptions.loopSpin = std::chrono::microseconds(config.loopSpinMicros);
   if (config.python3PoolSize >= 0) engineOptions.poolSizes[store::Runtime::kPython3] = config.python3PoolSize;
   if (config.nodejsPoolSize >= 0) engineOptions.poolSizes[store::Runtime::kNodejs] = config.nodejsPoolSize;
   scheduler::SchedulerOptions options;

@@ -305,6 +305,38 @@ TEST_F(SandboxEngineTest, InvokingAnInstanceThatIsNotReadyIsRefused) {
 
 // ---- pre-started sandboxes ----
 
+// The loop polls for a while after work before it sleeps (SandboxEngineOptions::loopSpin).
+class SpinningEngineTest : public SandboxEngineTest {
+protected:
+  void configure(SandboxEngineOptions& options) override { options.loopSpin = std::chrono::microseconds(500); }
+};
+
+TEST_F(SpinningEngineTest, ASpinningLoopServesTimersRequestsAndStopsWhenDestroyed) {
+  const InstanceId id = startReady(function({{"index.py", "import time\n"
+                                                          "def handler(e, c):\n"
+                                                          "    if e == b'slow':\n"
+                                                          "        time.sleep(5)\n"
+                                                          "    return e\n"}}));
+  for (int i = 0; i < 50; ++i) {
+    auto result = call(id, "r" + std::to_string(i));
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->output, "r" + std::to_string(i));
+  }
+  // A nearer caller deadline is a timer on the loop: it must fire while the loop sleeps too.
+  auto promise = std::make_shared<std::promise<absl::StatusOr<InvokeResult>>>();
+  auto future = promise->get_future();
+  engine_->invoke(id,
+                  InvokeRequest{"late", "slow", std::chrono::steady_clock::now() + std::chrono::milliseconds(300),
+                                nullptr},
+                  [promise](absl::StatusOr<InvokeResult> result) { promise->set_value(std::move(result)); });
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto late = future.get();
+  ASSERT_TRUE(late.ok()) << late.status();
+  ASSERT_TRUE(late->error.has_value());
+  EXPECT_EQ(late->error->type, "Timeout");
+  // TearDown destroys the engine: a loop that kept spinning would hang it (and time the test out).
+}
+
 class PooledEngineTest : public SandboxEngineTest {
 protected:
   void configure(SandboxEngineOptions& options) override {
