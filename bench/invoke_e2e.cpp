@@ -5,7 +5,7 @@
 // about 10,000 invokes/s.
 //
 //   build/bench/invoke_e2e [--seconds 5] [--warmup-seconds 1] [--levels 1,4,16] [--max-calls 1000000]
-//                          [--channels per-client|shared] [--pool-size N] [--json PATH]
+//                          [--channels per-client|shared] [--pool-size N] [--loop-spin-us N] [--json PATH]
 //
 // Clients: each client is one OS thread with its own channel (its own TCP connection: the
 // channels use a local subchannel pool) making blocking unary calls, one outstanding call each.
@@ -332,13 +332,16 @@ int main(int argc, char** argv) {
       settings.maxCallsPerClient = std::stoul(value);
     else if (flag == "--channels")
       settings.sharedChannel = value == "shared";
-    else if (flag == "--pool-size")
-      surgedArgs = {"--pool-size", value};
+    else if (flag == "--pool-size" || flag == "--loop-spin-us") {
+      surgedArgs.push_back(flag);
+      surgedArgs.push_back(value);
+    }
     else if (flag == "--json")
       jsonPath = value;
     else {
       std::fprintf(stderr, "usage: invoke_e2e [--seconds 5] [--warmup-seconds 1] [--levels 1,4,16] "
-                           "[--max-calls N] [--channels per-client|shared] [--pool-size N] [--json PATH]\n");
+                           "[--max-calls N] [--channels per-client|shared] [--pool-size N] [--loop-spin-us N] "
+                           "[--json PATH]\n");
       return 2;
     }
   }
