@@ -2,17 +2,16 @@
 // for their reserved capacity, through surged's public API.
 #pragma once
 
-#include <grpcpp/grpcpp.h>
-
-#include <absl/status/status.h>
-#include <absl/status/statusor.h>
-
-#include "surge/v1/scaling.pb.h"
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include <absl/status/status.h>
+#include <absl/status/statusor.h>
+#include <grpcpp/grpcpp.h>
+
+#include "surge/v1/scaling.pb.h"
 
 namespace surge::bench {
 

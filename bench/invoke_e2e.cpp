@@ -200,6 +200,8 @@ struct LevelResult {
   size_t calls = 0, failures = 0;
   double seconds = 0, perSecond = 0, p50Us = 0, p90Us = 0, p99Us = 0, maxUs = 0;
   double clientCpu = 0, serverCpu = 0, sandboxCpu = 0, throttledSeconds = 0;
+  // What the server reports in InvokeResponse (the echo's are canned): handler time and queue wait.
+  double executionP50Us = 0, queueWaitP50Us = 0;
   uint64_t throttledPeriods = 0;
   std::string firstError;
 };
@@ -230,6 +232,7 @@ LevelResult closedLoop(const std::string& name, const std::string& address, cons
   const auto shared = settings.sharedChannel ? ownChannel(address) : nullptr;
   for (int i = 0; i < clients; ++i) stubs.push_back(Service::NewStub(shared ? shared : ownChannel(address)));
   std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
+  std::vector<std::vector<double>> executions(static_cast<size_t>(clients)), queueWaits(static_cast<size_t>(clients));
   std::vector<size_t> failures(static_cast<size_t>(clients), 0);
   std::vector<std::string> errors(static_cast<size_t>(clients));
   const Clock::time_point begin = Clock::now() + std::chrono::milliseconds(50);
@@ -262,6 +265,8 @@ LevelResult closedLoop(const std::string& name, const std::string& address, cons
           continue;
         }
         mine.push_back(std::chrono::duration<double, std::micro>(end - start).count());
+        executions[static_cast<size_t>(c)].push_back(static_cast<double>(response.execution_us()));
+        queueWaits[static_cast<size_t>(c)].push_back(static_cast<double>(response.queue_wait_us()));
         const int64_t endNs = (end - measureFrom).count();
         int64_t seen = lastEndNs.load();
         while (endNs > seen && !lastEndNs.compare_exchange_weak(seen, endNs)) {
@@ -285,6 +290,14 @@ LevelResult closedLoop(const std::string& name, const std::string& address, cons
   result.seconds =
       std::max(std::chrono::duration<double>(settings.measure).count(), static_cast<double>(lastEndNs.load()) / 1e9);
   result.perSecond = static_cast<double>(result.calls) / result.seconds;
+  std::vector<double> allExecutions, allQueueWaits;
+  for (int c = 0; c < clients; ++c) {
+    const auto i = static_cast<size_t>(c);
+    allExecutions.insert(allExecutions.end(), executions[i].begin(), executions[i].end());
+    allQueueWaits.insert(allQueueWaits.end(), queueWaits[i].begin(), queueWaits[i].end());
+  }
+  result.executionP50Us = bench::percentile(allExecutions, 0.50);
+  result.queueWaitP50Us = bench::percentile(allQueueWaits, 0.50);
   result.p50Us = bench::percentile(all, 0.50);
   result.p90Us = bench::percentile(all, 0.90);
   result.p99Us = bench::percentile(all, 0.99);
@@ -305,8 +318,10 @@ std::string jsonOf(const LevelResult& r) {
   out << "{\"target\": \"" << r.target << "\", \"clients\": " << r.clients << ", \"calls\": " << r.calls
       << ", \"failures\": " << r.failures << ", \"seconds\": " << r.seconds << ", \"per_second\": " << r.perSecond
       << ", \"p50_us\": " << r.p50Us << ", \"p90_us\": " << r.p90Us << ", \"p99_us\": " << r.p99Us
-      << ", \"max_us\": " << r.maxUs << ", \"client_cpu_s\": " << r.clientCpu << ", \"server_cpu_s\": " << r.serverCpu
-      << ", \"sandbox_cpu_s\": " << r.sandboxCpu << ", \"sandbox_throttled_periods\": " << r.throttledPeriods
+      << ", \"max_us\": " << r.maxUs << ", \"server_execution_p50_us\": " << r.executionP50Us
+      << ", \"server_queue_wait_p50_us\": " << r.queueWaitP50Us << ", \"client_cpu_s\": " << r.clientCpu
+      << ", \"server_cpu_s\": " << r.serverCpu << ", \"sandbox_cpu_s\": " << r.sandboxCpu
+      << ", \"sandbox_throttled_periods\": " << r.throttledPeriods
       << ", \"sandbox_throttled_s\": " << r.throttledSeconds << "}";
   return out.str();
 }
@@ -437,6 +452,10 @@ int main(int argc, char** argv) {
                   r.perSecond, r.p50Us, r.p90Us, r.p99Us, r.maxUs, r.failures, r.clientCpu, r.serverCpu, r.sandboxCpu,
                   static_cast<unsigned long>(r.throttledPeriods));
       if (r.failures > 0) std::printf("  first failure: %s\n", r.firstError.c_str());
+      if (t > 0) {
+        std::printf("  as surged reports it: execution P50 %.0f us, queue wait P50 %.0f us\n", r.executionP50Us,
+                    r.queueWaitP50Us);
+      }
       results.push_back(r);
     }
   }

@@ -7,21 +7,19 @@
 // coordinated omission).
 #pragma once
 
-#include "surge/v1/invoke.grpc.pb.h"
-#include "surge/v1/scaling.grpc.pb.h"
-
-#include <grpcpp/grpcpp.h>
-
-#include <absl/base/thread_annotations.h>
-#include <absl/synchronization/mutex.h>
-
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+#include <grpcpp/grpcpp.h>
+
+#include "surge/v1/invoke.grpc.pb.h"
+#include "surge/v1/scaling.grpc.pb.h"
 
 namespace surge::bench {
 
