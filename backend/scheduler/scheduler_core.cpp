@@ -286,12 +286,7 @@ void SchedulerCore::run(Instance& instance, Waiter waiter, bool coldStart) {
   const SteadyTime now = clock_.steadyNow();
   ++instance.inFlight;
   if (!hasFreeSlot(instance)) clearFree(instance);
-  Running running{std::move(waiter.done),
-                  waiter.requestId,
-                  absl::FromChrono(now - waiter.enqueuedAt),
-                  coldStart,
-                  instance.kind,
-                  instance.pool->spec.version};
+  Running running{absl::FromChrono(now - waiter.enqueuedAt), coldStart, instance.kind, instance.pool->spec.version};
   // The payload is copied, not moved: if the engine refuses (the instance died a moment ago),
   // the request goes back to the head of the queue with it.
   engine::InvokeRequest request{waiter.requestId, waiter.invocation.payload, waiter.invocation.deadline,
@@ -315,16 +310,12 @@ void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running runni
   // FAILED_PRECONDITION: the engine refused the request before running it (the instance is gone
   // or not ready). The request has not run, so it waits again, first in line.
   if (outcome.status().code() == absl::StatusCode::kFailedPrecondition) {
-    spdlog::debug("request {} refused by instance {}: {}; queued again", running.requestId, id,
+    spdlog::debug("request {} refused by instance {}: {}; queued again", waiter.requestId, id,
                   outcome.status().ToString());
     Pool* pool = instance ? instance->pool : nullptr;
     if (instance && instance->phase != Phase::kDraining) drain(*instance);
     Function* function = pool ? pool->function : nullptr;
-    if (!pool || function->removed) {
-      waiter.done = std::move(running.done);
-      return failWaiter(waiter, outcome.status());
-    }
-    waiter.done = std::move(running.done);
+    if (!pool || function->removed) return failWaiter(waiter, outcome.status());
     enqueue(*pool, std::move(waiter), /*first=*/true);
     if (instance->exited && instance->inFlight == 0) return afterExit(*instance);
     dispatch(*pool);
@@ -338,11 +329,11 @@ void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running runni
     if (pool.completions.size() > kDrainSamples) pool.completions.pop_front();
     if (outcome.ok()) addSample(pool.meanExecution, outcome->execution);
   }
-  InvocationResult result{std::move(outcome), std::move(running.requestId), running.queueWait,
+  InvocationResult result{std::move(outcome), std::move(waiter.requestId), running.queueWait,
                           running.coldStart,  absl::ZeroDuration(),       id,
                           running.kind,       running.version};
   const bool lost = endsInstance(result.outcome);
-  running.done(std::move(result));
+  waiter.done(std::move(result));
   if (!instance) return;
   if (instance->exited) {
     if (instance->inFlight == 0) afterExit(*instance);
@@ -369,17 +360,30 @@ void SchedulerCore::cancelWaiter(uint64_t waiterId) {
 }
 
 void SchedulerCore::failWaiter(Waiter& waiter, absl::Status status, absl::Duration retryAfter) {
-  waiterPools_.erase(waiter.id);
-  if (waiter.invocation.cancellation) waiter.invocation.cancellation->setHook({});
   InvocationResult result;
   result.outcome = std::move(status);
+  result.retryAfter = retryAfter;
+  answer(waiter, std::move(result));
+}
+
+void SchedulerCore::answer(Waiter& waiter, InvocationResult result) {
+  waiterPools_.erase(waiter.id);
+  if (waiter.invocation.cancellation) waiter.invocation.cancellation->setHook({});
   result.requestId = waiter.requestId;
   result.queueWait = absl::FromChrono(clock_.steadyNow() - waiter.enqueuedAt);
-  result.retryAfter = retryAfter;
   waiter.done(std::move(result));
 }
 
 // --- instances ---
+
+uint32_t SchedulerCore::reservedLive(const Pool& pool) const {
+  uint32_t reserved = 0;
+  for (engine::InstanceId id : pool.members) {
+    const Instance& instance = instances_.at(id);
+    if (instance.kind == InstanceKind::kReserved && instance.phase != Phase::kDraining) ++reserved;
+  }
+  return reserved;
+}
 
 bool SchedulerCore::hasFreeSlot(const Instance& instance) const {
   return instance.inFlight < std::max<uint32_t>(1, instance.pool->spec.concurrency);
@@ -430,11 +434,7 @@ SchedulerCore::Demand SchedulerCore::demand(Pool& pool) const {
   Demand wanted;
   if (function.removed) return wanted;
   if ((&pool == function.current || &pool == function.next) && clock_.steadyNow() >= pool.retryAt) {
-    uint32_t reserved = 0;
-    for (engine::InstanceId id : pool.members) {
-      const Instance& instance = instances_.at(id);
-      if (instance.kind == InstanceKind::kReserved && instance.phase != Phase::kDraining) ++reserved;
-    }
+    const uint32_t reserved = reservedLive(pool);
     if (reserved < pool.reservedTarget) wanted.reserved = pool.reservedTarget - reserved;
   }
   const size_t slots = std::max<uint32_t>(1, pool.spec.concurrency);
@@ -464,11 +464,7 @@ uint64_t SchedulerCore::reservedShortfallMb() const {
   for (const auto& [key, function] : functions_) {
     for (const Pool* pool : {function->current, function->next}) {
       if (!pool) continue;
-      uint32_t reserved = 0;
-      for (engine::InstanceId id : pool->members) {
-        const Instance& instance = instances_.at(id);
-        if (instance.kind == InstanceKind::kReserved && instance.phase != Phase::kDraining) ++reserved;
-      }
+      const uint32_t reserved = reservedLive(*pool);
       if (reserved < pool->reservedTarget) shortfall += uint64_t{pool->reservedTarget - reserved} * pool->spec.memoryMb;
     }
   }
@@ -567,11 +563,7 @@ absl::Duration SchedulerCore::retryAfter(const Pool& pool) const {
 void SchedulerCore::reconcileReserved(Pool& pool) {
   Function& function = *pool.function;
   if (function.removed) return;
-  uint32_t reserved = 0;
-  for (engine::InstanceId id : pool.members) {
-    const Instance& instance = instances_.at(id);
-    if (instance.kind == InstanceKind::kReserved && instance.phase != Phase::kDraining) ++reserved;
-  }
+  uint32_t reserved = reservedLive(pool);
   auto changeKind = [&](Instance& instance, InstanceKind kind) {
     clearFree(instance);
     instance.kind = kind;
@@ -654,18 +646,14 @@ void SchedulerCore::onReady(engine::InstanceId id, const absl::Status& status, e
   if (!anyAlive) {
     while (auto waiter = pool.queue.popOldest()) {
       --function.waiting;
-      waiterPools_.erase(waiter->id);
-      InvocationResult result;
       engine::InvokeResult failed;
       failed.error = engine::FunctionError{"InitializerError",
                                            absl::StrCat("the instance failed to start: ", status.message()), ""};
+      InvocationResult result;
       result.outcome = std::move(failed);
-      result.requestId = waiter->requestId;
-      result.queueWait = absl::FromChrono(clock_.steadyNow() - waiter->enqueuedAt);
       result.coldStart = true;
       result.version = pool.spec.version;
-      if (waiter->invocation.cancellation) waiter->invocation.cancellation->setHook({});
-      waiter->done(std::move(result));
+      answer(*waiter, std::move(result));
     }
   }
   createInstances(); // a start slot is free again

@@ -105,10 +105,8 @@ private:
     uint32_t waiting = 0;    // over all pools, against maxQueueLength
     bool removed = false;
   };
-  // What a running request needs when its result comes back.
+  // What the dispatch decided about a running request, for its result.
   struct Running {
-    InvocationCallback done;
-    std::string requestId;
     absl::Duration queueWait;
     bool coldStart = false;
     InstanceKind kind = InstanceKind::kOnDemand;
@@ -129,6 +127,8 @@ private:
   void finished(engine::InstanceId id, Waiter waiter, Running running, absl::StatusOr<engine::InvokeResult> outcome);
   void cancelWaiter(uint64_t waiterId);
   void failWaiter(Waiter& waiter, absl::Status status, absl::Duration retryAfter = absl::ZeroDuration());
+  // Ends a waiter that did not run: fills in its request id and queue wait, and calls it back.
+  void answer(Waiter& waiter, InvocationResult result);
 
   void reconcileReserved(Pool& pool);
   // Starts the instances the pools want, within max_instances, the memory budget and the
@@ -148,6 +148,8 @@ private:
   void setFree(Instance& instance);
   void clearFree(Instance& instance);
   bool hasFreeSlot(const Instance& instance) const;
+  // Reserved instances of the pool that are starting or ready (not draining).
+  uint32_t reservedLive(const Pool& pool) const;
   void promoteIfWarm(Function& function);
   void forget(Instance& instance);
   void afterExit(Instance& instance);
