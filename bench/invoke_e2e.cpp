@@ -13,7 +13,7 @@
 // With --channels shared, all clients use one channel instead (one TCP connection, multiplexed).
 // The echo server is this program re-executed as a child (--serve-echo), a callback-API server on
 // 127.0.0.1:0 with gRPC's defaults, so that it runs in its own process as surged does.
-#include "bench/function_setup.h"
+#include "support/function_setup.h"
 #include "bench/load_generator.h"
 #include "support/client.h"
 #include "support/process.h"
@@ -372,19 +372,19 @@ int main(int argc, char** argv) {
   auto channel = testing::makeChannel(surged.address());
 
   // Concurrency 1 with one reserved (warm) instance per client: no call waits for a slot or a start.
-  bench::PythonFunction perClient{
+  testing::PythonFunction perClient{
       .name = "noop", .code = kNoopHandler, .concurrency = 1, .maxInstances = static_cast<uint32_t>(maxLevel)};
   // For comparison: one reserved instance with a slot per client.
-  bench::PythonFunction shared{
+  testing::PythonFunction shared{
       .name = "noop-shared", .code = kNoopHandler, .concurrency = static_cast<uint32_t>(maxLevel), .maxInstances = 1};
   for (const auto* function : {&perClient, &shared}) {
-    if (auto status = bench::deployPythonFunction(channel, *function); !status.ok()) {
+    if (auto status = testing::deployPythonFunction(channel, *function); !status.ok()) {
       std::fprintf(stderr, "%s\n", status.ToString().c_str());
       return 1;
     }
   }
-  auto ready = bench::reserveAndWait(channel, perClient.name, static_cast<uint32_t>(maxLevel));
-  if (ready.ok()) ready = bench::reserveAndWait(channel, shared.name, 1);
+  auto ready = testing::reserveAndWait(channel, perClient.name, static_cast<uint32_t>(maxLevel));
+  if (ready.ok()) ready = testing::reserveAndWait(channel, shared.name, 1);
   if (!ready.ok()) {
     std::fprintf(stderr, "%s\n", ready.status().ToString().c_str());
     return 1;

@@ -16,7 +16,7 @@
 //                          [--realtime 0|1]
 // The sender runs at SCHED_FIFO priority 1 unless --realtime 0 (see OpenLoopGenerator);
 // --records writes one CSV line per request.
-#include "bench/function_setup.h"
+#include "support/function_setup.h"
 #include "bench/load_generator.h"
 #include "support/client.h"
 #include "support/process.h"
@@ -207,8 +207,8 @@ int runBenchmark(const Options& options) {
   const bool runSteps = options.scenario == "both" || options.scenario == "steps";
   const bool runReserved = options.scenario == "both" || options.scenario == "reserved";
   if (runSteps) {
-    bench::PythonFunction function{.name = "sleep20", .code = kSleepHandler};
-    if (auto status = bench::deployPythonFunction(channel, function); !status.ok()) {
+    testing::PythonFunction function{.name = "sleep20", .code = kSleepHandler};
+    if (auto status = testing::deployPythonFunction(channel, function); !status.ok()) {
       std::fprintf(stderr, "%s\n", status.ToString().c_str());
       return 1;
     }
@@ -220,13 +220,13 @@ int runBenchmark(const Options& options) {
     if (!options.records.empty()) writeFile(options.records, bench::recordsCsv(results.back().records));
   }
   if (runReserved) {
-    bench::PythonFunction function{.name = "sleep20-reserved", .code = kSleepHandler};
-    if (auto status = bench::deployPythonFunction(channel, function); !status.ok()) {
+    testing::PythonFunction function{.name = "sleep20-reserved", .code = kSleepHandler};
+    if (auto status = testing::deployPythonFunction(channel, function); !status.ok()) {
       std::fprintf(stderr, "%s\n", status.ToString().c_str());
       return 1;
     }
     const auto reservedStart = bench::Clock::now();
-    auto ready = bench::reserveAndWait(channel, function.name, options.reserved);
+    auto ready = testing::reserveAndWait(channel, function.name, options.reserved);
     if (!ready.ok()) {
       std::fprintf(stderr, "%s\n", ready.status().ToString().c_str());
       return 1;

@@ -2,6 +2,7 @@
 // instances: cold and warm invokes, concurrency above 1, a burst of 50, timeouts, the queue,
 // reserved capacity, and the errors a caller can cause.
 #include "support/client.h"
+#include "support/function_setup.h"
 #include "support/process.h"
 #include "support/surged_suite.h"
 #include "support/zip_builder.h"
@@ -41,42 +42,19 @@ def handler(event, context):
 // How often a test re-reads the scaling status while it waits for a condition.
 constexpr std::chrono::milliseconds kPollInterval{5};
 
-struct Config {
-  uint32_t concurrency = 1;
-  uint32_t reserved = 0;
-  uint32_t maxQueueLength = 0;
-  uint32_t timeoutSeconds = 10;
-  uint32_t maxInstances = 0;
-  uint32_t queueTimeoutSeconds = 0;
-};
-
 class InvokeApiTest : public testing::SurgedSuite {
 protected:
   // Creates a Python function with kHandler (or `code`) as its version 1.
-  void deploy(const std::string& name, Config config = {}, const std::string& code = kHandler) {
-    deployOn(*functions_, name, config, code);
+  void deploy(const std::string& name, testing::PythonFunction function = {}, const std::string& code = kHandler) {
+    deployOn(channel_, name, function, code);
   }
-  // As deploy(), on another surged's FunctionService.
-  static void deployOn(v1::FunctionService::Stub& functions, const std::string& name, Config config = {},
-                       const std::string& code = kHandler) {
-    v1::CreateFunctionRequest request;
-    request.set_name(name);
-    v1::FunctionConfig& c = *request.mutable_config();
-    c.set_runtime(v1::RUNTIME_PYTHON3);
-    c.set_handler("index.handler");
-    c.set_instance_concurrency(config.concurrency);
-    c.set_timeout_seconds(config.timeoutSeconds);
-    c.set_max_instances(config.maxInstances);
-    c.set_queue_timeout_seconds(config.queueTimeoutSeconds);
-    c.set_reserved_target(config.reserved);
-    c.set_max_queue_length(config.maxQueueLength);
-    v1::Function created;
-    auto context = contextWithDeadline();
-    ASSERT_TRUE(functions.CreateFunction(context.get(), request, &created).ok());
-    v1::UploadCodeResponse uploaded;
-    const grpc::Status status =
-        testing::uploadCode(functions, "", name, ZipBuilder().addFile("index.py", code).bytes(), &uploaded);
-    ASSERT_TRUE(status.ok()) << status.error_message();
+  // As deploy(), on another surged.
+  static void deployOn(const std::shared_ptr<grpc::Channel>& channel, const std::string& name,
+                       testing::PythonFunction function = {}, const std::string& code = kHandler) {
+    function.name = name;
+    function.code = code;
+    const absl::Status status = testing::deployPythonFunction(channel, function);
+    ASSERT_TRUE(status.ok()) << status;
   }
 
   grpc::Status invoke(const std::string& name, const std::string& payload, v1::InvokeResponse* response,
@@ -371,10 +349,8 @@ TEST_F(InvokeApiTest, ReservedInstancesAreWarmedAgainAfterARestart) {
   testing::TempDir dir;
   auto surged = std::make_unique<testing::SurgedProcess>(dir.path() / "data");
   auto channel = testing::makeChannel(surged->address());
-  auto functions = v1::FunctionService::NewStub(channel);
-  deployOn(*functions, "kept-warm", {.reserved = 1});
+  deployOn(channel, "kept-warm", {.reservedTarget = 1});
   channel.reset();
-  functions.reset();
   ASSERT_EQ(surged->stop(), 0);
   surged.reset();
 
@@ -398,7 +374,7 @@ TEST_F(InvokeApiTest, ReservedInstancesAreWarmedAgainAfterARestart) {
 }
 
 TEST_F(InvokeApiTest, FullQueueAnswersResourceExhaustedWithRetryAfter) {
-  deploy("narrow", {.maxQueueLength = 1, .maxInstances = 1});
+  deploy("narrow", {.maxInstances = 1, .maxQueueLength = 1, .timeoutSeconds = 10});
   v1::InvokeResponse warm;
   ASSERT_TRUE(invoke("narrow", "warm", &warm).ok());
   auto running = std::async(std::launch::async, [this] {
@@ -430,7 +406,7 @@ TEST_F(InvokeApiTest, FullQueueAnswersResourceExhaustedWithRetryAfter) {
 }
 
 TEST_F(InvokeApiTest, DeployUnderLoadFailsNoRequestAndReservedTrafficSeesNoColdStart) {
-  deploy("rolling", {.concurrency = 4, .reserved = 1});
+  deploy("rolling", {.concurrency = 4, .reservedTarget = 1});
   waitForStatus("rolling", [](const v1::ScalingStatus& s) { return s.reserved_ready() == 1; });
   struct Seen {
     int failures = 0;
@@ -482,8 +458,7 @@ TEST_F(InvokeApiTest, ShutdownDoesNotWaitForAFunctionStillRunning) {
   testing::TempDir dir;
   auto surged = std::make_unique<testing::SurgedProcess>(dir.path() / "data");
   auto channel = testing::makeChannel(surged->address());
-  auto functions = v1::FunctionService::NewStub(channel);
-  deployOn(*functions, "endless", {.timeoutSeconds = 120});
+  deployOn(channel, "endless", {.timeoutSeconds = 120});
   auto invoker = v1::InvokeService::NewStub(channel);
   auto running = std::async(std::launch::async, [&] {
     v1::InvokeRequest request;
@@ -518,8 +493,7 @@ TEST_F(InvokeApiTest, AReservedTargetBeyondTheMemoryBudgetIsRefused) {
   auto surged = std::make_unique<testing::SurgedProcess>(dir.path() / "data",
                                                          std::vector<std::string>{"--memory-budget-mib", "256"});
   auto channel = testing::makeChannel(surged->address());
-  auto functions = v1::FunctionService::NewStub(channel);
-  deployOn(*functions, "big-sale");
+  deployOn(channel, "big-sale");
   auto scaling = v1::ScalingService::NewStub(channel);
   v1::SetReservedCapacityRequest set;
   set.set_function("big-sale");

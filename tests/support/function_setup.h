@@ -1,5 +1,5 @@
-// bench/function_setup: deploys the Python functions the end-to-end benchmarks invoke, and waits
-// for their reserved capacity, through surged's public API.
+// Deploys one-file Python functions through surged's public API and waits for their reserved
+// capacity: for the integration tests and the end-to-end benchmarks.
 #pragma once
 
 #include <chrono>
@@ -13,21 +13,22 @@
 
 #include "surge/v1/scaling.pb.h"
 
-namespace surge::bench {
+namespace surge::testing {
 
 // A Python function in the default namespace whose code is one file, index.py, with `handler`.
 struct PythonFunction {
-  std::string name;
-  std::string code;
+  std::string name{};
+  std::string code{};
   uint32_t memoryMb = 128;
   uint32_t concurrency = 1;
   uint32_t maxInstances = 100;
   uint32_t maxQueueLength = 1000;
   uint32_t timeoutSeconds = 60;
+  uint32_t queueTimeoutSeconds = 0; // 0: follows timeoutSeconds
+  uint32_t reservedTarget = 0;
 };
 
-// Creates the function and uploads its code (version 1), with the key of
-// surge::testing::contextWithDeadline().
+// Creates the function and uploads its code (version 1), with the key of contextWithDeadline().
 absl::Status deployPythonFunction(const std::shared_ptr<grpc::Channel>& channel, const PythonFunction& function);
 
 // Sets the function's reserved target to `count` and polls (every 20 ms, bounded by `timeout`)
@@ -36,4 +37,4 @@ absl::StatusOr<v1::ScalingStatus> reserveAndWait(const std::shared_ptr<grpc::Cha
                                                  const std::string& function, uint32_t count,
                                                  std::chrono::seconds timeout = std::chrono::seconds(120));
 
-} // namespace surge::bench
+} // namespace surge::testing

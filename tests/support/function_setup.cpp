@@ -1,5 +1,5 @@
-// bench/function_setup: function creation and reserved capacity for the end-to-end benchmarks.
-#include "bench/function_setup.h"
+// Function creation and reserved capacity through the public API, for tests and benchmarks.
+#include "support/function_setup.h"
 
 #include "support/client.h"
 #include "support/zip_builder.h"
@@ -11,7 +11,7 @@
 
 #include <thread>
 
-namespace surge::bench {
+namespace surge::testing {
 namespace {
 
 absl::Status failed(const std::string& what, const grpc::Status& status) {
@@ -33,14 +33,16 @@ absl::Status deployPythonFunction(const std::shared_ptr<grpc::Channel>& channel,
   config.set_max_instances(function.maxInstances);
   config.set_max_queue_length(function.maxQueueLength);
   config.set_timeout_seconds(function.timeoutSeconds);
+  config.set_queue_timeout_seconds(function.queueTimeoutSeconds);
+  config.set_reserved_target(function.reservedTarget);
   v1::Function created;
-  auto context = testing::contextWithDeadline();
+  auto context = contextWithDeadline();
   if (auto rpc = stub->CreateFunction(context.get(), request, &created); !rpc.ok()) {
     return failed(absl::StrCat("CreateFunction ", function.name), rpc);
   }
   v1::UploadCodeResponse uploaded;
-  const std::string archive = testing::ZipBuilder().addFile("index.py", function.code).bytes();
-  if (auto rpc = testing::uploadCode(*stub, "", function.name, archive, &uploaded); !rpc.ok()) {
+  const std::string archive = ZipBuilder().addFile("index.py", function.code).bytes();
+  if (auto rpc = uploadCode(*stub, "", function.name, archive, &uploaded); !rpc.ok()) {
     return failed(absl::StrCat("UploadCode ", function.name), rpc);
   }
   return absl::OkStatus();
@@ -55,7 +57,7 @@ absl::StatusOr<v1::ScalingStatus> reserveAndWait(const std::shared_ptr<grpc::Cha
   set.set_count(count);
   v1::ScalingStatus status;
   {
-    auto context = testing::contextWithDeadline();
+    auto context = contextWithDeadline();
     if (auto rpc = stub->SetReservedCapacity(context.get(), set, &status); !rpc.ok()) {
       return failed(absl::StrCat("SetReservedCapacity ", function), rpc);
     }
@@ -70,7 +72,7 @@ absl::StatusOr<v1::ScalingStatus> reserveAndWait(const std::shared_ptr<grpc::Cha
     std::this_thread::sleep_for(std::chrono::milliseconds(20)); // a poll interval, not a wait for long enough
     v1::GetScalingStatusRequest request;
     request.set_function(function);
-    auto context = testing::contextWithDeadline();
+    auto context = contextWithDeadline();
     if (auto rpc = stub->GetScalingStatus(context.get(), request, &status); !rpc.ok()) {
       return failed(absl::StrCat("GetScalingStatus ", function), rpc);
     }
@@ -78,4 +80,4 @@ absl::StatusOr<v1::ScalingStatus> reserveAndWait(const std::shared_ptr<grpc::Cha
   return status;
 }
 
-} // namespace surge::bench
+} // namespace surge::testing
