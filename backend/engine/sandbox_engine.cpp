@@ -10,6 +10,7 @@
 #include <asio.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -209,8 +210,11 @@ struct SandboxEngine::Impl {
   }
 
   // Runs the loop. With a spin, after each burst of work the thread keeps polling for
-  // `loopSpin` before it sleeps: the reply to a request just written usually comes within that,
-  // and a sleeping thread wakes slowly on these VMs (tens of microseconds a wake-up).
+  // `loopSpin` before it sleeps, as long as few requests are in flight: the reply to a request
+  // just written (or the next request of a caller that just got its reply) usually comes within
+  // that, and a sleeping thread wakes slowly on these VMs (tens of microseconds a wake-up). With
+  // more requests in flight the loop has work anyway, and spinning would take the CPU the
+  // instances need. sched_yield() lets any other thread ready on this CPU go first.
   void runLoop() {
     if (options.loopSpin <= std::chrono::microseconds::zero()) {
       io.run();
@@ -220,9 +224,12 @@ struct SandboxEngine::Impl {
     while (!io.stopped()) {
       if (io.poll() > 0) {
         lastWork = std::chrono::steady_clock::now();
-      } else if (std::chrono::steady_clock::now() - lastWork >= options.loopSpin) {
+      } else if (requestsInFlight > options.spinMaxInFlight ||
+                 std::chrono::steady_clock::now() - lastWork >= options.loopSpin) {
         io.run_one(); // sleeps until there is work, or the loop stops
         lastWork = std::chrono::steady_clock::now();
+      } else {
+        ::sched_yield();
       }
     }
   }
@@ -650,6 +657,7 @@ struct SandboxEngine::Impl {
       if (instance->inflight.size() == 1) drainPipes(instance);
       Pending pending = std::move(it->second);
       instance->inflight.erase(it);
+      --requestsInFlight;
       if (pending.timer) pending.timer->cancel();
       InvokeResult result;
       result.execution = absl::FromChrono(SteadyClock::now() - pending.sent);
@@ -712,6 +720,7 @@ struct SandboxEngine::Impl {
     const auto remainingMs = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
 
     Pending& pending = instance->inflight[request.requestId];
+    ++requestsInFlight;
     pending.done = std::move(done);
     pending.sent = now;
     // The time the request was given, as its Timeout error will say: the function's timeout, or
@@ -745,6 +754,7 @@ struct SandboxEngine::Impl {
     if (it == instance->inflight.end()) return;
     Pending pending = std::move(it->second);
     instance->inflight.erase(it);
+    --requestsInFlight;
     InvokeResult result;
     result.execution = absl::FromChrono(SteadyClock::now() - pending.sent);
     result.error = FunctionError{
@@ -812,6 +822,7 @@ struct SandboxEngine::Impl {
       finishLogs(pending, result);
       complete(std::move(pending.done), std::move(result));
     }
+    requestsInFlight -= instance->inflight.size();
     instance->inflight.clear();
     const InstanceId id = instance->id;
     const bool wasStem = instance->state == State::kStem;
@@ -873,6 +884,7 @@ struct SandboxEngine::Impl {
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work;
   std::map<InstanceId, InstancePtr> instances;     // on the loop only
+  size_t requestsInFlight = 0;                     // on the loop only: sum of instances' inflight
   std::map<PoolKey, std::deque<InstancePtr>> pool; // ready stems, on the loop only
   std::map<PoolKey, int> launchingStems;           // on the loop only
   uid_t stemSerial = 0;                            // on the loop only

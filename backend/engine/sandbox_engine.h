@@ -44,6 +44,8 @@ struct SandboxEngineOptions {
   // After handling events the loop thread polls this long before it sleeps, trading CPU while
   // requests flow for a faster reply (see docs/engine.md). Zero: it sleeps at once.
   std::chrono::microseconds loopSpin{0};
+  // The spin happens only while at most this many requests are in flight on instances.
+  size_t spinMaxInFlight = 1;
   std::map<store::Runtime, int> poolSizes;
   // Memory sizes kept warm from the start; any other size is kept warm once asked for.
   std::vector<uint32_t> poolMemoryMb = {128};

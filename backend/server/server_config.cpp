@@ -56,8 +56,8 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
                  "Pre-started nodejs sandboxes per memory size (-1: --pool-size)")
       ->check(CLI::Range(-1, 64));
   app.add_option("--loop-spin-us", config.loopSpinMicros,
-                 "Microseconds the instance loop keeps polling after work before it sleeps: lower warm-invoke "
-                 "latency for CPU while requests flow (0: none)")
+                 "Microseconds the instance loop keeps polling after work before it sleeps, while at most one "
+                 "request is in flight: lower warm-invoke latency for CPU while requests trickle (0: none)")
       ->check(CLI::Range(0, 10000));
   app.add_option("--idle-timeout", config.idleTimeoutSeconds,
                  "Seconds an on-demand instance may stay idle before it is stopped")

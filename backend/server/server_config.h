@@ -34,8 +34,9 @@ struct ServerConfig {
   int poolSize = 2;
   int python3PoolSize = -1;
   int nodejsPoolSize = -1;
-  // Microseconds the engine's loop keeps polling after work before it sleeps (0: none).
-  int loopSpinMicros = 0;
+  // Microseconds the engine's loop keeps polling after work before it sleeps, while at most one
+  // request is in flight (0: none). docs/engine.md has the measurements behind the default.
+  int loopSpinMicros = 200;
   // Seconds an on-demand instance may stay idle before it is stopped.
   int idleTimeoutSeconds = 300;
   // MiB all instances together may use; 0: 80 % of the machine's memory.

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -335,6 +336,44 @@ TEST_F(SpinningEngineTest, ASpinningLoopServesTimersRequestsAndStopsWhenDestroye
   ASSERT_TRUE(late->error.has_value());
   EXPECT_EQ(late->error->type, "Timeout");
   // TearDown destroys the engine: a loop that kept spinning would hang it (and time the test out).
+}
+
+// A long spin, to see whether the loop spins while requests are in flight.
+class LongSpinningEngineTest : public SandboxEngineTest {
+protected:
+  void configure(SandboxEngineOptions& options) override {
+    options.loopSpin = std::chrono::seconds(30);
+    options.spinMaxInFlight = 1;
+  }
+};
+
+double processCpuSeconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+TEST_F(LongSpinningEngineTest, TheLoopSleepsWhileMoreRequestsThanTheSpinLimitAreInFlight) {
+  InstanceSpec spec = function({{"index.py", "import time\n"
+                                             "def handler(e, c):\n"
+                                             "    time.sleep(1)\n"
+                                             "    return e\n"}});
+  spec.concurrency = 2;
+  const InstanceId id = startReady(spec);
+  const double before = processCpuSeconds();
+  auto first = callAsync(id, "a");
+  auto second = callAsync(id, "b");
+  ASSERT_EQ(first.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  ASSERT_EQ(second.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  const double used = processCpuSeconds() - before;
+  auto a = first.get(), b = second.get();
+  ASSERT_TRUE(a.ok() && b.ok()) << a.status() << " " << b.status();
+  EXPECT_EQ(a->output, "a");
+  EXPECT_EQ(b->output, "b");
+  // Two requests in flight for a second: a loop spinning through it would use about a second of
+  // CPU; sleeping, it uses what the two replies take.
+  EXPECT_LT(used, 0.5) << "the loop spun with two requests in flight";
 }
 
 class PooledEngineTest : public SandboxEngineTest {
