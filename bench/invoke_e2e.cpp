@@ -35,6 +35,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -203,8 +204,22 @@ struct LevelResult {
   // What the server reports in InvokeResponse (the echo's are canned): handler time and queue wait.
   double executionP50Us = 0, queueWaitP50Us = 0;
   uint64_t throttledPeriods = 0;
+  // Context switches on the whole machine per call (each thread or process wake-up is one).
+  double switchesPerCall = 0;
   std::string firstError;
 };
+
+// Context switches since boot on the whole machine (/proc/stat "ctxt").
+uint64_t machineContextSwitches() {
+  std::ifstream in("/proc/stat");
+  std::string key;
+  uint64_t value = 0;
+  while (in >> key) {
+    if (key == "ctxt" && (in >> value)) return value;
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
+}
 
 std::shared_ptr<grpc::Channel> ownChannel(const std::string& address) {
   grpc::ChannelArguments args;
@@ -322,7 +337,8 @@ std::string jsonOf(const LevelResult& r) {
       << ", \"server_queue_wait_p50_us\": " << r.queueWaitP50Us << ", \"client_cpu_s\": " << r.clientCpu
       << ", \"server_cpu_s\": " << r.serverCpu << ", \"sandbox_cpu_s\": " << r.sandboxCpu
       << ", \"sandbox_throttled_periods\": " << r.throttledPeriods
-      << ", \"sandbox_throttled_s\": " << r.throttledSeconds << "}";
+      << ", \"sandbox_throttled_s\": " << r.throttledSeconds
+      << ", \"machine_context_switches_per_call\": " << r.switchesPerCall << "}";
   return out.str();
 }
 
@@ -425,8 +441,8 @@ int main(int argc, char** argv) {
                                      : "one channel (own TCP connection) per client",
               std::chrono::duration<double>(settings.warmup).count(),
               std::chrono::duration<double>(settings.measure).count());
-  std::printf("%-34s %7s %9s %9s %9s %9s %9s %6s %7s %7s %7s %8s\n", "target", "clients", "calls/s", "p50 us", "p90 us",
-              "p99 us", "max us", "fail", "cliCPU", "srvCPU", "sbxCPU", "throttl");
+  std::printf("%-34s %7s %9s %9s %9s %9s %9s %6s %7s %7s %7s %8s %7s\n", "target", "clients", "calls/s", "p50 us", "p90 us",
+              "p99 us", "max us", "fail", "cliCPU", "srvCPU", "sbxCPU", "throttl", "cs/call");
 
   std::vector<LevelResult> results;
   for (int clients : levels) {
@@ -434,6 +450,7 @@ int main(int argc, char** argv) {
       const pid_t serverPid = t == 0 ? echo.pid() : surged.pid();
       const double clientBefore = selfCpuSeconds(), serverBefore = processCpuSeconds(serverPid);
       const SandboxCpu sandboxBefore = sandboxCpu(cgroupParent);
+      const uint64_t switchesBefore = machineContextSwitches();
       LevelResult r =
           t == 0   ? closedLoop<bench::EchoService>("grpc echo (ceiling)", echo.address(), "", clients, settings)
           : t == 1 ? closedLoop<v1::InvokeService>("surge, concurrency 1 x " + std::to_string(maxLevel) + " inst",
@@ -448,9 +465,12 @@ int main(int argc, char** argv) {
       r.sandboxCpu = (sandboxAfter.seconds - sandboxBefore.seconds) / wall;
       r.throttledPeriods = sandboxAfter.throttledPeriods - sandboxBefore.throttledPeriods;
       r.throttledSeconds = sandboxAfter.throttledSeconds - sandboxBefore.throttledSeconds;
-      std::printf("%-34s %7d %9.0f %9.1f %9.1f %9.1f %9.0f %6zu %7.2f %7.2f %7.2f %8lu\n", r.target.c_str(), r.clients,
-                  r.perSecond, r.p50Us, r.p90Us, r.p99Us, r.maxUs, r.failures, r.clientCpu, r.serverCpu, r.sandboxCpu,
-                  static_cast<unsigned long>(r.throttledPeriods));
+      if (r.perSecond > 0) {
+        r.switchesPerCall = static_cast<double>(machineContextSwitches() - switchesBefore) / wall / r.perSecond;
+      }
+      std::printf("%-34s %7d %9.0f %9.1f %9.1f %9.1f %9.0f %6zu %7.2f %7.2f %7.2f %8lu %7.1f\n", r.target.c_str(),
+                  r.clients, r.perSecond, r.p50Us, r.p90Us, r.p99Us, r.maxUs, r.failures, r.clientCpu, r.serverCpu,
+                  r.sandboxCpu, static_cast<unsigned long>(r.throttledPeriods), r.switchesPerCall);
       if (r.failures > 0) std::printf("  first failure: %s\n", r.firstError.c_str());
       if (t > 0) {
         std::printf("  as surged reports it: execution P50 %.0f us, queue wait P50 %.0f us\n", r.executionP50Us,
@@ -467,7 +487,8 @@ int main(int argc, char** argv) {
     return nullptr;
   };
   std::printf("\n(cliCPU/srvCPU/sbxCPU: cores used by this client process, by the server process, and by all "
-              "sandboxes; throttl: CFS-throttled periods of the sandboxes)\n");
+              "sandboxes; throttl: CFS-throttled periods of the sandboxes; cs/call: context switches on the whole machine "
+              "per call, warm-up included)\n");
   std::ostringstream goals;
   bool pass = true;
   auto goal = [&](const std::string& name, double value, double limit, bool met) {
