@@ -8,6 +8,9 @@
 #include <absl/strings/str_cat.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <future>
+
 namespace surge::api {
 namespace {
 
@@ -106,6 +109,20 @@ void FunctionDirectory::deleted(const std::string& ns, const std::string& name) 
     definitions_.erase(key);
   }
   scheduler_.remove(key);
+}
+
+absl::Status FunctionDirectory::reservationFits(const std::string& ns, const std::string& name,
+                                               uint32_t reservedTarget, uint32_t memoryMb) {
+  if (reservedTarget == 0) return absl::OkStatus();
+  auto answer = std::make_shared<std::promise<absl::Status>>();
+  auto fits = answer->get_future();
+  scheduler_.checkReservation(keyOf(ns, name), reservedTarget, memoryMb,
+                              [answer](absl::Status status) { answer->set_value(std::move(status)); });
+  // The loop answers in microseconds; only a server stuck elsewhere takes this long.
+  if (fits.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    return absl::UnavailableError("the scheduler did not answer whether the reservation fits; try again");
+  }
+  return fits.get();
 }
 
 absl::Status FunctionDirectory::warmReserved() {

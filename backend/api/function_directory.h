@@ -46,6 +46,11 @@ public:
   void changed(const store::FunctionRecord& record);
   // The function was deleted: forget it, and the scheduler drains its instances.
   void deleted(const std::string& ns, const std::string& name);
+  // Whether `reservedTarget` instances of `memoryMb` MiB fit the server's instance memory beside
+  // the other functions' reservations: OK, or RESOURCE_EXHAUSTED with the figures. Waits for a
+  // round trip through the scheduler's loop, so call it on a worker.
+  absl::Status reservationFits(const std::string& ns, const std::string& name, uint32_t reservedTarget,
+                               uint32_t memoryMb);
   // Hands every function with a reserved target to the scheduler, which warms its instances.
   // Called once at start-up.
   absl::Status warmReserved();

@@ -73,32 +73,26 @@ grpc::ServerUnaryReactor* ScalingService::SetReservedCapacity(grpc::CallbackServ
     return finishNow(context, status);
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // On a worker: read the function; on the scheduler's loop: does the target fit the memory
-  // budget; on a worker again: store it; then the scheduler applies it and answers the status.
+  // On a worker: store the target if it fits the memory budget (a raised one is checked on the
+  // scheduler's loop; a lowered one always goes through, even on a server whose budget shrank);
+  // then the scheduler applies it and answers the status.
   workers_.post([this, reactor, who = std::move(*who), ns, request, response] {
-    auto function = directory_.load(ns, request->function());
-    if (!function.ok()) return reactor->Finish(toGrpcStatus(function.status()));
     const uint32_t count = request->count();
-    scheduler_.checkReservation(
-        (*function)->key, count, (*function)->spec.memoryMb,
-        [this, reactor, who, ns, request, response, count](absl::Status fits) {
-          if (!fits.ok()) return reactor->Finish(toGrpcStatus(fits));
-          workers_.post([this, reactor, who, ns, request, response, count] {
-            auto updated = store_.updateConfig(ns, request->function(), 0, [count](store::FunctionConfig& config) {
-              config.reservedTarget = count;
-              return absl::OkStatus();
-            });
-            if (!updated.ok()) return reactor->Finish(toGrpcStatus(updated.status()));
-            (void)audit_.record(*who, "scaling.reserve", absl::StrCat(ns, "/", request->function()),
-                                absl::StrCat("count=", count, " revision=", updated->revision));
-            directory_.changed(*updated);
-            response->set_namespace_(ns);
-            response->set_function(request->function());
-            response->set_reserved_target(count);
-            // The scheduler applies the change before it answers: both go through its loop in order.
-            answerStatus(reactor, ns, request->function(), response);
-          });
-        });
+    auto updated = store_.updateConfig(ns, request->function(), 0, [&](store::FunctionConfig& config) {
+      const uint32_t before = config.reservedTarget;
+      config.reservedTarget = count;
+      if (count <= before) return absl::OkStatus();
+      return directory_.reservationFits(ns, request->function(), count, config.memoryMb);
+    });
+    if (!updated.ok()) return reactor->Finish(toGrpcStatus(updated.status()));
+    (void)audit_.record(*who, "scaling.reserve", absl::StrCat(ns, "/", request->function()),
+                        absl::StrCat("count=", count, " revision=", updated->revision));
+    directory_.changed(*updated);
+    response->set_namespace_(ns);
+    response->set_function(request->function());
+    response->set_reserved_target(count);
+    // The scheduler applies the change before it answers: both go through its loop in order.
+    answerStatus(reactor, ns, request->function(), response);
   });
   return reactor;
 }

@@ -513,5 +513,86 @@ TEST_F(InvokeApiTest, AReservedTargetBeyondTheMemoryBudgetIsRefused) {
   testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
 }
 
+// Reserved memory can grow three more ways than SetReservedCapacity: UpdateFunctionConfig's
+// reserved_target or memory_mb, and CreateFunction with a target. Each is checked the same way,
+// and a refused change stores nothing. Lowering a target always goes through, even when what is
+// left still does not fit a budget that shrank across a restart.
+TEST_F(InvokeApiTest, EveryWayToReserveMoreMemoryIsCheckedAgainstTheBudget) {
+  testing::TempDir dir;
+  auto surged = std::make_unique<testing::SurgedProcess>(dir.path() / "data",
+                                                         std::vector<std::string>{"--memory-budget-mib", "256"});
+  auto channel = testing::makeChannel(surged->address());
+  auto functions = v1::FunctionService::NewStub(channel);
+  deployOn(channel, "promo");
+  auto update = [&](const std::string& path, uint32_t value) {
+    v1::UpdateFunctionConfigRequest request;
+    request.set_name("promo");
+    request.mutable_update_mask()->add_paths(path);
+    if (path == "reserved_target") request.mutable_config()->set_reserved_target(value);
+    if (path == "memory_mb") request.mutable_config()->set_memory_mb(value);
+    v1::Function updated;
+    auto context = contextWithDeadline();
+    return functions->UpdateFunctionConfig(context.get(), request, &updated);
+  };
+  auto stored = [&] {
+    v1::GetFunctionRequest request;
+    request.set_name("promo");
+    v1::Function function;
+    auto context = contextWithDeadline();
+    EXPECT_TRUE(functions->GetFunction(context.get(), request, &function).ok());
+    return function.config();
+  };
+
+  grpc::Status refused = update("reserved_target", 3);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(refused.error_message(), "reserving 3 instances of 128 MiB needs 384 MiB, but the instance memory budget "
+                                     "is 256 MiB and other functions reserve 0 MiB");
+  EXPECT_EQ(stored().reserved_target(), 0u);
+  ASSERT_TRUE(update("reserved_target", 2).ok());
+
+  refused = update("memory_mb", 256);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(refused.error_message(), "reserving 2 instances of 256 MiB needs 512 MiB, but the instance memory budget "
+                                     "is 256 MiB and other functions reserve 0 MiB");
+  EXPECT_EQ(stored().memory_mb(), 128u);
+
+  v1::CreateFunctionRequest create;
+  create.set_name("another-promo");
+  create.mutable_config()->set_runtime(v1::RUNTIME_PYTHON3);
+  create.mutable_config()->set_handler("index.handler");
+  create.mutable_config()->set_reserved_target(1);
+  v1::Function created;
+  auto context = contextWithDeadline();
+  refused = functions->CreateFunction(context.get(), create, &created);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(refused.error_message(), "reserving 1 instances of 128 MiB needs 128 MiB, but the instance memory budget "
+                                     "is 256 MiB and other functions reserve 256 MiB");
+  v1::GetFunctionRequest get;
+  get.set_name("another-promo");
+  context = contextWithDeadline();
+  EXPECT_EQ(functions->GetFunction(context.get(), get, &created).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // The same data on a server with less memory: 2 x 128 MiB no longer fit in 100 MiB, and
+  // neither would 1, but lowering the target must still be possible.
+  functions.reset();
+  channel.reset();
+  ASSERT_EQ(surged->stop(), 0);
+  surged = std::make_unique<testing::SurgedProcess>(dir.path() / "data",
+                                                    std::vector<std::string>{"--memory-budget-mib", "100"});
+  channel = testing::makeChannel(surged->address());
+  auto scaling = v1::ScalingService::NewStub(channel);
+  v1::SetReservedCapacityRequest lower;
+  lower.set_function("promo");
+  lower.set_count(1);
+  v1::ScalingStatus status;
+  context = contextWithDeadline();
+  const grpc::Status lowered = scaling->SetReservedCapacity(context.get(), lower, &status);
+  EXPECT_TRUE(lowered.ok()) << lowered.error_message();
+  EXPECT_EQ(status.reserved_target(), 1u);
+  channel.reset();
+  surged.reset();
+  testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
+}
+
 } // namespace
 } // namespace surge
