@@ -23,6 +23,7 @@ namespace surge::engine {
 namespace {
 
 constexpr int kZygoteControlFd = 3;
+constexpr int kZygoteShimFd = 4;
 // A zygote answers a request within microseconds; one silent this long is stuck.
 constexpr int kReplyTimeoutMs = 5000;
 
@@ -51,8 +52,10 @@ Zygote::Process Zygote::start() {
     return process;
   }
   const int devNull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  std::vector<std::string> args = {options_.program.string(), std::to_string(kZygoteControlFd),
-                                   options_.shimSource.string(), options_.shimInside};
+  const int shim = ::open(options_.shimSource.c_str(), O_RDONLY | O_CLOEXEC);
+  // The argv of a direct start's interpreter: the children's /proc/self/cmdline shows it.
+  std::vector<std::string> args = {"/usr/bin/python3", "-S", options_.shimInside};
+  const std::string program = options_.program.string();
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -72,17 +75,19 @@ Zygote::Process Zygote::start() {
       if (signal != SIGKILL && signal != SIGSTOP) ::sigaction(signal, &defaults, nullptr);
     }
     const int control = ::fcntl(fds[1], F_DUPFD, 10);
-    if (control < 0 || devNull < 0 || ::dup2(devNull, 0) != 0 || ::dup2(devNull, 1) != 1 ||
-        ::dup2(control, kZygoteControlFd) != kZygoteControlFd)
+    const int source = shim < 0 ? -1 : ::fcntl(shim, F_DUPFD, 10);
+    if (control < 0 || source < 0 || devNull < 0 || ::dup2(devNull, 0) != 0 || ::dup2(devNull, 1) != 1 ||
+        ::dup2(control, kZygoteControlFd) != kZygoteControlFd || ::dup2(source, kZygoteShimFd) != kZygoteShimFd)
       ::_exit(127);
     // stderr stays the daemon's: a zygote that cannot load says why in the daemon's log.
-    ::syscall(SYS_close_range, kZygoteControlFd + 1, ~0U, 0);
+    ::syscall(SYS_close_range, kZygoteShimFd + 1, ~0U, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (::getppid() != parent) ::_exit(127);
-    ::execve(argv[0], argv.data(), env);
+    ::execve(program.c_str(), argv.data(), env);
     ::_exit(127);
   }
   if (devNull >= 0) ::close(devNull);
+  if (shim >= 0) ::close(shim);
   ::close(fds[1]);
   if (pid < 0) {
     spdlog::warn("cannot start the Python zygote: fork: {}", std::strerror(errno));

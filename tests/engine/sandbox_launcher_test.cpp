@@ -249,6 +249,9 @@ protected:
     auto launcher = SandboxLauncher::create({.cgroupParent = parent_, .zygote = {}});
     ASSERT_TRUE(launcher.ok()) << launcher.status();
     launcher_ = std::move(*launcher);
+    // The zygote's children are tied to the thread that started it (their parent-death signal),
+    // as bubblewrap's are to the thread that launched them: start it on this long-lived one.
+    if (viaZygote()) launcher_->warmUp();
     // mkdtemp makes 0700; bubblewrap resolves the code directory as the sandbox user.
     fs::permissions(dir_.path(), fs::perms(0755));
     codeDir_ = dir_.path() / "code";
@@ -1100,5 +1103,147 @@ namespace surge::engine {
 namespace {
 INSTANTIATE_TEST_SUITE_P(StartPaths, SandboxLauncherTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "Zygote" : "Bubblewrap"; });
+} // namespace
+} // namespace surge::engine
+
+namespace surge::engine {
+namespace {
+
+// The zygote's own failure modes, on the zygote start path only.
+class SandboxLauncherZygoteTest : public SandboxLauncherTest {
+protected:
+  void recreate(ZygoteOptions zygote) {
+    launcher_.reset();
+    auto launcher = SandboxLauncher::create({.cgroupParent = parent_, .zygote = std::move(zygote)});
+    ASSERT_TRUE(launcher.ok()) << launcher.status();
+    launcher_ = std::move(*launcher);
+    launcher_->warmUp();
+  }
+  // Launches, expecting `zygote` to say which path started it.
+  SandboxProcess& launchVia(const SandboxSpec& spec, bool zygote) {
+    auto process = launcher_->launch(spec);
+    EXPECT_TRUE(process.ok()) << process.status();
+    if (process.ok()) {
+      EXPECT_EQ(process->zygote, zygote) << spec.name;
+    }
+    live_.push_back(process.ok() ? *process : SandboxProcess{});
+    return live_.back();
+  }
+};
+
+TEST_P(SandboxLauncherZygoteTest, AZygoteKilledMidFlightLeavesItsSandboxesAloneAndIsReplaced) {
+  ZygoteOptions options;
+  options.bootWait = kDeadline; // deterministic: never fall back because the new one loads slowly
+  recreate(options);
+  // A sandbox forked by the zygote, blocked on its protocol descriptor.
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  SandboxSpec waiting = spec("i-waiting", python("import os\nos.read(3, 1)\nprint('still here')\n"));
+  waiting.protocolFd = pair[1];
+  SandboxProcess& before = launchVia(waiting, true);
+  ::close(pair[1]);
+
+  const pid_t zygote = launcher_->zygotePid();
+  ASSERT_GT(zygote, 0);
+  const int pidfd = pidfdOpen(zygote);
+  ASSERT_EQ(::kill(zygote, SIGKILL), 0);
+  ASSERT_TRUE(exitsWithin(pidfd, kDeadline));
+  ::close(pidfd);
+
+  // The start that finds it dead is started by bubblewrap, and succeeds.
+  Outcome fallback = finish(launchVia(spec("i-fallback", python("print('fallback')")), false));
+  EXPECT_EQ(fallback.exitCode(), 0) << fallback.err;
+  EXPECT_EQ(fallback.out, "fallback\n");
+  // A new zygote serves the next one.
+  Outcome after = finish(launchVia(spec("i-after", python("print('after')")), true));
+  EXPECT_EQ(after.exitCode(), 0) << after.err;
+  EXPECT_EQ(after.out, "after\n");
+  EXPECT_NE(launcher_->zygotePid(), zygote);
+  // The sandbox forked before the kill is the engine's child, not the zygote's: unaffected.
+  ASSERT_EQ(::write(pair[0], "x", 1), 1);
+  Outcome survivor = finish(before);
+  ::close(pair[0]);
+  EXPECT_EQ(survivor.exitCode(), 0) << survivor.err;
+  EXPECT_EQ(survivor.out, "still here\n");
+}
+
+TEST_P(SandboxLauncherZygoteTest, AZygoteThatCannotStartLeavesEveryStartToBubblewrap) {
+  ZygoteOptions options;
+  options.program = "/nonexistent/surge-zygote";
+  recreate(options);
+  Outcome outcome = finish(launchVia(spec("i-no-zygote", python("print('bwrap')")), false));
+  EXPECT_EQ(outcome.exitCode(), 0) << outcome.err;
+  EXPECT_EQ(outcome.out, "bwrap\n");
+}
+
+TEST_P(SandboxLauncherZygoteTest, AZygoteIsReplacedAfterItsForkBudgetSoChildrenStopSharingItsLayout) {
+  ZygoteOptions options;
+  options.forksPerZygote = 2;
+  options.bootWait = kDeadline;
+  recreate(options);
+  // id(None) is an address inside libpython: the same for every child of one zygote, and
+  // different between zygotes (each is exec'd, so ASLR places it anew).
+  std::vector<pid_t> zygotes;
+  std::vector<std::string> layouts;
+  for (int i = 0; i < 8; ++i) {
+    Outcome outcome = finish(launchVia(spec("i-aslr-" + std::to_string(i), python("print(id(None))")), true));
+    ASSERT_EQ(outcome.exitCode(), 0) << outcome.err;
+    zygotes.push_back(launcher_->zygotePid());
+    layouts.push_back(outcome.out);
+  }
+  std::sort(zygotes.begin(), zygotes.end());
+  std::sort(layouts.begin(), layouts.end());
+  const auto distinctZygotes = std::unique(zygotes.begin(), zygotes.end()) - zygotes.begin();
+  const auto distinctLayouts = std::unique(layouts.begin(), layouts.end()) - layouts.begin();
+  // At most 4 forks each (twice the budget while the replacement loads): at least 2 zygotes.
+  EXPECT_GE(distinctZygotes, 2);
+  EXPECT_EQ(distinctLayouts, distinctZygotes);
+}
+
+TEST(Zygote, RefusesABadRequestWithTheReasonAndServesOn) {
+  ZygoteOptions options;
+  options.bootWait = kDeadline;
+  Zygote zygote(options);
+  const int devNull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  ASSERT_GE(devNull, 0);
+  ZygoteRequest request;
+  request.uid = kUid;
+  request.gid = kUid;
+  request.fds = {{devNull, 0}, {devNull, 1}, {devNull, 2}, {devNull, 4}};
+  request.bwrapArgs = {"--unshare-user", "--bogus", "--", "/bin/true"};
+  auto refused = zygote.spawn(request);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), "the Python zygote refused the sandbox: unknown sandbox option '--bogus'");
+  const pid_t first = zygote.pid();
+  EXPECT_GT(first, 0);
+
+  request.bwrapArgs = {"--unshare-user", "--", "/bin/true"};
+  refused = zygote.spawn(request);
+  EXPECT_EQ(refused.status().message(), "the Python zygote refused the sandbox: a sandbox without --seccomp is refused");
+
+  request.bwrapArgs = {"--seccomp", "4", "--", "/bin/true"};
+  request.uid = 0;
+  refused = zygote.spawn(request);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "the Python zygote refused the sandbox: uid '0' must be a number >= 10000 and not 65534");
+
+  request.uid = kUid;
+  request.fds = {{devNull, 0}};
+  refused = zygote.spawn(request);
+  EXPECT_EQ(refused.status().message(), "the Python zygote refused the sandbox: descriptors 0, 1 and 2 are required");
+
+  request.bwrapArgs = {"--seccomp", "9", "--", "/bin/true"};
+  request.fds = {{devNull, 0}, {devNull, 1}, {devNull, 2}};
+  refused = zygote.spawn(request);
+  EXPECT_EQ(refused.status().message(), "the Python zygote refused the sandbox: --seccomp descriptor '9' was not sent");
+  // Refusing is no failure of the zygote: the same one still serves.
+  EXPECT_EQ(zygote.pid(), first);
+  ::close(devNull);
+}
+
+INSTANTIATE_TEST_SUITE_P(ZygoteOnly, SandboxLauncherZygoteTest, ::testing::Values(true),
+                         [](const ::testing::TestParamInfo<bool>&) { return "Zygote"; });
+
 } // namespace
 } // namespace surge::engine

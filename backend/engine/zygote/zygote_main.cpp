@@ -2,9 +2,12 @@
 // sandboxed instances on request. Started by the engine's Zygote (engine/zygote.h), never by hand;
 // docs/engine.md says why it exists and docs/sandbox.md why it keeps the sandbox's isolation.
 //
-//   surge-zygote <control fd> <shim source on the host> <shim path inside the sandbox>
+//   surge-zygote /usr/bin/python3 -S <shim path inside the sandbox>   (argv[0] as shown)
 //
-// The control descriptor is a SOCK_SEQPACKET socket. The zygote sends "READY" once loaded, then
+// with the control socket at fd 3 and the shim's source open at fd 4. The argv is the one a
+// direct start's interpreter has, since the children's /proc/self/cmdline shows it; nothing of
+// the host's paths is in it or in the environment (LANG only). The control descriptor is a
+// SOCK_SEQPACKET socket. The zygote sends "READY" once loaded, then
 // answers each request with "OK <pid>" or "ERR <message>". A request is NUL-separated strings:
 //   "spawn-v1", uid, gid, fd targets ("0,1,2,3,..."), cgroup files to join..., "--",
 //   bubblewrap's own arguments (the subset SandboxLauncher uses), "--", argv...
@@ -606,9 +609,9 @@ int serve(int control, pid_t engine) {
 const char kBootstrap[] = R"PY(
 import os, sys
 
-def preload(source, inside):
+def preload(source_fd, inside):
     sys.path.insert(0, os.path.dirname(inside))
-    with open(source, 'rb') as f:
+    with open(source_fd, 'rb') as f:
         code = compile(f.read(), inside, 'exec', dont_inherit=True)
     module = type(sys)('__main__')
     module.__file__ = inside
@@ -639,12 +642,12 @@ def run(argv, env):
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: surge-zygote <control fd> <shim source> <shim path inside>\n");
+  if (argc != 3 || std::strcmp(argv[1], "-S") != 0) {
+    std::fprintf(stderr, "usage: surge-zygote -S <shim path inside>, control socket at fd 3, shim source at fd 4\n");
     return 2;
   }
-  const int control = std::atoi(argv[1]);
-  gShimInside = argv[3];
+  const int control = 3;
+  gShimInside = argv[2];
   const pid_t engine = ::getppid();
 
   PyConfig config;
@@ -662,7 +665,7 @@ int main(int argc, char** argv) {
   PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
   PyObject* done = PyRun_String(kBootstrap, Py_file_input, globals, globals);
   PyObject* preload = PyDict_GetItemString(globals, "preload");
-  PyObject* module = done && preload ? PyObject_CallFunction(preload, "ss", argv[2], argv[3]) : nullptr;
+  PyObject* module = done && preload ? PyObject_CallFunction(preload, "is", 4, argv[2]) : nullptr;
   if (module == nullptr) {
     PyErr_Print();
     return 1;
