@@ -365,6 +365,8 @@ std::vector<char> readAll(int fd) {
     ::execve(args[0], args.data(), envp.data());
     fail(2, "execve", argv[0]);
   }
+  // As a direct start's interpreter is called (A and B keep "surge-zygote").
+  ::prctl(PR_SET_NAME, "python3", 0, 0, 0);
   PyOS_AfterFork_Child();
   PyObject* pyArgv = PyList_New(0);
   for (size_t i = 1; i < argv.size(); ++i) {
