@@ -188,8 +188,9 @@ int main(int argc, char** argv) {
               count, viaPool, count - viaPool, static_cast<double>(processes) / count);
   std::printf("PSS per instance: mean %.2f MiB, median %.2f MiB, max %.2f MiB (goal <= 10 MiB: %s)\n", meanPss,
               medianPss, bench::percentile(pss, 1.0), meanPss <= 10 ? "met" : "MISSED");
-  std::printf("  of which the sandbox's helper processes (bwrap's or the zygote's A and B): mean %.2f MiB; the runtime: mean %.2f MiB\n", meanHelper,
-              meanPss - meanHelper);
+  std::printf("  of which the sandbox's helper processes (bwrap's or the zygote's A and B): mean %.2f MiB; the "
+              "runtime: mean %.2f MiB\n",
+              meanHelper, meanPss - meanHelper);
   std::printf("RSS per instance (shared pages counted in full): mean %.2f MiB; memory cgroup charge: mean %.2f MiB\n",
               mean(rss), mean(charged));
   std::printf("instances that fit in 24 GiB by PSS: %.0f\n", fit);

@@ -119,8 +119,8 @@ int main(int argc, char** argv) {
               engineRate >= 2 * naiveRate ? "met" : "MISSED");
   std::filesystem::create_directories(std::filesystem::path(jsonPath).parent_path());
   std::ofstream(jsonPath) << "{\n  \"benchmark\": \"start_rate\",\n  \"instances\": " << count
-                          << ",\n  \"memory_mb\": 128,\n  \"through_pool\": " << viaPool << ",\n  \"through_zygote\": " << viaZygote
-                          << ",\n  \"engine_seconds\": " << engineSeconds
+                          << ",\n  \"memory_mb\": 128,\n  \"through_pool\": " << viaPool
+                          << ",\n  \"through_zygote\": " << viaZygote << ",\n  \"engine_seconds\": " << engineSeconds
                           << ",\n  \"engine_per_second\": " << engineRate << ",\n  \"naive_seconds\": " << naiveSeconds
                           << ",\n  \"naive_per_second\": " << naiveRate << ",\n  \"ratio\": " << engineRate / naiveRate
                           << ",\n  \"goal_per_second\": 50,\n  \"goal_ratio\": 2\n}\n";

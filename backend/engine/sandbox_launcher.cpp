@@ -311,7 +311,13 @@ public:
   BwrapSandboxLauncher(LauncherOptions options, Cgroups cgroups, SeccompFilter filter)
       : options_(std::move(options)), cgroups_(std::move(cgroups)), filter_(std::move(filter)),
         hostArgs_(hostLayoutArgs()) {
-    if (!options_.zygote.program.empty()) zygote_ = std::make_unique<Zygote>(options_.zygote);
+    if (options_.zygote.program.empty()) return;
+    if (::access(options_.zygote.program.c_str(), X_OK) != 0) {
+      spdlog::warn("the Python zygote is not executable at '{}': Python sandboxes start by bubblewrap",
+                   options_.zygote.program.string());
+      return;
+    }
+    zygote_ = std::make_unique<Zygote>(options_.zygote);
   }
   ~BwrapSandboxLauncher() override { cgroups_.removeParentIfEmpty(); }
 

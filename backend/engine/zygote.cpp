@@ -26,6 +26,8 @@ constexpr int kZygoteControlFd = 3;
 constexpr int kZygoteShimFd = 4;
 // A zygote answers a request within microseconds; one silent this long is stuck.
 constexpr int kReplyTimeoutMs = 5000;
+// How long starts go by bubblewrap after a zygote failed to load, before another is tried.
+constexpr auto kRetryAfterLoadFailure = std::chrono::seconds(5);
 
 } // namespace
 
@@ -41,7 +43,7 @@ Zygote::~Zygote() {
 
 void Zygote::warmUp() {
   reapRetired();
-  if (current_.pid < 0) current_ = start();
+  if (current_.pid < 0 && std::chrono::steady_clock::now() >= retryAfter_) current_ = start();
 }
 
 Zygote::Process Zygote::start() {
@@ -114,8 +116,7 @@ bool Zygote::awaitReady(Process& process, std::chrono::milliseconds wait) {
     process.ready = true;
     return true;
   }
-  spdlog::warn("the Python zygote (pid {}) exited while loading; starts use bubblewrap until one loads",
-               process.pid);
+  spdlog::warn("the Python zygote (pid {}) exited while loading; starts use bubblewrap until one loads", process.pid);
   retire(process, true);
   return false;
 }
@@ -134,6 +135,8 @@ void Zygote::reapRetired() {
 
 absl::StatusOr<pid_t> Zygote::spawn(const ZygoteRequest& request) {
   reapRetired();
+  if (current_.pid < 0 && std::chrono::steady_clock::now() < retryAfter_)
+    return absl::UnavailableError("the Python zygote failed to load recently");
   if (current_.pid < 0) current_ = start();
   if (current_.pid < 0) return absl::UnavailableError("the Python zygote cannot be started");
   // A zygote still loading is worth waiting for once (it loads in tens of milliseconds, and a
@@ -184,8 +187,8 @@ absl::StatusOr<pid_t> Zygote::spawn(const ZygoteRequest& request) {
     std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
   }
   auto lost = [&](const std::string& what) {
-    spdlog::warn("the Python zygote (pid {}) {}; this start uses bubblewrap, and a new zygote loads",
-                 current_.pid, what);
+    spdlog::warn("the Python zygote (pid {}) {}; this start uses bubblewrap, and a new zygote loads", current_.pid,
+                 what);
     retire(current_, true);
     current_ = start();
     return absl::UnavailableError(absl::StrCat("the Python zygote ", what));

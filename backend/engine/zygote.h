@@ -32,7 +32,7 @@ struct ZygoteOptions {
 struct ZygoteRequest {
   uid_t uid = 0;
   gid_t gid = 0;
-  std::vector<std::string> joinFiles; // cgroup files the child writes "0" to, as root, first
+  std::vector<std::string> joinFiles;   // cgroup files the child writes "0" to, as root, first
   std::vector<std::pair<int, int>> fds; // (descriptor here, its number in the sandbox)
   std::vector<std::string> bwrapArgs;   // options, then "--", then argv
 };
@@ -71,6 +71,9 @@ private:
   void reapRetired();
 
   const ZygoteOptions options_;
+  // After a zygote failed to load, none is started again before this (a broken shim or
+  // interpreter would otherwise cost every start a doomed fork and exec).
+  std::chrono::steady_clock::time_point retryAfter_{};
   Process current_;
   Process next_; // the replacement, loading while current_ serves
   std::vector<pid_t> retired_;

@@ -1102,7 +1102,9 @@ TEST_P(SandboxLauncherTest, FiftyBareSandboxesStartAndExitCleanly) {
 namespace surge::engine {
 namespace {
 INSTANTIATE_TEST_SUITE_P(StartPaths, SandboxLauncherTest, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "Zygote" : "Bubblewrap"; });
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Zygote" : "Bubblewrap";
+                         });
 } // namespace
 } // namespace surge::engine
 
@@ -1219,7 +1221,8 @@ TEST(Zygote, RefusesABadRequestWithTheReasonAndServesOn) {
 
   request.bwrapArgs = {"--unshare-user", "--", "/bin/true"};
   refused = zygote.spawn(request);
-  EXPECT_EQ(refused.status().message(), "the Python zygote refused the sandbox: a sandbox without --seccomp is refused");
+  EXPECT_EQ(refused.status().message(),
+            "the Python zygote refused the sandbox: a sandbox without --seccomp is refused");
 
   request.bwrapArgs = {"--seccomp", "4", "--", "/bin/true"};
   request.uid = 0;

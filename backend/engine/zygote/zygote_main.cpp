@@ -56,8 +56,8 @@
 
 namespace {
 
-constexpr int kMaxFds = 9;                  // 0-2 stdio, 3 protocol, 4 seccomp, 5-8 /etc data
-constexpr size_t kMaxRequest = 256 * 1024;  // far above what the launcher sends
+constexpr int kMaxFds = 9;                 // 0-2 stdio, 3 protocol, 4 seccomp, 5-8 /etc data
+constexpr size_t kMaxRequest = 256 * 1024; // far above what the launcher sends
 constexpr const char* kPython = "/usr/bin/python3";
 
 // One mount-tree step, in the order the request lists them.
@@ -82,7 +82,7 @@ struct Plan {
   std::vector<std::string> argv;
 };
 
-std::string gShimInside; // the shim's path inside the sandbox, as the engine's argv names it
+std::string gShimInside;  // the shim's path inside the sandbox, as the engine's argv names it
 PyObject* gRun = nullptr; // the bootstrap's run(argv, env)
 
 // ---- parsing (in the zygote, before any fork: a bad request gets an answer, not a dead child) ----
@@ -201,7 +201,11 @@ std::string parse(const std::vector<std::string>& s, const std::vector<int>& rec
             : word == "--dev"   ? Op::kDev
             : word == "--tmpfs" ? Op::kTmpfs
                                 : Op::kRemountRo,
-            "", "", pendingSize, -1, 0};
+            "",
+            "",
+            pendingSize,
+            -1,
+            0};
       if (!(error = target(word.c_str(), op.a)).empty()) return error;
       plan.ops.push_back(op);
       pendingSize = 0;
@@ -423,8 +427,8 @@ std::vector<char> readAll(int fd) {
       break;
     case Op::kData: {
       const std::vector<char> bytes = readAll(plan.fds[op.fd]);
-      const int fd = makeDirs(parentOf(target)) ? ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)
-                                                : -1;
+      const int fd =
+          makeDirs(parentOf(target)) ? ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
       if (fd < 0 || ::write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()) ||
           ::fchmod(fd, op.perms) != 0)
         fail(err, "writing", op.a);
@@ -438,8 +442,7 @@ std::vector<char> readAll(int fd) {
     case Op::kDev: makeDev(err, target); break;
     case Op::kTmpfs: {
       const std::string options = "mode=0755" + (op.size ? ",size=" + std::to_string(op.size) : std::string());
-      if (!makeDirs(target) ||
-          ::mount("tmpfs", target.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0)
+      if (!makeDirs(target) || ::mount("tmpfs", target.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0)
         fail(err, "mounting", op.a);
       break;
     }
@@ -534,8 +537,8 @@ std::vector<char> readAll(int fd) {
   if (::getppid() != engine) ::_exit(1); // the engine is gone already
 
   const long child = ::syscall(SYS_clone,
-                               CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
-                                   CLONE_NEWUTS | CLONE_NEWCGROUP | SIGCHLD,
+                               CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+                                   CLONE_NEWCGROUP | SIGCHLD,
                                nullptr, nullptr, nullptr, nullptr);
   if (child < 0) fail(2, "creating the namespaces");
   if (child == 0) runInit(placed);
@@ -654,8 +657,8 @@ int main(int argc, char** argv) {
 
   PyConfig config;
   PyConfig_InitIsolatedConfig(&config);
-  config.site_import = 0;      // -S
-  config.write_bytecode = 0;   // as PYTHONDONTWRITEBYTECODE=1
+  config.site_import = 0;             // -S
+  config.write_bytecode = 0;          // as PYTHONDONTWRITEBYTECODE=1
   config.install_signal_handlers = 1; // as python3: SIGPIPE ignored, SIGINT a KeyboardInterrupt
   PyConfig_SetString(&config, &config.program_name, L"/usr/bin/python3");
   PyConfig_SetString(&config, &config.executable, L"/usr/bin/python3");
