@@ -1202,6 +1202,58 @@ TEST_P(SandboxLauncherZygoteTest, AZygoteIsReplacedAfterItsForkBudgetSoChildrenS
   EXPECT_EQ(distinctLayouts, distinctZygotes);
 }
 
+TEST_P(SandboxLauncherZygoteTest, AnInstanceFindsNothingOfAnotherFunctionsRequestInItsMemory) {
+  ZygoteOptions options;
+  options.bootWait = kDeadline;
+  recreate(options);
+  // Another function's sandbox: its request carries a marker in an environment value and in its
+  // code directory's path.
+  const std::string half1 = "surge-zygote-leak-", half2 = "marker-4711";
+  const fs::path otherCode = dir_.path() / (half1 + half2);
+  fs::create_directories(otherCode);
+  fs::permissions(otherCode, fs::perms(0755));
+  SandboxSpec other = spec("i-other", python("pass"));
+  other.uid = other.gid = kOtherUid;
+  other.codeDir = otherCode;
+  other.env["OTHER_SECRET"] = half1 + half2;
+  // A longer request than the next one, the marker at its end: a reused buffer would keep it.
+  other.argv.push_back(std::string(4096, '-'));
+  other.argv.push_back(half1 + half2);
+  Outcome first = finish(launchVia(other, true));
+  ASSERT_EQ(first.exitCode(), 0) << first.err;
+  // This one reads all of its own memory and looks for the marker, built from its halves so that
+  // the whole marker is never in this program's own memory.
+  const std::string scan =
+      "import sys\n"
+      "h1, h2 = sys.argv[1].encode(), sys.argv[2].encode()\n"
+      "found = 0\n"
+      "mem = open('/proc/self/mem', 'rb', 0)\n"
+      "for line in open('/proc/self/maps'):\n"
+      "    fields = line.split()\n"
+      "    if fields[1][0] != 'r' or (len(fields) > 5 and fields[5] in ('[vvar]', '[vsyscall]')):\n"
+      "        continue\n"
+      "    start, end = (int(x, 16) for x in fields[0].split('-'))\n"
+      "    try:\n"
+      "        mem.seek(start)\n"
+      "        data = mem.read(end - start)\n"
+      "    except OSError:\n"
+      "        continue\n"
+      "    i = data.find(h1)\n"
+      "    while i >= 0:\n"
+      "        if data[i + len(h1):i + len(h1) + len(h2)] == h2:\n"
+      "            found += 1\n"
+      "        i = data.find(h1, i + 1)\n"
+      "print(found)\n";
+  // From a file: this request is then shorter than the other's and cannot overwrite it.
+  writeText(codeDir_ / "scan.py", scan);
+  SandboxSpec mine = spec("i-mine", python("exec(open('/code/scan.py').read())"));
+  mine.argv.push_back(half1);
+  mine.argv.push_back(half2);
+  Outcome outcome = finish(launchVia(mine, true));
+  EXPECT_EQ(outcome.exitCode(), 0) << outcome.err;
+  EXPECT_EQ(outcome.out, "0\n") << "another function's request is readable in this instance's memory";
+}
+
 TEST(Zygote, RefusesABadRequestWithTheReasonAndServesOn) {
   ZygoteOptions options;
   options.bootWait = kDeadline;

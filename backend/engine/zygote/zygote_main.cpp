@@ -30,6 +30,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -371,6 +372,8 @@ std::vector<char> readAll(int fd) {
   }
   // As a direct start's interpreter is called (A and B keep "surge-zygote").
   ::prctl(PR_SET_NAME, "python3", 0, 0, 0);
+  ::mallopt(M_PERTURB, 0); // the zygote's wiping of freed memory (see main) is not the function's cost
+
   PyOS_AfterFork_Child();
   PyObject* pyArgv = PyList_New(0);
   for (size_t i = 1; i < argv.size(); ++i) {
@@ -554,6 +557,13 @@ std::vector<char> readAll(int fd) {
 
 // ---- the zygote's loop ----
 
+// Overwrites the stack below the caller, where parse() and its strings lived.
+[[gnu::noinline]] void wipeStack() {
+  char area[64 * 1024];
+  ::explicit_bzero(area, sizeof(area));
+  asm volatile("" : : "r"(area) : "memory");
+}
+
 void reply(int control, const std::string& text) {
   [[maybe_unused]] ssize_t n = ::send(control, text.data(), text.size(), MSG_NOSIGNAL);
 }
@@ -607,6 +617,16 @@ int serve(int control, pid_t engine) {
       reply(control, pid > 0 ? "OK " + std::to_string(pid) : std::string("ERR clone: ") + std::strerror(forkError));
     }
     for (int fd : received) ::close(fd);
+    // Every child is a copy of this process: nothing of this request may be left in it for the
+    // next one, another function's, to read. Heap memory is wiped when freed (M_PERTURB, set in
+    // main), this buffer and the stack here.
+    ::explicit_bzero(buffer.data(), static_cast<size_t>(got));
+    plan = Plan{};
+    strings.clear();
+    strings.shrink_to_fit();
+    error.clear();
+    error.shrink_to_fit();
+    wipeStack();
   }
 }
 
@@ -654,6 +674,8 @@ int main(int argc, char** argv) {
   const int control = 3;
   gShimInside = argv[2];
   const pid_t engine = ::getppid();
+  // Freed heap memory is overwritten, so that no request outlives its handling (see serve()).
+  ::mallopt(M_PERTURB, 0xa5);
 
   PyConfig config;
   PyConfig_InitIsolatedConfig(&config);
