@@ -643,6 +643,10 @@ def preload(source_fd, inside):
     module.__name__ = '__surge_preload__'  # not '__main__': the shim must not start here
     exec(code, module.__dict__)
     module.__name__ = '__main__'
+    # What is loaded now stays out of the children's garbage collections: a collection writes to
+    # every object it visits, which would copy the zygote's pages into each child.
+    import gc
+    gc.freeze()
     return module
 
 def run(argv, env):
