@@ -357,7 +357,9 @@ std::vector<char> readAll(int fd) {
 [[noreturn]] void runProgram(const Plan& plan) {
   const auto& argv = plan.argv;
   std::vector<std::string> env = plan.env;
-  env.push_back("PWD=" + plan.chdir); // as bubblewrap, which sets it after its chdir
+  // As bubblewrap, which sets PWD after its chdir, over any PWD of the spec's.
+  std::erase_if(env, [](const std::string& entry) { return entry.rfind("PWD=", 0) == 0; });
+  env.push_back("PWD=" + plan.chdir);
   const bool python = argv[0] == kPython && argv.size() >= 3 && argv[1] == "-S" &&
                       ((argv[2] == "-c" && argv.size() >= 4) || argv[2] == gShimInside ||
                        argv[2] == "/runtime-compiled/python/surge_runtime.pyc");
