@@ -23,6 +23,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <string_view>
 #include <tuple>
@@ -460,8 +461,16 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launch(const SandboxSpec& s
         (void)cgroups_.removeGroup(*dirs);
         return pid.status();
       }
-      // No zygote could serve: bubblewrap starts this one. A zygote that died between forking
-      // and answering may have left a child in the cgroup; start from a fresh one.
+      // No zygote could serve: bubblewrap starts this one, from a fresh cgroup. A zygote that
+      // died between forking and answering may have left its child A (ours, by CLONE_PARENT)
+      // in this one: reap it, or, a zombie, it would keep the cgroup from being removed.
+      for (const auto& dir : *dirs) {
+        std::ifstream procs(dir / "cgroup.procs");
+        for (pid_t member = 0; procs >> member;) {
+          ::kill(member, SIGKILL);
+          ::waitpid(member, nullptr, 0); // ECHILD at once for its descendants, which are not ours
+        }
+      }
       if (auto removed = cgroups_.removeGroup(*dirs); !removed.ok()) return removed;
       dirs = cgroups_.createGroup(spec.name, {uint64_t{spec.memoryMb} << 20, spec.pidsMax, spec.background});
       if (!dirs.ok()) return dirs.status();

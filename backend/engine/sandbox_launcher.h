@@ -94,6 +94,8 @@ struct LauncherOptions {
 // launch() must be called from a thread that outlives the sandboxes it starts: bubblewrap's
 // --die-with-parent is the kernel's parent-death signal, which fires when the *thread* that
 // forked it exits, not the process.
+// Sandboxes forked by the Python zygote are tied the same way to the thread that started the
+// zygote (warmUp(), or the first launch() with viaZygote): launch from one long-lived thread.
 class SandboxLauncher {
 public:
   // Detects cgroup v1 or v2, creates the parent cgroup, and removes sandboxes a crashed
