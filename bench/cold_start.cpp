@@ -35,6 +35,7 @@ struct Series {
   std::vector<double> readyMs; // of which start() -> onReady; the rest is the first invoke
   int pooled = 0;              // samples whose start took StartPath::kPool
   int direct = 0;
+  int zygote = 0; // of the direct ones: forked by the Python zygote (StartPath::kZygote)
   double p50() const { return bench::percentile(ms, 0.5); }
   double p99() const { return bench::percentile(ms, 0.99); }
 };
@@ -91,15 +92,17 @@ std::optional<double> coldStart(engine::Engine& engine, bench::WaitingObserver& 
     std::fprintf(stderr, "%s: no onExit within 60 s of stop()\n", spec.function.c_str());
     return std::nullopt;
   }
-  (observer.path(id) == engine::StartPath::kPool ? series.pooled : series.direct)++;
+  const auto path = observer.path(id);
+  (path == engine::StartPath::kPool ? series.pooled : series.direct)++;
+  if (path == engine::StartPath::kZygote) ++series.zygote;
   series.ms.push_back(ms);
   series.readyMs.push_back(readyMs);
   return ms;
 }
 
 void printSeries(const char* what, const Series& s) {
-  std::printf("%-44s p50 %6.2f ms  p99 %6.2f ms  (%zu samples: %d pool, %d direct)\n", what, s.p50(), s.p99(),
-              s.ms.size(), s.pooled, s.direct);
+  std::printf("%-44s p50 %6.2f ms  p99 %6.2f ms  (%zu samples: %d pool, %d direct, of which %d zygote)\n", what,
+              s.p50(), s.p99(), s.ms.size(), s.pooled, s.direct, s.zygote);
   std::printf("%-44s p50 %6.2f ms  p99 %6.2f ms\n", "  of which start() -> onReady:", bench::percentile(s.readyMs, 0.5),
               bench::percentile(s.readyMs, 0.99));
 }
@@ -108,7 +111,8 @@ std::string seriesJson(const Series& s) {
   return "{\"samples\": " + std::to_string(s.ms.size()) + ", \"p50_ms\": " + std::to_string(s.p50()) +
          ", \"p99_ms\": " + std::to_string(s.p99()) +
          ", \"ready_p50_ms\": " + std::to_string(bench::percentile(s.readyMs, 0.5)) +
-         ", \"pool_path\": " + std::to_string(s.pooled) + ", \"direct_path\": " + std::to_string(s.direct) + "}";
+         ", \"pool_path\": " + std::to_string(s.pooled) + ", \"direct_path\": " + std::to_string(s.direct) +
+         ", \"zygote_path\": " + std::to_string(s.zygote) + "}";
 }
 
 } // namespace

@@ -27,7 +27,9 @@ struct SandboxMemory {
   bool isInstance = false; // else a stem cell still waiting in the pool
   int processes = 0;
   uint64_t pssKib = 0;
-  uint64_t helperPssKib = 0; // bubblewrap's own processes (the outer one and the namespace's init)
+  // The sandbox's own processes besides the runtime: bubblewrap's outer one and the namespace's
+  // init, or their counterparts forked by the Python zygote (also named surge-zygote).
+  uint64_t helperPssKib = 0;
   uint64_t rssKib = 0;
   uint64_t cgroupBytes = 0; // memory.usage_in_bytes: what the cgroup is charged, page cache included
 };
@@ -63,7 +65,7 @@ SandboxMemory measure(const std::filesystem::path& cgroup) {
     ++memory.processes;
     memory.pssKib += pss;
     memory.rssKib += rollupKib(rollup, "Rss");
-    if (comm == "bwrap") memory.helperPssKib += pss;
+    if (comm == "bwrap" || comm == "surge-zygote") memory.helperPssKib += pss;
   }
   const std::string usage = readFile(cgroup / "memory.usage_in_bytes");
   if (!usage.empty()) memory.cgroupBytes = std::stoull(usage);
@@ -186,8 +188,9 @@ int main(int argc, char** argv) {
               count, viaPool, count - viaPool, static_cast<double>(processes) / count);
   std::printf("PSS per instance: mean %.2f MiB, median %.2f MiB, max %.2f MiB (goal <= 10 MiB: %s)\n", meanPss,
               medianPss, bench::percentile(pss, 1.0), meanPss <= 10 ? "met" : "MISSED");
-  std::printf("  of which bubblewrap's helper processes: mean %.2f MiB; the runtime: mean %.2f MiB\n", meanHelper,
-              meanPss - meanHelper);
+  std::printf("  of which the sandbox's helper processes (bwrap's or the zygote's A and B): mean %.2f MiB; the "
+              "runtime: mean %.2f MiB\n",
+              meanHelper, meanPss - meanHelper);
   std::printf("RSS per instance (shared pages counted in full): mean %.2f MiB; memory cgroup charge: mean %.2f MiB\n",
               mean(rss), mean(charged));
   std::printf("instances that fit in 24 GiB by PSS: %.0f\n", fit);

@@ -11,7 +11,7 @@ packages=(
   # store
   libsqlite3-dev libsqlitecpp-dev libzip-dev libssl-dev
   # execution engine
-  bubblewrap libseccomp-dev libcap-dev python3 nodejs
+  bubblewrap libseccomp-dev libcap-dev python3 libpython3.11-dev nodejs
   # CLI, config
   libcli11-dev libtomlplusplus-dev libspdlog-dev libasio-dev
   # tests and benchmarks

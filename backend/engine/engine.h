@@ -119,6 +119,7 @@ struct InstanceExit {
 enum class StartPath {
   kDirect, // a new sandbox was launched for it
   kPool,   // a pre-started sandbox with the runtime already loaded received the code
+  kZygote, // a new sandbox was forked from the Python zygote, its interpreter already loaded
 };
 
 // Events about instances, delivered through the Executor.

@@ -117,6 +117,9 @@ struct SandboxEngine::Impl {
         work(asio::make_work_guard(io)), loop([this] { runLoop(); }) {
     // The compiled shim first (off the loop), then the pool; starts before that use the source.
     asio::post(spawner, [this] {
+      // The zygote's children are tied to the thread that starts it (their parent-death
+      // signal), so the spawner thread, which launches every sandbox, starts it.
+      this->launcher->warmUp();
       auto compiled = compilePythonShim();
       asio::post(io, [this, compiled = std::move(compiled)] {
         compiledShimDir = compiled;
@@ -273,6 +276,8 @@ struct SandboxEngine::Impl {
     sandbox.argv = *argv;
     sandbox.env = spec.environment;
     fillSandbox(sandbox, spec.memoryMb); // the platform's variables win over the function's
+    // Python forks from the zygote (bubblewrap when it cannot serve); onLaunched() says which.
+    sandbox.viaZygote = spec.runtime == store::Runtime::kPython3;
     launchSandbox(instance);
   }
 
@@ -354,6 +359,7 @@ struct SandboxEngine::Impl {
     sandbox.background = true;
     sandbox.argv = *commandFor(key.first);
     fillSandbox(sandbox, key.second);
+    sandbox.viaZygote = key.first == store::Runtime::kPython3;
     launchSandbox(instance);
   }
 
@@ -451,6 +457,7 @@ struct SandboxEngine::Impl {
     }
     if (!process.ok()) return failStart(instance, process.status());
     instance->process = *process;
+    if (process->zygote && instance->path == StartPath::kDirect) instance->path = StartPath::kZygote;
     instance->stdoutPipe = std::make_unique<asio::posix::stream_descriptor>(io, process->stdoutFd);
     instance->stderrPipe = std::make_unique<asio::posix::stream_descriptor>(io, process->stderrFd);
     const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, process->pid, 0));

@@ -5,6 +5,7 @@
 #include "engine/cgroups.h"
 #include "engine/seccomp_filter.h"
 
+#include <absl/base/thread_annotations.h>
 #include <absl/strings/str_cat.h>
 #include <spdlog/spdlog.h>
 
@@ -22,6 +23,8 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <mutex>
 #include <string_view>
 #include <tuple>
 #include <utility>
@@ -308,7 +311,15 @@ class BwrapSandboxLauncher final : public SandboxLauncher {
 public:
   BwrapSandboxLauncher(LauncherOptions options, Cgroups cgroups, SeccompFilter filter)
       : options_(std::move(options)), cgroups_(std::move(cgroups)), filter_(std::move(filter)),
-        hostArgs_(hostLayoutArgs()) {}
+        hostArgs_(hostLayoutArgs()) {
+    if (options_.zygote.program.empty()) return;
+    if (::access(options_.zygote.program.c_str(), X_OK) != 0) {
+      spdlog::warn("the Python zygote is not executable at '{}': Python sandboxes start by bubblewrap",
+                   options_.zygote.program.string());
+      return;
+    }
+    zygote_ = std::make_unique<Zygote>(options_.zygote);
+  }
   ~BwrapSandboxLauncher() override { cgroups_.removeParentIfEmpty(); }
 
   absl::StatusOr<SandboxProcess> launch(const SandboxSpec& spec) override;
@@ -319,6 +330,14 @@ public:
   bool oomKilled(const SandboxProcess& process) const override { return cgroups_.oomKilled(process.cgroupDirs); }
   void destroy(SandboxProcess& process) override;
   std::string cgroupVersion() const override { return cgroups_.version() == CgroupVersion::kV2 ? "v2" : "v1"; }
+  void warmUp() override {
+    std::lock_guard lock(zygoteMu_);
+    if (zygote_) zygote_->warmUp();
+  }
+  pid_t zygotePid() const override {
+    std::lock_guard lock(zygoteMu_);
+    return zygote_ ? zygote_->pid() : -1;
+  }
 
 private:
   std::vector<std::string> bwrapArgs(const SandboxSpec& spec) const;
@@ -327,6 +346,8 @@ private:
   const Cgroups cgroups_;
   const SeccompFilter filter_;
   const std::vector<std::string> hostArgs_;
+  mutable std::mutex zygoteMu_; // launch() is thread-safe; the zygote serves one request at a time
+  std::unique_ptr<Zygote> zygote_ ABSL_PT_GUARDED_BY(zygoteMu_);
 };
 
 std::vector<std::string> BwrapSandboxLauncher::bwrapArgs(const SandboxSpec& spec) const {
@@ -412,6 +433,49 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launch(const SandboxSpec& s
 
   std::vector<std::string> args = bwrapArgs(spec);
   const std::vector<fs::path> joinFiles = cgroups_.joinFiles(*dirs);
+  if (spec.viaZygote) {
+    std::lock_guard lock(zygoteMu_);
+    if (zygote_) {
+      ZygoteRequest request;
+      request.uid = spec.uid;
+      request.gid = spec.gid;
+      for (const auto& file : joinFiles) request.joinFiles.push_back(file.string());
+      for (int i = 0; i < kChildFdCount; ++i) {
+        const int fd = i == kProtocolFd ? spec.protocolFd : sources[i].get();
+        if (fd >= 0) request.fds.emplace_back(fd, i);
+      }
+      request.bwrapArgs.assign(args.begin() + 1, args.end());
+      auto pid = zygote_->spawn(request);
+      if (pid.ok()) {
+        SandboxProcess process;
+        process.pid = *pid;
+        process.zygote = true;
+        process.stdoutFd = (*outPipe)[0].release();
+        process.stderrFd = (*errPipe)[0].release();
+        for (const int fd : {process.stdoutFd, process.stderrFd})
+          ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+        process.cgroupDirs = std::move(*dirs);
+        return process;
+      }
+      if (pid.status().code() != absl::StatusCode::kUnavailable) {
+        (void)cgroups_.removeGroup(*dirs);
+        return pid.status();
+      }
+      // No zygote could serve: bubblewrap starts this one, from a fresh cgroup. A zygote that
+      // died between forking and answering may have left its child A (ours, by CLONE_PARENT)
+      // in this one: reap it, or, a zombie, it would keep the cgroup from being removed.
+      for (const auto& dir : *dirs) {
+        std::ifstream procs(dir / "cgroup.procs");
+        for (pid_t member = 0; procs >> member;) {
+          ::kill(member, SIGKILL);
+          ::waitpid(member, nullptr, 0); // ECHILD at once for its descendants, which are not ours
+        }
+      }
+      if (auto removed = cgroups_.removeGroup(*dirs); !removed.ok()) return removed;
+      dirs = cgroups_.createGroup(spec.name, {uint64_t{spec.memoryMb} << 20, spec.pidsMax, spec.background});
+      if (!dirs.ok()) return dirs.status();
+    }
+  }
   ChildPlan plan;
   for (int i = 0; i < kChildFdCount; ++i) plan.sources[i] = sources[i].get();
   plan.sources[kProtocolFd] = spec.protocolFd;

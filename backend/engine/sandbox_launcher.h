@@ -3,6 +3,8 @@
 // threat model.
 #pragma once
 
+#include "engine/zygote.h"
+
 #include <absl/status/statusor.h>
 
 #include <sys/types.h>
@@ -49,6 +51,13 @@ struct SandboxSpec {
   // Host-side descriptor passed to the sandboxed process as fd 3 (e.g. one end of a
   // socketpair), or -1. The launcher does not take ownership.
   int protocolFd = -1;
+  // Fork the sandbox from the Python zygote (engine/zygote.h) instead of exec'ing bubblewrap:
+  // the same namespaces, uid, mounts, capabilities, cgroup and seccomp filter, built by the
+  // zygote's child from the same bubblewrap arguments. A `/usr/bin/python3 -S` argv running the
+  // shim or `-c CODE` then runs in the zygote's already-loaded interpreter; any other program is
+  // exec'd inside the finished sandbox. Falls back to bubblewrap when no zygote is configured or
+  // none can serve (SandboxProcess::zygote says which).
+  bool viaZygote = false;
 };
 
 struct SandboxProcess {
@@ -64,6 +73,10 @@ struct SandboxProcess {
   int stderrFd = -1;
   // The instance's cgroup (v1: one directory per controller).
   std::vector<std::filesystem::path> cgroupDirs;
+  // Forked by the zygote: pid is then the zygote's child A (docs/sandbox.md), a child of the
+  // caller all the same, with bubblewrap's exit-status conventions ("surge-zygote: ..." on
+  // stderr and exit 1 when the set-up fails).
+  bool zygote = false;
 };
 
 struct LauncherOptions {
@@ -73,12 +86,16 @@ struct LauncherOptions {
   // Cgroups live under <controller root>/<cgroupParent>/<sandbox name>. [A-Za-z0-9._-] only;
   // everything below it belongs to the launcher (create() removes it).
   std::string cgroupParent = "surge";
+  // The Python zygote for SandboxSpec::viaZygote; an empty program: none.
+  ZygoteOptions zygote;
 };
 
 // Thread-safe. Must run as root (it writes cgroups and switches to the functions' uids).
 // launch() must be called from a thread that outlives the sandboxes it starts: bubblewrap's
 // --die-with-parent is the kernel's parent-death signal, which fires when the *thread* that
 // forked it exits, not the process.
+// Sandboxes forked by the Python zygote are tied the same way to the thread that started the
+// zygote (warmUp(), or the first launch() with viaZygote): launch from one long-lived thread.
 class SandboxLauncher {
 public:
   // Detects cgroup v1 or v2, creates the parent cgroup, and removes sandboxes a crashed
@@ -110,6 +127,12 @@ public:
 
   // "v1" or "v2".
   virtual std::string cgroupVersion() const = 0;
+
+  // Starts the zygote, if one is configured, on the calling thread: call it from the thread
+  // that will call launch(), so that no start waits for it to load. launch() starts it too.
+  virtual void warmUp() = 0;
+  // The zygote serving now, or -1 (for tests and monitoring).
+  virtual pid_t zygotePid() const = 0;
 };
 
 } // namespace surge::engine

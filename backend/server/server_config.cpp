@@ -44,6 +44,8 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
       ->needs(tlsCert);
   app.add_option("--runtime-dir", config.runtimeDir, "Folder with the runtime shims bound into every sandbox")
       ->check(CLI::ExistingDirectory);
+  app.add_option("--zygote", config.zygote,
+                 "The surge-zygote executable that forks Python sandboxes; empty: every sandbox starts by bubblewrap");
   app.add_option("--cgroup-parent", config.cgroupParent,
                  "Cgroup under each controller that holds the sandboxes (default: surge-<hash of the data dir>)");
   app.add_option("--pool-size", config.poolSize,

@@ -26,6 +26,8 @@ struct ServerConfig {
 
   // Instances. The runtime shims (python/, nodejs/) bound read-only into every sandbox.
   std::filesystem::path runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
+  // The Python zygote that forks Python sandboxes (docs/engine.md); empty: bubblewrap only.
+  std::filesystem::path zygote = SURGE_ZYGOTE_PROGRAM;
   // Sandbox cgroups live under <controller>/<cgroupParent>/; empty: "surge-" plus a hash of the
   // data dir, so that two servers with different data dirs never clean up each other's.
   std::string cgroupParent;

@@ -122,6 +122,9 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
   launcherOptions.cgroupParent = config.cgroupParent.empty()
                                      ? absl::StrCat("surge-", common::Sha256::of(dataDir.string()).substr(0, 12))
                                      : config.cgroupParent;
+  // The zygote loads the same shim the sandboxes bind at /runtime.
+  launcherOptions.zygote.program = config.zygote;
+  launcherOptions.zygote.shimSource = config.runtimeDir / "python" / "surge_runtime.py";
   engine::SandboxEngineOptions engineOptions;
   engineOptions.runtimeDir = config.runtimeDir;
   engineOptions.sandboxesDir = sandboxes;

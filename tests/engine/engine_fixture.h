@@ -25,8 +25,10 @@ protected:
   void SetUp() override {
     LauncherOptions options;
     options.cgroupParent = "surge-test-engine-" + std::to_string(::getpid());
+    configureLauncher(options);
     auto launcher = SandboxLauncher::create(options);
     ASSERT_TRUE(launcher.ok()) << launcher.status();
+    launcher_ = launcher->get();
     SandboxEngineOptions engineOptions;
     engineOptions.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
     configure(engineOptions);
@@ -37,6 +39,7 @@ protected:
   void TearDown() override { engine_.reset(); }
   // Tests that need other engine options (the pool) set them here.
   virtual void configure(SandboxEngineOptions&) {}
+  virtual void configureLauncher(LauncherOptions&) {}
 
   // Starts an instance and waits (bounded) for it to be ready; a failure is a test failure.
   InstanceId startReady(const InstanceSpec& spec) {
@@ -78,6 +81,7 @@ protected:
   testing::TaskThread caller_;
   testing::InstanceRecorder recorder_;
   std::unique_ptr<SandboxEngine> engine_;
+  SandboxLauncher* launcher_ = nullptr; // owned by engine_
   int functions_ = 0;
   int requests_ = 0;
 };

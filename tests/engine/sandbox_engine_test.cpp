@@ -9,6 +9,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -307,6 +311,31 @@ TEST_F(SandboxEngineTest, InvokingAnInstanceThatIsNotReadyIsRefused) {
 // ---- pre-started sandboxes ----
 
 // The loop polls for a while after work before it sleeps (SandboxEngineOptions::loopSpin).
+TEST_F(SandboxEngineTest, PythonForksFromTheZygoteAndABubblewrapStartStandsInWhileItIsReplaced) {
+  const InstanceSpec spec = function({{"index.py", "import os\ndef handler(e, c):\n    return str(os.getuid())\n"}});
+  const InstanceId forked = startReady(spec);
+  EXPECT_EQ(recorder_.path(forked), StartPath::kZygote);
+  EXPECT_EQ(call(forked, "")->output, std::to_string(100000 + spec.functionId));
+
+  // The zygote dies: the next start must not fail, and goes by bubblewrap.
+  const pid_t zygote = launcher_->zygotePid();
+  ASSERT_GT(zygote, 0);
+  ASSERT_EQ(::kill(zygote, SIGKILL), 0);
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, zygote, 0));
+  pollfd exited{pidfd, POLLIN, 0};
+  ASSERT_EQ(::poll(&exited, 1, 60000), 1) << "the killed zygote did not exit";
+  ::close(pidfd);
+  const InstanceId fallback = startReady(spec);
+  EXPECT_EQ(recorder_.path(fallback), StartPath::kDirect);
+  EXPECT_EQ(call(fallback, "")->output, std::to_string(100000 + spec.functionId));
+  // A new zygote was started meanwhile, and the start after it forks from there.
+  const InstanceId again = startReady(spec);
+  EXPECT_EQ(recorder_.path(again), StartPath::kZygote);
+  EXPECT_NE(launcher_->zygotePid(), zygote);
+  // The instance forked by the killed zygote never depended on it.
+  EXPECT_EQ(call(forked, "")->output, std::to_string(100000 + spec.functionId));
+}
+
 class SpinningEngineTest : public SandboxEngineTest {
 protected:
   void configure(SandboxEngineOptions& options) override { options.loopSpin = std::chrono::microseconds(500); }
@@ -437,7 +466,7 @@ TEST_F(PooledEngineTest, AnEmptyPoolFallsBackToADirectStartAndWarmsThatSizeFromT
   InstanceSpec spec = function({{"index.py", "def handler(e, c):\n    return 'direct'\n"}});
   spec.memoryMb = 256; // no pool of this size yet
   const InstanceId id = startReady(spec);
-  EXPECT_EQ(recorder_.path(id), StartPath::kDirect);
+  EXPECT_EQ(recorder_.path(id), StartPath::kZygote);
   EXPECT_EQ(call(id, "")->output, "direct");
   EXPECT_TRUE(poolReady(256)) << "a size asked for once is kept warm";
   const InstanceId pooled = startReady(spec);
@@ -471,8 +500,10 @@ TEST_F(PooledEngineTest, PythonRunsTheShimCompiledOnceAndItsFramesStayOutOfTrace
     }
     spec.memoryMb = pooled ? 128 : 192; // no pool of 192 MiB: a direct start
     const InstanceId id = startReady(spec);
-    EXPECT_EQ(recorder_.path(id), pooled ? StartPath::kPool : StartPath::kDirect);
-    EXPECT_EQ(call(id, "cmdline")->output, "/usr/bin/python3 -S /runtime-compiled/python/surge_runtime.pyc ");
+    EXPECT_EQ(recorder_.path(id), pooled ? StartPath::kPool : StartPath::kZygote);
+    // Forked from the zygote (pooled or not), which loaded the shim once from source, compiled
+    // under its name inside: the argv a direct start's interpreter would have had.
+    EXPECT_EQ(call(id, "cmdline")->output, "/usr/bin/python3 -S /runtime/python/surge_runtime.py ");
     auto failed = call(id, "");
     ASSERT_TRUE(failed.ok());
     ASSERT_TRUE(failed->error.has_value());
@@ -568,6 +599,9 @@ protected:
     options.sandboxesDir = dir_.path() / "sandboxes";
     options.poolSizes = {{store::Runtime::kPython3, 1}, {store::Runtime::kNodejs, 0}};
   }
+  // The gate is in the shim's own start-up, which the zygote runs once on the host (where no
+  // /runtime/gate exists), not in each sandbox: these pre-started sandboxes go by bubblewrap.
+  void configureLauncher(LauncherOptions& options) override { options.zygote.program.clear(); }
   void TearDown() override {
     SandboxEngineTest::TearDown();
     if (gate_ >= 0) ::close(gate_);

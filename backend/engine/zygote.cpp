@@ -1,0 +1,222 @@
+// The engine's side of the Python zygote: a fork+exec'd helper with a clean environment, spoken
+// to over a SOCK_SEQPACKET socketpair, replaced when it dies or has forked its budget.
+#include "engine/zygote.h"
+
+#include <absl/strings/str_cat.h>
+#include <absl/strings/str_join.h>
+#include <spdlog/spdlog.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace surge::engine {
+namespace {
+
+constexpr int kZygoteControlFd = 3;
+constexpr int kZygoteShimFd = 4;
+// A zygote answers a request within microseconds; one silent this long is stuck.
+constexpr int kReplyTimeoutMs = 5000;
+// How long starts go by bubblewrap after a zygote failed to load, before another is tried.
+constexpr auto kRetryAfterLoadFailure = std::chrono::seconds(5);
+
+} // namespace
+
+Zygote::Zygote(ZygoteOptions options) : options_(std::move(options)) {}
+
+Zygote::~Zygote() {
+  for (Process* process : {&current_, &next_}) retire(*process, true);
+  for (pid_t pid : retired_) {
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+void Zygote::warmUp() {
+  reapRetired();
+  if (current_.pid < 0 && std::chrono::steady_clock::now() >= retryAfter_) current_ = start();
+}
+
+Zygote::Process Zygote::start() {
+  Process process;
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+    spdlog::warn("cannot start the Python zygote: socketpair: {}", std::strerror(errno));
+    return process;
+  }
+  const int devNull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  const int shim = ::open(options_.shimSource.c_str(), O_RDONLY | O_CLOEXEC);
+  // The argv of a direct start's interpreter: the children's /proc/self/cmdline shows it.
+  std::vector<std::string> args = {"/usr/bin/python3", "-S", options_.shimInside};
+  const std::string program = options_.program.string();
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  // A clean environment: the zygote holds nothing of the daemon's.
+  char lang[] = "LANG=C.UTF-8";
+  char* env[] = {lang, nullptr};
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // Async-signal-safe calls only: the daemon is multi-threaded.
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction defaults {};
+    defaults.sa_handler = SIG_DFL;
+    for (int signal = 1; signal < NSIG; ++signal) {
+      if (signal != SIGKILL && signal != SIGSTOP) ::sigaction(signal, &defaults, nullptr);
+    }
+    const int control = ::fcntl(fds[1], F_DUPFD, 10);
+    const int source = shim < 0 ? -1 : ::fcntl(shim, F_DUPFD, 10);
+    if (control < 0 || source < 0 || devNull < 0 || ::dup2(devNull, 0) != 0 || ::dup2(devNull, 1) != 1 ||
+        ::dup2(control, kZygoteControlFd) != kZygoteControlFd || ::dup2(source, kZygoteShimFd) != kZygoteShimFd)
+      ::_exit(127);
+    // stderr stays the daemon's: a zygote that cannot load says why in the daemon's log.
+    ::syscall(SYS_close_range, kZygoteShimFd + 1, ~0U, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != parent) ::_exit(127);
+    ::execve(program.c_str(), argv.data(), env);
+    ::_exit(127);
+  }
+  if (devNull >= 0) ::close(devNull);
+  if (shim >= 0) ::close(shim);
+  ::close(fds[1]);
+  if (pid < 0) {
+    spdlog::warn("cannot start the Python zygote: fork: {}", std::strerror(errno));
+    ::close(fds[0]);
+    return process;
+  }
+  process.pid = pid;
+  process.control = fds[0];
+  return process;
+}
+
+bool Zygote::awaitReady(Process& process, std::chrono::milliseconds wait) {
+  if (process.ready) return true;
+  if (process.control < 0) return false;
+  pollfd pfd{process.control, POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&pfd, 1, static_cast<int>(wait.count()));
+  } while (rc < 0 && errno == EINTR);
+  if (rc <= 0) return false;
+  char hello[16];
+  const ssize_t n = ::recv(process.control, hello, sizeof(hello), MSG_DONTWAIT);
+  if (n == 5 && std::memcmp(hello, "READY", 5) == 0) {
+    process.ready = true;
+    return true;
+  }
+  spdlog::warn("the Python zygote (pid {}) exited while loading; starts use bubblewrap until one loads", process.pid);
+  retire(process, true);
+  return false;
+}
+
+void Zygote::retire(Process& process, bool kill) {
+  if (process.pid < 0) return;
+  if (process.control >= 0) ::close(process.control); // end of stream: the zygote exits
+  if (kill) ::kill(process.pid, SIGKILL);
+  retired_.push_back(process.pid);
+  process = Process{};
+}
+
+void Zygote::reapRetired() {
+  std::erase_if(retired_, [](pid_t pid) { return ::waitpid(pid, nullptr, WNOHANG) != 0; });
+}
+
+absl::StatusOr<pid_t> Zygote::spawn(const ZygoteRequest& request) {
+  reapRetired();
+  if (current_.pid < 0 && std::chrono::steady_clock::now() < retryAfter_)
+    return absl::UnavailableError("the Python zygote failed to load recently");
+  if (current_.pid < 0) current_ = start();
+  if (current_.pid < 0) return absl::UnavailableError("the Python zygote cannot be started");
+  // A zygote still loading is worth waiting for once (it loads in tens of milliseconds, and a
+  // bubblewrap start costs as much); after that, starts go by bubblewrap until it is ready.
+  if (!current_.ready && !awaitReady(current_, current_.waited ? std::chrono::milliseconds(0) : options_.bootWait)) {
+    current_.waited = true;
+    return absl::UnavailableError("the Python zygote is not ready");
+  }
+  // Replacement: prepared from half the budget on, taken once ready; at twice the budget the
+  // old one serves no more.
+  const int budget = std::max(1, options_.forksPerZygote);
+  if (current_.forks >= budget / 2 && next_.pid < 0) next_ = start();
+  if (current_.forks >= budget &&
+      awaitReady(next_, current_.forks >= 2 * budget ? options_.bootWait : std::chrono::milliseconds(0))) {
+    retire(current_, false);
+    current_ = next_;
+    next_ = Process{};
+  }
+
+  std::vector<std::string> strings = {"spawn-v1", std::to_string(request.uid), std::to_string(request.gid)};
+  std::vector<std::string> targets;
+  std::vector<int> fds;
+  for (const auto& [fd, target] : request.fds) {
+    fds.push_back(fd);
+    targets.push_back(std::to_string(target));
+  }
+  strings.push_back(absl::StrJoin(targets, ","));
+  strings.insert(strings.end(), request.joinFiles.begin(), request.joinFiles.end());
+  strings.push_back("--");
+  strings.insert(strings.end(), request.bwrapArgs.begin(), request.bwrapArgs.end());
+  std::string payload;
+  for (const auto& s : strings) {
+    payload.append(s);
+    payload.push_back('\0');
+  }
+  iovec iov{payload.data(), payload.size()};
+  std::vector<char> controlBuffer(CMSG_SPACE(sizeof(int) * std::max<size_t>(fds.size(), 1)));
+  msghdr message{};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  if (!fds.empty()) {
+    message.msg_control = controlBuffer.data();
+    message.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&message);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
+  auto lost = [&](const std::string& what) {
+    spdlog::warn("the Python zygote (pid {}) {}; this start uses bubblewrap, and a new zygote loads", current_.pid,
+                 what);
+    retire(current_, true);
+    current_ = start();
+    return absl::UnavailableError(absl::StrCat("the Python zygote ", what));
+  };
+  ssize_t sent;
+  do {
+    sent = ::sendmsg(current_.control, &message, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) {
+    if (errno == EMSGSIZE) return absl::InvalidArgumentError("the sandbox request is too large for the zygote");
+    return lost(absl::StrCat("is gone (", std::strerror(errno), ")"));
+  }
+  pollfd pfd{current_.control, POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&pfd, 1, kReplyTimeoutMs);
+  } while (rc < 0 && errno == EINTR);
+  if (rc <= 0) return lost("did not answer");
+  char answer[4096];
+  const ssize_t n = ::recv(current_.control, answer, sizeof(answer), 0);
+  if (n <= 0) return lost("exited before answering");
+  const std::string text(answer, static_cast<size_t>(n));
+  if (text.rfind("OK ", 0) == 0) {
+    ++current_.forks;
+    return static_cast<pid_t>(std::stol(text.substr(3)));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("the Python zygote refused the sandbox: ", text.rfind("ERR ", 0) == 0 ? text.substr(4) : text));
+}
+
+} // namespace surge::engine

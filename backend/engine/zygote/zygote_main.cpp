@@ -1,0 +1,710 @@
+// surge-zygote: Debian's Python 3.11, embedded, with the runtime shim already loaded, forking
+// sandboxed instances on request. Started by the engine's Zygote (engine/zygote.h), never by hand;
+// docs/engine.md says why it exists and docs/sandbox.md why it keeps the sandbox's isolation.
+//
+//   surge-zygote /usr/bin/python3 -S <shim path inside the sandbox>   (argv[0] as shown)
+//
+// with the control socket at fd 3 and the shim's source open at fd 4. The argv is the one a
+// direct start's interpreter has, since the children's /proc/self/cmdline shows it; nothing of
+// the host's paths is in it or in the environment (LANG only). The control descriptor is a
+// SOCK_SEQPACKET socket. The zygote sends "READY" once loaded, then
+// answers each request with "OK <pid>" or "ERR <message>". A request is NUL-separated strings:
+//   "spawn-v1", uid, gid, fd targets ("0,1,2,3,..."), cgroup files to join..., "--",
+//   bubblewrap's own arguments (the subset SandboxLauncher uses), "--", argv...
+// with the descriptors as SCM_RIGHTS, one per listed target. End of stream: the zygote exits.
+//
+// Each request is served by three processes, as bubblewrap does it:
+//   A (clone with CLONE_PARENT, so a child of the engine, which waits for it): joins the cgroup
+//     as root, becomes the function's uid, clones B into new namespaces, and exits with B's code;
+//   B (pid 1 of the new pid namespace): maps the uid to itself, builds the mounts, pivots, drops
+//     every capability, applies the seccomp filter, forks C, and reaps until C exits;
+//   C: the program. Python with the shim in this very interpreter (after PyOS_AfterFork_Child),
+//     `python3 -S -c CODE` likewise, anything else by execve.
+// This process is single-threaded and runs no function code; every child runs C code only
+// until its sandbox is complete.
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <malloc.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr int kMaxFds = 9;                 // 0-2 stdio, 3 protocol, 4 seccomp, 5-8 /etc data
+constexpr size_t kMaxRequest = 256 * 1024; // far above what the launcher sends
+constexpr const char* kPython = "/usr/bin/python3";
+
+// One mount-tree step, in the order the request lists them.
+struct Op {
+  enum Kind { kRoBind, kSymlink, kData, kProc, kDev, kTmpfs, kRemountRo } kind;
+  std::string a, b; // kRoBind: host source, target; kSymlink: link text, target; others: target in a
+  uint64_t size = 0;
+  int fd = -1;
+  mode_t perms = 0;
+};
+
+struct Plan {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::array<int, kMaxFds> fds{}; // received descriptor per target number, or -1
+  std::vector<std::string> joinFiles;
+  std::string hostname;
+  std::vector<std::string> env; // KEY=VALUE, in order
+  std::vector<Op> ops;
+  std::string chdir = "/";
+  int seccompTarget = -1;
+  std::vector<std::string> argv;
+};
+
+std::string gShimInside;  // the shim's path inside the sandbox, as the engine's argv names it
+PyObject* gRun = nullptr; // the bootstrap's run(argv, env)
+
+// ---- parsing (in the zygote, before any fork: a bad request gets an answer, not a dead child) ----
+
+bool parseUnsigned(const std::string& text, uint64_t& out) {
+  if (text.empty() || text.size() > 19) return false;
+  out = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return true;
+}
+
+// Fills `plan` from the request's strings; an empty string, or what was wrong.
+std::string parse(const std::vector<std::string>& s, const std::vector<int>& received, Plan& plan) {
+  size_t i = 0;
+  auto next = [&](std::string& out) {
+    if (i >= s.size()) return false;
+    out = s[i++];
+    return true;
+  };
+  std::string word;
+  if (!next(word) || word != "spawn-v1") return "the request does not start with 'spawn-v1'";
+  uint64_t uid = 0, gid = 0;
+  std::string text;
+  if (!next(text) || !parseUnsigned(text, uid) || uid < 10000 || uid == 65534 || uid > 0xfffffffe)
+    return "uid '" + text + "' must be a number >= 10000 and not 65534";
+  if (!next(text) || !parseUnsigned(text, gid) || gid < 10000 || gid == 65534 || gid > 0xfffffffe)
+    return "gid '" + text + "' must be a number >= 10000 and not 65534";
+  plan.uid = static_cast<uid_t>(uid);
+  plan.gid = static_cast<gid_t>(gid);
+  plan.fds.fill(-1);
+  if (!next(text)) return "the request has no descriptor list";
+  size_t used = 0;
+  for (size_t start = 0; start < text.size();) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    uint64_t target = 0;
+    if (!parseUnsigned(text.substr(start, comma - start), target) || target >= kMaxFds || plan.fds[target] >= 0 ||
+        used >= received.size())
+      return "descriptor list '" + text + "' does not match the " + std::to_string(received.size()) +
+             " descriptors sent (targets 0-8, each once)";
+    plan.fds[target] = received[used++];
+    start = comma + 1;
+  }
+  if (used != received.size()) return "descriptor list '" + text + "' names fewer descriptors than were sent";
+  for (int target : {0, 1, 2})
+    if (plan.fds[target] < 0) return "descriptors 0, 1 and 2 are required";
+  while (next(word) && word != "--") {
+    if (word.empty() || word[0] != '/') return "cgroup file '" + word + "' must be an absolute path";
+    plan.joinFiles.push_back(word);
+  }
+  if (word != "--") return "the request ends before its sandbox arguments";
+
+  uint64_t pendingSize = 0;
+  mode_t pendingPerms = 0;
+  auto target = [&](const char* option, std::string& out) -> std::string {
+    if (!next(out)) return std::string(option) + " needs a path";
+    if (out.empty() || out[0] != '/' || out.find("/..") != std::string::npos)
+      return std::string(option) + " path '" + out + "' must be absolute, without '..'";
+    return "";
+  };
+  auto fdArgument = [&](const char* option, int& out) -> std::string {
+    uint64_t number = 0;
+    if (!next(text) || !parseUnsigned(text, number) || number >= kMaxFds || plan.fds[number] < 0)
+      return std::string(option) + " descriptor '" + text + "' was not sent";
+    out = static_cast<int>(number);
+    return "";
+  };
+  bool argvFollows = false;
+  while (next(word)) {
+    std::string error;
+    if (word == "--") {
+      argvFollows = true;
+      break;
+    }
+    // Namespaces, the new session, the cleared environment and the parent-death signal are not
+    // options here: every sandbox gets all of them.
+    if (word == "--unshare-user" || word == "--unshare-pid" || word == "--unshare-net" || word == "--unshare-ipc" ||
+        word == "--unshare-uts" || word == "--unshare-cgroup" || word == "--die-with-parent" ||
+        word == "--new-session" || word == "--clearenv" || word == "--disable-userns") {
+      continue;
+    } else if (word == "--hostname") {
+      if (!next(plan.hostname)) return "--hostname needs a name";
+    } else if (word == "--setenv") {
+      std::string key, value;
+      if (!next(key) || !next(value) || key.empty() || key.find('=') != std::string::npos)
+        return "--setenv needs a name without '=' and a value";
+      plan.env.push_back(key + "=" + value);
+    } else if (word == "--ro-bind") {
+      Op op{Op::kRoBind, "", "", 0, -1, 0};
+      if (!(error = target("--ro-bind", op.a)).empty() || !(error = target("--ro-bind", op.b)).empty()) return error;
+      plan.ops.push_back(op);
+    } else if (word == "--symlink") {
+      Op op{Op::kSymlink, "", "", 0, -1, 0};
+      if (!next(op.a) || op.a.empty()) return "--symlink needs a link text";
+      if (!(error = target("--symlink", op.b)).empty()) return error;
+      plan.ops.push_back(op);
+    } else if (word == "--perms") {
+      uint64_t mode = 0;
+      if (!next(text) || text.size() > 4) return "--perms needs an octal mode";
+      for (char c : text) {
+        if (c < '0' || c > '7') return "--perms '" + text + "' is not an octal mode";
+        mode = mode * 8 + static_cast<uint64_t>(c - '0');
+      }
+      pendingPerms = static_cast<mode_t>(mode);
+    } else if (word == "--ro-bind-data") {
+      Op op{Op::kData, "", "", 0, -1, pendingPerms ? pendingPerms : 0444};
+      if (!(error = fdArgument("--ro-bind-data", op.fd)).empty() || !(error = target("--ro-bind-data", op.a)).empty())
+        return error;
+      plan.ops.push_back(op);
+      pendingPerms = 0;
+    } else if (word == "--proc" || word == "--dev" || word == "--tmpfs" || word == "--remount-ro") {
+      Op op{word == "--proc"    ? Op::kProc
+            : word == "--dev"   ? Op::kDev
+            : word == "--tmpfs" ? Op::kTmpfs
+                                : Op::kRemountRo,
+            "",
+            "",
+            pendingSize,
+            -1,
+            0};
+      if (!(error = target(word.c_str(), op.a)).empty()) return error;
+      plan.ops.push_back(op);
+      pendingSize = 0;
+    } else if (word == "--size") {
+      if (!next(text) || !parseUnsigned(text, pendingSize) || pendingSize == 0) return "--size needs a byte count";
+    } else if (word == "--chdir") {
+      if (!(error = target("--chdir", plan.chdir)).empty()) return error;
+    } else if (word == "--seccomp") {
+      if (!(error = fdArgument("--seccomp", plan.seccompTarget)).empty()) return error;
+    } else {
+      return "unknown sandbox option '" + word + "'";
+    }
+  }
+  if (!argvFollows) return "the request has no '--' before the program's arguments";
+  while (next(word)) plan.argv.push_back(word);
+  if (plan.argv.empty() || plan.argv[0].empty() || plan.argv[0][0] != '/')
+    return "the program must be an absolute path";
+  if (plan.seccompTarget < 0) return "a sandbox without --seccomp is refused";
+  return "";
+}
+
+// ---- the children (C code only until the sandbox is complete) ----
+
+// Reports on the sandbox's stderr, as bubblewrap does ("bwrap: ..."), and exits 1.
+[[noreturn]] void fail(int errFd, const char* step, const std::string& detail = "") {
+  const int error = errno;
+  std::string line = std::string("surge-zygote: ") + step;
+  if (!detail.empty()) line += " " + detail;
+  line += std::string(": ") + std::strerror(error) + "\n";
+  [[maybe_unused]] ssize_t n = ::write(errFd, line.data(), line.size());
+  ::_exit(1);
+}
+
+bool writeFile(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  return ok;
+}
+
+// mkdir -p, 0755.
+bool makeDirs(const std::string& path) {
+  for (size_t slash = 1; slash != std::string::npos;) {
+    slash = path.find('/', slash + 1);
+    const std::string prefix = path.substr(0, slash);
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) return false;
+  }
+  return true;
+}
+
+std::string parentOf(const std::string& path) { return path.substr(0, path.rfind('/')); }
+
+// Remounts the mount at `path` read-only, nosuid and nodev, keeping the flags a user namespace
+// may not clear (those of a mount made outside it are locked).
+bool remountReadOnly(const std::string& path) {
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0) return false;
+  unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV;
+  if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (st.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (st.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (st.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  return ::mount(nullptr, path.c_str(), nullptr, flags, nullptr) == 0;
+}
+
+bool bindReadOnly(const std::string& source, const std::string& target) {
+  struct stat st {};
+  if (::stat(source.c_str(), &st) != 0) return false;
+  if (!makeDirs(S_ISDIR(st.st_mode) ? target : parentOf(target))) return false;
+  if (!S_ISDIR(st.st_mode)) {
+    const int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+    if (fd < 0) return false;
+    ::close(fd);
+  }
+  // Not recursive: nothing mounted below the source is exposed (the kernel refuses the bind if
+  // it would reveal what a locked mount hides).
+  if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) return false;
+  return remountReadOnly(target);
+}
+
+// bubblewrap's --dev: a tmpfs with the harmless devices bound from the host, a private devpts.
+void makeDev(int errFd, const std::string& dev) {
+  if (!makeDirs(dev) || ::mount("tmpfs", dev.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
+    fail(errFd, "mounting", dev);
+  // Plain binds: the device nodes keep the host mount's flags (no nodev), as bubblewrap's.
+  for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
+    const std::string path = dev + "/" + node;
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+    if (fd < 0) fail(errFd, "creating", path);
+    ::close(fd);
+    if (::mount((std::string("/oldroot/dev/") + node).c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0)
+      fail(errFd, "binding device", node);
+  }
+  const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+                                                       {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+                                                       {"/proc/kcore", "core"},       {"pts/ptmx", "ptmx"}};
+  for (const auto& [text, name] : links) {
+    if (::symlink(text, (dev + "/" + name).c_str()) != 0) fail(errFd, "linking", dev + "/" + name);
+  }
+  if (::mkdir((dev + "/shm").c_str(), 0755) != 0 || ::mkdir((dev + "/pts").c_str(), 0755) != 0)
+    fail(errFd, "creating", dev + "/shm and /pts");
+  if (::mount("devpts", (dev + "/pts").c_str(), "devpts", MS_NOSUID | MS_NOEXEC,
+              "newinstance,ptmxmode=0666,mode=620") != 0)
+    fail(errFd, "mounting", dev + "/pts");
+}
+
+void mapSelf(int errFd, uid_t uid, gid_t gid) {
+  if (!writeFile("/proc/self/setgroups", "deny") ||
+      !writeFile("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1\n") ||
+      !writeFile("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1\n"))
+    fail(errFd, "writing the user namespace's uid and gid maps");
+}
+
+void loopbackUp(int errFd) {
+  const int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifreq request{};
+  std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+  if (sock < 0 || ::ioctl(sock, SIOCGIFFLAGS, &request) != 0) fail(errFd, "reading the loopback's flags");
+  request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP | IFF_RUNNING);
+  if (::ioctl(sock, SIOCSIFFLAGS, &request) != 0) fail(errFd, "bringing up the loopback");
+  ::close(sock);
+}
+
+void dropCapabilities(int errFd) {
+  for (int cap = 0; cap <= 63; ++cap) {
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail(errFd, "dropping the bounding set");
+  }
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail(errFd, "clearing ambient capabilities");
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capset, &header, data) != 0) fail(errFd, "dropping capabilities");
+}
+
+std::vector<char> readAll(int fd) {
+  std::vector<char> bytes;
+  char buffer[4096];
+  ::lseek(fd, 0, SEEK_SET);
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n <= 0) break;
+    bytes.insert(bytes.end(), buffer, buffer + n);
+  }
+  return bytes;
+}
+
+// C: the program, in its finished sandbox.
+[[noreturn]] void runProgram(const Plan& plan) {
+  const auto& argv = plan.argv;
+  std::vector<std::string> env = plan.env;
+  // As bubblewrap, which sets PWD after its chdir, over any PWD of the spec's.
+  std::erase_if(env, [](const std::string& entry) { return entry.rfind("PWD=", 0) == 0; });
+  env.push_back("PWD=" + plan.chdir);
+  const bool python = argv[0] == kPython && argv.size() >= 3 && argv[1] == "-S" &&
+                      ((argv[2] == "-c" && argv.size() >= 4) || argv[2] == gShimInside ||
+                       argv[2] == "/runtime-compiled/python/surge_runtime.pyc");
+  if (!python) {
+    std::vector<char*> args, envp;
+    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    for (const auto& entry : env) envp.push_back(const_cast<char*>(entry.c_str()));
+    args.push_back(nullptr);
+    envp.push_back(nullptr);
+    ::execve(args[0], args.data(), envp.data());
+    fail(2, "execve", argv[0]);
+  }
+  // As a direct start's interpreter is called (A and B keep "surge-zygote").
+  ::prctl(PR_SET_NAME, "python3", 0, 0, 0);
+  ::mallopt(M_PERTURB, 0); // the zygote's wiping of freed memory (see main) is not the function's cost
+
+  PyOS_AfterFork_Child();
+  PyObject* pyArgv = PyList_New(0);
+  for (size_t i = 1; i < argv.size(); ++i) {
+    PyObject* item = PyUnicode_DecodeFSDefault(argv[i].c_str());
+    PyList_Append(pyArgv, item);
+    Py_DECREF(item);
+  }
+  PyObject* pyEnv = PyDict_New();
+  for (const auto& entry : env) {
+    const size_t eq = entry.find('=');
+    PyObject* key = PyUnicode_DecodeFSDefaultAndSize(entry.data(), static_cast<Py_ssize_t>(eq));
+    PyObject* value = PyUnicode_DecodeFSDefault(entry.c_str() + eq + 1);
+    PyDict_SetItem(pyEnv, key, value);
+    Py_DECREF(key);
+    Py_DECREF(value);
+  }
+  PyObject* result = PyObject_CallFunctionObjArgs(gRun, pyArgv, pyEnv, nullptr);
+  int code = 0;
+  if (result == nullptr) {
+    PyErr_Print(); // SystemExit exits from here with its code, as python3 does
+    code = 1;
+  }
+  Py_XDECREF(result);
+  if (Py_FinalizeEx() < 0) code = 120;
+  ::_exit(code);
+}
+
+// B: pid 1 of the new namespaces. Builds the sandbox, starts C, and reaps until C exits.
+[[noreturn]] void runInit(const Plan& plan) {
+  const int err = 2;
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(err, "setting the parent-death signal");
+  mapSelf(err, plan.uid, plan.gid);
+  if (!plan.hostname.empty() && ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0)
+    fail(err, "setting the hostname");
+  loopbackUp(err);
+
+  // A tmpfs base with the new root and the host's old one side by side, as bubblewrap does.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail(err, "making mounts private");
+  if (::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=65536") != 0 ||
+      ::mkdir("/tmp/newroot", 0755) != 0 || ::mkdir("/tmp/oldroot", 0755) != 0 || ::chdir("/tmp") != 0 ||
+      ::syscall(SYS_pivot_root, ".", "oldroot") != 0 || ::chdir("/") != 0)
+    fail(err, "preparing the new root");
+  if (::mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
+    fail(err, "mounting the root tmpfs");
+
+  for (const Op& op : plan.ops) {
+    const std::string target = "/newroot" + (op.kind == Op::kRoBind || op.kind == Op::kSymlink ? op.b : op.a);
+    switch (op.kind) {
+    case Op::kRoBind:
+      if (!bindReadOnly("/oldroot" + op.a, target)) fail(err, "binding", op.a);
+      break;
+    case Op::kSymlink:
+      if (!makeDirs(parentOf(target)) || ::symlink(op.a.c_str(), target.c_str()) != 0) fail(err, "linking", op.b);
+      break;
+    case Op::kData: {
+      const std::vector<char> bytes = readAll(plan.fds[op.fd]);
+      const int fd =
+          makeDirs(parentOf(target)) ? ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+      if (fd < 0 || ::write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()) ||
+          ::fchmod(fd, op.perms) != 0)
+        fail(err, "writing", op.a);
+      ::close(fd);
+      break;
+    }
+    case Op::kProc:
+      if (!makeDirs(target) || ::mount("proc", target.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+        fail(err, "mounting", op.a);
+      break;
+    case Op::kDev: makeDev(err, target); break;
+    case Op::kTmpfs: {
+      const std::string options = "mode=0755" + (op.size ? ",size=" + std::to_string(op.size) : std::string());
+      if (!makeDirs(target) || ::mount("tmpfs", target.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0)
+        fail(err, "mounting", op.a);
+      break;
+    }
+    case Op::kRemountRo:
+      if (op.a == "/") break; // after the /proc covers below
+      if (!remountReadOnly(target)) fail(err, "remounting read-only", op.a);
+      break;
+    }
+  }
+  // No further user namespaces: at most one below this one, which we enter ourselves below
+  // (as bubblewrap's --disable-userns). The seccomp filter refuses them as well.
+  if (!writeFile("/newroot/proc/sys/user/max_user_namespaces", "1")) fail(err, "limiting user namespaces");
+  // As bubblewrap: what in /proc could change the host stays read-only.
+  for (const char* dir : {"sys", "sysrq-trigger", "irq", "bus"}) {
+    const std::string path = std::string("/newroot/proc/") + dir;
+    if (::access(path.c_str(), F_OK) != 0) continue;
+    if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 || !remountReadOnly(path))
+      fail(err, "covering", path);
+  }
+  if (!remountReadOnly("/newroot")) fail(err, "remounting the root read-only");
+  if (::chdir("/newroot") != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 || ::umount2(".", MNT_DETACH) != 0 ||
+      ::chdir("/") != 0)
+    fail(err, "entering the new root");
+  if (::unshare(CLONE_NEWUSER) != 0) fail(err, "entering the nested user namespace");
+  mapSelf(err, plan.uid, plan.gid);
+  if (::chdir(plan.chdir.c_str()) != 0) fail(err, "changing directory to", plan.chdir);
+
+  dropCapabilities(err);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(err, "setting no_new_privs");
+  const std::vector<char> program = readAll(plan.fds[plan.seccompTarget]);
+  if (program.empty() || program.size() % sizeof(sock_filter) != 0) {
+    errno = EINVAL;
+    fail(err, "reading the seccomp program");
+  }
+  // Only 0-3 pass into the sandbox; the data descriptors are consumed.
+  if (::syscall(SYS_close_range, 4, ~0U, 0) != 0) fail(err, "closing descriptors");
+  // Last: the filter refuses mount, unshare and the rest of what the set-up needed.
+  sock_fprog filter{static_cast<unsigned short>(program.size() / sizeof(sock_filter)),
+                    reinterpret_cast<sock_filter*>(const_cast<char*>(program.data()))};
+  if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter, 0, 0) != 0) fail(err, "applying the seccomp filter");
+
+  const pid_t child = ::fork();
+  if (child < 0) fail(err, "forking the program");
+  if (child == 0) runProgram(plan);
+  for (int fd = 0; fd <= 3; ++fd) ::close(fd);
+  for (;;) {
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid < 0) ::_exit(1);
+    if (pid == child) ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  }
+}
+
+// A: the engine's child. Into the cgroup as root, then the function's uid, then B.
+[[noreturn]] void runOuter(const Plan& plan, pid_t engine) {
+  const int err = plan.fds[2];
+  for (const auto& file : plan.joinFiles) {
+    if (!writeFile(file, "0")) fail(err, "joining the cgroup", file);
+  }
+  // Descriptors: everything above the targets first, then in place; the rest closed.
+  constexpr int kFree = 16;
+  std::array<int, kMaxFds> moved{};
+  for (int target = 0; target < kMaxFds; ++target) {
+    moved[target] = plan.fds[target] < 0 ? -1 : ::fcntl(plan.fds[target], F_DUPFD, kFree + target);
+    if (plan.fds[target] >= 0 && moved[target] < 0) fail(err, "arranging descriptors");
+  }
+  for (int target = 0; target < kMaxFds; ++target) {
+    if (moved[target] < 0) {
+      ::close(target);
+    } else if (::dup2(moved[target], target) != target) {
+      fail(err, "arranging descriptors");
+    }
+  }
+  if (::syscall(SYS_close_range, kMaxFds, ~0U, 0) != 0) fail(2, "closing descriptors");
+  Plan placed = plan;
+  for (int target = 0; target < kMaxFds; ++target) placed.fds[target] = moved[target] < 0 ? -1 : target;
+
+  if (::setsid() < 0) fail(2, "starting a new session");
+  const rlimit noCore{0, 0};
+  ::setrlimit(RLIMIT_CORE, &noCore);
+  ::umask(022);
+  if (::setgroups(0, nullptr) != 0 || ::setresgid(plan.gid, plan.gid, plan.gid) != 0 ||
+      ::setresuid(plan.uid, plan.uid, plan.uid) != 0 || ::getuid() != plan.uid || ::geteuid() != plan.uid)
+    fail(2, "switching to the sandbox uid");
+  // The uid change made this process undumpable, and so its /proc files root's, which the user
+  // namespace below could then not write its own maps to. bubblewrap, exec'd as this uid, is
+  // dumpable too. The parent-death signal is set after the change, which clears it.
+  if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+    fail(2, "setting dumpable, no_new_privs and the parent-death signal");
+  if (::getppid() != engine) ::_exit(1); // the engine is gone already
+
+  const long child = ::syscall(SYS_clone,
+                               CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+                                   CLONE_NEWCGROUP | SIGCHLD,
+                               nullptr, nullptr, nullptr, nullptr);
+  if (child < 0) fail(2, "creating the namespaces");
+  if (child == 0) runInit(placed);
+  for (int fd = 0; fd < kMaxFds; ++fd) ::close(fd);
+  for (;;) {
+    int status = 0;
+    const pid_t pid = ::waitpid(static_cast<pid_t>(child), &status, 0);
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid < 0) ::_exit(1);
+    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  }
+}
+
+// ---- the zygote's loop ----
+
+// Overwrites the stack below the caller, where parse() and its strings lived.
+[[gnu::noinline]] void wipeStack() {
+  char area[64 * 1024];
+  ::explicit_bzero(area, sizeof(area));
+  asm volatile("" : : "r"(area) : "memory");
+}
+
+void reply(int control, const std::string& text) {
+  [[maybe_unused]] ssize_t n = ::send(control, text.data(), text.size(), MSG_NOSIGNAL);
+}
+
+// Serves requests until the engine closes the control socket.
+int serve(int control, pid_t engine) {
+  std::vector<char> buffer(kMaxRequest);
+  for (;;) {
+    iovec iov{buffer.data(), buffer.size()};
+    alignas(cmsghdr) char control_buffer[CMSG_SPACE(sizeof(int) * kMaxFds)];
+    msghdr message{};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control_buffer;
+    message.msg_controllen = sizeof(control_buffer);
+    const ssize_t got = ::recvmsg(control, &message, MSG_CMSG_CLOEXEC);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return 0;
+    std::vector<int> received;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      const int* fds = reinterpret_cast<const int*>(CMSG_DATA(c));
+      received.insert(received.end(), fds, fds + count);
+    }
+    std::vector<std::string> strings;
+    for (size_t start = 0; start < static_cast<size_t>(got);) {
+      const char* begin = buffer.data() + start;
+      const size_t length = ::strnlen(begin, static_cast<size_t>(got) - start);
+      strings.emplace_back(begin, length);
+      start += length + 1;
+    }
+    Plan plan;
+    std::string error;
+    if (message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+      error = "the request is larger than " + std::to_string(kMaxRequest) + " bytes or carries more than " +
+              std::to_string(kMaxFds) + " descriptors";
+    } else {
+      error = parse(strings, received, plan);
+    }
+    if (!error.empty()) {
+      reply(control, "ERR " + error);
+    } else {
+      PyOS_BeforeFork();
+      // CLONE_PARENT: the engine is A's parent, waits for it and gets its exit status, exactly
+      // as with bubblewrap's outer process.
+      const long pid = ::syscall(SYS_clone, CLONE_PARENT, nullptr, nullptr, nullptr, nullptr);
+      if (pid == 0) runOuter(plan, engine);
+      const int forkError = errno;
+      PyOS_AfterFork_Parent();
+      reply(control, pid > 0 ? "OK " + std::to_string(pid) : std::string("ERR clone: ") + std::strerror(forkError));
+    }
+    for (int fd : received) ::close(fd);
+    // Every child is a copy of this process: nothing of this request may be left in it for the
+    // next one, another function's, to read. Heap memory is wiped when freed (M_PERTURB, set in
+    // main), this buffer and the stack here.
+    ::explicit_bzero(buffer.data(), static_cast<size_t>(got));
+    plan = Plan{};
+    strings.clear();
+    strings.shrink_to_fit();
+    error.clear();
+    error.shrink_to_fit();
+    wipeStack();
+  }
+}
+
+// Defines run(argv, env) for the children and loads the shim, as `python3 -S shim` would.
+const char kBootstrap[] = R"PY(
+import os, sys
+
+def preload(source_fd, inside):
+    sys.path.insert(0, os.path.dirname(inside))
+    with open(source_fd, 'rb') as f:
+        code = compile(f.read(), inside, 'exec', dont_inherit=True)
+    module = type(sys)('__main__')
+    module.__file__ = inside
+    module.__name__ = '__surge_preload__'  # not '__main__': the shim must not start here
+    exec(code, module.__dict__)
+    module.__name__ = '__main__'
+    # What is loaded now stays out of the children's garbage collections: a collection writes to
+    # every object it visits, which would copy the zygote's pages into each child.
+    import gc
+    gc.freeze()
+    return module
+
+def run(argv, env):
+    """In a forked child: argv as python3 got it after its own name (['-S', ...])."""
+    os.environ.clear()
+    os.environ.update(env)
+    sys.orig_argv = ['/usr/bin/python3'] + argv
+    if argv[1] == '-c':
+        sys.argv = ['-c'] + argv[3:]
+        sys.path[0] = ''
+        main = type(sys)('__main__')
+        sys.modules['__main__'] = main
+        exec(compile(argv[2], '<string>', 'exec'), main.__dict__)
+        return
+    shim.__file__ = argv[1]
+    sys.argv = argv[1:]
+    sys.path[0] = os.path.dirname(argv[1])
+    sys.modules['__main__'] = shim
+    shim.main()
+)PY";
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3 || std::strcmp(argv[1], "-S") != 0) {
+    std::fprintf(stderr, "usage: surge-zygote -S <shim path inside>, control socket at fd 3, shim source at fd 4\n");
+    return 2;
+  }
+  const int control = 3;
+  gShimInside = argv[2];
+  const pid_t engine = ::getppid();
+  // Freed heap memory is overwritten, so that no request outlives its handling (see serve()).
+  ::mallopt(M_PERTURB, 0xa5);
+
+  PyConfig config;
+  PyConfig_InitIsolatedConfig(&config);
+  config.site_import = 0;             // -S
+  config.write_bytecode = 0;          // as PYTHONDONTWRITEBYTECODE=1
+  config.install_signal_handlers = 1; // as python3: SIGPIPE ignored, SIGINT a KeyboardInterrupt
+  PyConfig_SetString(&config, &config.program_name, L"/usr/bin/python3");
+  PyConfig_SetString(&config, &config.executable, L"/usr/bin/python3");
+  const PyStatus status = Py_InitializeFromConfig(&config);
+  PyConfig_Clear(&config);
+  if (PyStatus_Exception(status)) Py_ExitStatusException(status);
+
+  PyObject* globals = PyDict_New();
+  PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
+  PyObject* done = PyRun_String(kBootstrap, Py_file_input, globals, globals);
+  PyObject* preload = PyDict_GetItemString(globals, "preload");
+  PyObject* module = done && preload ? PyObject_CallFunction(preload, "is", 4, argv[2]) : nullptr;
+  if (module == nullptr) {
+    PyErr_Print();
+    return 1;
+  }
+  PyDict_SetItemString(globals, "shim", module);
+  gRun = PyDict_GetItemString(globals, "run");
+  reply(control, "READY");
+  return serve(control, engine);
+}
