@@ -215,6 +215,17 @@ absl::StatusOr<pid_t> Zygote::spawn(const ZygoteRequest& request) {
     ++current_.forks;
     return static_cast<pid_t>(std::stol(text.substr(3)));
   }
+  // "REFUSED <pid> <reason>": the sandbox's first process read the request, refused it and
+  // exited; it is our child (CLONE_PARENT), so reap it.
+  if (text.rfind("REFUSED ", 0) == 0) {
+    const size_t space = text.find(' ', 8);
+    const pid_t refused = static_cast<pid_t>(std::stol(text.substr(8, space - 8)));
+    while (::waitpid(refused, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    ++current_.forks;
+    return absl::InvalidArgumentError(absl::StrCat("the Python zygote refused the sandbox: ",
+                                                   space == std::string::npos ? "" : text.substr(space + 1)));
+  }
   return absl::InvalidArgumentError(
       absl::StrCat("the Python zygote refused the sandbox: ", text.rfind("ERR ", 0) == 0 ? text.substr(4) : text));
 }

@@ -361,6 +361,32 @@ TEST_P(SandboxLauncherTest, RunsAsTheSpecUidWithoutCapabilitiesWithNoNewPrivsAnd
   EXPECT_EQ(outcome.err, "");
 }
 
+// What bubblewrap gives every sandbox beyond the isolation table, on both paths: device nodes
+// mounted nosuid, and a program that starts with no signal ignored or blocked.
+TEST_P(SandboxLauncherTest, DevicesAreNosuidAndTheProgramStartsWithDefaultSignals) {
+  const Outcome outcome =
+      run(spec("i-defaults", {"/bin/sh", "-c",
+                              "grep -E '^(SigBlk|SigIgn):' /proc/self/status; "
+                              "for d in null zero full random urandom tty; do "
+                              "grep \" /dev/$d \" /proc/self/mountinfo | grep -c nosuid; done"}));
+  EXPECT_EQ(outcome.exitCode(), 0) << outcome.err;
+  EXPECT_EQ(outcome.out, "SigBlk:\t0000000000000000\n"
+                         "SigIgn:\t0000000000000000\n"
+                         "1\n1\n1\n1\n1\n1\n");
+}
+
+// ... while Python itself, forked or started, has python3's own: SIGPIPE and SIGXFSZ ignored,
+// SIGINT a KeyboardInterrupt.
+TEST_P(SandboxLauncherTest, PythonStartsWithPythonsOwnSignalHandlers) {
+  // The kernel's view, which is what counts (the signal module only remembers what it set).
+  const Outcome outcome = run(spec("i-py-signals", python("for line in open('/proc/self/status'):\n"
+                                                          "    if line.startswith(('SigIgn', 'SigCgt')):\n"
+                                                          "        print(line, end='')\n")));
+  EXPECT_EQ(outcome.exitCode(), 0) << outcome.err;
+  EXPECT_EQ(outcome.out, "SigIgn:\t0000000001001000\n"
+                         "SigCgt:\t0000000000000002\n");
+}
+
 TEST_P(SandboxLauncherTest, EveryProcessOfTheSandboxIsTheSpecUidOnTheHost) {
   int sockets[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets), 0);
@@ -1206,43 +1232,56 @@ TEST_P(SandboxLauncherZygoteTest, AnInstanceFindsNothingOfAnotherFunctionsReques
   ZygoteOptions options;
   options.bootWait = kDeadline;
   recreate(options);
-  // Another function's sandbox: its request carries a marker in an environment value and in its
-  // code directory's path.
+  // Another function's sandbox: its request carries a marker in environment values of many sizes
+  // (strings of each size end up in different places: the allocator's caches, vector registers),
+  // in its code directory's path and in its arguments.
   const std::string half1 = "surge-zygote-leak-", half2 = "marker-4711";
-  const fs::path otherCode = dir_.path() / (half1 + half2);
+  const std::string marker = half1 + half2;
+  const fs::path otherCode = dir_.path() / marker;
   fs::create_directories(otherCode);
   fs::permissions(otherCode, fs::perms(0755));
   SandboxSpec other = spec("i-other", python("pass"));
   other.uid = other.gid = kOtherUid;
   other.codeDir = otherCode;
-  other.env["OTHER_SECRET"] = half1 + half2;
+  for (size_t size : {32, 40, 100, 300, 700, 1500, 4000}) {
+    std::string value;
+    while (value.size() < size) value += marker;
+    other.env["OTHER_SECRET_" + std::to_string(size)] = value.substr(0, size);
+  }
   // A longer request than the next one, the marker at its end: a reused buffer would keep it.
   other.argv.push_back(std::string(4096, '-'));
-  other.argv.push_back(half1 + half2);
+  other.argv.push_back(marker);
   Outcome first = finish(launchVia(other, true));
   ASSERT_EQ(first.exitCode(), 0) << first.err;
-  // This one reads all of its own memory and looks for the marker, built from its halves so that
-  // the whole marker is never in this program's own memory.
+  // This one reads all of its own memory, and its init's (pid 1, the sandbox's B, which another
+  // copy of the request would have reached the same way), and counts the marker. It is built from
+  // its halves so that the whole marker is never in this program's own memory.
   const std::string scan =
       "import sys\n"
       "h1, h2 = sys.argv[1].encode(), sys.argv[2].encode()\n"
       "found = 0\n"
-      "mem = open('/proc/self/mem', 'rb', 0)\n"
-      "for line in open('/proc/self/maps'):\n"
-      "    fields = line.split()\n"
-      "    if fields[1][0] != 'r' or (len(fields) > 5 and fields[5] in ('[vvar]', '[vsyscall]')):\n"
-      "        continue\n"
-      "    start, end = (int(x, 16) for x in fields[0].split('-'))\n"
+      "for pid in ('self', '1'):\n"
       "    try:\n"
-      "        mem.seek(start)\n"
-      "        data = mem.read(end - start)\n"
-      "    except OSError:\n"
-      "        continue\n"
-      "    i = data.find(h1)\n"
-      "    while i >= 0:\n"
-      "        if data[i + len(h1):i + len(h1) + len(h2)] == h2:\n"
-      "            found += 1\n"
-      "        i = data.find(h1, i + 1)\n"
+      "        mem = open('/proc/%s/mem' % pid, 'rb', 0)\n"
+      "        maps = open('/proc/%s/maps' % pid).read().splitlines()\n"
+      "    except OSError as e:\n"
+      "        print('cannot read the memory of', pid, e)\n"
+      "        sys.exit(1)\n"
+      "    for line in maps:\n"
+      "        fields = line.split()\n"
+      "        if fields[1][0] != 'r' or (len(fields) > 5 and fields[5] in ('[vvar]', '[vsyscall]')):\n"
+      "            continue\n"
+      "        start, end = (int(x, 16) for x in fields[0].split('-'))\n"
+      "        try:\n"
+      "            mem.seek(start)\n"
+      "            data = mem.read(end - start)\n"
+      "        except OSError:\n"
+      "            continue\n"
+      "        i = data.find(h1)\n"
+      "        while i >= 0:\n"
+      "            if data[i + len(h1):i + len(h1) + len(h2)] == h2:\n"
+      "                found += 1\n"
+      "            i = data.find(h1, i + 1)\n"
       "print(found)\n";
   // From a file: this request is then shorter than the other's and cannot overwrite it.
   writeText(codeDir_ / "scan.py", scan);
@@ -1250,7 +1289,7 @@ TEST_P(SandboxLauncherZygoteTest, AnInstanceFindsNothingOfAnotherFunctionsReques
   mine.argv.push_back(half1);
   mine.argv.push_back(half2);
   Outcome outcome = finish(launchVia(mine, true));
-  EXPECT_EQ(outcome.exitCode(), 0) << outcome.err;
+  EXPECT_EQ(outcome.exitCode(), 0) << outcome.err << outcome.out;
   EXPECT_EQ(outcome.out, "0\n") << "another function's request is readable in this instance's memory";
 }
 

@@ -8,13 +8,16 @@
 // direct start's interpreter has, since the children's /proc/self/cmdline shows it; nothing of
 // the host's paths is in it or in the environment (LANG only). The control descriptor is a
 // SOCK_SEQPACKET socket. The zygote sends "READY" once loaded, then
-// answers each request with "OK <pid>" or "ERR <message>". A request is NUL-separated strings:
+// answers each request with "OK <pid>" or "ERR <message>" (nothing was started), or A answers
+// "REFUSED <pid> <reason>" (A read the request, refused it and exits; reap it). The zygote never
+// reads a request itself (see serve()). A request is NUL-separated strings:
 //   "spawn-v1", uid, gid, fd targets ("0,1,2,3,..."), cgroup files to join..., "--",
 //   bubblewrap's own arguments (the subset SandboxLauncher uses), "--", argv...
 // with the descriptors as SCM_RIGHTS, one per listed target. End of stream: the zygote exits.
 //
 // Each request is served by three processes, as bubblewrap does it:
-//   A (clone with CLONE_PARENT, so a child of the engine, which waits for it): joins the cgroup
+//   A (clone with CLONE_PARENT, so a child of the engine, which waits for it): reads the request,
+//     resets signal dispositions, joins the cgroup
 //     as root, becomes the function's uid, clones B into new namespaces, and exits with B's code;
 //   B (pid 1 of the new pid namespace): maps the uid to itself, builds the mounts, pivots, drops
 //     every capability, applies the seccomp filter, forks C, and reaps until C exits;
@@ -30,7 +33,6 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <malloc.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -260,18 +262,24 @@ bool makeDirs(const std::string& path) {
 
 std::string parentOf(const std::string& path) { return path.substr(0, path.rfind('/')); }
 
-// Remounts the mount at `path` read-only, nosuid and nodev, keeping the flags a user namespace
-// may not clear (those of a mount made outside it are locked).
-bool remountReadOnly(const std::string& path) {
+// Remounts the bind mount at `path` with `flags` added, keeping the flags a user namespace may
+// not clear (those of a mount made outside it are locked).
+bool remount(const std::string& path, unsigned long flags) {
   struct statvfs st {};
   if (::statvfs(path.c_str(), &st) != 0) return false;
-  unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV;
+  flags |= MS_REMOUNT | MS_BIND;
+  if (st.f_flag & ST_RDONLY) flags |= MS_RDONLY;
+  if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
   if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
   if (st.f_flag & ST_NOATIME) flags |= MS_NOATIME;
   if (st.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
   if (st.f_flag & ST_RELATIME) flags |= MS_RELATIME;
   return ::mount(nullptr, path.c_str(), nullptr, flags, nullptr) == 0;
 }
+
+// Read-only, nosuid and nodev.
+bool remountReadOnly(const std::string& path) { return remount(path, MS_RDONLY | MS_NOSUID | MS_NODEV); }
 
 bool bindReadOnly(const std::string& source, const std::string& target) {
   struct stat st {};
@@ -292,13 +300,14 @@ bool bindReadOnly(const std::string& source, const std::string& target) {
 void makeDev(int errFd, const std::string& dev) {
   if (!makeDirs(dev) || ::mount("tmpfs", dev.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
     fail(errFd, "mounting", dev);
-  // Plain binds: the device nodes keep the host mount's flags (no nodev), as bubblewrap's.
+  // Binds of the host's nodes, remounted nosuid but not nodev, as bubblewrap's.
   for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
     const std::string path = dev + "/" + node;
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
     if (fd < 0) fail(errFd, "creating", path);
     ::close(fd);
-    if (::mount((std::string("/oldroot/dev/") + node).c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0)
+    if (::mount((std::string("/oldroot/dev/") + node).c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
+        !remount(path, MS_NOSUID))
       fail(errFd, "binding device", node);
   }
   const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
@@ -374,7 +383,6 @@ std::vector<char> readAll(int fd) {
   }
   // As a direct start's interpreter is called (A and B keep "surge-zygote").
   ::prctl(PR_SET_NAME, "python3", 0, 0, 0);
-  ::mallopt(M_PERTURB, 0); // the zygote's wiping of freed memory (see main) is not the function's cost
 
   PyOS_AfterFork_Child();
   PyObject* pyArgv = PyList_New(0);
@@ -505,6 +513,15 @@ std::vector<char> readAll(int fd) {
 // A: the engine's child. Into the cgroup as root, then the function's uid, then B.
 [[noreturn]] void runOuter(const Plan& plan, pid_t engine) {
   const int err = plan.fds[2];
+  // The zygote's interpreter set dispositions (SIGPIPE and SIGXFSZ ignored, SIGINT caught) that
+  // bubblewrap's sandboxes do not have: back to the defaults, nothing blocked. The forked
+  // runtime sets Python's own again (run() in kBootstrap).
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   for (const auto& file : plan.joinFiles) {
     if (!writeFile(file, "0")) fail(err, "joining the cgroup", file);
   }
@@ -559,18 +576,37 @@ std::vector<char> readAll(int fd) {
 
 // ---- the zygote's loop ----
 
-// Overwrites the stack below the caller, where parse() and its strings lived.
-[[gnu::noinline]] void wipeStack() {
-  char area[64 * 1024];
-  ::explicit_bzero(area, sizeof(area));
-  asm volatile("" : : "r"(area) : "memory");
-}
-
 void reply(int control, const std::string& text) {
   [[maybe_unused]] ssize_t n = ::send(control, text.data(), text.size(), MSG_NOSIGNAL);
 }
 
+// A's first step: reads its own copy of the request. A refusal is A's to send, with its pid so
+// that the engine reaps it; it then exits. Either way it tells the zygote over `status`: 'K'
+// for a request it serves, 'R' for one it refused and answered.
+Plan readRequest(const char* bytes, size_t size, const std::vector<int>& received, int control, int status) {
+  std::vector<std::string> strings;
+  for (size_t start = 0; start < size;) {
+    const size_t length = ::strnlen(bytes + start, size - start);
+    strings.emplace_back(bytes + start, length);
+    start += length + 1;
+  }
+  Plan plan;
+  const std::string error = parse(strings, received, plan);
+  const char outcome = error.empty() ? 'K' : 'R';
+  if (!error.empty()) reply(control, "REFUSED " + std::to_string(::getpid()) + " " + error);
+  if (::write(status, &outcome, 1) != 1 || !error.empty()) ::_exit(1);
+  ::close(status);
+  return plan;
+}
+
 // Serves requests until the engine closes the control socket.
+//
+// Every child is a copy of this process, and the next request may be another function's, so
+// nothing of a request may ever be in this process's memory or registers outside `buffer`,
+// which is wiped after each request: the bytes arrive there from the kernel, and only A, the
+// request's own child, reads and parses them (a review found request strings that the zygote
+// had parsed itself left in glibc's cache of freed blocks, and in vector registers that the
+// next children spilled to their stacks).
 int serve(int control, pid_t engine) {
   std::vector<char> buffer(kMaxRequest);
   for (;;) {
@@ -591,50 +627,49 @@ int serve(int control, pid_t engine) {
       const int* fds = reinterpret_cast<const int*>(CMSG_DATA(c));
       received.insert(received.end(), fds, fds + count);
     }
-    std::vector<std::string> strings;
-    for (size_t start = 0; start < static_cast<size_t>(got);) {
-      const char* begin = buffer.data() + start;
-      const size_t length = ::strnlen(begin, static_cast<size_t>(got) - start);
-      strings.emplace_back(begin, length);
-      start += length + 1;
-    }
-    Plan plan;
-    std::string error;
+    int status[2] = {-1, -1};
     if (message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-      error = "the request is larger than " + std::to_string(kMaxRequest) + " bytes or carries more than " +
-              std::to_string(kMaxFds) + " descriptors";
-    } else {
-      error = parse(strings, received, plan);
-    }
-    if (!error.empty()) {
-      reply(control, "ERR " + error);
+      reply(control, "ERR the request is larger than " + std::to_string(kMaxRequest) + " bytes or carries more than " +
+                         std::to_string(kMaxFds) + " descriptors");
+    } else if (::pipe2(status, O_CLOEXEC) != 0) {
+      reply(control, std::string("ERR pipe: ") + std::strerror(errno));
     } else {
       PyOS_BeforeFork();
       // CLONE_PARENT: the engine is A's parent, waits for it and gets its exit status, exactly
       // as with bubblewrap's outer process.
       const long pid = ::syscall(SYS_clone, CLONE_PARENT, nullptr, nullptr, nullptr, nullptr);
-      if (pid == 0) runOuter(plan, engine);
+      if (pid == 0) {
+        ::close(status[0]);
+        runOuter(readRequest(buffer.data(), static_cast<size_t>(got), received, control, status[1]), engine);
+      }
       const int forkError = errno;
       PyOS_AfterFork_Parent();
-      reply(control, pid > 0 ? "OK " + std::to_string(pid) : std::string("ERR clone: ") + std::strerror(forkError));
+      ::close(status[1]);
+      if (pid < 0) {
+        reply(control, std::string("ERR clone: ") + std::strerror(forkError));
+      } else {
+        char outcome = 0;
+        ssize_t n;
+        do {
+          n = ::read(status[0], &outcome, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n == 1 && outcome == 'K') {
+          reply(control, "OK " + std::to_string(pid));
+        } else if (n != 1 || outcome != 'R') {
+          reply(control, "REFUSED " + std::to_string(pid) + " the sandbox's first process died before it read the request");
+        } // 'R': A has answered
+
+      }
+      ::close(status[0]);
     }
     for (int fd : received) ::close(fd);
-    // Every child is a copy of this process: nothing of this request may be left in it for the
-    // next one, another function's, to read. Heap memory is wiped when freed (M_PERTURB, set in
-    // main), this buffer and the stack here.
     ::explicit_bzero(buffer.data(), static_cast<size_t>(got));
-    plan = Plan{};
-    strings.clear();
-    strings.shrink_to_fit();
-    error.clear();
-    error.shrink_to_fit();
-    wipeStack();
   }
 }
 
 // Defines run(argv, env) for the children and loads the shim, as `python3 -S shim` would.
 const char kBootstrap[] = R"PY(
-import os, sys
+import _signal, os, sys
 
 def preload(source_fd, inside):
     sys.path.insert(0, os.path.dirname(inside))
@@ -653,6 +688,10 @@ def preload(source_fd, inside):
 
 def run(argv, env):
     """In a forked child: argv as python3 got it after its own name (['-S', ...])."""
+    # As python3 starts: the sandbox's first process reset every disposition to the default.
+    _signal.signal(_signal.SIGPIPE, _signal.SIG_IGN)
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)
     os.environ.clear()
     os.environ.update(env)
     sys.orig_argv = ['/usr/bin/python3'] + argv
@@ -680,8 +719,6 @@ int main(int argc, char** argv) {
   const int control = 3;
   gShimInside = argv[2];
   const pid_t engine = ::getppid();
-  // Freed heap memory is overwritten, so that no request outlives its handling (see serve()).
-  ::mallopt(M_PERTURB, 0xa5);
 
   PyConfig config;
   PyConfig_InitIsolatedConfig(&config);
