@@ -412,6 +412,18 @@ TEST_P(SandboxLauncherTest, EveryProcessOfTheSandboxIsTheSpecUidOnTheHost) {
   EXPECT_EQ(outcome.exitCode(), 0) << outcome.err;
 }
 
+// A code folder reached through an absolute symlink is bound as the host resolves it.
+TEST_P(SandboxLauncherTest, ABindThroughAnAbsoluteSymlinkShowsItsTarget) {
+  writeText(codeDir_ / "index.py", "print('through the link')\n");
+  const fs::path link = dir_.path() / "code-link";
+  fs::create_directory_symlink(fs::absolute(codeDir_), link);
+  SandboxSpec s = spec("i-link", python("exec(open('/code/index.py').read())"));
+  s.codeDir = link;
+  const Outcome outcome = run(s);
+  EXPECT_EQ(outcome.exitCode(), 0) << outcome.err;
+  EXPECT_EQ(outcome.out, "through the link\n");
+}
+
 TEST_P(SandboxLauncherTest, SeesOnlyTheRuntimeItsCodeAndItsBinds) {
   // Things a hostile function would look for: a fake data dir with a secret, another
   // function's code, and the host's private directories.

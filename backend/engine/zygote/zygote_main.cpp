@@ -50,6 +50,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -557,6 +558,14 @@ std::vector<char> readAll(int fd) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
     fail(2, "setting dumpable, no_new_privs and the parent-death signal");
   if (::getppid() != engine) ::_exit(1); // the engine is gone already
+  // Bind sources as the host sees them, as this uid, as bubblewrap resolves them: after the
+  // first pivot an absolute symlink on the way would resolve against the temporary root.
+  for (Op& op : placed.ops) {
+    if (op.kind != Op::kRoBind) continue;
+    char resolved[PATH_MAX];
+    if (::realpath(op.a.c_str(), resolved) == nullptr) fail(2, "resolving", op.a);
+    op.a = resolved;
+  }
 
   const long child = ::syscall(SYS_clone,
                                CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
