@@ -1,7 +1,7 @@
 // Tests of the Node.js runtime shim without a sandbox: each test writes a function's code to a
 // temp dir, starts surge_runtime.js under /usr/bin/node on a socketpair and speaks the runtime
 // protocol (docs/runtime-protocol.md) to it.
-#include "engine/runtime_harness.h"
+#include "engine/shim_test.h"
 
 #include <chrono>
 #include <csignal>
@@ -29,71 +29,9 @@
 namespace surge::engine {
 namespace {
 
-namespace fs = std::filesystem;
-using surge::testing::RuntimeHarness;
-using surge::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
-using Clock = RuntimeHarness::Clock;
-
-// Generous: these machines are noisy. Tests wait for conditions, never for time to pass.
-constexpr auto kWait = std::chrono::seconds(30);
-
-Clock::time_point deadline() { return Clock::now() + kWait; }
-
-Frame makeFrame(std::string type, std::string id, std::string body = "", std::vector<std::string> args = {}) {
-  Frame frame;
-  frame.type = std::move(type);
-  frame.id = std::move(id);
-  frame.body = std::move(body);
-  frame.args = std::move(args);
-  return frame;
-}
-
-std::vector<std::string> runtimeArgv() { return {"/usr/bin/node", SURGE_NODEJS_RUNTIME}; }
-
-struct FunctionSetup {
-  std::string handler = "index.handler";
-  std::string initializer;
-  int concurrency = 1;
-  int memoryMb = 256;
-  int timeoutMs = 10000;
-  std::map<std::string, std::string> env;
-};
-
-// A reply frame (RESULT, ERROR, READY, INITERROR) with the LOG frames that came before it.
-struct Reply {
-  Frame frame;
-  std::vector<Frame> logs;
-
-  // The text of the LOG frames tagged `id`, concatenated.
-  std::string logText(std::string_view id) const {
-    std::string text;
-    for (const Frame& log : logs) {
-      if (log.id == id) text += log.body;
-    }
-    return text;
-  }
-};
-
-// The lines of an ERROR or INITERROR body: type, message, and the trace as one string.
-struct ErrorBody {
-  std::string type;
-  std::string message;
-  std::string trace;
-};
-
-ErrorBody parseError(const std::string& body) {
-  ErrorBody error;
-  const size_t first = body.find('\n');
-  error.type = body.substr(0, first);
-  if (first == std::string::npos) return error;
-  const size_t second = body.find('\n', first + 1);
-  error.message = body.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
-  if (second != std::string::npos) error.trace = body.substr(second + 1);
-  return error;
-}
 
 std::vector<std::string> splitLines(const std::string& text) {
   std::vector<std::string> lines;
@@ -102,93 +40,9 @@ std::vector<std::string> splitLines(const std::string& text) {
   return lines;
 }
 
-class NodejsRuntimeTest : public ::testing::Test {
+class NodejsRuntimeTest : public ShimTest {
 protected:
-  NodejsRuntimeTest() { fs::create_directories(codeDir()); }
-
-  fs::path codeDir() const { return dir_.path() / "code"; }
-
-  void writeCode(const std::string& file, std::string_view source) {
-    fs::create_directories((codeDir() / file).parent_path());
-    std::ofstream out(codeDir() / file, std::ios::binary | std::ios::trunc);
-    out.write(source.data(), static_cast<std::streamsize>(source.size()));
-  }
-
-  // Starts the runtime and sends INIT for `setup`.
-  std::unique_ptr<RuntimeHarness> start(const FunctionSetup& setup) {
-    const std::map<std::string, std::string> environment = {{"PATH", "/usr/bin:/bin"}, {"LANG", "C.UTF-8"}};
-    auto runtime = std::make_unique<RuntimeHarness>(runtimeArgv(), environment);
-    std::string init = "handler=" + setup.handler + "\ninitializer=" + setup.initializer +
-                       "\ninitializer_timeout_ms=20000\nfunction=shop/checkout\nversion=7\nmemory_mb=" +
-                       std::to_string(setup.memoryMb) + "\ntimeout_ms=" + std::to_string(setup.timeoutMs) +
-                       "\nconcurrency=" + std::to_string(setup.concurrency) + "\ncode_dir=" + codeDir().string() + "\n";
-    for (const auto& [name, value] : setup.env) init += "env." + name + "=" + value + "\n";
-    // A runtime announces that it has loaded before it is given a function.
-    const absl::StatusOr<Frame> loaded = runtime->next(deadline());
-    EXPECT_TRUE(loaded.ok()) << loaded.status();
-    if (loaded.ok()) {
-      EXPECT_EQ(loaded->type, "LOADED");
-      EXPECT_EQ(loaded->id, "-");
-      EXPECT_EQ(loaded->body, "");
-    }
-    const absl::Status sent = runtime->send(makeFrame("INIT", "-", init), deadline());
-    EXPECT_TRUE(sent.ok()) << sent;
-    return runtime;
-  }
-
-  // Starts the runtime and waits for READY; the test fails if something else comes.
-  std::unique_ptr<RuntimeHarness> startReady(const FunctionSetup& setup, std::vector<Frame>* logs = nullptr) {
-    auto runtime = start(setup);
-    absl::StatusOr<Reply> ready = nextReply(*runtime);
-    EXPECT_TRUE(ready.ok()) << ready.status();
-    if (ready.ok()) {
-      EXPECT_EQ(ready->frame.type, "READY") << ready->frame.body;
-      if (logs != nullptr) *logs = ready->logs;
-    }
-    return runtime;
-  }
-
-  // The next frame that is not a LOG, with the LOG frames before it.
-  static absl::StatusOr<Reply> nextReply(RuntimeHarness& runtime) {
-    Reply reply;
-    while (true) {
-      absl::StatusOr<Frame> frame = runtime.next(deadline());
-      if (!frame.ok()) return frame.status();
-      if (frame->type != "LOG") {
-        reply.frame = std::move(*frame);
-        return reply;
-      }
-      reply.logs.push_back(std::move(*frame));
-    }
-  }
-
-  // Sends one INVOKE and returns its reply.
-  static absl::StatusOr<Reply> invoke(RuntimeHarness& runtime, const std::string& id, std::string payload,
-                                      int remainingMs = 5000) {
-    absl::Status sent =
-        runtime.send(makeFrame("INVOKE", id, std::move(payload), {std::to_string(remainingMs)}), deadline());
-    if (!sent.ok()) return sent;
-    absl::StatusOr<Reply> reply = nextReply(runtime);
-    if (reply.ok() && reply->frame.id != id) {
-      return absl::InternalError("reply for '" + reply->frame.id + "' instead of '" + id + "'");
-    }
-    return reply;
-  }
-
-  // Starts the runtime expecting INITERROR, and checks that it then exits 1.
-  ErrorBody initError(const FunctionSetup& setup, Reply* reply = nullptr) {
-    auto runtime = start(setup);
-    absl::StatusOr<Reply> received = nextReply(*runtime);
-    EXPECT_TRUE(received.ok()) << received.status();
-    if (!received.ok()) return {};
-    EXPECT_EQ(received->frame.type, "INITERROR");
-    EXPECT_EQ(received->frame.id, "-");
-    EXPECT_EQ(runtime->waitForExit(deadline()), 1);
-    if (reply != nullptr) *reply = *received;
-    return parseError(received->frame.body);
-  }
-
-  TempDir dir_;
+  NodejsRuntimeTest() : ShimTest({"/usr/bin/node", SURGE_NODEJS_RUNTIME}, {{"PATH", "/usr/bin:/bin"}, {"LANG", "C.UTF-8"}}) {}
 };
 
 TEST_F(NodejsRuntimeTest, AsyncHandlerReturningStringIsSentAsUtf8) {
@@ -605,13 +459,9 @@ TEST_F(NodejsRuntimeTest, ConcurrentInvokesRunAtTheSameTime) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(logs["c" + std::to_string(i)], "arrived " + std::to_string(i) + "\n");
 }
 
-// A handler that announces it started and then waits until the test writes to a FIFO, so the
-// test controls exactly when it finishes.
-class BlockingHandlerTest : public NodejsRuntimeTest {
+class BlockingHandlerTest : public BlockingHandlerFixture<NodejsRuntimeTest> {
 protected:
   BlockingHandlerTest() {
-    fifo_ = dir_.path() / "release";
-    EXPECT_EQ(::mkfifo(fifo_.c_str(), 0600), 0);
     // Opening a FIFO read-write never blocks (Linux); the read, on libuv's thread pool, then
     // waits for the test's byte.
     writeCode("index.js", "const fs = require('fs');\n"
@@ -623,55 +473,15 @@ protected:
                           "  fs.closeSync(fd);\n"
                           "  return 'finished';\n"
                           "};\n");
-    setup_.env = {{"RELEASE_FIFO", fifo_.string()}};
   }
-
-  // Sends INVOKE `id` and waits until its handler is running.
-  void startBlockedRequest(RuntimeHarness& runtime, const std::string& id) {
-    ASSERT_TRUE(runtime.send(makeFrame("INVOKE", id, "", {"25000"}), deadline()).ok());
-    absl::StatusOr<Frame> started = runtime.next(deadline());
-    ASSERT_TRUE(started.ok()) << started.status();
-    EXPECT_EQ(started->type, "LOG");
-    EXPECT_EQ(started->id, id);
-    EXPECT_EQ(started->body, "started\n");
-  }
-
-  void release() {
-    // The handler holds the FIFO open, so a non-blocking open for writing succeeds at once.
-    const int fd = ::open(fifo_.c_str(), O_WRONLY | O_NONBLOCK);
-    ASSERT_GE(fd, 0);
-    EXPECT_EQ(::write(fd, "x", 1), 1);
-    ::close(fd);
-  }
-
-  fs::path fifo_;
-  FunctionSetup setup_;
 };
 
 TEST_F(BlockingHandlerTest, StopWaitsForTheInFlightRequestThenExitsZero) {
-  auto runtime = startReady(setup_);
-  startBlockedRequest(*runtime, "r1");
-  ASSERT_TRUE(runtime->send(makeFrame("STOP", "-"), deadline()).ok());
-  // Had STOP ended the process, the result below would never come.
-  release();
-  absl::StatusOr<Reply> reply = nextReply(*runtime);
-  ASSERT_TRUE(reply.ok()) << reply.status();
-  EXPECT_EQ(reply->frame.type, "RESULT");
-  EXPECT_EQ(reply->frame.id, "r1");
-  EXPECT_EQ(reply->frame.body, "finished");
-  EXPECT_EQ(runtime->waitForExit(deadline()), 0);
-  EXPECT_EQ(runtime->stderrText(), "");
+  expectStopWaitsForTheInFlightRequestThenExitsZero();
 }
 
 TEST_F(BlockingHandlerTest, CancelIsIgnoredAndTheRequestStillCompletes) {
-  auto runtime = startReady(setup_);
-  startBlockedRequest(*runtime, "r1");
-  ASSERT_TRUE(runtime->send(makeFrame("CANCEL", "r1"), deadline()).ok());
-  release();
-  absl::StatusOr<Reply> reply = nextReply(*runtime);
-  ASSERT_TRUE(reply.ok()) << reply.status();
-  EXPECT_EQ(reply->frame.type, "RESULT");
-  EXPECT_EQ(reply->frame.body, "finished");
+  expectCancelIsIgnoredAndTheRequestStillCompletes();
 }
 
 TEST_F(BlockingHandlerTest, EndOfStreamWithAReadPendingInTheThreadPoolKillsItself) {
