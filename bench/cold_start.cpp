@@ -18,6 +18,8 @@
 #include "support/process.h"
 #include "support/temp_dir.h"
 
+#include <CLI/CLI.hpp>
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -121,21 +123,14 @@ int main(int argc, char** argv) {
   int pythonSamples = 200, nodeSamples = 200, directSamples = 50, naiveSamples = 50;
   bool waitFullPool = true;
   std::string jsonPath = "bench/results/cold_start.json";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--samples")
-      pythonSamples = std::stoi(argv[i + 1]);
-    else if (flag == "--node-samples")
-      nodeSamples = std::stoi(argv[i + 1]);
-    else if (flag == "--direct-samples")
-      directSamples = std::stoi(argv[i + 1]);
-    else if (flag == "--naive-samples")
-      naiveSamples = std::stoi(argv[i + 1]);
-    else if (flag == "--wait-full-pool")
-      waitFullPool = std::stoi(argv[i + 1]) != 0;
-    else if (flag == "--json")
-      jsonPath = argv[i + 1];
-  }
+  CLI::App app{"cold_start: a never-invoked function's first response, through the pool and without"};
+  app.add_option("--samples", pythonSamples, "Python samples through the pool")->check(CLI::PositiveNumber);
+  app.add_option("--node-samples", nodeSamples, "Node.js samples through the pool")->check(CLI::PositiveNumber);
+  app.add_option("--direct-samples", directSamples, "Python samples with an empty pool")->check(CLI::PositiveNumber);
+  app.add_option("--naive-samples", naiveSamples, "naive bubblewrap starts")->check(CLI::PositiveNumber);
+  app.add_option("--wait-full-pool", waitFullPool, "1: refill the whole pool before each sample; 0: one stem");
+  app.add_option("--json", jsonPath, "where the results go");
+  CLI11_PARSE(app, argc, argv);
   testing::TempDir dir;
   const auto functions = dir.path() / "functions";
   // The pool hard-links code into per-sandbox folders: the same file system as `functions`.

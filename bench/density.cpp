@@ -9,6 +9,8 @@
 #include "engine/sandbox_launcher.h"
 #include "support/temp_dir.h"
 
+#include <CLI/CLI.hpp>
+
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -84,15 +86,11 @@ int main(int argc, char** argv) {
   int count = 100;
   int poolSize = 2;
   std::string jsonPath = "bench/results/density.json";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--instances")
-      count = std::stoi(argv[i + 1]);
-    else if (flag == "--pool-size")
-      poolSize = std::stoi(argv[i + 1]);
-    else if (flag == "--json")
-      jsonPath = argv[i + 1];
-  }
+  CLI::App app{"density: memory per idle Python instance"};
+  app.add_option("--instances", count, "idle instances")->check(CLI::PositiveNumber);
+  app.add_option("--pool-size", poolSize, "pre-started sandboxes per runtime")->check(CLI::NonNegativeNumber);
+  app.add_option("--json", jsonPath, "where the results go");
+  CLI11_PARSE(app, argc, argv);
   testing::TempDir dir;
   const auto functions = dir.path() / "functions";
   const auto sandboxes = dir.path() / "sandboxes"; // same file system as the code: hard links

@@ -9,6 +9,8 @@
 #include "support/process.h"
 #include "support/temp_dir.h"
 
+#include <CLI/CLI.hpp>
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,13 +21,10 @@ int main(int argc, char** argv) {
   using namespace surge;
   int runs = 200;
   std::string jsonPath = "bench/results/direct_start.json";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--runs")
-      runs = std::stoi(argv[i + 1]);
-    else if (flag == "--json")
-      jsonPath = argv[i + 1];
-  }
+  CLI::App app{"direct_start: starting a Python instance and serving one request, against the naive start"};
+  app.add_option("--runs", runs, "starts of each kind")->check(CLI::PositiveNumber);
+  app.add_option("--json", jsonPath, "where the results go");
+  CLI11_PARSE(app, argc, argv);
   testing::TempDir dir;
   const auto code = dir.path() / "code";
   bench::writeNoopFunction(code);

@@ -11,6 +11,8 @@
 #include "support/process.h"
 #include "support/temp_dir.h"
 
+#include <CLI/CLI.hpp>
+
 #include <unistd.h>
 
 #include <atomic>
@@ -31,13 +33,10 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
 int main(int argc, char** argv) {
   int count = 200;
   std::string jsonPath = "bench/results/start_rate.json";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--instances")
-      count = std::stoi(argv[i + 1]);
-    else if (flag == "--json")
-      jsonPath = argv[i + 1];
-  }
+  CLI::App app{"start_rate: instances made ready per second with no pool, against the naive start"};
+  app.add_option("--instances", count, "instances, each of its own function")->check(CLI::PositiveNumber);
+  app.add_option("--json", jsonPath, "where the results go");
+  CLI11_PARSE(app, argc, argv);
   testing::TempDir dir;
   const auto functions = dir.path() / "functions";
   testing::TaskThread caller;

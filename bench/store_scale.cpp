@@ -7,6 +7,8 @@
 #include "support/process.h"
 #include "support/temp_dir.h"
 
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -44,19 +46,11 @@ int main(int argc, char** argv) {
   int functionCount = 10000;
   int pageSamples = 200;
   std::string jsonPath = "bench/results/store_scale.json";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--functions")
-      functionCount = std::stoi(argv[i + 1]);
-    else if (flag == "--pages")
-      pageSamples = std::stoi(argv[i + 1]);
-    else if (flag == "--json")
-      jsonPath = argv[i + 1];
-    else {
-      std::fprintf(stderr, "usage: store_scale [--functions N] [--pages N] [--json PATH]\n");
-      return 2;
-    }
-  }
+  CLI::App app{"store_scale: the function store with many functions"};
+  app.add_option("--functions", functionCount, "functions created")->check(CLI::PositiveNumber);
+  app.add_option("--pages", pageSamples, "list pages timed")->check(CLI::PositiveNumber);
+  app.add_option("--json", jsonPath, "where the results go");
+  CLI11_PARSE(app, argc, argv);
 
   surge::testing::TempDir dir;
   surge::testing::SurgedProcess surged(dir.path() / "data");

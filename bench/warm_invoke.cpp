@@ -8,6 +8,8 @@
 #include "engine/sandbox_launcher.h"
 #include "support/temp_dir.h"
 
+#include <CLI/CLI.hpp>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,15 +22,11 @@ int main(int argc, char** argv) {
   int samples = 5000;
   uint32_t memoryMb = 128;
   std::string jsonPath = "bench/results/warm_invoke.json";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--samples")
-      samples = std::stoi(argv[i + 1]);
-    else if (flag == "--json")
-      jsonPath = argv[i + 1];
-    else if (flag == "--memory")
-      memoryMb = static_cast<uint32_t>(std::stoul(argv[i + 1]));
-  }
+  CLI::App app{"warm_invoke: a warm no-op Python instance's round trip through the engine"};
+  app.add_option("--samples", samples, "invokes")->check(CLI::PositiveNumber);
+  app.add_option("--memory", memoryMb, "the instance's memory in MiB")->check(CLI::Range(16, 65536));
+  app.add_option("--json", jsonPath, "where the results go");
+  CLI11_PARSE(app, argc, argv);
   testing::TempDir dir;
   bench::writeNoopFunction(dir.path() / "code");
   testing::TaskThread caller;
