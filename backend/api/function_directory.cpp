@@ -112,11 +112,15 @@ void FunctionDirectory::deleted(const std::string& ns, const std::string& name) 
 }
 
 absl::Status FunctionDirectory::reservationFits(const std::string& ns, const std::string& name,
-                                               uint32_t reservedTarget, uint32_t memoryMb) {
-  if (reservedTarget == 0) return absl::OkStatus();
+                                               const store::FunctionConfig& before, const store::FunctionConfig& after) {
+  store::FunctionConfig resolved = after;
+  store::resolveDefaults(resolved);
+  if (!store::validateConfig(resolved).ok()) return absl::OkStatus();
+  const uint64_t reservedMb = uint64_t{resolved.reservedTarget} * resolved.memoryMb;
+  if (reservedMb <= uint64_t{before.reservedTarget} * before.memoryMb) return absl::OkStatus();
   auto answer = std::make_shared<std::promise<absl::Status>>();
   auto fits = answer->get_future();
-  scheduler_.checkReservation(keyOf(ns, name), reservedTarget, memoryMb,
+  scheduler_.checkReservation(keyOf(ns, name), resolved.reservedTarget, resolved.memoryMb,
                               [answer](absl::Status status) { answer->set_value(std::move(status)); });
   // The loop answers in microseconds; only a server stuck elsewhere takes this long.
   if (fits.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {

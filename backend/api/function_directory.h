@@ -15,6 +15,7 @@
 
 namespace surge::store {
 class FunctionStore;
+struct FunctionConfig;
 struct FunctionRecord;
 } // namespace surge::store
 namespace surge::scheduler {
@@ -46,11 +47,15 @@ public:
   void changed(const store::FunctionRecord& record);
   // The function was deleted: forget it, and the scheduler drains its instances.
   void deleted(const std::string& ns, const std::string& name);
-  // Whether `reservedTarget` instances of `memoryMb` MiB fit the server's instance memory beside
-  // the other functions' reservations: OK, or RESOURCE_EXHAUSTED with the figures. Waits for a
-  // round trip through the scheduler's loop, so call it on a worker.
-  absl::Status reservationFits(const std::string& ns, const std::string& name, uint32_t reservedTarget,
-                               uint32_t memoryMb);
+  // Whether a change of the function's config from `before` to `after` keeps its reserved
+  // memory within the server's instance memory, beside the other functions' reservations: OK
+  // when `after` reserves no more than `before` (lowering always goes through, even on a server
+  // whose budget shrank) or when it fits; RESOURCE_EXHAUSTED with the figures otherwise. An
+  // invalid `after` is OK here: the store refuses it with its own message. `before` is a
+  // default config for a new function. A raise waits for a round trip through the scheduler's
+  // loop, so call it on a worker.
+  absl::Status reservationFits(const std::string& ns, const std::string& name, const store::FunctionConfig& before,
+                               const store::FunctionConfig& after);
   // Hands every function with a reserved target to the scheduler, which warms its instances.
   // Called once at start-up.
   absl::Status warmReserved();

@@ -29,16 +29,6 @@ FunctionService::FunctionService(store::FunctionStore& store, FunctionDirectory&
                                  auth::AuditLog& audit, common::WorkerPool& workers)
     : store_(store), directory_(directory), guard_(guard), audit_(audit), workers_(workers) {}
 
-absl::Status FunctionService::reservationFits(const std::string& ns, const std::string& name,
-                                             const store::FunctionConfig& config, uint64_t reservedBeforeMb) {
-  store::FunctionConfig resolved = config;
-  store::resolveDefaults(resolved);
-  // An invalid config is the store's to refuse, with its own message.
-  if (!store::validateConfig(resolved).ok()) return absl::OkStatus();
-  if (uint64_t{resolved.reservedTarget} * resolved.memoryMb <= reservedBeforeMb) return absl::OkStatus();
-  return directory_.reservationFits(ns, name, resolved.reservedTarget, resolved.memoryMb);
-}
-
 grpc::ServerUnaryReactor* FunctionService::CreateFunction(grpc::CallbackServerContext* context,
                                                           const v1::CreateFunctionRequest* request,
                                                           v1::Function* response) {
@@ -48,7 +38,9 @@ grpc::ServerUnaryReactor* FunctionService::CreateFunction(grpc::CallbackServerCo
                        if (auto status = checkMayCreateIn(who, ns); !status.ok()) return status;
                        auto config = fromProto(request->config());
                        if (!config.ok()) return config.status();
-                       if (auto fits = reservationFits(ns, request->name(), *config); !fits.ok()) return fits;
+                       if (auto fits = directory_.reservationFits(ns, request->name(), {}, *config); !fits.ok()) {
+                         return fits;
+                       }
                        auto created = store_.createFunction(ns, request->name(), *config);
                        if (!created.ok()) return created.status();
                        (void)audit_.record(
@@ -98,14 +90,14 @@ grpc::ServerUnaryReactor* FunctionService::UpdateFunctionConfig(grpc::CallbackSe
                        auto updated = store_.updateConfig(
                            ns, request->name(), request->expected_revision(),
                            [this, &ns, request](store::FunctionConfig& config) {
-                             const uint64_t reservedBefore = uint64_t{config.reservedTarget} * config.memoryMb;
+                             const store::FunctionConfig before = config;
                              if (auto status = applyFieldMask(request->update_mask(), request->config(), config);
                                  !status.ok()) {
                                return status;
                              }
                              // More reserved memory (a higher target, or more memory per instance)
                              // must fit the budget, as SetReservedCapacity checks.
-                             return reservationFits(ns, request->name(), config, reservedBefore);
+                             return directory_.reservationFits(ns, request->name(), before, config);
                            });
                        if (!updated.ok()) return updated.status();
                        (void)audit_.record(who, "function.update", qualified(ns, request->name()),

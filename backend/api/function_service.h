@@ -12,8 +12,7 @@ class WorkerPool;
 }
 namespace surge::store {
 class FunctionStore;
-struct FunctionConfig;
-} // namespace surge::store
+}
 
 namespace surge::api {
 
@@ -53,12 +52,6 @@ public:
   static constexpr size_t kMaxChunkBytes = 1 << 20;
 
 private:
-  // Whether `config`'s reserved memory fits the server's budget beside other functions' (see
-  // FunctionDirectory::reservationFits); always OK when it reserves no more than
-  // `reservedBeforeMb`. Blocks for a round trip to the scheduler: call it on a worker.
-  absl::Status reservationFits(const std::string& ns, const std::string& name, const store::FunctionConfig& config,
-                               uint64_t reservedBeforeMb = 0);
-
   store::FunctionStore& store_;
   FunctionDirectory& directory_;
   CallGuard& guard_;

@@ -79,10 +79,9 @@ grpc::ServerUnaryReactor* ScalingService::SetReservedCapacity(grpc::CallbackServ
   workers_.post([this, reactor, who = std::move(*who), ns, request, response] {
     const uint32_t count = request->count();
     auto updated = store_.updateConfig(ns, request->function(), 0, [&](store::FunctionConfig& config) {
-      const uint32_t before = config.reservedTarget;
+      const store::FunctionConfig before = config;
       config.reservedTarget = count;
-      if (count <= before) return absl::OkStatus();
-      return directory_.reservationFits(ns, request->function(), count, config.memoryMb);
+      return directory_.reservationFits(ns, request->function(), before, config);
     });
     if (!updated.ok()) return reactor->Finish(toGrpcStatus(updated.status()));
     (void)audit_.record(*who, "scaling.reserve", absl::StrCat(ns, "/", request->function()),
