@@ -65,11 +65,11 @@ engine::InstanceSpec freshFunction(const std::filesystem::path& root, store::Run
 
 // One cold start: start() until the first response, then stop the instance and wait for it to
 // be gone. Milliseconds, or nullopt (with a message) when the start or the invoke failed.
-std::optional<double> coldStart(engine::Engine& engine, bench::WaitingObserver& observer,
+std::optional<double> coldStart(engine::Engine& engine, testing::InstanceRecorder& observer,
                                 const engine::InstanceSpec& spec, Series& series) {
   const auto start = std::chrono::steady_clock::now();
   const auto id = engine.start(spec);
-  auto ready = observer.waitReady(id);
+  auto ready = observer.waitReady(id, bench::kObserverWait);
   if (!ready || !ready->ok()) {
     std::fprintf(stderr, "%s did not start: %s\n", spec.function.c_str(),
                  ready ? std::string(ready->message()).c_str() : "no onReady within 60 s");
@@ -82,7 +82,7 @@ std::optional<double> coldStart(engine::Engine& engine, bench::WaitingObserver& 
   const auto result = done.get_future().get();
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   engine.stop(id, engine::StopMode::kNow);
-  const bool exited = observer.waitExit(id);
+  const bool exited = observer.waitExit(id, bench::kObserverWait).has_value();
   if (!result.ok() || result->error || result->output.find("hello") == std::string::npos) {
     std::fprintf(stderr, "%s: the first invoke failed: %s\n", spec.function.c_str(),
                  !result.ok()    ? std::string(result.status().message()).c_str()
@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
   bench::writeNoopFunction(naiveCode);
   testing::TaskThread caller;
   // One observer per engine: instance ids restart with each engine.
-  bench::WaitingObserver observer, directObserver;
+  testing::InstanceRecorder observer, directObserver;
 
   engine::SandboxEngineOptions pooledOptions;
   pooledOptions.sandboxesDir = sandboxes;

@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   const auto functions = dir.path() / "functions";
   const auto sandboxes = dir.path() / "sandboxes"; // same file system as the code: hard links
   testing::TaskThread caller;
-  bench::WaitingObserver observer;
+  testing::InstanceRecorder observer;
   engine::SandboxEngineOptions options;
   options.sandboxesDir = sandboxes;
   options.poolSize = poolSize;
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
   }
   int viaPool = 0;
   for (auto id : ids) {
-    auto ready = observer.waitReady(id);
+    auto ready = observer.waitReady(id, bench::kObserverWait);
     if (!ready->ok()) {
       std::fprintf(stderr, "instance %llu did not start: %s\n", static_cast<unsigned long long>(id),
                    std::string(ready->message()).c_str());

@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   const auto code = dir.path() / "code";
   bench::writeNoopFunction(code);
   testing::TaskThread caller;
-  bench::WaitingObserver observer;
+  testing::InstanceRecorder observer;
   auto made = bench::makeEngine(caller, observer);
   if (!made.ok()) {
     std::fprintf(stderr, "%s\n", std::string(made.status().message()).c_str());
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
     // Alternate the two so that noise hits both alike.
     const auto start = std::chrono::steady_clock::now();
     const auto id = engine.start(spec);
-    auto ready = observer.waitReady(id);
+    auto ready = observer.waitReady(id, bench::kObserverWait);
     if (!ready || !ready->ok()) {
       std::fprintf(stderr, "start %d failed\n", i);
       return 1;
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
     }
     engineMs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     engine.stop(id, engine::StopMode::kNow);
-    observer.waitExit(id);
+    observer.waitExit(id, bench::kObserverWait);
 
     const auto naiveStart = std::chrono::steady_clock::now();
     const auto result = testing::runCommand(naive);

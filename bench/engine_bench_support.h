@@ -1,94 +1,28 @@
-// Shared pieces of the engine benchmarks: a caller thread, an observer with waits, statistics,
-// and a no-op Python function on disk.
+// Shared pieces of the engine benchmarks: statistics and a no-op Python function on disk. The
+// observer with waits is the tests' testing::InstanceRecorder.
 #pragma once
 
 #include "engine/engine.h"
 #include "engine/sandbox_engine.h"
 #include "engine/sandbox_launcher.h"
+#include "support/instance_recorder.h"
 #include "support/task_thread.h"
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
-#include <map>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
 namespace surge::bench {
 
-// Records each instance's onReady (with the path its start took) and onExit, and lets the
-// benchmark thread wait for them with a deadline.
-class WaitingObserver final : public engine::InstanceObserver {
-public:
-  void onReady(engine::InstanceId id, const absl::Status& status, engine::StartPath path) override {
-    std::lock_guard lock(mu_);
-    ready_[id] = status;
-    paths_[id] = path;
-    cv_.notify_all();
-  }
-  void onExit(engine::InstanceId id, const engine::InstanceExit&) override {
-    std::lock_guard lock(mu_);
-    exited_[id] = true;
-    cv_.notify_all();
-  }
-  std::optional<absl::Status> waitReady(engine::InstanceId id) {
-    std::unique_lock lock(mu_);
-    if (!cv_.wait_for(lock, std::chrono::seconds(60), [&] { return ready_.contains(id); })) return std::nullopt;
-    return ready_[id];
-  }
-  bool waitExit(engine::InstanceId id) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return exited_.contains(id); });
-  }
-  // Waits until every one of `ids` has had onReady; false at the timeout.
-  bool waitAllReady(const std::vector<engine::InstanceId>& ids, std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] {
-      return std::all_of(ids.begin(), ids.end(), [&](engine::InstanceId id) { return ready_.contains(id); });
-    });
-  }
-  // Waits until every one of `ids` has had onExit; false at the timeout.
-  bool waitAllExit(const std::vector<engine::InstanceId>& ids, std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] {
-      return std::all_of(ids.begin(), ids.end(), [&](engine::InstanceId id) { return exited_.contains(id); });
-    });
-  }
-  // Waits until `condition` (state outside this observer, e.g. SandboxEngine::pooled(), which
-  // notifies nobody) holds: rechecked at every event and at least every millisecond. False at
-  // the timeout.
-  bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::unique_lock lock(mu_);
-    while (!condition()) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      cv_.wait_for(lock, std::chrono::milliseconds(1));
-    }
-    return true;
-  }
-  // The path the instance's start took, once onReady has come.
-  std::optional<engine::StartPath> path(engine::InstanceId id) {
-    std::lock_guard lock(mu_);
-    auto it = paths_.find(id);
-    if (it == paths_.end()) return std::nullopt;
-    return it->second;
-  }
-
-private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<engine::InstanceId, absl::Status> ready_;
-  std::map<engine::InstanceId, engine::StartPath> paths_;
-  std::map<engine::InstanceId, bool> exited_;
-};
+// How long a benchmark waits for one instance's onReady or onExit.
+inline constexpr std::chrono::seconds kObserverWait{60};
 
 // Percentile of a sample (p in [0, 1]); NaN for an empty one (e.g. --node-samples 0).
 inline double percentile(std::vector<double> values, double p) {

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   testing::TempDir dir;
   const auto functions = dir.path() / "functions";
   testing::TaskThread caller;
-  bench::WaitingObserver observer;
+  testing::InstanceRecorder observer;
   engine::SandboxEngineOptions options;
   options.sandboxesDir = dir.path() / "sandboxes"; // as in production, but with nothing pre-started
   options.poolSize = 0;
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   }
   int failed = 0, viaPool = 0, viaZygote = 0;
   for (auto id : ids) {
-    if (!observer.waitReady(id)->ok()) ++failed;
+    if (!observer.waitReady(id, bench::kObserverWait)->ok()) ++failed;
     if (observer.path(id) == engine::StartPath::kPool) ++viaPool;
     if (observer.path(id) == engine::StartPath::kZygote) ++viaZygote;
   }

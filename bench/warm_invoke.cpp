@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   testing::TempDir dir;
   bench::writeNoopFunction(dir.path() / "code");
   testing::TaskThread caller;
-  bench::WaitingObserver observer;
+  testing::InstanceRecorder observer;
   auto made = bench::makeEngine(caller, observer);
   if (!made.ok()) {
     std::fprintf(stderr, "%s\n", std::string(made.status().message()).c_str());
@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   engine::SandboxEngine& engine = **made;
   engine::InstanceSpec spec = bench::noopSpec(dir.path() / "code", memoryMb);
   const auto id = engine.start(spec);
-  auto ready = observer.waitReady(id);
+  auto ready = observer.waitReady(id, bench::kObserverWait);
   if (!ready || !ready->ok()) {
     std::fprintf(stderr, "instance did not start\n");
     return 1;

@@ -1,11 +1,13 @@
-// An InstanceObserver for engine tests: records ready and exit events, and the threads they
-// arrived on, and lets the test wait for them with a deadline.
+// An InstanceObserver for engine tests and benchmarks: records ready and exit events, and the
+// threads they arrived on, and lets the caller wait for them with a deadline.
 #pragma once
 
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -40,6 +42,32 @@ public:
     std::unique_lock lock(mu_);
     if (!cv_.wait_for(lock, timeout, [&] { return exits_.contains(id); })) return std::nullopt;
     return exits_[id];
+  }
+  // Waits until every one of `ids` has had onReady; false at the timeout.
+  bool waitAllReady(const std::vector<engine::InstanceId>& ids, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] {
+      return std::all_of(ids.begin(), ids.end(), [&](engine::InstanceId id) { return ready_.contains(id); });
+    });
+  }
+  // Waits until every one of `ids` has had onExit; false at the timeout.
+  bool waitAllExit(const std::vector<engine::InstanceId>& ids, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] {
+      return std::all_of(ids.begin(), ids.end(), [&](engine::InstanceId id) { return exits_.contains(id); });
+    });
+  }
+  // Waits until `condition` (state outside this recorder, e.g. SandboxEngine::pooled(), which
+  // notifies nobody) holds: rechecked at every event and at least every millisecond. False at
+  // the timeout.
+  bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock lock(mu_);
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      cv_.wait_for(lock, std::chrono::milliseconds(1));
+    }
+    return true;
   }
   std::optional<engine::StartPath> path(engine::InstanceId id) {
     std::lock_guard lock(mu_);
