@@ -5,7 +5,8 @@
 // about 10,000 invokes/s.
 //
 //   build/bench/invoke_e2e [--seconds 5] [--warmup-seconds 1] [--levels 1,4,16] [--max-calls 1000000]
-//                          [--channels per-client|shared] [--pool-size N] [--loop-spin-us N] [--json PATH]
+//                          [--channels per-client|shared] [--pool-size N] [--loop-spin-us N]
+//                          [--no-python-hop] [--json PATH]
 //
 // Clients: each client is one OS thread with its own channel (its own TCP connection: the
 // channels use a local subchannel pool) making blocking unary calls, one outstanding call each.
@@ -13,8 +14,12 @@
 // With --channels shared, all clients use one channel instead (one TCP connection, multiplexed).
 // The echo server is this program re-executed as a child (--serve-echo), a callback-API server on
 // 127.0.0.1:0 with gRPC's defaults, so that it runs in its own process as surged does.
+// Two more children split the gap between the echo and surged (bench/python_hop.h): the same server
+// forwarding each call to plain Python shims, first as they are, then each in a cgroup with a
+// sandbox's limits. The difference between those and surged is surged's own cost.
 #include "support/function_setup.h"
 #include "bench/load_generator.h"
+#include "bench/python_hop.h"
 #include "support/client.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -30,12 +35,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -69,16 +79,36 @@ public:
   }
 };
 
-// Serves until stdin closes (the parent ended or closed it).
-int serveEcho() {
-  EchoServer service;
+// What a server child serves: the bare echo, or the Python hop with or without cgroups.
+struct ServerChoice {
+  int pythonShims = 0;      // 0: the echo
+  std::string cgroupParent; // the hop's shims in cgroups under this parent
+};
+
+// Serves until stdin closes (the parent ended or closed it). Prints "listening on ADDRESS", then
+// the shims' pids for the parent's CPU accounting.
+int serveChild(const ServerChoice& choice) {
+  EchoServer echo;
+  std::unique_ptr<bench::PythonHop> hop;
+  if (choice.pythonShims > 0) {
+    auto started = bench::PythonHop::start({.instances = choice.pythonShims, .cgroupParent = choice.cgroupParent});
+    if (!started.ok()) {
+      std::printf("cannot start the Python hop: %s\n", started.status().ToString().c_str());
+      return 1;
+    }
+    hop = std::move(*started);
+  }
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
+  builder.RegisterService(hop ? static_cast<grpc::Service*>(hop.get()) : &echo);
   auto server = builder.BuildAndStart();
   if (!server || port == 0) return 1;
-  std::printf("listening on 127.0.0.1:%d\n", port);
+  std::string pids;
+  if (hop) {
+    for (pid_t pid : hop->pids()) pids += " " + std::to_string(pid);
+  }
+  std::printf("listening on 127.0.0.1:%d\npids%s\n", port, pids.c_str());
   std::fflush(stdout);
   char buffer[64];
   while (::read(STDIN_FILENO, buffer, sizeof(buffer)) > 0) {
@@ -89,9 +119,9 @@ int serveEcho() {
 
 // --- the echo server (parent side) ---
 
-class EchoChild {
+class ServerChild {
 public:
-  EchoChild() {
+  explicit ServerChild(const ServerChoice& choice) {
     int in[2], out[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     posix_spawn_file_actions_t actions;
@@ -99,9 +129,13 @@ public:
     posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
     posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
     std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-    std::string flag = "--serve-echo";
-    char* argv[] = {self.data(), flag.data(), nullptr};
-    const int rc = ::posix_spawn(&pid_, self.c_str(), &actions, nullptr, argv, environ);
+    std::vector<std::string> args = {self, "--serve-echo"};
+    if (choice.pythonShims > 0) args.insert(args.end(), {"--python-hop", std::to_string(choice.pythonShims)});
+    if (!choice.cgroupParent.empty()) args.insert(args.end(), {"--hop-cgroup-parent", choice.cgroupParent});
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    const int rc = ::posix_spawn(&pid_, self.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(in[0]);
     ::close(out[1]);
@@ -109,7 +143,8 @@ public:
     if (rc != 0) throw std::runtime_error("cannot start the echo server");
     std::string line;
     pollfd fd{out[0], POLLIN, 0};
-    while (line.find('\n') == std::string::npos && ::poll(&fd, 1, 10000) > 0) {
+    // Two lines: the address, and the shims' pids (none for the echo). Shims start in about 30 ms.
+    while (std::count(line.begin(), line.end(), '\n') < 2 && ::poll(&fd, 1, 30000) > 0) {
       char buffer[128];
       const ssize_t n = ::read(out[0], buffer, sizeof(buffer));
       if (n <= 0) break;
@@ -118,9 +153,14 @@ public:
     ::close(out[0]);
     const std::string prefix = "listening on ";
     if (line.rfind(prefix, 0) != 0) throw std::runtime_error("the echo server did not start: " + line);
-    address_ = line.substr(prefix.size(), line.find('\n') - prefix.size());
+    const size_t newline = line.find('\n');
+    address_ = line.substr(prefix.size(), newline - prefix.size());
+    std::istringstream pids(line.substr(newline + 1));
+    std::string word;
+    pids >> word; // "pids"
+    for (pid_t pid; pids >> pid;) shimPids_.push_back(pid);
   }
-  ~EchoChild() {
+  ~ServerChild() {
     ::close(stdin_);
     for (int i = 0; i < 50; ++i) {
       if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
@@ -129,16 +169,19 @@ public:
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
-  EchoChild(const EchoChild&) = delete;
-  EchoChild& operator=(const EchoChild&) = delete;
+  ServerChild(const ServerChild&) = delete;
+  ServerChild& operator=(const ServerChild&) = delete;
 
   const std::string& address() const { return address_; }
   pid_t pid() const { return pid_; }
+  // The Python hop's shims; empty for the echo.
+  const std::vector<pid_t>& shimPids() const { return shimPids_; }
 
 private:
   pid_t pid_ = -1;
   int stdin_ = -1;
   std::string address_;
+  std::vector<pid_t> shimPids_;
 };
 
 // --- CPU accounting, to say where the time went ---
@@ -320,14 +363,6 @@ LevelResult closedLoop(const std::string& name, const std::string& address, cons
   return result;
 }
 
-std::vector<int> parseLevels(const std::string& text) {
-  std::vector<int> levels;
-  std::istringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) levels.push_back(std::max(1, std::stoi(item)));
-  return levels;
-}
-
 std::string jsonOf(const LevelResult& r) {
   std::ostringstream out;
   out << "{\"target\": \"" << r.target << "\", \"clients\": " << r.clients << ", \"calls\": " << r.calls
@@ -342,47 +377,65 @@ std::string jsonOf(const LevelResult& r) {
   return out.str();
 }
 
+// The servers measured at every level, in this order.
+enum class Target { kEcho, kHop, kHopInCgroups, kSurge, kSurgeShared };
+
+struct TargetInfo {
+  Target target;
+  std::string name;
+  const ServerChild* child = nullptr; // null for surged
+};
+
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 2 && std::strcmp(argv[1], "--serve-echo") == 0) return serveEcho();
+  if (argc >= 2 && std::strcmp(argv[1], "--serve-echo") == 0) {
+    CLI::App child{"invoke_e2e's server child"};
+    ServerChoice choice;
+    child.add_flag("--serve-echo");
+    child.add_option("--python-hop", choice.pythonShims)->check(CLI::PositiveNumber);
+    child.add_option("--hop-cgroup-parent", choice.cgroupParent);
+    CLI11_PARSE(child, argc, argv);
+    return serveChild(choice);
+  }
   RunSettings settings;
   std::vector<int> levels = {1, 4, 16};
   std::string jsonPath = "bench/results/invoke_e2e.json";
-  std::vector<std::string> surgedArgs;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    const std::string value = argv[i + 1];
-    if (flag == "--seconds")
-      settings.measure = std::chrono::milliseconds(std::llround(std::stod(value) * 1000));
-    else if (flag == "--warmup-seconds")
-      settings.warmup = std::chrono::milliseconds(std::llround(std::stod(value) * 1000));
-    else if (flag == "--levels")
-      levels = parseLevels(value);
-    else if (flag == "--max-calls")
-      settings.maxCallsPerClient = std::stoul(value);
-    else if (flag == "--channels")
-      settings.sharedChannel = value == "shared";
-    else if (flag == "--pool-size" || flag == "--loop-spin-us") {
-      surgedArgs.push_back(flag);
-      surgedArgs.push_back(value);
-    }
-    else if (flag == "--json")
-      jsonPath = value;
-    else {
-      std::fprintf(stderr, "usage: invoke_e2e [--seconds 5] [--warmup-seconds 1] [--levels 1,4,16] "
-                           "[--max-calls N] [--channels per-client|shared] [--pool-size N] [--loop-spin-us N] "
-                           "[--json PATH]\n");
-      return 2;
-    }
-  }
-  int maxLevel = 1;
-  for (int level : levels) maxLevel = std::max(maxLevel, level);
+  double seconds = 5, warmupSeconds = 1;
+  std::string channels = "per-client";
+  std::optional<uint32_t> poolSize, loopSpinUs;
+  bool noHop = false;
+  CLI::App app{"invoke_e2e: end-to-end Invoke latency and throughput against a gRPC echo (issue 7)"};
+  app.add_option("--seconds", seconds, "measured seconds per level and target")->check(CLI::PositiveNumber);
+  app.add_option("--warmup-seconds", warmupSeconds, "warm-up seconds before each")->check(CLI::NonNegativeNumber);
+  app.add_option("--levels", levels, "client counts")->delimiter(',')->check(CLI::Range(1, 256));
+  app.add_option("--max-calls", settings.maxCallsPerClient, "timed calls per client at most")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--channels", channels, "a TCP connection per client, or one shared")
+      ->check(CLI::IsMember({"per-client", "shared"}));
+  app.add_option("--pool-size", poolSize, "surged's --pool-size");
+  app.add_option("--loop-spin-us", loopSpinUs, "surged's --loop-spin-us");
+  app.add_flag("--no-python-hop", noHop, "skip the two Python-hop servers (bench/python_hop.h)");
+  app.add_option("--json", jsonPath, "where the results go");
+  CLI11_PARSE(app, argc, argv);
+  settings.measure = std::chrono::milliseconds(std::llround(seconds * 1000));
+  settings.warmup = std::chrono::milliseconds(std::llround(warmupSeconds * 1000));
+  settings.sharedChannel = channels == "shared";
+  const int maxLevel = *std::max_element(levels.begin(), levels.end());
 
-  EchoChild echo;
   testing::TempDir dir;
   const std::string cgroupParent = "surge-bench-e2e-" + std::to_string(::getpid());
-  surgedArgs.insert(surgedArgs.end(), {"--cgroup-parent", cgroupParent});
+  std::vector<std::string> surgedArgs = {"--cgroup-parent", cgroupParent};
+  if (poolSize) surgedArgs.insert(surgedArgs.end(), {"--pool-size", std::to_string(*poolSize)});
+  if (loopSpinUs) surgedArgs.insert(surgedArgs.end(), {"--loop-spin-us", std::to_string(*loopSpinUs)});
+
+  ServerChild echo({});
+  // The hops get one shim per client at the top level, as surged gets one instance per client.
+  std::optional<ServerChild> hop, hopInCgroups;
+  if (!noHop) {
+    hop.emplace(ServerChoice{.pythonShims = maxLevel, .cgroupParent = ""});
+    hopInCgroups.emplace(ServerChoice{.pythonShims = maxLevel, .cgroupParent = cgroupParent + "-hop"});
+  }
   testing::SurgedProcess surged(dir.path() / "data", surgedArgs);
   settings.apiKey = surged.adminKey();
   auto channel = testing::makeChannel(surged.address());
@@ -420,17 +473,19 @@ int main(int argc, char** argv) {
     surgeResponseBytes = response.ByteSizeLong();
   }
   size_t echoResponseBytes = 0;
-  {
-    auto stub = bench::EchoService::NewStub(ownChannel(echo.address()));
+  for (const ServerChild* child : {&echo, hop ? &*hop : nullptr, hopInCgroups ? &*hopInCgroups : nullptr}) {
+    if (child == nullptr) continue;
+    auto stub = bench::EchoService::NewStub(ownChannel(child->address()));
     v1::InvokeRequest request;
     request.set_function(perClient.name);
     v1::InvokeResponse response;
     auto context = testing::contextWithDeadline();
-    if (!stub->Invoke(context.get(), request, &response).ok()) {
-      std::fprintf(stderr, "the echo server does not answer\n");
+    if (const grpc::Status status = stub->Invoke(context.get(), request, &response); !status.ok()) {
+      std::fprintf(stderr, "the server at %s does not answer: %s\n", child->address().c_str(),
+                   status.error_message().c_str());
       return 1;
     }
-    echoResponseBytes = response.ByteSizeLong();
+    echoResponseBytes = std::max(echoResponseBytes, response.ByteSizeLong());
   }
   std::printf("invoke_e2e: surged %s (pid %d), echo %s (pid %d); no-op Python handler, 128 MiB, warm reserved "
               "instances; response %zu bytes (echo %zu)\n",
@@ -444,27 +499,46 @@ int main(int argc, char** argv) {
   std::printf("%-34s %7s %9s %9s %9s %9s %9s %6s %7s %7s %7s %8s %7s\n", "target", "clients", "calls/s", "p50 us", "p90 us",
               "p99 us", "max us", "fail", "cliCPU", "srvCPU", "sbxCPU", "throttl", "cs/call");
 
-  std::vector<LevelResult> results;
+  std::vector<TargetInfo> targets = {{Target::kEcho, "grpc echo (ceiling)", &echo}};
+  if (hop) {
+    targets.push_back({Target::kHop, "echo via Python shim", &*hop});
+    targets.push_back({Target::kHopInCgroups, "echo via Python shim in cgroups", &*hopInCgroups});
+  }
+  targets.push_back({Target::kSurge, "surge, concurrency 1 x " + std::to_string(maxLevel) + " inst"});
+  targets.push_back({Target::kSurgeShared, "surge, concurrency " + std::to_string(maxLevel) + " x 1 inst"});
+
+  // CPU of the sandboxes, or of the hop's shims: what runs the handler.
+  auto handlerCpu = [&](const TargetInfo& target) {
+    SandboxCpu cpu;
+    if (target.target == Target::kSurge || target.target == Target::kSurgeShared) return sandboxCpu(cgroupParent);
+    if (target.child != nullptr) {
+      for (pid_t pid : target.child->shimPids()) cpu.seconds += processCpuSeconds(pid);
+    }
+    return cpu;
+  };
+
+  std::map<std::pair<Target, int>, LevelResult> results;
+  std::vector<LevelResult> inOrder;
   for (int clients : levels) {
-    for (int t = 0; t < 3; ++t) {
-      const pid_t serverPid = t == 0 ? echo.pid() : surged.pid();
+    for (const TargetInfo& target : targets) {
+      const bool isSurge = target.child == nullptr;
+      const pid_t serverPid = isSurge ? surged.pid() : target.child->pid();
       const double clientBefore = selfCpuSeconds(), serverBefore = processCpuSeconds(serverPid);
-      const SandboxCpu sandboxBefore = sandboxCpu(cgroupParent);
+      const SandboxCpu handlerBefore = handlerCpu(target);
       const uint64_t switchesBefore = machineContextSwitches();
       LevelResult r =
-          t == 0   ? closedLoop<bench::EchoService>("grpc echo (ceiling)", echo.address(), "", clients, settings)
-          : t == 1 ? closedLoop<v1::InvokeService>("surge, concurrency 1 x " + std::to_string(maxLevel) + " inst",
-                                                   surged.address(), perClient.name, clients, settings)
-                   : closedLoop<v1::InvokeService>("surge, concurrency " + std::to_string(maxLevel) + " x 1 inst",
-                                                   surged.address(), shared.name, clients, settings);
-      const SandboxCpu sandboxAfter = sandboxCpu(cgroupParent);
+          !isSurge ? closedLoop<bench::EchoService>(target.name, target.child->address(), "", clients, settings)
+                   : closedLoop<v1::InvokeService>(target.name, surged.address(),
+                                                   target.target == Target::kSurge ? perClient.name : shared.name,
+                                                   clients, settings);
+      const SandboxCpu handlerAfter = handlerCpu(target);
       // CPU per second of the level (warm-up included), in cores.
       const double wall = std::chrono::duration<double>(settings.warmup + settings.measure).count();
       r.clientCpu = (selfCpuSeconds() - clientBefore) / wall;
       r.serverCpu = (processCpuSeconds(serverPid) - serverBefore) / wall;
-      r.sandboxCpu = (sandboxAfter.seconds - sandboxBefore.seconds) / wall;
-      r.throttledPeriods = sandboxAfter.throttledPeriods - sandboxBefore.throttledPeriods;
-      r.throttledSeconds = sandboxAfter.throttledSeconds - sandboxBefore.throttledSeconds;
+      r.sandboxCpu = (handlerAfter.seconds - handlerBefore.seconds) / wall;
+      r.throttledPeriods = handlerAfter.throttledPeriods - handlerBefore.throttledPeriods;
+      r.throttledSeconds = handlerAfter.throttledSeconds - handlerBefore.throttledSeconds;
       if (r.perSecond > 0) {
         r.switchesPerCall = static_cast<double>(machineContextSwitches() - switchesBefore) / wall / r.perSecond;
       }
@@ -472,23 +546,22 @@ int main(int argc, char** argv) {
                   r.clients, r.perSecond, r.p50Us, r.p90Us, r.p99Us, r.maxUs, r.failures, r.clientCpu, r.serverCpu,
                   r.sandboxCpu, static_cast<unsigned long>(r.throttledPeriods), r.switchesPerCall);
       if (r.failures > 0) std::printf("  first failure: %s\n", r.firstError.c_str());
-      if (t > 0) {
+      if (isSurge) {
         std::printf("  as surged reports it: execution P50 %.0f us, queue wait P50 %.0f us\n", r.executionP50Us,
                     r.queueWaitP50Us);
       }
-      results.push_back(r);
+      results[{target.target, clients}] = r;
+      inOrder.push_back(r);
     }
   }
 
-  auto find = [&](int target, int clients) -> const LevelResult* {
-    for (size_t i = 0; i < results.size(); ++i) {
-      if (static_cast<int>(i % 3) == target && results[i].clients == clients) return &results[i];
-    }
-    return nullptr;
+  auto find = [&](Target target, int clients) -> const LevelResult* {
+    auto it = results.find({target, clients});
+    return it == results.end() ? nullptr : &it->second;
   };
-  std::printf("\n(cliCPU/srvCPU/sbxCPU: cores used by this client process, by the server process, and by all "
-              "sandboxes; throttl: CFS-throttled periods of the sandboxes; cs/call: context switches on the whole machine "
-              "per call, warm-up included)\n");
+  std::printf("\n(cliCPU/srvCPU/sbxCPU: cores used by this client process, by the server process, and by what "
+              "runs the handler (surged's sandboxes, the hop's shims); throttl: CFS-throttled periods of the "
+              "sandboxes; cs/call: context switches on the whole machine per call, warm-up included)\n");
   std::ostringstream goals;
   bool pass = true;
   auto goal = [&](const std::string& name, double value, double limit, bool met) {
@@ -497,15 +570,27 @@ int main(int argc, char** argv) {
           << ", \"limit\": " << limit << ", \"met\": " << (met ? "true" : "false") << "}";
     pass = pass && met;
   };
-  if (const LevelResult* one = find(1, 1))
+  std::ostringstream ratios;
+  auto ratio = [&](const std::string& name, double value) {
+    std::printf("ratio %-51s %10.2f\n", name.c_str(), value);
+    ratios << (ratios.tellp() > 0 ? ", " : "") << "\n    {\"ratio\": \"" << name << "\", \"value\": " << value << "}";
+  };
+  if (const LevelResult* one = find(Target::kSurge, 1))
     goal("P50 at 1 client (us), concurrency 1", one->p50Us, 250, one->p50Us <= 250);
-  if (const LevelResult* echoTop = find(0, maxLevel); echoTop && find(1, maxLevel)) {
-    const LevelResult& surgeTop = *find(1, maxLevel);
-    const double ratio = surgeTop.perSecond / echoTop->perSecond;
-    goal("throughput at " + std::to_string(maxLevel) + " clients / echo's", ratio, 0.5, ratio >= 0.5);
-    goal("throughput at " + std::to_string(maxLevel) + " clients (invokes/s)", surgeTop.perSecond, 10000,
-         surgeTop.perSecond >= 10000);
-    const LevelResult& sharedTop = *find(2, maxLevel);
+  const LevelResult* echoTop = find(Target::kEcho, maxLevel);
+  const LevelResult* surgeTop = find(Target::kSurge, maxLevel);
+  if (echoTop && surgeTop) {
+    const std::string top = std::to_string(maxLevel) + " clients";
+    const double toEcho = surgeTop->perSecond / echoTop->perSecond;
+    goal("throughput at " + top + " / echo's", toEcho, 0.5, toEcho >= 0.5);
+    goal("throughput at " + top + " (invokes/s)", surgeTop->perSecond, 10000, surgeTop->perSecond >= 10000);
+    if (const LevelResult* hopTop = find(Target::kHop, maxLevel)) {
+      const LevelResult& inCgroups = *find(Target::kHopInCgroups, maxLevel);
+      ratio("at " + top + ": echo via Python shim / echo", hopTop->perSecond / echoTop->perSecond);
+      ratio("at " + top + ": echo via shim in cgroups / echo", inCgroups.perSecond / echoTop->perSecond);
+      ratio("at " + top + ": surge / echo via shim in cgroups", surgeTop->perSecond / inCgroups.perSecond);
+    }
+    const LevelResult& sharedTop = *find(Target::kSurgeShared, maxLevel);
     std::printf("(one instance at concurrency %d: %.0f invokes/s, %.2f of the echo)\n", maxLevel, sharedTop.perSecond,
                 sharedTop.perSecond / echoTop->perSecond);
   }
@@ -519,8 +604,9 @@ int main(int argc, char** argv) {
        << ",\n  \"measure_s\": " << std::chrono::duration<double>(settings.measure).count()
        << ",\n  \"response_bytes\": " << surgeResponseBytes << ",\n  \"echo_response_bytes\": " << echoResponseBytes
        << ",\n  \"levels\": [";
-  for (size_t i = 0; i < results.size(); ++i) json << (i ? ", " : "") << "\n    " << jsonOf(results[i]);
-  json << "],\n  \"goals\": [" << goals.str() << "],\n  \"pass\": " << (pass ? "true" : "false") << "\n}\n";
+  for (size_t i = 0; i < inOrder.size(); ++i) json << (i ? ", " : "") << "\n    " << jsonOf(inOrder[i]);
+  json << "],\n  \"goals\": [" << goals.str() << "],\n  \"ratios\": [" << ratios.str()
+       << "],\n  \"pass\": " << (pass ? "true" : "false") << "\n}\n";
   std::printf("results written to %s\n", jsonPath.c_str());
   return 0;
 }
