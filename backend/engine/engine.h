@@ -127,7 +127,10 @@ class InstanceObserver {
 public:
   virtual ~InstanceObserver() = default;
   // start() finished: OK when the instance is ready for `concurrency` requests, else why not
-  // (the instance is then gone; onExit follows). `path` says how it was started.
+  // (the instance is then gone; onExit follows). FAILED_PRECONDITION means the function itself
+  // failed to start (its code did not load, its initializer failed or timed out, the runtime
+  // exited while starting); any other code means the platform could not create the sandbox.
+  // `path` says how it was started.
   virtual void onReady(InstanceId id, const absl::Status& status, StartPath path) = 0;
   // The instance is gone: stopped, or died (idle or busy; busy requests have had their callbacks).
   virtual void onExit(InstanceId id, const InstanceExit& exit) = 0;

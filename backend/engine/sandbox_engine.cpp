@@ -97,6 +97,8 @@ struct SandboxEngine::Impl {
     std::unique_ptr<asio::steady_timer> lifeTimer; // initializer timeout, or drain grace
     // Why the instance is being killed, for the requests it takes down with it.
     std::optional<FunctionError> killedFor;
+    // Set when the platform, not the function, failed the start: what onReady reports.
+    absl::Status platformStartFailure;
     bool stopRequested = false;
     StartPath path = StartPath::kDirect;
     bool becameReady = false;
@@ -402,7 +404,8 @@ struct SandboxEngine::Impl {
   void onLinked(const InstancePtr& stem, const absl::Status& linked) {
     if (stem->state != State::kStarting) return; // killed meanwhile
     if (!linked.ok()) {
-      stem->killedFor = FunctionError{"InitializerError", std::string(linked.message()), ""};
+      stem->platformStartFailure = absl::InternalError(
+          absl::StrCat("cannot link the function's code into the sandbox: ", linked.message()));
       return kill(stem);
     }
     sendInit(stem);
@@ -815,6 +818,9 @@ struct SandboxEngine::Impl {
     } else if (instance->killedFor) {
       error = *instance->killedFor;
       reason = instance->stopRequested ? "stopped" : error.message;
+    } else if (!instance->platformStartFailure.ok()) {
+      reason = std::string(instance->platformStartFailure.message());
+      error = {"InstanceLost", reason, ""};
     } else {
       const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       reason = code > 128 ? absl::StrCat("killed by signal ", code - 128) : absl::StrCat("exit code ", code);
@@ -847,12 +853,13 @@ struct SandboxEngine::Impl {
       spdlog::warn("a pre-started sandbox died {} ({}): {}", instance->loaded ? "idle" : "while loading", reason,
                    instance->stderrTail);
     } else if (!instance->becameReady) {
-      const std::string why =
-          instance->killedFor
-              ? absl::StrCat(instance->killedFor->message, "\n", instance->killedFor->trace)
-              : absl::StrCat("the runtime exited during start-up (", reason, "): ", instance->stderrTail);
-      deliver(
-          [this, id, why, path = instance->path] { observer.onReady(id, absl::FailedPreconditionError(why), path); });
+      const absl::Status why =
+          !instance->platformStartFailure.ok() ? instance->platformStartFailure
+          : instance->killedFor
+              ? absl::FailedPreconditionError(absl::StrCat(instance->killedFor->message, "\n", instance->killedFor->trace))
+              : absl::FailedPreconditionError(
+                    absl::StrCat("the runtime exited during start-up (", reason, "): ", instance->stderrTail));
+      deliver([this, id, why, path = instance->path] { observer.onReady(id, why, path); });
     }
     instance->state = State::kExiting;
     instance->lifeTimer.reset();

@@ -35,6 +35,22 @@ bool endsInstance(const absl::StatusOr<engine::InvokeResult>& outcome) {
   return outcome.ok() && outcome->error && outcome->error->type != "HandlerError";
 }
 
+// What the waiters of a start that failed are told. FAILED_PRECONDITION is the function's own
+// failure (its code did not load, its initializer failed or timed out, the runtime exited while
+// starting): an InitializerError, as Function Compute reports it. Any other code is the
+// platform's (a sandbox that could not be created): not the function's fault, so an UNAVAILABLE
+// call that the caller may retry, rather than an error billed to the function.
+absl::StatusOr<engine::InvokeResult> startFailureOutcome(const std::string& key, const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kFailedPrecondition) {
+    return absl::UnavailableError(
+        absl::StrCat("surged could not start an instance of ", key, ": ", status.message()));
+  }
+  engine::InvokeResult failed;
+  failed.error =
+      engine::FunctionError{"InitializerError", absl::StrCat("the instance failed to start: ", status.message()), ""};
+  return failed;
+}
+
 } // namespace
 
 SchedulerCore::SchedulerCore(engine::Engine& engine, const common::Clock& clock, engine::Executor post,
@@ -646,11 +662,8 @@ void SchedulerCore::onReady(engine::InstanceId id, const absl::Status& status, e
   if (!anyAlive) {
     while (auto waiter = pool.queue.popOldest()) {
       --function.waiting;
-      engine::InvokeResult failed;
-      failed.error = engine::FunctionError{"InitializerError",
-                                           absl::StrCat("the instance failed to start: ", status.message()), ""};
       InvocationResult result;
-      result.outcome = std::move(failed);
+      result.outcome = startFailureOutcome(function.definition->key, status);
       result.coldStart = true;
       result.version = pool.spec.version;
       answer(*waiter, std::move(result));

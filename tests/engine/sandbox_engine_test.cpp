@@ -488,6 +488,23 @@ TEST_F(PooledEngineTest, AFailedInitializerInAPooledSandboxFailsTheStart) {
   EXPECT_TRUE(poolReady()) << "the pool refills";
 }
 
+TEST_F(PooledEngineTest, CodeThatCannotBeLinkedFailsTheStartAsThePlatformsFault) {
+  ASSERT_TRUE(poolReady());
+  InstanceSpec spec = function({{"index.py", "def handler(e, c):\n    return ''\n"}});
+  // The unpacked version is gone from the disk: a fault of the host, not of the function.
+  fs::remove_all(spec.codeDir);
+  const InstanceId id = engine_->start(spec);
+  auto ready = recorder_.waitReady(id, 60s);
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ(ready->code(), absl::StatusCode::kInternal) << "not FAILED_PRECONDITION, the function's own failure";
+  EXPECT_THAT(ready->message(), HasSubstr("cannot link the function's code"));
+  EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+  auto exit = recorder_.waitExit(id);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_THAT(exit->reason, HasSubstr("cannot link the function's code"));
+  EXPECT_TRUE(poolReady()) << "the pool refills";
+}
+
 TEST_F(PooledEngineTest, PythonRunsTheShimCompiledOnceAndItsFramesStayOutOfTracebacks) {
   InstanceSpec spec =
       function({{"index.py", "def handler(e, c):\n"

@@ -507,6 +507,20 @@ TEST_F(SchedulerCoreTest, StartFailureWithNothingElseComingFailsTheWaiters) {
   EXPECT_EQ(core_->instanceCount(), 0u);
 }
 
+TEST_F(SchedulerCoreTest, APlatformStartFailureFailsTheWaitersWithUnavailableNotAFunctionError) {
+  define({});
+  auto a = submit("a");
+  engine_.finishStart(live()[0], absl::InternalError("cannot create cgroup /sys/fs/cgroup/memory/x: No space left"));
+  loop_.runAll();
+  ASSERT_TRUE(a->has_value());
+  ASSERT_FALSE((*a)->outcome.ok()) << "the function is not to blame, so no FunctionError";
+  EXPECT_EQ((*a)->outcome.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT((*a)->outcome.status().message(), HasSubstr("could not start an instance of default/fn"));
+  EXPECT_THAT((*a)->outcome.status().message(), HasSubstr("cannot create cgroup"));
+  EXPECT_TRUE((*a)->coldStart);
+  EXPECT_EQ(core_->instanceCount(), 0u);
+}
+
 TEST_F(SchedulerCoreTest, FailedReservedStartIsRetriedWithBackoff) {
   core_->update(define({.reserved = 1}));
   loop_.runAll();
