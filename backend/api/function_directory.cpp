@@ -111,6 +111,10 @@ void FunctionDirectory::deleted(const std::string& ns, const std::string& name) 
   scheduler_.remove(key);
 }
 
+std::unique_lock<std::mutex> FunctionDirectory::lockReservationChanges() {
+  return std::unique_lock<std::mutex>(reservationChanges_);
+}
+
 absl::Status FunctionDirectory::reservationFits(const std::string& ns, const std::string& name,
                                                const store::FunctionConfig& before, const store::FunctionConfig& after) {
   store::FunctionConfig resolved = after;
@@ -133,7 +137,9 @@ absl::Status FunctionDirectory::warmReserved() {
   auto functions = store_.listReservedFunctions();
   if (!functions.ok()) return functions.status();
   for (const store::FunctionRecord& record : *functions) {
-    spdlog::info("warming {} reserved instances of {}/{}", record.config.reservedTarget, record.ns, record.name);
+    if (record.activeVersion > 0) {
+      spdlog::info("warming {} reserved instances of {}/{}", record.config.reservedTarget, record.ns, record.name);
+    }
     changed(record);
   }
   return absl::OkStatus();

@@ -10,6 +10,7 @@
 #include <absl/synchronization/mutex.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -47,13 +48,18 @@ public:
   void changed(const store::FunctionRecord& record);
   // The function was deleted: forget it, and the scheduler drains its instances.
   void deleted(const std::string& ns, const std::string& name);
+  // Reservation changes go one at a time: hold this from before reservationFits() until after
+  // changed() has handed the stored change to the scheduler. The next check then runs on the
+  // scheduler's loop after that change (both go through it in order), so that two raises that
+  // each fit alone cannot both be accepted. Held across a SQLite write: for admin calls only.
+  [[nodiscard]] std::unique_lock<std::mutex> lockReservationChanges();
   // Whether a change of the function's config from `before` to `after` keeps its reserved
   // memory within the server's instance memory, beside the other functions' reservations: OK
   // when `after` reserves no more than `before` (lowering always goes through, even on a server
   // whose budget shrank) or when it fits; RESOURCE_EXHAUSTED with the figures otherwise. An
   // invalid `after` is OK here: the store refuses it with its own message. `before` is a
   // default config for a new function. A raise waits for a round trip through the scheduler's
-  // loop, so call it on a worker.
+  // loop, so call it on a worker, holding lockReservationChanges().
   absl::Status reservationFits(const std::string& ns, const std::string& name, const store::FunctionConfig& before,
                                const store::FunctionConfig& after);
   // Hands every function with a reserved target to the scheduler, which warms its instances.
@@ -68,6 +74,7 @@ private:
   scheduler::Scheduler& scheduler_;
   mutable absl::Mutex mu_;
   std::unordered_map<std::string, scheduler::FunctionDefinitionPtr> definitions_ ABSL_GUARDED_BY(mu_);
+  std::mutex reservationChanges_;
 };
 
 } // namespace surge::api

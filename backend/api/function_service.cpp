@@ -38,11 +38,15 @@ grpc::ServerUnaryReactor* FunctionService::CreateFunction(grpc::CallbackServerCo
                        if (auto status = checkMayCreateIn(who, ns); !status.ok()) return status;
                        auto config = fromProto(request->config());
                        if (!config.ok()) return config.status();
+                       auto reservations = directory_.lockReservationChanges();
                        if (auto fits = directory_.reservationFits(ns, request->name(), {}, *config); !fits.ok()) {
                          return fits;
                        }
                        auto created = store_.createFunction(ns, request->name(), *config);
                        if (!created.ok()) return created.status();
+                       // A reserved target counts against the budget from now on, code or not.
+                       directory_.changed(*created);
+                       reservations.unlock();
                        (void)audit_.record(
                            who, "function.create", qualified(ns, request->name()),
                            absl::StrCat("runtime=", common::toAbsl(store::runtimeName(created->config.runtime))));
@@ -87,6 +91,7 @@ grpc::ServerUnaryReactor* FunctionService::UpdateFunctionConfig(grpc::CallbackSe
                      [this, request, response](const auth::Principal& who) -> absl::Status {
                        const std::string ns = namespaceOrDefault(request->namespace_());
                        if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
+                       auto reservations = directory_.lockReservationChanges();
                        auto updated = store_.updateConfig(
                            ns, request->name(), request->expected_revision(),
                            [this, &ns, request](store::FunctionConfig& config) {
@@ -104,6 +109,7 @@ grpc::ServerUnaryReactor* FunctionService::UpdateFunctionConfig(grpc::CallbackSe
                                            absl::StrCat("fields=", absl::StrJoin(request->update_mask().paths(), ","),
                                                         " revision=", updated->revision));
                        directory_.changed(*updated);
+                       reservations.unlock();
                        toProto(*updated, *response);
                        return absl::OkStatus();
                      });

@@ -78,6 +78,7 @@ grpc::ServerUnaryReactor* ScalingService::SetReservedCapacity(grpc::CallbackServ
   // then the scheduler applies it and answers the status.
   workers_.post([this, reactor, who = std::move(*who), ns, request, response] {
     const uint32_t count = request->count();
+    auto reservations = directory_.lockReservationChanges();
     auto updated = store_.updateConfig(ns, request->function(), 0, [&](store::FunctionConfig& config) {
       const store::FunctionConfig before = config;
       config.reservedTarget = count;
@@ -87,6 +88,7 @@ grpc::ServerUnaryReactor* ScalingService::SetReservedCapacity(grpc::CallbackServ
     (void)audit_.record(*who, "scaling.reserve", absl::StrCat(ns, "/", request->function()),
                         absl::StrCat("count=", count, " revision=", updated->revision));
     directory_.changed(*updated);
+    reservations.unlock();
     response->set_namespace_(ns);
     response->set_function(request->function());
     response->set_reserved_target(count);

@@ -792,9 +792,11 @@ std::string SchedulerCore::newRequestId() { return absl::StrFormat("%s%x", reque
 absl::Status SchedulerCore::reservationFits(const std::string& key, uint32_t count, uint32_t memoryMb) const {
   if (options_.memoryBudgetMb == 0) return absl::OkStatus();
   uint64_t others = 0;
+  // Every stored target counts, also one whose function has no code yet: it warms the moment
+  // code arrives. The definition's memory is the config's, which the next version will run with.
   for (const auto& [otherKey, function] : functions_) {
-    if (otherKey == key || !function->current) continue;
-    others += uint64_t{function->definition->reservedTarget} * function->current->spec.memoryMb;
+    if (otherKey == key) continue;
+    others += uint64_t{function->definition->reservedTarget} * function->definition->spec.memoryMb;
   }
   const uint64_t needed = uint64_t{count} * memoryMb;
   if (others + needed <= options_.memoryBudgetMb) return absl::OkStatus();

@@ -337,7 +337,7 @@ absl::StatusOr<std::vector<FunctionRecord>> FunctionStore::listReservedFunctions
   try {
     auto lease = db_.read();
     SQLite::Statement query(*lease, absl::StrCat(kSelectFunction, R"sql(
-        WHERE f.reserved_target > 0 AND f.active_version > 0 ORDER BY f.id)sql"));
+        WHERE f.reserved_target > 0 ORDER BY f.id)sql"));
     std::vector<FunctionRecord> functions;
     while (query.executeStep()) functions.push_back(readFunctionRow(query).record);
     for (FunctionRecord& function : functions) loadEnvironment(*lease, function.id, function.config);

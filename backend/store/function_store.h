@@ -111,7 +111,8 @@ public:
   absl::StatusOr<FunctionPage> listFunctions(const std::string& ns, const std::string& prefix, int pageSize,
                                              const std::string& pageToken) const;
 
-  // Every function, in any namespace, with a reserved target and code: what to warm at start-up.
+  // Every function, in any namespace, with a reserved target, with or without code: what to
+  // warm at start-up, and what counts against the instance memory budget.
   absl::StatusOr<std::vector<FunctionRecord>> listReservedFunctions() const;
 
   // Changes a config under the writer lock: `mutate` edits a copy of the current config, which

@@ -594,5 +594,82 @@ TEST_F(InvokeApiTest, EveryWayToReserveMoreMemoryIsCheckedAgainstTheBudget) {
   testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
 }
 
+TEST_F(InvokeApiTest, ReservationRaisesAtTheSameMomentAreCheckedAgainstEachOther) {
+  testing::TempDir dir;
+  auto surged = std::make_unique<testing::SurgedProcess>(dir.path() / "data",
+                                                         std::vector<std::string>{"--memory-budget-mib", "512"});
+  auto channel = testing::makeChannel(surged->address());
+  auto functions = v1::FunctionService::NewStub(channel);
+  auto scaling = v1::ScalingService::NewStub(channel);
+  auto create = [&](const std::string& name, uint32_t reserved) {
+    v1::CreateFunctionRequest request;
+    request.set_name(name);
+    request.mutable_config()->set_runtime(v1::RUNTIME_PYTHON3);
+    request.mutable_config()->set_handler("index.handler");
+    request.mutable_config()->set_reserved_target(reserved);
+    v1::Function created;
+    auto context = contextWithDeadline();
+    return functions->CreateFunction(context.get(), request, &created);
+  };
+  // No code: a stored target counts as much as a warm one, since it warms when code arrives.
+  constexpr int kFunctions = 8;
+  for (int i = 0; i < kFunctions; ++i) ASSERT_TRUE(create("promo-" + std::to_string(i), 0).ok());
+
+  // Each asks for 2 x 128 MiB at the same moment: each fits alone, but only two fit together.
+  std::promise<void> go;
+  std::shared_future<void> start = go.get_future().share();
+  std::vector<grpc::Status> results(kFunctions);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kFunctions; ++i) {
+    callers.emplace_back([&, i] {
+      v1::SetReservedCapacityRequest request;
+      request.set_function("promo-" + std::to_string(i));
+      request.set_count(2);
+      v1::ScalingStatus status;
+      auto context = contextWithDeadline();
+      start.wait();
+      results[static_cast<size_t>(i)] = scaling->SetReservedCapacity(context.get(), request, &status);
+    });
+  }
+  go.set_value();
+  for (auto& caller : callers) caller.join();
+  int accepted = 0;
+  for (const grpc::Status& result : results) {
+    if (result.ok()) {
+      ++accepted;
+    } else {
+      EXPECT_EQ(result.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << result.error_message();
+    }
+  }
+  EXPECT_EQ(accepted, 2);
+  uint32_t stored = 0;
+  for (int i = 0; i < kFunctions; ++i) {
+    v1::GetFunctionRequest request;
+    request.set_name("promo-" + std::to_string(i));
+    v1::Function function;
+    auto context = contextWithDeadline();
+    ASSERT_TRUE(functions->GetFunction(context.get(), request, &function).ok());
+    stored += function.config().reserved_target();
+  }
+  EXPECT_EQ(stored, 4u) << "what was refused is not stored";
+
+  // After a restart the stored targets still count, although none of the functions has code.
+  functions.reset();
+  scaling.reset();
+  channel.reset();
+  ASSERT_EQ(surged->stop(), 0);
+  surged = std::make_unique<testing::SurgedProcess>(dir.path() / "data",
+                                                    std::vector<std::string>{"--memory-budget-mib", "512"});
+  channel = testing::makeChannel(surged->address());
+  functions = v1::FunctionService::NewStub(channel);
+  const grpc::Status refused = create("late", 1);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("other functions reserve 512 MiB"));
+  functions.reset();
+  channel.reset();
+  surged.reset();
+  testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
+}
+
 } // namespace
 } // namespace surge

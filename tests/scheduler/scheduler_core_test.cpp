@@ -776,5 +776,16 @@ TEST_F(SchedulerCoreTest, AReservedTargetMustFitTheMemoryBudgetBesideOtherReserv
   EXPECT_TRUE(core_->reservationFits("default/shop", 8, 128).ok()) << "its own target is being replaced";
 }
 
+TEST_F(SchedulerCoreTest, AReservedTargetOfAFunctionWithoutCodeCountsAgainstTheBudget) {
+  makeCore({.memoryBudgetMb = 1024, .maxConcurrentStarts = kManyStarts});
+  core_->update(define({.name = "soon", .reserved = 6, .version = 0})); // 768 MiB once code arrives
+  loop_.runAll();
+  EXPECT_THAT(live(), SizeIs(0)) << "nothing to start without code";
+  EXPECT_TRUE(core_->reservationFits("default/other", 2, 128).ok());
+  const absl::Status tooMuch = core_->reservationFits("default/other", 3, 128);
+  EXPECT_EQ(tooMuch.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(tooMuch.message(), HasSubstr("other functions reserve 768 MiB"));
+}
+
 } // namespace
 } // namespace surge::scheduler
