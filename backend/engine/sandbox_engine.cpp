@@ -99,6 +99,9 @@ struct SandboxEngine::Impl {
     std::optional<FunctionError> killedFor;
     // Set when the platform, not the function, failed the start: what onReady reports.
     absl::Status platformStartFailure;
+    // The runtime has said LOADED (any start, pooled or not): until then none of the function's
+    // code has run, so with one of our own shims an exit before it is the platform's fault.
+    bool saidLoaded = false;
     bool stopRequested = false;
     StartPath path = StartPath::kDirect;
     bool becameReady = false;
@@ -628,8 +631,9 @@ struct SandboxEngine::Impl {
   // ---- protocol ----
   void onFrame(const InstancePtr& instance, Frame frame) {
     if (frame.type == "LOADED") {
-      // The runtime is up and waits for INIT. Only a stem needs to know; a direct start goes on
-      // to READY.
+      // The runtime is up and waits for INIT. Only a stem acts on it; a direct start goes on to
+      // READY, and only remembers it for the start-failure report.
+      instance->saidLoaded = true;
       if (instance->state != State::kStem || instance->loaded) return;
       instance->loaded = true;
       instance->lifeTimer.reset();
@@ -805,6 +809,26 @@ struct SandboxEngine::Impl {
     if (instance->process.pid > 0) ::kill(instance->process.pid, SIGKILL);
   }
 
+  // Why a start that ended before READY failed: FAILED_PRECONDITION when it is the function's
+  // fault, another code when it is the platform's (Engine::onReady's contract).
+  static absl::Status startFailure(const Instance& instance, const std::string& reason) {
+    if (!instance.platformStartFailure.ok()) return instance.platformStartFailure;
+    if (instance.killedFor) {
+      return absl::FailedPreconditionError(absl::StrCat(instance.killedFor->message, "\n", instance.killedFor->trace));
+    }
+    // Our Python and Node.js shims say LOADED before they read INIT and import anything of the
+    // function's, so an exit before it means the sandbox or the interpreter failed to come up.
+    // A custom runtime's bootstrap is the function's own code, whenever it fails.
+    const bool ownShim =
+        instance.spec.runtime == store::Runtime::kPython3 || instance.spec.runtime == store::Runtime::kNodejs;
+    if (ownShim && !instance.saidLoaded) {
+      return absl::UnavailableError(
+          absl::StrCat("the sandbox did not come up (", reason, "): ", instance.stderrTail));
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("the runtime exited during start-up (", reason, "): ", instance.stderrTail));
+  }
+
   void onProcessExit(const InstancePtr& instance) {
     int status = 0;
     ::waitpid(instance->process.pid, &status, 0);
@@ -853,13 +877,9 @@ struct SandboxEngine::Impl {
       spdlog::warn("a pre-started sandbox died {} ({}): {}", instance->loaded ? "idle" : "while loading", reason,
                    instance->stderrTail);
     } else if (!instance->becameReady) {
-      const absl::Status why =
-          !instance->platformStartFailure.ok() ? instance->platformStartFailure
-          : instance->killedFor
-              ? absl::FailedPreconditionError(absl::StrCat(instance->killedFor->message, "\n", instance->killedFor->trace))
-              : absl::FailedPreconditionError(
-                    absl::StrCat("the runtime exited during start-up (", reason, "): ", instance->stderrTail));
-      deliver([this, id, why, path = instance->path] { observer.onReady(id, why, path); });
+      deliver([this, id, why = startFailure(*instance, reason), path = instance->path] {
+        observer.onReady(id, why, path);
+      });
     }
     instance->state = State::kExiting;
     instance->lifeTimer.reset();

@@ -35,15 +35,21 @@ bool endsInstance(const absl::StatusOr<engine::InvokeResult>& outcome) {
   return outcome.ok() && outcome->error && outcome->error->type != "HandlerError";
 }
 
-// What the waiters of a start that failed are told. FAILED_PRECONDITION is the function's own
-// failure (its code did not load, its initializer failed or timed out, the runtime exited while
-// starting): an InitializerError, as Function Compute reports it. Any other code is the
-// platform's (a sandbox that could not be created): not the function's fault, so an UNAVAILABLE
-// call that the caller may retry, rather than an error billed to the function.
+// Engine::onReady's contract: FAILED_PRECONDITION is the function's own start failure (its code
+// did not load, its initializer failed or timed out, its runtime exited while starting); any
+// other code is the platform's (a sandbox that could not be created or did not come up).
+bool functionsFault(const absl::Status& startFailure) {
+  return startFailure.code() == absl::StatusCode::kFailedPrecondition;
+}
+
+// What the waiters of a start that failed are told. The function's fault is an InitializerError,
+// as Function Compute reports it. The platform's is not billed to the function: an UNAVAILABLE
+// call that the caller may retry, whose message leaves out the host's details (paths, errno
+// texts), which go to the log instead.
 absl::StatusOr<engine::InvokeResult> startFailureOutcome(const std::string& key, const absl::Status& status) {
-  if (status.code() != absl::StatusCode::kFailedPrecondition) {
-    return absl::UnavailableError(
-        absl::StrCat("surged could not start an instance of ", key, ": ", status.message()));
+  if (!functionsFault(status)) {
+    return absl::UnavailableError(absl::StrCat("surged could not start an instance of ", key,
+                                               " (a fault of the server, logged there); retry later"));
   }
   engine::InvokeResult failed;
   failed.error =
@@ -652,9 +658,10 @@ void SchedulerCore::onReady(engine::InstanceId id, const absl::Status& status, e
     retries_.insert(pool.retryAt);
     pool.retryBackoff = std::min(pool.retryBackoff * 2, options_.maxRetryBackoff);
   }
-  // A new version that cannot start still takes over: it is what was deployed, and its callers
-  // should see why it fails rather than keep running the old code unknowingly.
-  if (function.next == &pool) switchCurrent(function, pool);
+  // A new version whose code cannot start still takes over: it is what was deployed, and its
+  // callers should see why it fails rather than keep running the old code unknowingly. A start
+  // the platform failed says nothing about the new code, so the warm old version keeps serving.
+  if (function.next == &pool && functionsFault(status)) switchCurrent(function, pool);
   // With nothing ready and nothing starting, the waiters would only wait for the timeout; tell
   // them why instead. A later request tries a new start.
   bool anyAlive = pool.starting > 0;
@@ -664,6 +671,8 @@ void SchedulerCore::onReady(engine::InstanceId id, const absl::Status& status, e
       --function.waiting;
       InvocationResult result;
       result.outcome = startFailureOutcome(function.definition->key, status);
+      // A retry has a fair chance once the next start may be tried.
+      if (!functionsFault(status)) result.retryAfter = pool.retryBackoff;
       result.coldStart = true;
       result.version = pool.spec.version;
       answer(*waiter, std::move(result));

@@ -272,6 +272,35 @@ TEST_F(SandboxEngineTest, TheInitializerRunsOncePerInstanceAndItsFailureFailsThe
   EXPECT_TRUE(recorder_.waitExit(broken).has_value());
 }
 
+TEST_F(SandboxEngineTest, ASandboxThatDoesNotComeUpFailsTheStartAsThePlatformsFault) {
+  InstanceSpec spec = function({{"index.py", "def handler(e, c):\n    return ''\n"}});
+  // The code sits behind a folder that the sandbox's uid cannot enter (a data dir set up with
+  // the wrong mode): the sandbox fails while binding it, before any code of the function runs.
+  const fs::path closed = spec.codeDir.parent_path() / "closed";
+  fs::create_directory(closed);
+  fs::permissions(closed, fs::perms::owner_all);
+  fs::rename(spec.codeDir, closed / "code");
+  spec.codeDir = closed / "code";
+  const InstanceId id = engine_->start(spec);
+  auto ready = recorder_.waitReady(id, 60s);
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ(ready->code(), absl::StatusCode::kUnavailable) << ready->ToString();
+  EXPECT_THAT(ready->message(), HasSubstr("the sandbox did not come up"));
+  EXPECT_TRUE(recorder_.waitExit(id).has_value());
+}
+
+TEST_F(SandboxEngineTest, ACustomRuntimeThatExitsBeforeLoadedIsTheFunctionsFault) {
+  InstanceSpec spec = function({{"bootstrap", "#!/bin/sh\necho 'bootstrap: missing dependency' >&2\nexit 3\n"}});
+  fs::permissions(spec.codeDir / "bootstrap", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                                  fs::perms::others_read | fs::perms::others_exec);
+  spec.runtime = store::Runtime::kCustom;
+  const InstanceId id = engine_->start(spec);
+  auto ready = recorder_.waitReady(id, 60s);
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ(ready->code(), absl::StatusCode::kFailedPrecondition) << ready->ToString();
+  EXPECT_THAT(ready->message(), HasSubstr("missing dependency"));
+}
+
 TEST_F(SandboxEngineTest, DrainFinishesTheInflightRequestThenStops) {
   const InstanceId id = startReady(function({{"index.py", "import time\ndef handler(e, c):\n"
                                                           "    time.sleep(2)\n    return 'done'\n"}}));

@@ -24,6 +24,7 @@ namespace {
 
 using testing::contextWithDeadline;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::ZipBuilder;
 
 // A handler that echoes, sleeps for "sleep:<seconds>", or raises for "raise".
@@ -589,6 +590,44 @@ TEST_F(InvokeApiTest, EveryWayToReserveMoreMemoryIsCheckedAgainstTheBudget) {
   const grpc::Status lowered = scaling->SetReservedCapacity(context.get(), lower, &status);
   EXPECT_TRUE(lowered.ok()) << lowered.error_message();
   EXPECT_EQ(status.reserved_target(), 1u);
+  channel.reset();
+  surged.reset();
+  testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
+}
+
+// A start that fails for the server's own reasons (here a code folder that the sandbox's uid
+// cannot enter) is UNAVAILABLE with a retry hint, not a FunctionError billed to the function.
+TEST_F(InvokeApiTest, AStartTheServerFailsIsUnavailableNotAFunctionError) {
+  testing::TempDir dir;
+  // No pre-started sandboxes: a pooled start would link the code in as root and not notice.
+  auto surged = std::make_unique<testing::SurgedProcess>(dir.path() / "data",
+                                                         std::vector<std::string>{"--pool-size", "0"});
+  auto channel = testing::makeChannel(surged->address());
+  deployOn(channel, "broken-host");
+  const std::filesystem::path code = dir.path() / "data" / "code";
+  std::filesystem::permissions(code, std::filesystem::perms::owner_all);
+  auto invoker = v1::InvokeService::NewStub(channel);
+  v1::InvokeRequest request;
+  request.set_function("broken-host");
+  v1::InvokeResponse response;
+  auto context = contextWithDeadline();
+  const grpc::Status failed = invoker->Invoke(context.get(), request, &response);
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::UNAVAILABLE) << failed.error_message();
+  EXPECT_THAT(failed.error_message(), HasSubstr("could not start an instance of default/broken-host"));
+  EXPECT_THAT(failed.error_message(), Not(HasSubstr(dir.path().string()))) << "no host paths to callers";
+  EXPECT_FALSE(response.has_error());
+  const auto& trailers = context->GetServerTrailingMetadata();
+  EXPECT_NE(trailers.find("retry-after-ms"), trailers.end());
+
+  // Once the folder is fixed, the next call starts an instance.
+  std::filesystem::permissions(code, std::filesystem::perms::owner_all | std::filesystem::perms::others_exec |
+                                         std::filesystem::perms::group_exec);
+  v1::InvokeResponse served;
+  auto retry = contextWithDeadline();
+  const grpc::Status ok = invoker->Invoke(retry.get(), request, &served);
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_FALSE(served.has_error()) << served.error().message();
+  invoker.reset();
   channel.reset();
   surged.reset();
   testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
