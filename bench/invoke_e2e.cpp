@@ -152,7 +152,12 @@ public:
     }
     ::close(out[0]);
     const std::string prefix = "listening on ";
-    if (line.rfind(prefix, 0) != 0) throw std::runtime_error("the echo server did not start: " + line);
+    if (line.rfind(prefix, 0) != 0) {
+      ::close(stdin_);
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      throw std::runtime_error("the server child did not start: " + line);
+    }
     const size_t newline = line.find('\n');
     address_ = line.substr(prefix.size(), newline - prefix.size());
     std::istringstream pids(line.substr(newline + 1));
@@ -162,7 +167,8 @@ public:
   }
   ~ServerChild() {
     ::close(stdin_);
-    for (int i = 0; i < 50; ++i) {
+    // Up to 15 s: gRPC's shutdown (2 s), then a hop reaps its shims and removes their cgroups.
+    for (int i = 0; i < 150; ++i) {
       if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(100)); // bounded wait for our own child
     }
@@ -429,13 +435,20 @@ int main(int argc, char** argv) {
   if (poolSize) surgedArgs.insert(surgedArgs.end(), {"--pool-size", std::to_string(*poolSize)});
   if (loopSpinUs) surgedArgs.insert(surgedArgs.end(), {"--loop-spin-us", std::to_string(*loopSpinUs)});
 
-  ServerChild echo({});
+  std::optional<ServerChild> echoChild;
   // The hops get one shim per client at the top level, as surged gets one instance per client.
   std::optional<ServerChild> hop, hopInCgroups;
-  if (!noHop) {
-    hop.emplace(ServerChoice{.pythonShims = maxLevel, .cgroupParent = ""});
-    hopInCgroups.emplace(ServerChoice{.pythonShims = maxLevel, .cgroupParent = cgroupParent + "-hop"});
+  try {
+    echoChild.emplace(ServerChoice{});
+    if (!noHop) {
+      hop.emplace(ServerChoice{.pythonShims = maxLevel, .cgroupParent = ""});
+      hopInCgroups.emplace(ServerChoice{.pythonShims = maxLevel, .cgroupParent = cgroupParent + "-hop"});
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "invoke_e2e: %s\n", e.what());
+    return 1;
   }
+  const ServerChild& echo = *echoChild;
   testing::SurgedProcess surged(dir.path() / "data", surgedArgs);
   settings.apiKey = surged.adminKey();
   auto channel = testing::makeChannel(surged.address());
@@ -473,7 +486,8 @@ int main(int argc, char** argv) {
     surgeResponseBytes = response.ByteSizeLong();
   }
   size_t echoResponseBytes = 0;
-  for (const ServerChild* child : {&echo, hop ? &*hop : nullptr, hopInCgroups ? &*hopInCgroups : nullptr}) {
+  for (const ServerChild* child : std::initializer_list<const ServerChild*>{
+           &echo, hop ? &*hop : nullptr, hopInCgroups ? &*hopInCgroups : nullptr}) {
     if (child == nullptr) continue;
     auto stub = bench::EchoService::NewStub(ownChannel(child->address()));
     v1::InvokeRequest request;
@@ -511,6 +525,7 @@ int main(int argc, char** argv) {
   auto handlerCpu = [&](const TargetInfo& target) {
     SandboxCpu cpu;
     if (target.target == Target::kSurge || target.target == Target::kSurgeShared) return sandboxCpu(cgroupParent);
+    if (target.target == Target::kHopInCgroups) return sandboxCpu(cgroupParent + "-hop");
     if (target.child != nullptr) {
       for (pid_t pid : target.child->shimPids()) cpu.seconds += processCpuSeconds(pid);
     }

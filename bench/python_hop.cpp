@@ -93,6 +93,10 @@ absl::Status PythonHop::startShim(int index) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 3); // fd 3: the runtime protocol's socket
+  // Not the server child's stdin and stdout: the parent closes its end of stdout once it has read
+  // the address, and a shim writing there would die of SIGPIPE.
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
   const int rc = ::posix_spawn(&shim->pid, argv[0], &actions, nullptr, const_cast<char**>(argv), environ);
   posix_spawn_file_actions_destroy(&actions);
   ::close(fds[1]);
@@ -109,7 +113,7 @@ absl::Status PythonHop::startShim(int index) {
   if (cgroups_) {
     auto dirs = cgroups_->createGroup(absl::StrCat("shim-", index),
                                       engine::CgroupLimits{.memoryBytes = uint64_t{options_.memoryMb} << 20,
-                                                           .pidsMax = 64});
+                                                           .pidsMax = engine::SandboxEngineOptions{}.pidsMax});
     if (!dirs.ok()) return dirs.status();
     started.cgroup = std::move(*dirs);
     // Python has no other thread yet, so moving this one moves the process.
@@ -172,6 +176,10 @@ grpc::ServerUnaryReactor* PythonHop::Invoke(grpc::CallbackServerContext* context
 }
 
 void PythonHop::dispatch(std::unique_ptr<Call> call) {
+  if (deadShims_ == static_cast<int>(shims_.size())) {
+    call->reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "every Python shim ended"));
+    return;
+  }
   if (idle_.empty()) {
     waiting_.push_back(std::move(call));
     return;
@@ -193,8 +201,16 @@ void PythonHop::serve(Shim& shim, std::unique_ptr<Call> call) {
 void PythonHop::readReplies(Shim& shim) {
   shim.socket->async_read_some(asio::buffer(shim.readBuffer), [this, &shim](const asio::error_code& ec, size_t n) {
     if (ec) {
+      // The shim is gone: take it out of service, and fail what nothing can serve any more.
       if (shim.call) shim.call->reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the Python shim ended"));
       shim.call.reset();
+      idle_.erase(std::remove(idle_.begin(), idle_.end(), &shim), idle_.end());
+      if (++deadShims_ == static_cast<int>(shims_.size())) {
+        for (auto& waiting : waiting_) {
+          waiting->reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "every Python shim ended"));
+        }
+        waiting_.clear();
+      }
       return;
     }
     shim.decoder.feed(std::string_view(shim.readBuffer.data(), n));

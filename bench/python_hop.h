@@ -10,6 +10,7 @@
 
 #include "engine/cgroups.h"
 #include "engine/frame_codec.h"
+#include "engine/sandbox_engine.h"
 #include "protos/bench_echo.grpc.pb.h"
 #include "support/temp_dir.h"
 
@@ -85,6 +86,7 @@ private:
   std::deque<std::unique_ptr<Call>> waiting_; // on the loop only
   std::thread loop_;
   uint64_t nextRequest_ = 0; // on the loop only
+  int deadShims_ = 0;        // on the loop only
 };
 
 } // namespace surge::bench

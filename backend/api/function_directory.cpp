@@ -55,12 +55,14 @@ scheduler::FunctionDefinitionPtr FunctionDirectory::cached(const std::string& ns
   return it == definitions_.end() ? nullptr : it->second;
 }
 
-void FunctionDirectory::remember(const scheduler::FunctionDefinitionPtr& definition) {
-  absl::MutexLock lock(&mu_);
+bool FunctionDirectory::rememberLocked(const scheduler::FunctionDefinitionPtr& definition) {
+  // A change or load that read the store before the function was deleted must not bring it back.
+  if (deletedIds_.contains(definition->functionId)) return false;
   auto& slot = definitions_[definition->key];
   // A load that read the store before a change finished must not undo the change.
-  if (slot && slot->functionId == definition->functionId && slot->revision > definition->revision) return;
+  if (slot && slot->functionId == definition->functionId && slot->revision > definition->revision) return true;
   slot = definition;
+  return true;
 }
 
 absl::StatusOr<scheduler::FunctionDefinitionPtr> FunctionDirectory::load(const std::string& ns,
@@ -68,7 +70,12 @@ absl::StatusOr<scheduler::FunctionDefinitionPtr> FunctionDirectory::load(const s
   auto record = store_.getFunction(ns, name);
   if (!record.ok()) return record.status();
   auto definition = toDefinition(*record, store_.codeDir(record->activeSha256));
-  remember(definition);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!rememberLocked(definition)) {
+      return absl::NotFoundError(absl::StrCat("function '", definition->key, "' was deleted"));
+    }
+  }
   return cached(ns, name);
 }
 
@@ -91,23 +98,21 @@ FunctionDirectory::versionSpec(const scheduler::FunctionDefinition& function, in
 
 void FunctionDirectory::changed(const store::FunctionRecord& record) {
   auto definition = toDefinition(record, store_.codeDir(record.activeSha256));
-  bool known = false;
-  {
-    absl::MutexLock lock(&mu_);
-    known = definitions_.contains(definition->key);
-  }
+  // Under the lock, so that the scheduler gets updates and removals in the order they are made
+  // here (posting does not block).
+  absl::MutexLock lock(&mu_);
+  const bool known = definitions_.contains(definition->key);
   // A function nobody has invoked and nobody reserves costs the scheduler nothing.
   if (!known && definition->reservedTarget == 0) return;
-  remember(definition);
+  if (!rememberLocked(definition)) return;
   scheduler_.update(definition);
 }
 
-void FunctionDirectory::deleted(const std::string& ns, const std::string& name) {
+void FunctionDirectory::deleted(const std::string& ns, const std::string& name, int64_t functionId) {
   const std::string key = keyOf(ns, name);
-  {
-    absl::MutexLock lock(&mu_);
-    definitions_.erase(key);
-  }
+  absl::MutexLock lock(&mu_);
+  deletedIds_.insert(functionId);
+  definitions_.erase(key);
   scheduler_.remove(key);
 }
 
@@ -115,8 +120,13 @@ std::unique_lock<std::mutex> FunctionDirectory::lockReservationChanges() {
   return std::unique_lock<std::mutex>(reservationChanges_);
 }
 
-absl::Status FunctionDirectory::reservationFits(const std::string& ns, const std::string& name,
-                                               const store::FunctionConfig& before, const store::FunctionConfig& after) {
+absl::Status FunctionDirectory::reservationFits(const std::unique_lock<std::mutex>& reservationChanges,
+                                               const std::string& ns, const std::string& name,
+                                               const store::FunctionConfig& before,
+                                               const store::FunctionConfig& after) {
+  if (!reservationChanges.owns_lock() || reservationChanges.mutex() != &reservationChanges_) {
+    return absl::InternalError("reservationFits called without lockReservationChanges()");
+  }
   store::FunctionConfig resolved = after;
   store::resolveDefaults(resolved);
   if (!store::validateConfig(resolved).ok()) return absl::OkStatus();

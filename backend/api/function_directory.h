@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace surge::store {
 class FunctionStore;
@@ -46,8 +47,9 @@ public:
   // The store changed the function: refresh the cache and tell the scheduler if it runs or
   // reserves anything for it.
   void changed(const store::FunctionRecord& record);
-  // The function was deleted: forget it, and the scheduler drains its instances.
-  void deleted(const std::string& ns, const std::string& name);
+  // The function was deleted: forget it, and the scheduler drains its instances. A change or
+  // load of that function (its id) that read the store before the delete is ignored from now on.
+  void deleted(const std::string& ns, const std::string& name, int64_t functionId);
   // Reservation changes go one at a time: hold this from before reservationFits() until after
   // changed() has handed the stored change to the scheduler. The next check then runs on the
   // scheduler's loop after that change (both go through it in order), so that two raises that
@@ -60,20 +62,25 @@ public:
   // invalid `after` is OK here: the store refuses it with its own message. `before` is a
   // default config for a new function. A raise waits for a round trip through the scheduler's
   // loop, so call it on a worker, holding lockReservationChanges().
-  absl::Status reservationFits(const std::string& ns, const std::string& name, const store::FunctionConfig& before,
+  absl::Status reservationFits(const std::unique_lock<std::mutex>& reservationChanges, const std::string& ns,
+                               const std::string& name, const store::FunctionConfig& before,
                                const store::FunctionConfig& after);
   // Hands every function with a reserved target to the scheduler, which warms its instances.
   // Called once at start-up.
   absl::Status warmReserved();
 
 private:
-  // Caches `definition` unless a newer one of the same function is already there.
-  void remember(const scheduler::FunctionDefinitionPtr& definition);
+  // Caches `definition` unless a newer one of the same function is already there. False when
+  // the function has been deleted.
+  bool rememberLocked(const scheduler::FunctionDefinitionPtr& definition) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   store::FunctionStore& store_;
   scheduler::Scheduler& scheduler_;
   mutable absl::Mutex mu_;
   std::unordered_map<std::string, scheduler::FunctionDefinitionPtr> definitions_ ABSL_GUARDED_BY(mu_);
+  // Ids of deleted functions. Ids are never reused (AUTOINCREMENT), and this grows by 8 bytes
+  // per delete until the server restarts.
+  std::unordered_set<int64_t> deletedIds_ ABSL_GUARDED_BY(mu_);
   std::mutex reservationChanges_;
 };
 

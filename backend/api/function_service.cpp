@@ -39,9 +39,8 @@ grpc::ServerUnaryReactor* FunctionService::CreateFunction(grpc::CallbackServerCo
                        auto config = fromProto(request->config());
                        if (!config.ok()) return config.status();
                        auto reservations = directory_.lockReservationChanges();
-                       if (auto fits = directory_.reservationFits(ns, request->name(), {}, *config); !fits.ok()) {
-                         return fits;
-                       }
+                       auto fits = directory_.reservationFits(reservations, ns, request->name(), {}, *config);
+                       if (!fits.ok()) return fits;
                        auto created = store_.createFunction(ns, request->name(), *config);
                        if (!created.ok()) return created.status();
                        // A reserved target counts against the budget from now on, code or not.
@@ -94,7 +93,7 @@ grpc::ServerUnaryReactor* FunctionService::UpdateFunctionConfig(grpc::CallbackSe
                        auto reservations = directory_.lockReservationChanges();
                        auto updated = store_.updateConfig(
                            ns, request->name(), request->expected_revision(),
-                           [this, &ns, request](store::FunctionConfig& config) {
+                           [this, &ns, request, &reservations](store::FunctionConfig& config) {
                              const store::FunctionConfig before = config;
                              if (auto status = applyFieldMask(request->update_mask(), request->config(), config);
                                  !status.ok()) {
@@ -102,14 +101,14 @@ grpc::ServerUnaryReactor* FunctionService::UpdateFunctionConfig(grpc::CallbackSe
                              }
                              // More reserved memory (a higher target, or more memory per instance)
                              // must fit the budget, as SetReservedCapacity checks.
-                             return directory_.reservationFits(ns, request->name(), before, config);
+                             return directory_.reservationFits(reservations, ns, request->name(), before, config);
                            });
                        if (!updated.ok()) return updated.status();
+                       directory_.changed(*updated);
+                       reservations.unlock();
                        (void)audit_.record(who, "function.update", qualified(ns, request->name()),
                                            absl::StrCat("fields=", absl::StrJoin(request->update_mask().paths(), ","),
                                                         " revision=", updated->revision));
-                       directory_.changed(*updated);
-                       reservations.unlock();
                        toProto(*updated, *response);
                        return absl::OkStatus();
                      });
@@ -122,11 +121,11 @@ grpc::ServerUnaryReactor* FunctionService::DeleteFunction(grpc::CallbackServerCo
                      [this, request](const auth::Principal& who) {
                        const std::string ns = namespaceOrDefault(request->namespace_());
                        if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
-                       auto status = store_.deleteFunction(ns, request->name(), request->expected_revision());
-                       if (!status.ok()) return status;
+                       auto deleted = store_.deleteFunction(ns, request->name(), request->expected_revision());
+                       if (!deleted.ok()) return deleted.status();
+                       directory_.deleted(ns, request->name(), *deleted);
                        (void)audit_.record(who, "function.delete", qualified(ns, request->name()));
-                       directory_.deleted(ns, request->name());
-                       return status;
+                       return absl::OkStatus();
                      });
 }
 

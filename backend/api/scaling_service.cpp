@@ -82,13 +82,13 @@ grpc::ServerUnaryReactor* ScalingService::SetReservedCapacity(grpc::CallbackServ
     auto updated = store_.updateConfig(ns, request->function(), 0, [&](store::FunctionConfig& config) {
       const store::FunctionConfig before = config;
       config.reservedTarget = count;
-      return directory_.reservationFits(ns, request->function(), before, config);
+      return directory_.reservationFits(reservations, ns, request->function(), before, config);
     });
     if (!updated.ok()) return reactor->Finish(toGrpcStatus(updated.status()));
-    (void)audit_.record(*who, "scaling.reserve", absl::StrCat(ns, "/", request->function()),
-                        absl::StrCat("count=", count, " revision=", updated->revision));
     directory_.changed(*updated);
     reservations.unlock();
+    (void)audit_.record(*who, "scaling.reserve", absl::StrCat(ns, "/", request->function()),
+                        absl::StrCat("count=", count, " revision=", updated->revision));
     response->set_namespace_(ns);
     response->set_function(request->function());
     response->set_reserved_target(count);

@@ -308,12 +308,13 @@ absl::StatusOr<FunctionRecord> FunctionStore::createFunction(const std::string& 
     insert.bind(6, now);
     insert.exec();
     FunctionRecord record;
+    record.id = db_.writer().getLastInsertRowid();
     record.ns = ns;
     record.name = name;
     record.config = std::move(config);
     record.revision = 1;
     record.createTime = record.updateTime = absl::FromUnixMicros(now);
-    saveFunction(db_.writer(), db_.writer().getLastInsertRowid(), record);
+    saveFunction(db_.writer(), record.id, record);
     transaction.commit();
     return record;
   } catch (const SQLite::Exception& e) {
@@ -444,10 +445,12 @@ absl::StatusOr<FunctionRecord> FunctionStore::updateConfig(const std::string& ns
   }
 }
 
-absl::Status FunctionStore::deleteFunction(const std::string& ns, const std::string& name, int64_t expectedRevision) {
+absl::StatusOr<int64_t> FunctionStore::deleteFunction(const std::string& ns, const std::string& name,
+                                                      int64_t expectedRevision) {
   if (auto status = validateRef(ns, name); !status.ok()) return status;
   absl::MutexLock lock(&db_.writeMutex());
   std::vector<std::string> shas;
+  int64_t id = 0;
   try {
     SQLite::Transaction transaction(db_.writer());
     auto row = loadFunction(db_.writer(), ns, name);
@@ -460,11 +463,12 @@ absl::Status FunctionStore::deleteFunction(const std::string& ns, const std::str
     remove.bind(1, row->id);
     remove.exec();
     transaction.commit();
+    id = row->id;
   } catch (const SQLite::Exception& e) {
     return sqliteError(e);
   }
   removeIfUnreferenced(shas);
-  return absl::OkStatus();
+  return id;
 }
 
 absl::StatusOr<std::unique_ptr<CodeUpload>> FunctionStore::beginUpload(const std::string& ns, const std::string& name) {

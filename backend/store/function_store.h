@@ -123,7 +123,8 @@ public:
                                               const ConfigMutator& mutate);
 
   // Deletes the function, its versions, and the blobs and folders no other version uses.
-  absl::Status deleteFunction(const std::string& ns, const std::string& name, int64_t expectedRevision);
+  // Returns the deleted function's id.
+  absl::StatusOr<int64_t> deleteFunction(const std::string& ns, const std::string& name, int64_t expectedRevision);
 
   // Starts an upload for an existing function (NOT_FOUND otherwise).
   absl::StatusOr<std::unique_ptr<CodeUpload>> beginUpload(const std::string& ns, const std::string& name);

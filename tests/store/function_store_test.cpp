@@ -126,6 +126,22 @@ TEST_F(FunctionStoreTest, CreatesAFunctionWithResolvedDefaults) {
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(read->config, created->config);
   EXPECT_EQ(read->createTime, created->createTime);
+  EXPECT_GT(created->id, 0);
+  EXPECT_EQ(read->id, created->id) << "the record a create returns names the stored function";
+}
+
+TEST_F(FunctionStoreTest, ListsEveryReservedTargetWithOrWithoutCode) {
+  FunctionConfig reserved = pythonConfig();
+  reserved.reservedTarget = 2;
+  ASSERT_TRUE(store_->createFunction("default", "no-code-yet", reserved).ok());
+  ASSERT_TRUE(store_->createFunction("default", "unreserved", pythonConfig()).ok());
+  ASSERT_TRUE(store_->createFunction("default", "warm", reserved).ok());
+  ASSERT_TRUE(upload("warm", ZipBuilder().addFile("index.py", "def handler(e, c):\n    return e\n").bytes()).ok());
+  auto listed = store_->listReservedFunctions();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  std::vector<std::string> names;
+  for (const FunctionRecord& record : *listed) names.push_back(record.name);
+  EXPECT_THAT(names, ::testing::ElementsAre("no-code-yet", "warm"));
 }
 
 TEST_F(FunctionStoreTest, KeepsEnvironmentAndEveryConfigField) {
@@ -207,7 +223,7 @@ TEST_F(FunctionStoreTest, MissingFunctionsAreNotFound) {
   auto missing = store_->getFunction("default", "ghost");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(missing.status().message(), "function 'default/ghost' not found");
-  EXPECT_EQ(store_->deleteFunction("default", "ghost", 0).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->deleteFunction("default", "ghost", 0).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store_->listVersions("default", "ghost").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store_->beginUpload("default", "ghost").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store_->setActiveVersion("default", "ghost", 1, 0).status().code(), absl::StatusCode::kNotFound);
@@ -254,7 +270,7 @@ TEST_F(FunctionStoreTest, StaleRevisionIsAbortedAndChangesNothing) {
   EXPECT_EQ(stale.status().message(),
             "function 'default/hello' is at revision 2, not the expected 1; read it again and retry");
   EXPECT_EQ(store_->getFunction("default", "hello")->config.memoryMb, 256u);
-  EXPECT_EQ(store_->deleteFunction("default", "hello", 1).code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(store_->deleteFunction("default", "hello", 1).status().code(), absl::StatusCode::kAborted);
   EXPECT_TRUE(store_->getFunction("default", "hello").ok());
 }
 
