@@ -371,7 +371,6 @@ TEST_F(InvokeApiTest, ReservedInstancesAreWarmedAgainAfterARestart) {
   EXPECT_EQ(status.reserved_ready(), 1u);
   channel.reset();
   surged.reset();
-  testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
 }
 
 TEST_F(InvokeApiTest, FullQueueAnswersResourceExhaustedWithRetryAfter) {
@@ -486,7 +485,6 @@ TEST_F(InvokeApiTest, ShutdownDoesNotWaitForAFunctionStillRunning) {
   EXPECT_EQ(running.get().error_code(), grpc::StatusCode::UNAVAILABLE);
   channel.reset();
   surged.reset();
-  testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
 }
 
 TEST_F(InvokeApiTest, AReservedTargetBeyondTheMemoryBudgetIsRefused) {
@@ -511,7 +509,6 @@ TEST_F(InvokeApiTest, AReservedTargetBeyondTheMemoryBudgetIsRefused) {
   EXPECT_EQ(status.reserved_target(), 2u);
   channel.reset();
   surged.reset();
-  testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
 }
 
 // Reserved memory can grow three more ways than SetReservedCapacity: UpdateFunctionConfig's
@@ -592,7 +589,6 @@ TEST_F(InvokeApiTest, EveryWayToReserveMoreMemoryIsCheckedAgainstTheBudget) {
   EXPECT_EQ(status.reserved_target(), 1u);
   channel.reset();
   surged.reset();
-  testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
 }
 
 // A start that fails for the server's own reasons (here a code folder that the sandbox's uid
@@ -630,7 +626,6 @@ TEST_F(InvokeApiTest, AStartTheServerFailsIsUnavailableNotAFunctionError) {
   invoker.reset();
   channel.reset();
   surged.reset();
-  testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
 }
 
 TEST_F(InvokeApiTest, ReservationRaisesAtTheSameMomentAreCheckedAgainstEachOther) {
@@ -720,7 +715,6 @@ TEST_F(InvokeApiTest, ReservationRaisesAtTheSameMomentAreCheckedAgainstEachOther
   functions.reset();
   channel.reset();
   surged.reset();
-  testing::setDefaultApiKey(surged_->adminKey()); // the suite's server again
 }
 
 } // namespace

@@ -19,6 +19,10 @@ protected:
     surged_ = std::make_unique<SurgedProcess>(dir_->path() / "data");
     channel_ = makeChannel(surged_->address());
   }
+  // Every test starts with the suite's admin key as the default, whatever the one before did
+  // (a test that starts a surged of its own makes that server's key the default).
+  void SetUp() override { setDefaultApiKey(surged_->adminKey()); }
+
   static void TearDownTestSuite() {
     channel_.reset(); // closed first, so that surged stops at once
     surged_.reset();
