@@ -1,62 +1,24 @@
-// PythonHop: shims started with posix_spawn, one Asio loop for their sockets.
+// PythonHop: shims started and initialised by the runtime tests' harness, then served by one
+// Asio loop.
 #include "bench/python_hop.h"
 
 #include <absl/strings/str_cat.h>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 
-extern char** environ;
-
 namespace surge::bench {
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr const char* kNoopHandler = "def handler(event, context):\n    return b''\n";
 constexpr auto kShimStartTimeout = std::chrono::seconds(10);
-
-// Reads frames from a blocking descriptor until one arrives, the stream ends, or the time is up.
-absl::StatusOr<engine::Frame> readFrame(int fd, engine::FrameDecoder& decoder) {
-  const auto deadline = std::chrono::steady_clock::now() + kShimStartTimeout;
-  while (true) {
-    auto frame = decoder.next();
-    if (!frame.ok()) return frame.status();
-    if (frame->has_value()) return std::move(**frame);
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    pollfd ready{fd, POLLIN, 0};
-    if (left <= 0 || ::poll(&ready, 1, static_cast<int>(left)) <= 0) {
-      return absl::DeadlineExceededError("the Python shim did not answer within 10 s");
-    }
-    char buffer[4096];
-    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n <= 0) return absl::UnavailableError("the Python shim closed its socket while starting");
-    decoder.feed(std::string_view(buffer, static_cast<size_t>(n)));
-  }
-}
-
-absl::Status writeAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return absl::UnavailableError(absl::StrCat("cannot write to the Python shim: ", std::strerror(errno)));
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
 
 } // namespace
 
@@ -84,31 +46,18 @@ absl::StatusOr<std::unique_ptr<PythonHop>> PythonHop::start(const PythonHopOptio
 
 absl::Status PythonHop::startShim(int index) {
   auto shim = std::make_unique<Shim>();
-  int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return absl::InternalError(absl::StrCat("socketpair: ", std::strerror(errno)));
+  try {
+    // The environment a sandbox gives the Python runtime.
+    shim->process = std::make_unique<testing::RuntimeHarness>(
+        std::vector<std::string>{"/usr/bin/python3", "-S", SURGE_SOURCE_RUNTIME_DIR "/python/surge_runtime.py"},
+        std::map<std::string, std::string>{
+            {"PATH", "/usr/bin:/bin"}, {"LANG", "C.UTF-8"}, {"PYTHONDONTWRITEBYTECODE", "1"}});
+  } catch (const std::exception& e) {
+    return absl::InternalError(e.what());
   }
-  const std::string shimPath = SURGE_SOURCE_RUNTIME_DIR "/python/surge_runtime.py";
-  const char* argv[] = {"/usr/bin/python3", "-S", shimPath.c_str(), nullptr};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 3); // fd 3: the runtime protocol's socket
-  // Not the server child's stdin and stdout: the parent closes its end of stdout once it has read
-  // the address, and a shim writing there would die of SIGPIPE.
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  const int rc = ::posix_spawn(&shim->pid, argv[0], &actions, nullptr, const_cast<char**>(argv), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fds[1]);
-  if (rc != 0) {
-    ::close(fds[0]);
-    return absl::InternalError(absl::StrCat("cannot start ", argv[0], ": ", std::strerror(rc)));
-  }
-  const int fd = fds[0];
-  // Registered before anything can fail, so that the destructor reaps the process.
-  shim->socket = std::make_unique<asio::local::stream_protocol::socket>(io_, asio::local::stream_protocol(), fd);
   Shim& started = *shim;
-  shims_.push_back(std::move(shim));
+  shims_.push_back(std::move(shim)); // the destructor reaps it, whatever fails below
+  testing::RuntimeHarness& process = *started.process;
 
   if (cgroups_) {
     auto dirs = cgroups_->createGroup(absl::StrCat("shim-", index),
@@ -119,18 +68,17 @@ absl::Status PythonHop::startShim(int index) {
     // Python has no other thread yet, so moving this one moves the process.
     for (const auto& file : cgroups_->joinFiles(started.cgroup)) {
       std::ofstream join(file);
-      if (!(join << started.pid << std::flush)) return absl::InternalError("cannot join " + file.string());
+      if (!(join << process.pid() << std::flush)) return absl::InternalError("cannot join " + file.string());
     }
   }
-  auto loaded = readFrame(fd, started.decoder);
+  const auto deadline = testing::RuntimeHarness::Clock::now() + kShimStartTimeout;
+  auto loaded = process.next(deadline);
   if (!loaded.ok()) return loaded.status();
   if (loaded->type != "LOADED") return absl::InternalError("the shim sent " + loaded->type + " instead of LOADED");
   const std::string config = absl::StrCat("handler=index.handler\ncode_dir=", codeDir_.path().string(),
                                           "\nconcurrency=1\nmemory_mb=", options_.memoryMb, "\n");
-  if (auto status = writeAll(fd, engine::encodeFrame(engine::Frame{"INIT", "-", {}, config})); !status.ok()) {
-    return status;
-  }
-  auto ready = readFrame(fd, started.decoder);
+  if (auto status = process.send(engine::Frame{"INIT", "-", {}, config}, deadline); !status.ok()) return status;
+  auto ready = process.next(deadline);
   if (!ready.ok()) return ready.status();
   if (ready->type != "READY") return absl::InternalError("the shim failed to initialise: " + ready->body);
   if (cgroups_) {
@@ -138,6 +86,9 @@ absl::Status PythonHop::startShim(int index) {
     const double cores = std::max(0.25, options_.memoryMb / 1024.0);
     if (auto status = cgroups_->throttleCpu(started.cgroup, cores); !status.ok()) return status;
   }
+  const int fd = ::dup(process.socketFd());
+  if (fd < 0) return absl::InternalError(absl::StrCat("dup: ", std::strerror(errno)));
+  started.socket = std::make_unique<asio::local::stream_protocol::socket>(io_, asio::local::stream_protocol(), fd);
   return absl::OkStatus();
 }
 
@@ -145,17 +96,9 @@ PythonHop::~PythonHop() {
   work_.reset();
   io_.stop();
   if (loop_.joinable()) loop_.join();
-  for (auto& shim : shims_) shim->socket.reset(); // end of stream: each shim exits
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (auto& shim : shims_) {
-    while (::waitpid(shim->pid, nullptr, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() >= deadline) {
-        ::kill(shim->pid, SIGKILL);
-        ::waitpid(shim->pid, nullptr, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5)); // polls our own child's exit
-    }
+    shim->socket.reset();
+    shim->process.reset(); // kills and reaps it
     if (cgroups_ && !shim->cgroup.empty()) (void)cgroups_->removeGroup(shim->cgroup);
   }
   if (cgroups_) cgroups_->removeParentIfEmpty();
@@ -163,7 +106,7 @@ PythonHop::~PythonHop() {
 
 std::vector<pid_t> PythonHop::pids() const {
   std::vector<pid_t> pids;
-  for (const auto& shim : shims_) pids.push_back(shim->pid);
+  for (const auto& shim : shims_) pids.push_back(shim->process->pid());
   return pids;
 }
 

@@ -10,6 +10,7 @@
 
 #include "engine/cgroups.h"
 #include "engine/frame_codec.h"
+#include "engine/runtime_harness.h"
 #include "engine/sandbox_engine.h"
 #include "protos/bench_echo.grpc.pb.h"
 #include "support/temp_dir.h"
@@ -18,8 +19,6 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
-
-#include <sys/types.h>
 
 #include <array>
 #include <deque>
@@ -44,7 +43,7 @@ class PythonHop final : public EchoService::CallbackService {
 public:
   // Starts the shims and waits until each has initialised its handler.
   static absl::StatusOr<std::unique_ptr<PythonHop>> start(const PythonHopOptions& options);
-  // Closes the shims' sockets (they exit at end of stream), reaps them and removes their cgroups.
+  // Kills and reaps the shims and removes their cgroups.
   ~PythonHop() override;
 
   grpc::ServerUnaryReactor* Invoke(grpc::CallbackServerContext* context, const v1::InvokeRequest* request,
@@ -59,7 +58,9 @@ private:
     std::string payload;
   };
   struct Shim {
-    pid_t pid = -1;
+    // Starts the process and takes it through LOADED, INIT and READY; then the loop takes over a
+    // dup of its socket.
+    std::unique_ptr<testing::RuntimeHarness> process;
     std::unique_ptr<asio::local::stream_protocol::socket> socket;
     engine::FrameDecoder decoder;
     std::array<char, 4096> readBuffer{};

@@ -56,6 +56,10 @@ public:
   std::string stderrText();
 
   pid_t pid() const { return pid_; }
+  // The host's end of fd 3, for a caller that takes the exchange over after the handshake (it
+  // should dup() it: the harness closes its own). Frames the harness has already read are not
+  // handed over.
+  int socketFd() const { return socket_; }
 
 private:
   // Waits up to `timeout` for any of the descriptors, reads whatever is ready, and (when
