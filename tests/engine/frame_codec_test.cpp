@@ -1,6 +1,7 @@
 // Tests for the runtime protocol's framing: round trips, arbitrary splits of the byte stream,
 // large binary bodies, and one test per way a header can be malformed.
 #include "engine/frame_codec.h"
+#include "engine/make_frame.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,15 +16,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-Frame makeFrame(std::string type, std::string id, std::string body, std::vector<std::string> args = {}) {
-  Frame frame;
-  frame.type = std::move(type);
-  frame.id = std::move(id);
-  frame.body = std::move(body);
-  frame.args = std::move(args);
-  return frame;
-}
 
 // Decodes everything in `bytes`, fed at once; fails the test on a decode error.
 std::vector<Frame> decodeAll(std::string_view bytes) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/frame_codec.h"
+#include "engine/make_frame.h"
 #include "engine/runtime_harness.h"
 #include "support/temp_dir.h"
 
@@ -33,15 +34,6 @@ using Clock = RuntimeHarness::Clock;
 constexpr auto kWait = std::chrono::seconds(30);
 
 inline Clock::time_point deadline() { return Clock::now() + kWait; }
-
-inline Frame makeFrame(std::string type, std::string id, std::string body = "", std::vector<std::string> args = {}) {
-  Frame frame;
-  frame.type = std::move(type);
-  frame.id = std::move(id);
-  frame.body = std::move(body);
-  frame.args = std::move(args);
-  return frame;
-}
 
 struct FunctionSetup {
   std::string handler = "index.handler";
