@@ -5,6 +5,7 @@
 #include "engine/engine.h"
 #include "engine/sandbox_engine.h"
 #include "engine/sandbox_launcher.h"
+#include "engine/uid_block.h"
 #include "support/instance_recorder.h"
 #include "support/task_thread.h"
 
@@ -52,6 +53,11 @@ makeEngine(testing::TaskThread& caller, engine::InstanceObserver& observer, engi
   auto launcher = engine::SandboxLauncher::create(launcherOptions);
   if (!launcher.ok()) return launcher.status();
   if (options.runtimeDir.empty()) options.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
+  // A uid block held for the life of the process, as a server holds one.
+  static absl::StatusOr<std::unique_ptr<engine::UidBlock>> uids = engine::UidBlock::claim("benchmark");
+  if (!uids.ok()) return uids.status();
+  options.uidBase = (*uids)->first();
+  options.uidRange = (*uids)->size() / 2;
   return std::make_unique<engine::SandboxEngine>(
       std::move(options), std::move(*launcher), [&caller](std::function<void()> task) { caller.post(std::move(task)); },
       observer);

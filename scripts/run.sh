@@ -1,18 +1,51 @@
 #!/usr/bin/env bash
 # Quick start: installs what is missing, builds, starts surged with its embedded defaults
-# (127.0.0.1:50051, data in ./surge-data), deploys the samples, and keeps surged in the
-# foreground until Ctrl-C.
+# (127.0.0.1:50051, data in ./surge-data), deploys the samples, invokes each once, and keeps
+# surged in the foreground until Ctrl-C. Other arguments go to surged.
+#
+# --smoke (first argument): the same on 127.0.0.1:0 with a temporary data dir; every sample's
+# answer is checked, then surged stops and the script exits 0 (all answered as expected) or 1.
+# CI runs it after the tests, so that the quick start cannot break unseen.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+smoke=0
+if [[ ${1:-} == --smoke ]]; then
+  smoke=1
+  shift
+fi
+
 bash scripts/bootstrap.sh
 bash scripts/build.sh
 
 surged=build/backend/server/surged
 surgectl=build/backend/cli/surgectl
 out=$(mktemp)
+smoke_dir=
+data_dir=surge-data
+if ((smoke)); then
+  smoke_dir=$(mktemp -d)
+  data_dir=$smoke_dir/data
+  set -- --listen 127.0.0.1:0 --data-dir "$data_dir" "$@"
+else
+  # surgectl finds the admin key in surged's data dir: the default, or the one given here.
+  args=("$@")
+  for ((i = 0; i < ${#args[@]}; i++)); do
+    case "${args[i]}" in
+      --data-dir) data_dir=${args[i + 1]:-} ;;
+      --data-dir=*) data_dir=${args[i]#--data-dir=} ;;
+    esac
+  done
+fi
+
 "$surged" "$@" >"$out" &
 pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; rm -f "$out"' EXIT
+cleanup() {
+  kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  rm -f "$out"
+  if [[ -n $smoke_dir ]]; then rm -rf "$smoke_dir"; fi
+}
+trap cleanup EXIT
 trap 'exit 0' INT TERM
 
 # Wait (at most 30 s) for surged to say where it listens.
@@ -23,17 +56,8 @@ for _ in $(seq 300); do
 done
 address=$(sed -n 's/^listening on //p' "$out")
 [ -n "$address" ] || { echo "surged did not start within 30 s" >&2; exit 1; }
-export SURGE_SERVER="$address"
-# surgectl finds the admin key in surged's data dir: the default, or the one given to this script.
-data_dir=surge-data
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --data-dir) data_dir=$2; shift ;;
-    --data-dir=*) data_dir=${1#--data-dir=} ;;
-  esac
-  shift
-done
-export SURGE_DATA_DIR="$data_dir"
+export SURGE_SERVER="$address" SURGE_DATA_DIR="$data_dir"
+unset SURGE_API_KEY SURGE_NAMESPACE
 echo "surged is listening on $address"
 
 deploy() { # NAME RUNTIME HANDLER FOLDER
@@ -51,11 +75,29 @@ deploy hello-custom custom bootstrap.handler resources/samples/hello-custom
 deploy hello-cpp custom bootstrap.handler build/samples/hello-cpp
 
 # One call to each: the first starts an instance (a cold start), -v shows where and how long.
+failed=0
 for sample in hello-python hello-nodejs hello-custom hello-cpp; do
   echo "--- $sample"
-  result=$("$surgectl" invoke "$sample" --data Surge -v)
+  if ! result=$("$surgectl" invoke "$sample" --data Surge -v); then
+    echo "error: $sample could not be invoked" >&2
+    failed=1
+    continue
+  fi
   echo "result:     $result"
+  if [[ $result != "hello, Surge!" ]]; then
+    echo "error: $sample answered '$result', not 'hello, Surge!'" >&2
+    failed=1
+  fi
 done
+
+if ((smoke)); then
+  if ((failed)); then
+    echo "smoke test FAILED; surged's log is above" >&2
+    exit 1
+  fi
+  echo "smoke test passed: every sample answered 'hello, Surge!'"
+  exit 0
+fi
 
 cat <<EOT
 

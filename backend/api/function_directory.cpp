@@ -116,17 +116,46 @@ void FunctionDirectory::deleted(const std::string& ns, const std::string& name, 
   scheduler_.remove(key);
 }
 
-std::unique_lock<std::mutex> FunctionDirectory::lockReservationChanges() {
-  return std::unique_lock<std::mutex>(reservationChanges_);
+absl::StatusOr<store::FunctionRecord> FunctionDirectory::createFunction(const std::string& ns,
+                                                                       const std::string& name,
+                                                                       const store::FunctionConfig& config) {
+  absl::MutexLock reservations(&reservationChanges_);
+  if (auto fits = reservationFits(ns, name, store::FunctionConfig{}, config); !fits.ok()) return fits;
+  auto created = store_.createFunction(ns, name, config);
+  if (!created.ok()) return created.status();
+  // A reserved target counts against the budget from now on, code or not.
+  changed(*created);
+  return created;
 }
 
-absl::Status FunctionDirectory::reservationFits(const std::unique_lock<std::mutex>& reservationChanges,
-                                               const std::string& ns, const std::string& name,
+absl::StatusOr<store::FunctionRecord>
+FunctionDirectory::updateConfig(const std::string& ns, const std::string& name, int64_t expectedRevision,
+                                const std::function<absl::Status(store::FunctionConfig&)>& mutate) {
+  // A change that raced ours (a description, an upload) moved the revision between the check
+  // and the write; the check is then made again on what is stored now, a few times at most.
+  constexpr int kAttempts = 5;
+  absl::MutexLock reservations(&reservationChanges_);
+  for (int attempt = 1;; ++attempt) {
+    auto current = store_.getFunction(ns, name);
+    if (!current.ok()) return current.status();
+    store::FunctionConfig after = current->config;
+    if (auto status = mutate(after); !status.ok()) return status;
+    if (auto fits = reservationFits(ns, name, current->config, after); !fits.ok()) return fits;
+    const int64_t checkedRevision = expectedRevision != 0 ? expectedRevision : current->revision;
+    auto updated = store_.updateConfig(ns, name, checkedRevision, mutate);
+    if (updated.ok()) {
+      changed(*updated);
+      return updated;
+    }
+    if (updated.status().code() != absl::StatusCode::kAborted || expectedRevision != 0 || attempt == kAttempts) {
+      return updated.status();
+    }
+  }
+}
+
+absl::Status FunctionDirectory::reservationFits(const std::string& ns, const std::string& name,
                                                const store::FunctionConfig& before,
                                                const store::FunctionConfig& after) {
-  if (!reservationChanges.owns_lock() || reservationChanges.mutex() != &reservationChanges_) {
-    return absl::InternalError("reservationFits called without lockReservationChanges()");
-  }
   store::FunctionConfig resolved = after;
   store::resolveDefaults(resolved);
   if (!store::validateConfig(resolved).ok()) return absl::OkStatus();

@@ -38,14 +38,8 @@ grpc::ServerUnaryReactor* FunctionService::CreateFunction(grpc::CallbackServerCo
                        if (auto status = checkMayCreateIn(who, ns); !status.ok()) return status;
                        auto config = fromProto(request->config());
                        if (!config.ok()) return config.status();
-                       auto reservations = directory_.lockReservationChanges();
-                       auto fits = directory_.reservationFits(reservations, ns, request->name(), {}, *config);
-                       if (!fits.ok()) return fits;
-                       auto created = store_.createFunction(ns, request->name(), *config);
+                       auto created = directory_.createFunction(ns, request->name(), *config);
                        if (!created.ok()) return created.status();
-                       // A reserved target counts against the budget from now on, code or not.
-                       directory_.changed(*created);
-                       reservations.unlock();
                        (void)audit_.record(
                            who, "function.create", qualified(ns, request->name()),
                            absl::StrCat("runtime=", common::toAbsl(store::runtimeName(created->config.runtime))));
@@ -90,22 +84,12 @@ grpc::ServerUnaryReactor* FunctionService::UpdateFunctionConfig(grpc::CallbackSe
                      [this, request, response](const auth::Principal& who) -> absl::Status {
                        const std::string ns = namespaceOrDefault(request->namespace_());
                        if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
-                       auto reservations = directory_.lockReservationChanges();
-                       auto updated = store_.updateConfig(
+                       auto updated = directory_.updateConfig(
                            ns, request->name(), request->expected_revision(),
-                           [this, &ns, request, &reservations](store::FunctionConfig& config) {
-                             const store::FunctionConfig before = config;
-                             if (auto status = applyFieldMask(request->update_mask(), request->config(), config);
-                                 !status.ok()) {
-                               return status;
-                             }
-                             // More reserved memory (a higher target, or more memory per instance)
-                             // must fit the budget, as SetReservedCapacity checks.
-                             return directory_.reservationFits(reservations, ns, request->name(), before, config);
+                           [request](store::FunctionConfig& config) {
+                             return applyFieldMask(request->update_mask(), request->config(), config);
                            });
                        if (!updated.ok()) return updated.status();
-                       directory_.changed(*updated);
-                       reservations.unlock();
                        (void)audit_.record(who, "function.update", qualified(ns, request->name()),
                                            absl::StrCat("fields=", absl::StrJoin(request->update_mask().paths(), ","),
                                                         " revision=", updated->revision));

@@ -50,10 +50,9 @@ void toProto(const scheduler::FunctionStatus& status, v1::ScalingStatus& out) {
 
 } // namespace
 
-ScalingService::ScalingService(store::FunctionStore& store, FunctionDirectory& directory,
-                               scheduler::Scheduler& scheduler, CallGuard& guard, auth::AuditLog& audit,
-                               common::WorkerPool& workers)
-    : store_(store), directory_(directory), scheduler_(scheduler), guard_(guard), audit_(audit), workers_(workers) {}
+ScalingService::ScalingService(FunctionDirectory& directory, scheduler::Scheduler& scheduler, CallGuard& guard,
+                               auth::AuditLog& audit, common::WorkerPool& workers)
+    : directory_(directory), scheduler_(scheduler), guard_(guard), audit_(audit), workers_(workers) {}
 
 void ScalingService::answerStatus(grpc::ServerUnaryReactor* reactor, const std::string& ns, const std::string& name,
                                   v1::ScalingStatus* response) {
@@ -78,15 +77,11 @@ grpc::ServerUnaryReactor* ScalingService::SetReservedCapacity(grpc::CallbackServ
   // then the scheduler applies it and answers the status.
   workers_.post([this, reactor, who = std::move(*who), ns, request, response] {
     const uint32_t count = request->count();
-    auto reservations = directory_.lockReservationChanges();
-    auto updated = store_.updateConfig(ns, request->function(), 0, [&](store::FunctionConfig& config) {
-      const store::FunctionConfig before = config;
+    auto updated = directory_.updateConfig(ns, request->function(), 0, [count](store::FunctionConfig& config) {
       config.reservedTarget = count;
-      return directory_.reservationFits(reservations, ns, request->function(), before, config);
+      return absl::OkStatus();
     });
     if (!updated.ok()) return reactor->Finish(toGrpcStatus(updated.status()));
-    directory_.changed(*updated);
-    reservations.unlock();
     (void)audit_.record(*who, "scaling.reserve", absl::StrCat(ns, "/", request->function()),
                         absl::StrCat("count=", count, " revision=", updated->revision));
     response->set_namespace_(ns);

@@ -14,9 +14,6 @@ class WorkerPool;
 namespace surge::scheduler {
 class Scheduler;
 }
-namespace surge::store {
-class FunctionStore;
-}
 
 namespace surge::api {
 
@@ -26,8 +23,8 @@ class FunctionDirectory;
 // in must outlive the gRPC server.
 class ScalingService final : public v1::ScalingService::CallbackService {
 public:
-  ScalingService(store::FunctionStore& store, FunctionDirectory& directory, scheduler::Scheduler& scheduler,
-                 CallGuard& guard, auth::AuditLog& audit, common::WorkerPool& workers);
+  ScalingService(FunctionDirectory& directory, scheduler::Scheduler& scheduler, CallGuard& guard,
+                 auth::AuditLog& audit, common::WorkerPool& workers);
 
   grpc::ServerUnaryReactor* SetReservedCapacity(grpc::CallbackServerContext* context,
                                                 const v1::SetReservedCapacityRequest* request,
@@ -50,7 +47,6 @@ private:
   void answerStatus(grpc::ServerUnaryReactor* reactor, const std::string& ns, const std::string& name,
                     v1::ScalingStatus* response);
 
-  store::FunctionStore& store_;
   FunctionDirectory& directory_;
   scheduler::Scheduler& scheduler_;
   CallGuard& guard_;

@@ -158,7 +158,21 @@ bool KeyStore::hasAnyKey() const {
 }
 
 absl::StatusOr<CreatedKey> KeyStore::create(const std::string& name, Role role, std::vector<std::string> functions,
-                                            std::vector<std::string> namespaces) {
+                                            std::vector<std::string> namespaces, const TokenWriter& beforeCommit) {
+  auto inserted = insertKey(name, role, std::move(functions), std::move(namespaces), false, beforeCommit);
+  if (!inserted.ok()) return inserted.status();
+  return std::move(inserted->created);
+}
+
+absl::StatusOr<KeyStore::ReplacedKey> KeyStore::replaceAdmin(const std::string& name,
+                                                             const TokenWriter& beforeCommit) {
+  return insertKey(name, Role::kAdmin, {}, {}, true, beforeCommit);
+}
+
+absl::StatusOr<KeyStore::ReplacedKey> KeyStore::insertKey(const std::string& name, Role role,
+                                                          std::vector<std::string> functions,
+                                                          std::vector<std::string> namespaces, bool replaceActive,
+                                                          const TokenWriter& beforeCommit) {
   if (auto status = common::validateName("key name", name); !status.ok()) return status;
   if (!functions.empty() && role != Role::kInvoker) {
     return absl::InvalidArgumentError("functions limit invoker keys only; leave it empty for other roles");
@@ -169,7 +183,8 @@ absl::StatusOr<CreatedKey> KeyStore::create(const std::string& name, Role role, 
   for (const std::string& ns : namespaces) {
     if (auto status = common::validateName("namespace", ns); !status.ok()) return status;
   }
-  CreatedKey created;
+  ReplacedKey result;
+  CreatedKey& created = result.created;
   ApiKey& key = created.key;
   key.id = randomKeyId();
   key.name = name;
@@ -186,10 +201,18 @@ absl::StatusOr<CreatedKey> KeyStore::create(const std::string& name, Role role, 
 
   absl::MutexLock writeLock(&db_.writeMutex());
   try {
-    SQLite::Statement taken(db_.writer(), "SELECT 1 FROM api_keys WHERE name = ? AND revoked_us IS NULL");
+    SQLite::Transaction transaction(db_.writer());
+    SQLite::Statement taken(db_.writer(), "SELECT id FROM api_keys WHERE name = ? AND revoked_us IS NULL");
     taken.bind(1, name);
     if (taken.executeStep()) {
-      return absl::AlreadyExistsError(absl::StrCat("an active key named '", name, "' already exists"));
+      if (!replaceActive) {
+        return absl::AlreadyExistsError(absl::StrCat("an active key named '", name, "' already exists"));
+      }
+      result.revokedId = taken.getColumn(0).getString();
+      SQLite::Statement revoke(db_.writer(), "UPDATE api_keys SET revoked_us = ? WHERE id = ?");
+      revoke.bind(1, absl::ToUnixMicros(key.createTime));
+      revoke.bind(2, *result.revokedId);
+      revoke.exec();
     }
     SQLite::Statement insert(db_.writer(), R"sql(
       INSERT INTO api_keys (id, name, role, functions, namespaces, salt, secret_hash, created_us)
@@ -203,13 +226,18 @@ absl::StatusOr<CreatedKey> KeyStore::create(const std::string& name, Role role, 
     insert.bind(7, cached->secretHash.data(), static_cast<int>(cached->secretHash.size()));
     insert.bind(8, absl::ToUnixMicros(key.createTime));
     insert.exec();
+    if (beforeCommit) {
+      if (auto status = beforeCommit(created.token); !status.ok()) return status; // rolls back
+    }
+    transaction.commit();
   } catch (const SQLite::Exception& e) {
     return store::sqliteError(e);
   }
   absl::MutexLock lock(&mu_);
   anyKey_ = true;
+  if (result.revokedId) active_.erase(*result.revokedId);
   active_[key.id] = std::move(cached);
-  return created;
+  return result;
 }
 
 absl::StatusOr<std::vector<ApiKey>> KeyStore::list(bool includeRevoked) const {

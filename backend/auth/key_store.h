@@ -58,9 +58,22 @@ public:
                                                         BackgroundRunner runInBackground);
   ~KeyStore();
 
+  // Receives a new key's token after the key is written and before it is committed. A failure
+  // (or a crash) in it leaves no key behind, so a caller can persist the token first and never
+  // hold a committed key whose token nobody has.
+  using TokenWriter = std::function<absl::Status(const std::string& token)>;
+
   // INVALID_ARGUMENT for a bad name, role use or scope; ALREADY_EXISTS for a name an active key has.
   absl::StatusOr<CreatedKey> create(const std::string& name, Role role, std::vector<std::string> functions,
-                                    std::vector<std::string> namespaces);
+                                    std::vector<std::string> namespaces, const TokenWriter& beforeCommit = {});
+  // Creates an admin key named `name` and, in the same transaction, revokes the active key of
+  // that name if there is one (the last-admin rule does not apply: an admin key replaces it).
+  // Returns the new key and, when one was revoked, its id.
+  struct ReplacedKey {
+    CreatedKey created;
+    std::optional<std::string> revokedId;
+  };
+  absl::StatusOr<ReplacedKey> replaceAdmin(const std::string& name, const TokenWriter& beforeCommit);
   // By creation time; last-used times are current.
   absl::StatusOr<std::vector<ApiKey>> list(bool includeRevoked) const;
   // Revokes the active key with this name (or id). NOT_FOUND if none; FAILED_PRECONDITION for
@@ -87,6 +100,10 @@ private:
 
   KeyStore(store::Database& db, const common::Clock& clock, BackgroundRunner runInBackground);
   absl::Status load();
+  // create() and replaceAdmin(): validates, writes and commits one key.
+  absl::StatusOr<ReplacedKey> insertKey(const std::string& name, Role role, std::vector<std::string> functions,
+                                        std::vector<std::string> namespaces, bool replaceActive,
+                                        const TokenWriter& beforeCommit);
   // Records a use; true when the persisted last-used time is stale enough to write.
   bool noteUse(CachedKey& key);
 

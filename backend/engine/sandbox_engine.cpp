@@ -3,6 +3,7 @@
 #include "engine/sandbox_engine.h"
 
 #include "common/absl_compat.h"
+#include "common/files.h"
 #include "engine/frame_codec.h"
 #include "engine/sandbox_launcher.h"
 
@@ -119,7 +120,14 @@ struct SandboxEngine::Impl {
   Impl(SandboxEngineOptions options, std::unique_ptr<SandboxLauncher> launcher, Executor executor,
        InstanceObserver& observer)
       : options(std::move(options)), launcher(std::move(launcher)), executor(std::move(executor)), observer(observer),
-        work(asio::make_work_guard(io)), loop([this] { runLoop(); }) {
+        nextId(this->options.firstInstanceId), work(asio::make_work_guard(io)), loop([this] { runLoop(); }) {
+    // Before the first sandbox: nothing an earlier engine left (its folders, with another
+    // function's code linked in) may be found by a new sandbox.
+    if (!this->options.sandboxesDir.empty()) {
+      if (auto status = common::clearDirectory(this->options.sandboxesDir); !status.ok()) {
+        spdlog::error("cannot clear the sandboxes folder: {}", status.ToString());
+      }
+    }
     // The compiled shim first (off the loop), then the pool; starts before that use the source.
     asio::post(spawner, [this] {
       // The zygote's children are tied to the thread that starts it (their parent-death
@@ -309,10 +317,10 @@ struct SandboxEngine::Impl {
     instance->sandbox.protocolFd = fds[1];
     asio::post(spawner, [this, instance, childFd = fds[1]] {
       absl::StatusOr<SandboxProcess> process = absl::InternalError("not launched");
-      std::error_code ec;
-      if (!instance->sandboxDir.empty() && !std::filesystem::create_directories(instance->sandbox.codeDir, ec) && ec) {
-        process =
-            absl::InternalError(absl::StrCat("cannot create ", instance->sandbox.codeDir.string(), ": ", ec.message()));
+      // A pooled sandbox binds a folder it has just created empty, and nothing else: never one
+      // that something (an earlier run, another sandbox) filled.
+      if (auto created = makeSandboxDir(*instance); !created.ok()) {
+        process = created;
       } else {
         process = launcher->launch(instance->sandbox);
       }
@@ -904,17 +912,27 @@ struct SandboxEngine::Impl {
     refillAfterStart(instance);
   }
 
+  // A pooled sandbox's folder and its empty /code, both new. Nothing for a direct start.
+  static absl::Status makeSandboxDir(const Instance& instance) {
+    if (instance.sandboxDir.empty()) return absl::OkStatus();
+    constexpr auto kMode = std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                           std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                           std::filesystem::perms::others_exec;
+    if (auto status = common::makeNewDirectory(instance.sandboxDir, kMode); !status.ok()) return status;
+    return common::makeNewDirectory(instance.sandbox.codeDir, kMode);
+  }
+
   static void removeSandboxDir(const std::filesystem::path& dir) {
     if (dir.empty()) return;
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec); // only links and folders of ours: the code itself stays
+    // Only links and folders of ours: the code itself stays.
+    if (auto status = common::removeTree(dir); !status.ok()) spdlog::warn("{}", status.ToString());
   }
 
   SandboxEngineOptions options;
   std::unique_ptr<SandboxLauncher> launcher;
   Executor executor;
   InstanceObserver& observer;
-  std::atomic<InstanceId> nextId{1};
+  std::atomic<InstanceId> nextId;
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work;
   std::map<InstanceId, InstancePtr> instances;     // on the loop only

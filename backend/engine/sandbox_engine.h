@@ -35,8 +35,13 @@ struct SandboxEngineOptions {
   // its /code and sends INIT. Each serves one function for life, with a uid of its own (pooled
   // uids come from uidBase + uidRange on), since a running process cannot change its uid.
   // Empty sandboxesDir: no pool. sandboxesDir must be on the same file system as the code
-  // folders, or the code is copied instead of linked.
+  // folders, or the code is copied instead of linked. The folder belongs to this engine alone:
+  // the constructor removes whatever an earlier engine left in it (after a crash, say), and
+  // every sandbox's folder in it is created new, never reused.
   std::filesystem::path sandboxesDir;
+  // The id of the first instance; the next ones count up from it. A server gives each run of a
+  // data dir its own range, so that ids stay unique across restarts.
+  InstanceId firstInstanceId = 1;
   // Pre-started sandboxes kept per (runtime, memory size): poolSizes[runtime] when the runtime is
   // listed there, else poolSize. 0 (or less) keeps none: every start of that runtime is direct.
   // Custom runtimes are never pre-started.

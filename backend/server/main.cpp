@@ -20,6 +20,17 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("surged"));
   spdlog::set_level(spdlog::level::from_str(parsed.config->logLevel));
 
+  if (parsed.config->resetAdminKey) {
+    auto path = surge::server::SurgeServer::resetAdminKey(*parsed.config);
+    if (!path.ok()) {
+      std::fprintf(stderr, "surged: %s\n", std::string(path.status().message()).c_str());
+      return 1;
+    }
+    std::printf("a new admin token for the key 'bootstrap-admin' is in %s (mode 0600); the old one is revoked\n",
+                path->c_str());
+    return 0;
+  }
+
   // Block the stop signals in every thread; one thread below waits for them synchronously.
   sigset_t stopSignals;
   sigemptyset(&stopSignals);

@@ -75,6 +75,9 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
   app.add_option("--max-concurrent-starts", config.maxConcurrentStarts,
                  "Instances that may be starting at once (0: two per CPU)")
       ->check(CLI::Range(0, 10000));
+  app.add_flag("--reset-admin-key", config.resetAdminKey,
+               "Revoke the key 'bootstrap-admin', write a new admin token to <data-dir>/admin.key, and exit "
+               "(surged must not be running on the data dir)");
   app.add_flag("--insecure", config.insecure,
                "Allow plaintext gRPC on a non-loopback address (keys and code then cross the network unencrypted)");
 
@@ -105,6 +108,17 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
     return {std::nullopt, 2};
   }
   return {config, 0};
+}
+
+ServerConfig withAbsolutePaths(ServerConfig config) {
+  auto absolute = [](std::filesystem::path& path) {
+    if (!path.empty()) path = std::filesystem::absolute(path).lexically_normal();
+  };
+  for (std::filesystem::path* path :
+       {&config.dataDir, &config.tlsCert, &config.tlsKey, &config.tlsClientCa, &config.runtimeDir, &config.zygote}) {
+    absolute(*path);
+  }
+  return config;
 }
 
 bool isLoopbackListen(const std::string& listen) {

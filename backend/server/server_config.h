@@ -48,7 +48,14 @@ struct ServerConfig {
   int creationPerMinute = 300;
   // Instances starting at once; 0: two per CPU.
   int maxConcurrentStarts = 0;
+
+  // Not a server run: replace the bootstrap admin key (--reset-admin-key) and exit.
+  bool resetAdminKey = false;
 };
+
+// `config` with every path made absolute against the current folder, so that nothing derived
+// from them later (code folders bound into sandboxes, say) depends on where surged started.
+ServerConfig withAbsolutePaths(ServerConfig config);
 
 // Whether `listen` (HOST:PORT) names a loopback address: 127.0.0.0/8, ::1 or localhost.
 bool isLoopbackListen(const std::string& listen);

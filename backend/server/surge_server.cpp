@@ -14,15 +14,18 @@
 #include "auth/audit_log.h"
 #include "auth/key_store.h"
 #include "common/clock.h"
+#include "common/failpoint.h"
 #include "common/sha256.h"
 #include "common/worker_pool.h"
 #include "engine/sandbox_engine.h"
 #include "engine/sandbox_launcher.h"
+#include "engine/uid_block.h"
 #include "scheduler/scheduler.h"
 #include "server/data_dir_lock.h"
 #include "store/blob_store.h"
 #include "store/database.h"
 #include "store/function_store.h"
+#include "store/server_runs.h"
 
 #include <absl/strings/str_cat.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -49,6 +52,7 @@ namespace fs = std::filesystem;
 
 // Large enough for a 6 MiB invoke payload plus its envelope.
 constexpr int kMaxMessageBytes = 8 << 20;
+constexpr const char* kBootstrapKeyName = "bootstrap-admin";
 
 absl::StatusOr<std::string> readFile(const fs::path& path, const char* flag) {
   std::ifstream in(path, std::ios::binary);
@@ -95,23 +99,34 @@ absl::Status writeSecretFile(const fs::path& path, const std::string& content) {
 }
 
 // On the first start there is no key at all, so nobody could call the API: create an admin key
-// and leave its token where only root (or surged's user) can read it.
+// and leave its token where only root (or surged's user) can read it. The file is written before
+// the key commits, so that a crash between the two leaves no key (the next start makes one)
+// rather than a key whose token nobody holds.
 absl::Status createBootstrapKey(auth::KeyStore& keys, const fs::path& dataDir) {
   if (keys.hasAnyKey()) return absl::OkStatus();
-  auto created = keys.create("bootstrap-admin", auth::Role::kAdmin, {}, {});
-  if (!created.ok()) return created.status();
   const fs::path path = SurgeServer::adminKeyPath(dataDir);
-  if (auto status = writeSecretFile(path, created->token + "\n"); !status.ok()) return status;
-  spdlog::info("created the admin key 'bootstrap-admin'; its token is in {} (mode 0600)", path.string());
+  auto created = keys.create(kBootstrapKeyName, auth::Role::kAdmin, {}, {}, [&path](const std::string& token) {
+    auto written = writeSecretFile(path, token + "\n");
+    common::failpoint("admin_key.after_file");
+    return written;
+  });
+  if (!created.ok()) return created.status();
+  spdlog::info("created the admin key '{}'; its token is in {} (mode 0600)", kBootstrapKeyName, path.string());
   return absl::OkStatus();
 }
 
+// Instance ids of run R are R * kInstanceIdsPerRun + 1, + 2, ...: unique across restarts of a
+// data dir, and in decimal a person can still read the run in them (run 3: 30000000001).
+constexpr engine::InstanceId kInstanceIdsPerRun = 10'000'000'000;
+
 // The sandbox engine the scheduler drives: pre-started sandboxes live in <data-dir>/sandboxes,
-// on the same file system as the unpacked code, so that code is hard-linked into them.
+// on the same file system as the unpacked code, so that code is hard-linked into them. Sandbox
+// uids come from `uids`, held by this server alone.
 absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const ServerConfig& config,
-                                                                     const common::Clock& clock) {
+                                                                     const common::Clock& clock,
+                                                                     const engine::UidBlock& uids, int64_t run) {
   std::error_code ec;
-  const fs::path dataDir = fs::weakly_canonical(fs::absolute(config.dataDir), ec);
+  const fs::path dataDir = fs::weakly_canonical(config.dataDir, ec);
   const fs::path sandboxes = dataDir / "sandboxes";
   fs::create_directories(sandboxes, ec);
   fs::permissions(sandboxes, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec,
@@ -128,6 +143,10 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
   engine::SandboxEngineOptions engineOptions;
   engineOptions.runtimeDir = config.runtimeDir;
   engineOptions.sandboxesDir = sandboxes;
+  engineOptions.firstInstanceId = static_cast<engine::InstanceId>(run) * kInstanceIdsPerRun + 1;
+  // Functions' uids in the first half of the block, pre-started sandboxes' in the second.
+  engineOptions.uidBase = uids.first();
+  engineOptions.uidRange = uids.size() / 2;
   engineOptions.poolSize = config.poolSize;
   engineOptions.loopSpin = std::chrono::microseconds(config.loopSpinMicros);
   if (config.python3PoolSize >= 0) engineOptions.poolSizes[store::Runtime::kPython3] = config.python3PoolSize;
@@ -150,9 +169,11 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
           return absl::FailedPreconditionError(
               absl::StrCat("cannot run function instances: ", launcher.status().message()));
         }
-        spdlog::info("sandboxes: cgroup parent '{}', {} pre-started per runtime and memory size (python3 {}, "
-                     "nodejs {}); instances may use {} MiB, start {} at once then {} per minute, {} at a time",
-                     launcherOptions.cgroupParent, engineOptions.poolSize, config.python3PoolSize,
+        spdlog::info("sandboxes: cgroup parent '{}', uids {}-{}, {} pre-started per runtime and memory size "
+                     "(python3 {}, nodejs {}); instances may use {} MiB, start {} at once then {} per minute, {} at "
+                     "a time",
+                     launcherOptions.cgroupParent, uids.first(), uids.first() + uids.size() - 1,
+                     engineOptions.poolSize, config.python3PoolSize,
                      config.nodejsPoolSize, options.memoryBudgetMb, options.creationBurst,
                      options.creationPerMinute, options.maxConcurrentStarts);
         // No executor: the engine posts its events to its own loop, where the scheduler runs too.
@@ -166,22 +187,29 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
 
 } // namespace
 
-absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConfig& config) {
+absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConfig& given) {
+  const ServerConfig config = withAbsolutePaths(given);
   std::unique_ptr<SurgeServer> server(new SurgeServer());
   auto lock = DataDirLock::acquire(config.dataDir);
   if (!lock.ok()) return lock.status();
   server->lock_ = std::move(*lock);
+  // Held as long as the data dir lock: no other server's sandboxes run as these uids.
+  auto uids = engine::UidBlock::claim(config.dataDir.string());
+  if (!uids.ok()) return uids.status();
+  server->uids_ = std::move(*uids);
   auto credentials = serverCredentials(config);
   if (!credentials.ok()) return credentials.status();
 
   auto db = store::Database::open(config.dataDir / "surge.db");
   if (!db.ok()) return db.status();
   server->db_ = std::move(*db);
+  const common::Clock& clock = common::SystemClock::instance();
+  auto run = store::beginServerRun(*server->db_, clock.now());
+  if (!run.ok()) return run.status();
   store::StoreOptions options;
   options.dataDir = config.dataDir;
   options.keepVersions = config.keepVersions;
   options.archiveLimits = config.archiveLimits;
-  const common::Clock& clock = common::SystemClock::instance();
   auto store = store::FunctionStore::open(options, *server->db_, clock);
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
@@ -197,7 +225,7 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   server->guard_ = std::make_unique<api::CallGuard>(*server->keys_);
 
   api::CallGuard& guard = *server->guard_;
-  auto scheduler = startScheduler(config, clock);
+  auto scheduler = startScheduler(config, clock, *server->uids_, *run);
   if (!scheduler.ok()) return scheduler.status();
   server->scheduler_ = std::move(*scheduler);
   server->directory_ = std::make_unique<api::FunctionDirectory>(*server->store_, *server->scheduler_);
@@ -206,8 +234,8 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
       std::make_unique<api::FunctionService>(*server->store_, *server->directory_, guard, *server->audit_, workers);
   server->invokeService_ =
       std::make_unique<api::InvokeService>(guard, *server->directory_, *server->scheduler_, workers);
-  server->scalingService_ = std::make_unique<api::ScalingService>(*server->store_, *server->directory_,
-                                                                  *server->scheduler_, guard, *server->audit_, workers);
+  server->scalingService_ =
+      std::make_unique<api::ScalingService>(*server->directory_, *server->scheduler_, guard, *server->audit_, workers);
   server->metricsService_ = std::make_unique<api::PendingMetricsService>(guard);
   server->logService_ = std::make_unique<api::PendingLogService>(guard);
   server->adminService_ = std::make_unique<api::AdminService>(*server->keys_, guard, *server->audit_, workers);
@@ -248,6 +276,37 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
                config.tlsCert.empty() ? "plaintext" : (config.tlsClientCa.empty() ? "TLS" : "mutual TLS"),
                server->listenAddress_);
   return server;
+}
+
+absl::StatusOr<std::string> SurgeServer::resetAdminKey(const ServerConfig& given) {
+  const ServerConfig config = withAbsolutePaths(given);
+  std::error_code ec;
+  if (!fs::exists(config.dataDir / "surge.db", ec)) {
+    return absl::NotFoundError(absl::StrCat("there is no Surge database in ", config.dataDir.string(),
+                                            "; give the --data-dir of an existing server"));
+  }
+  auto lock = DataDirLock::acquire(config.dataDir);
+  if (!lock.ok()) return lock.status();
+  auto db = store::Database::open(config.dataDir / "surge.db");
+  if (!db.ok()) return db.status();
+  const common::Clock& clock = common::SystemClock::instance();
+  // Nothing here uses a key, so last-used times have nothing to persist in the background.
+  auto keys = auth::KeyStore::open(**db, clock, [](std::function<void()> task) { task(); });
+  if (!keys.ok()) return keys.status();
+  const fs::path path = adminKeyPath(config.dataDir);
+  auto replaced = (*keys)->replaceAdmin(
+      kBootstrapKeyName, [&path](const std::string& token) { return writeSecretFile(path, token + "\n"); });
+  if (!replaced.ok()) return replaced.status();
+  // The change is made by whoever may run surged on this data dir, not by a key.
+  auth::Principal operatorOnHost;
+  operatorOnHost.keyName = "surged --reset-admin-key";
+  operatorOnHost.role = auth::Role::kAdmin;
+  const std::string detail = replaced->revokedId ? absl::StrCat("revoked=", *replaced->revokedId, " new=",
+                                                                replaced->created.key.id)
+                                                 : absl::StrCat("new=", replaced->created.key.id);
+  auth::AuditLog audit(**db, clock);
+  (void)audit.record(operatorOnHost, "key.reset_admin", kBootstrapKeyName, detail);
+  return path.string();
 }
 
 SurgeServer::~SurgeServer() {

@@ -39,6 +39,9 @@ class PendingLogService;
 namespace surge::scheduler {
 class Scheduler;
 }
+namespace surge::engine {
+class UidBlock;
+}
 
 namespace surge::server {
 
@@ -53,6 +56,13 @@ public:
   // cannot be bound.
   static absl::StatusOr<std::unique_ptr<SurgeServer>> start(const ServerConfig& config);
   ~SurgeServer();
+
+  // For a data dir whose admin token is lost: revokes the key 'bootstrap-admin' if it is active,
+  // creates a new admin key of that name, writes its token to adminKeyPath() (before the key
+  // commits), and records the change in the audit trail. Takes the data dir lock, so it refuses
+  // while a surged runs there (FAILED_PRECONDITION naming its pid); NOT_FOUND for a data dir
+  // with no database. Returns the token file's path.
+  static absl::StatusOr<std::string> resetAdminKey(const ServerConfig& config);
 
   // Where the bootstrap admin key is (or was) written.
   static std::filesystem::path adminKeyPath(const std::filesystem::path& dataDir) { return dataDir / "admin.key"; }
@@ -69,6 +79,7 @@ private:
   SurgeServer() = default;
 
   std::unique_ptr<DataDirLock> lock_;
+  std::unique_ptr<engine::UidBlock> uids_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::FunctionStore> store_;
   std::unique_ptr<common::WorkerPool> workers_;

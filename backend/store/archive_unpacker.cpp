@@ -3,6 +3,7 @@
 #include "store/archive_unpacker.h"
 
 #include "common/absl_compat.h"
+#include "common/files.h"
 
 #include <absl/strings/ascii.h>
 #include <absl/strings/escaping.h>
@@ -376,19 +377,6 @@ absl::Status unpackFile(zip_t* archive, const FileEntry& entry, int rootFd, cons
   return absl::OkStatus();
 }
 
-// Removes a partial unpack; its directories may already be read-only.
-void removeTree(const fs::path& root) {
-  std::error_code ec;
-  fs::permissions(root, fs::perms::owner_all, fs::perm_options::add, ec);
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec)) {
-      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
-    }
-  }
-  fs::remove_all(root, ec);
-}
-
 absl::StatusOr<UnpackedArchive> unpackPlan(zip_t* archive, const Plan& plan, const fs::path& destDir,
                                            const ArchiveLimits& limits) {
   UniqueFd root(::open(destDir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -462,7 +450,7 @@ absl::StatusOr<UnpackedArchive> unpackArchive(const fs::path& zipPath, const fs:
     return ioError("create directory", destDir, error);
   }
   auto unpacked = unpackPlan(archive.get(), *plan, destDir, limits);
-  if (!unpacked.ok()) removeTree(destDir);
+  if (!unpacked.ok()) (void)common::removeTree(destDir); // a partial unpack; its folders may be read-only
   return unpacked;
 }
 

@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/failpoint.h"
+#include "common/files.h"
 #include "common/names.h"
 #include "store/blob_store.h"
 #include "store/database.h"
@@ -172,19 +173,21 @@ std::optional<CodeVersionRecord> loadVersion(SQLite::Database& db, int64_t funct
   return readVersion(query);
 }
 
-// Removes a folder tree that was made read-only on purpose.
+// Removes a folder tree that was made read-only on purpose; a failure is logged, and the next
+// start's sweep tries again.
 void removeTree(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::exists(fs::symlink_status(path, ec))) return;
-  for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec)) {
-      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
-    }
+  if (auto status = common::removeTree(path); !status.ok()) spdlog::warn("{}", status.ToString());
+}
+
+// Whether the code at `code` has the files the config's handler and initializer name (a custom
+// runtime's initializer names no file). A missing file is INVALID_ARGUMENT for code being
+// uploaded, FAILED_PRECONDITION for code already stored.
+absl::Status checkEntryPoints(const fs::path& code, const FunctionConfig& config, bool missingIsInvalidArgument) {
+  if (auto status = checkHandlerFile(code, config.runtime, config.handler, missingIsInvalidArgument); !status.ok()) {
+    return status;
   }
-  fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
-  fs::remove_all(path, ec);
-  if (ec) spdlog::warn("cannot remove {}: {}", path.string(), ec.message());
+  if (config.initializer.empty() || config.runtime == Runtime::kCustom) return absl::OkStatus();
+  return checkHandlerFile(code, config.runtime, config.initializer, missingIsInvalidArgument);
 }
 
 bool isValidPrefix(const std::string& prefix) {
@@ -430,12 +433,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::updateConfig(const std::string& ns
                                 config.initializer != record.config.initializer;
       if (entryChanged && record.activeVersion != 0) {
         const fs::path code = codeDir(record.activeSha256);
-        if (auto status = checkHandlerFile(code, config.runtime, config.handler, false); !status.ok()) return status;
-        if (!config.initializer.empty() && config.runtime != Runtime::kCustom) {
-          if (auto status = checkHandlerFile(code, config.runtime, config.initializer, false); !status.ok()) {
-            return status;
-          }
-        }
+        if (auto status = checkEntryPoints(code, config, false); !status.ok()) return status;
       }
       record.config = std::move(config);
       return absl::OkStatus();
@@ -530,10 +528,7 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
     }
     if (!unpacked) return absl::AbortedError("the function changed during the upload; retry it");
     const FunctionConfig& config = function.config;
-    if (auto status = checkHandlerFile(staged, config.runtime, config.handler, true); !status.ok()) return status;
-    if (!config.initializer.empty() && config.runtime != Runtime::kCustom) {
-      if (auto status = checkHandlerFile(staged, config.runtime, config.initializer, true); !status.ok()) return status;
-    }
+    if (auto status = checkEntryPoints(staged, config, true); !status.ok()) return status;
 
     const bool blobExisted = blobs_->contains(*sha);
     if (auto status = blobs_->commit(blob, *sha); !status.ok()) return status;
@@ -654,9 +649,8 @@ absl::StatusOr<FunctionRecord> FunctionStore::setActiveVersion(const std::string
                                                 "; list the retained versions with ListCodeVersions"));
       }
       const fs::path code = codeDir(query.getColumn(0).getString());
-      if (auto status = checkHandlerFile(code, record.config.runtime, record.config.handler, false); !status.ok()) {
-        return status;
-      }
+      // The version must serve the config as it is now: its handler and its initializer.
+      if (auto status = checkEntryPoints(code, record.config, false); !status.ok()) return status;
       record.activeVersion = version;
       return absl::OkStatus();
     });

@@ -82,6 +82,13 @@ constexpr std::array kMigrations = {
     );
     CREATE INDEX audit_events_by_time ON audit_events(time_us);
     )sql",
+    // 3: server runs, which number each start so that instance ids are unique across restarts.
+    R"sql(
+    CREATE TABLE server_runs (
+      id          INTEGER PRIMARY KEY AUTOINCREMENT,
+      started_us  INTEGER NOT NULL
+    );
+    )sql",
 };
 
 int currentVersion(SQLite::Database& db) {

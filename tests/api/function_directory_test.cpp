@@ -80,11 +80,8 @@ TEST_F(FunctionDirectoryTest, AChangeThatReadTheStoreBeforeADeleteDoesNotBringTh
 
   EXPECT_EQ(directory_->cached("default", "promo"), nullptr);
   EXPECT_EQ(scheduledTarget("default/promo"), 0u) << "no reserved instances warm for a deleted function";
-  const absl::Status fits = [&] {
-    auto lock = directory_->lockReservationChanges();
-    return directory_->reservationFits(lock, "default", "other", store::FunctionConfig{}, reserving(8));
-  }();
-  EXPECT_TRUE(fits.ok()) << "its 256 MiB are free again: " << fits;
+  auto other = directory_->createFunction("default", "other", reserving(8));
+  EXPECT_TRUE(other.ok()) << "its 256 MiB are free again: " << other.status();
 
   // A new function of the same name is a new id, and is not ignored.
   auto again = store_->createFunction("default", "promo", reserving(1));
@@ -93,12 +90,74 @@ TEST_F(FunctionDirectoryTest, AChangeThatReadTheStoreBeforeADeleteDoesNotBringTh
   EXPECT_EQ(scheduledTarget("default/promo"), 1u);
 }
 
-TEST_F(FunctionDirectoryTest, ReservationFitsRefusesACallerThatDoesNotHoldTheLock) {
-  std::mutex other;
-  std::unique_lock<std::mutex> wrong(other);
-  const absl::Status fits =
-      directory_->reservationFits(wrong, "default", "promo", store::FunctionConfig{}, reserving(1));
-  EXPECT_EQ(fits.code(), absl::StatusCode::kInternal);
+TEST_F(FunctionDirectoryTest, AStoreWriteElsewhereCompletesWhileAReservationChangeWaitsForTheScheduler) {
+  auto shop = directory_->createFunction("default", "shop", reserving(1));
+  ASSERT_TRUE(shop.ok()) << shop.status();
+
+  // Stall the scheduler's loop, so that the raise below waits for its budget check.
+  std::promise<void> release;
+  std::promise<void> stalled;
+  scheduler_->status("default/shop", [&](scheduler::FunctionStatus) {
+    stalled.set_value();
+    release.get_future().wait();
+  });
+  ASSERT_EQ(stalled.get_future().wait_for(10s), std::future_status::ready);
+  auto raise = std::async(std::launch::async, [&] {
+    return directory_->updateConfig("default", "shop", 0, [](store::FunctionConfig& config) {
+      config.reservedTarget = 4;
+      return absl::OkStatus();
+    });
+  });
+  ASSERT_EQ(raise.wait_for(100ms), std::future_status::timeout) << "the raise must be waiting for the scheduler";
+
+  // A write in another namespace goes through meanwhile: no store lock is held by the raise.
+  auto write = std::async(std::launch::async, [&] { return store_->createFunction("team-b", "api", reserving(0)); });
+  const auto writeState = write.wait_for(5s);
+  release.set_value();
+  ASSERT_EQ(writeState, std::future_status::ready) << "the store write waited for the reservation change";
+  EXPECT_TRUE(write.get().ok());
+
+  ASSERT_EQ(raise.wait_for(10s), std::future_status::ready);
+  auto raised = raise.get();
+  ASSERT_TRUE(raised.ok()) << raised.status();
+  EXPECT_EQ(raised->config.reservedTarget, 4u);
+  EXPECT_EQ(scheduledTarget("default/shop"), 4u);
+}
+
+TEST_F(FunctionDirectoryTest, AReservationRaiseIsCheckedAgainWhenAnotherChangeCommitsFirst) {
+  auto shop = directory_->createFunction("default", "shop", reserving(1));
+  ASSERT_TRUE(shop.ok()) << shop.status();
+  // The raise's mutation runs once for the check and once in the write; between the two a
+  // concurrent change (a description, here) commits, and the raise must retry, not fail.
+  int calls = 0;
+  auto raised = directory_->updateConfig("default", "shop", 0, [&](store::FunctionConfig& config) {
+    if (++calls == 1) {
+      auto other = store_->updateConfig("default", "shop", 0, [](store::FunctionConfig& c) {
+        c.description = "flash sale";
+        return absl::OkStatus();
+      });
+      EXPECT_TRUE(other.ok()) << other.status();
+    }
+    config.reservedTarget = 2;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(raised.ok()) << raised.status();
+  EXPECT_EQ(raised->config.reservedTarget, 2u);
+  EXPECT_EQ(raised->config.description, "flash sale") << "the concurrent change is kept";
+  EXPECT_GE(calls, 3) << "checked again after the conflict";
+}
+
+TEST_F(FunctionDirectoryTest, ARaiseBeyondTheBudgetIsRefusedWithTheFigures) {
+  ASSERT_TRUE(directory_->createFunction("default", "shop", reserving(4)).ok()); // 512 of 1024 MiB
+  auto tooMuch = directory_->updateConfig("default", "shop", 0, [](store::FunctionConfig& config) {
+    config.reservedTarget = 9;
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(tooMuch.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(tooMuch.status().message()), ::testing::HasSubstr("budget is 1024 MiB"));
+  auto stored = store_->getFunction("default", "shop");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->config.reservedTarget, 4u) << "nothing stored";
 }
 
 } // namespace

@@ -5,6 +5,8 @@
 #include "support/temp_dir.h"
 #include "support/zip_builder.h"
 
+#include "surge/v1/admin.grpc.pb.h"
+
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -23,6 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::contextWithDeadline;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::runCommand;
 using ::testing::StartsWith;
 using testing::SurgedProcess;
@@ -272,6 +275,85 @@ TEST(UploadCrash, KilledJustAfterCommitKeepsTheVersion) {
   EXPECT_TRUE(versions.versions(0).active());
   EXPECT_EQ(filesUnder(data / "blobs"), 1u);
   EXPECT_TRUE(fs::exists(data / "code" / versions.versions(0).sha256() / "index.py"));
+}
+
+// Whether `token` may call the admin API of the surged at `address`: the gRPC status of a call.
+grpc::StatusCode adminCall(const std::string& address, const std::string& token) {
+  auto stub = v1::AdminService::NewStub(testing::makeChannel(address));
+  v1::ListApiKeysRequest request;
+  v1::ListApiKeysResponse response;
+  auto context = contextWithDeadline(std::chrono::seconds(30), token);
+  return stub->ListApiKeys(context.get(), request, &response).error_code();
+}
+
+std::string readKeyFile(const fs::path& data) {
+  std::ifstream in(data / "admin.key");
+  std::string token;
+  std::getline(in, token);
+  return token;
+}
+
+TEST(AdminKey, ACrashBetweenWritingTheTokenAndCommittingTheKeyLeavesAWorkingAdminKey) {
+  TempDir dir;
+  const fs::path data = dir.path() / "data";
+  const testing::CommandResult crashed =
+      runCommand({testing::surgedPath(), "--listen", "127.0.0.1:0", "--data-dir", data.string()},
+                 {{"SURGE_FAILPOINT", "admin_key.after_file"}}, std::chrono::seconds(60));
+  EXPECT_EQ(crashed.exitCode, -1) << "killed by the failpoint";
+  EXPECT_THAT(crashed.out, Not(HasSubstr("listening on"))) << "the failpoint lies on the first start's way";
+
+  SurgedProcess restarted(data);
+  const std::string token = readKeyFile(data);
+  ASSERT_FALSE(token.empty()) << "the restart must leave a token in admin.key";
+  EXPECT_EQ(adminCall(restarted.address(), token), grpc::StatusCode::OK);
+}
+
+TEST(AdminKey, ResetAdminKeyReplacesALostTokenAndRecordsIt) {
+  TempDir dir;
+  const fs::path data = dir.path() / "data";
+  std::string oldToken;
+  {
+    SurgedProcess surged(data);
+    oldToken = surged.adminKey();
+    // While the server runs, the reset refuses: it needs the data dir lock.
+    const testing::CommandResult refused =
+        runCommand({testing::surgedPath(), "--data-dir", data.string(), "--reset-admin-key"});
+    EXPECT_EQ(refused.exitCode, 1);
+    EXPECT_THAT(refused.err, HasSubstr(std::to_string(surged.pid())));
+  }
+  fs::remove(data / "admin.key"); // lost
+
+  const testing::CommandResult reset =
+      runCommand({testing::surgedPath(), "--data-dir", data.string(), "--reset-admin-key"});
+  ASSERT_EQ(reset.exitCode, 0) << reset.err;
+  EXPECT_THAT(reset.out, HasSubstr((data / "admin.key").string()));
+  EXPECT_EQ(fs::status(data / "admin.key").permissions() & fs::perms::mask, fs::perms::owner_read | fs::perms::owner_write);
+  const std::string newToken = readKeyFile(data);
+  ASSERT_FALSE(newToken.empty());
+  EXPECT_NE(newToken, oldToken);
+
+  SurgedProcess surged(data);
+  EXPECT_EQ(adminCall(surged.address(), newToken), grpc::StatusCode::OK);
+  EXPECT_EQ(adminCall(surged.address(), oldToken), grpc::StatusCode::UNAUTHENTICATED);
+  auto stub = v1::AdminService::NewStub(testing::makeChannel(surged.address()));
+  v1::ListAuditEventsRequest request;
+  v1::ListAuditEventsResponse events;
+  auto context = contextWithDeadline(std::chrono::seconds(30), newToken);
+  ASSERT_TRUE(stub->ListAuditEvents(context.get(), request, &events).ok());
+  ASSERT_EQ(events.events_size(), 1);
+  EXPECT_EQ(events.events(0).action(), "key.reset_admin");
+  EXPECT_EQ(events.events(0).key_name(), "surged --reset-admin-key");
+  EXPECT_EQ(events.events(0).target(), "bootstrap-admin");
+  EXPECT_THAT(events.events(0).detail(), HasSubstr("revoked="));
+}
+
+TEST(AdminKey, ResetAdminKeyRefusesAFolderWithoutADatabase) {
+  TempDir dir;
+  const testing::CommandResult reset =
+      runCommand({testing::surgedPath(), "--data-dir", (dir.path() / "nothing").string(), "--reset-admin-key"});
+  EXPECT_EQ(reset.exitCode, 1);
+  EXPECT_THAT(reset.err, HasSubstr("there is no Surge database in"));
+  EXPECT_FALSE(fs::exists(dir.path() / "nothing")) << "nothing is created";
 }
 
 } // namespace

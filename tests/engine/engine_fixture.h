@@ -4,6 +4,7 @@
 
 #include "engine/sandbox_engine.h"
 #include "engine/sandbox_launcher.h"
+#include "engine/uid_block.h"
 #include "support/instance_recorder.h"
 #include "support/task_thread.h"
 #include "support/temp_dir.h"
@@ -29,8 +30,15 @@ protected:
     auto launcher = SandboxLauncher::create(options);
     ASSERT_TRUE(launcher.ok()) << launcher.status();
     launcher_ = launcher->get();
+    // A uid block of this test's own, as a server claims one: never the uids of a surged (or
+    // another test) running on this host.
+    auto uids = UidBlock::claim("engine test " + std::to_string(::getpid()));
+    ASSERT_TRUE(uids.ok()) << uids.status();
+    uids_ = std::move(*uids);
     SandboxEngineOptions engineOptions;
     engineOptions.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
+    engineOptions.uidBase = uids_->first();
+    engineOptions.uidRange = uids_->size() / 2;
     configure(engineOptions);
     engine_ = std::make_unique<SandboxEngine>(
         engineOptions, std::move(*launcher), [this](std::function<void()> task) { caller_.post(std::move(task)); },
@@ -77,6 +85,7 @@ protected:
     return future.get();
   }
 
+  std::unique_ptr<UidBlock> uids_;
   testing::TempDir dir_;
   testing::TaskThread caller_;
   testing::InstanceRecorder recorder_;

@@ -438,6 +438,26 @@ TEST_F(FunctionStoreTest, RollsBackToARetainedVersionAndRefusesAPrunedOne) {
   EXPECT_EQ((*versions)[1].version, 3);
 }
 
+TEST_F(FunctionStoreTest, ARollbackMustServeTheInitializerToo) {
+  ASSERT_TRUE(store_->createFunction("default", "hello", pythonConfig()).ok());
+  ASSERT_TRUE(upload("hello", pythonArchive()).ok()); // version 1: no setup.py
+  ASSERT_TRUE(upload("hello", ZipBuilder()
+                                  .addFile("index.py", "def handler(e, c):\n    return e\n")
+                                  .addFile("setup.py", "def init(c):\n    pass\n")
+                                  .bytes())
+                  .ok());
+  auto withInitializer = store_->updateConfig("default", "hello", 0, [](FunctionConfig& c) {
+    c.initializer = "setup.init";
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(withInitializer.ok()) << withInitializer.status();
+
+  auto rolledBack = store_->setActiveVersion("default", "hello", 1, 0);
+  EXPECT_EQ(rolledBack.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(rolledBack.status().message(), HasSubstr("setup.py"));
+  EXPECT_EQ(store_->getFunction("default", "hello")->activeVersion, 2) << "nothing changed";
+}
+
 TEST_F(FunctionStoreTest, HandlerChangeMustBeServedByTheActiveCode) {
   ASSERT_TRUE(store_->createFunction("default", "hello", pythonConfig()).ok());
   ASSERT_TRUE(upload("hello", pythonArchive()).ok());

@@ -51,9 +51,11 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 }
 
 // Spawns argv with stdout/stderr redirected to the given fds (or inherited when -1).
-pid_t spawn(std::vector<std::string> argv, const std::map<std::string, std::string>& env, int outFd, int errFd) {
+pid_t spawn(std::vector<std::string> argv, const std::map<std::string, std::string>& env, int outFd, int errFd,
+            const std::filesystem::path& workingDir = {}) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  if (!workingDir.empty()) posix_spawn_file_actions_addchdir_np(&actions, workingDir.c_str());
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   if (outFd >= 0) posix_spawn_file_actions_adddup2(&actions, outFd, STDOUT_FILENO);
   if (errFd >= 0) posix_spawn_file_actions_adddup2(&actions, errFd, STDERR_FILENO);
@@ -132,9 +134,10 @@ CommandResult runCommand(const std::vector<std::string>& argv, const std::map<st
   return result;
 }
 
-SurgedProcess::SurgedProcess(const std::filesystem::path& dataDir, std::vector<std::string> extraArgs,
-                             std::map<std::string, std::string> env) {
-  std::vector<std::string> argv = {surgedPath(), "--listen", "127.0.0.1:0", "--data-dir", dataDir.string()};
+SurgedProcess::SurgedProcess(const std::filesystem::path& givenDataDir, std::vector<std::string> extraArgs,
+                             std::map<std::string, std::string> env, const std::filesystem::path& workingDir) {
+  std::vector<std::string> argv = {surgedPath(), "--listen", "127.0.0.1:0", "--data-dir", givenDataDir.string()};
+  const std::filesystem::path dataDir = workingDir.empty() ? givenDataDir : workingDir / givenDataDir;
   argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
   int outPipe[2];
   if (::pipe2(outPipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
@@ -142,7 +145,7 @@ SurgedProcess::SurgedProcess(const std::filesystem::path& dataDir, std::vector<s
   logPath_ = dataDir.parent_path() / ("surged-" + std::to_string(::getpid()) + "-" +
                                       std::to_string(Clock::now().time_since_epoch().count()) + ".log");
   const int logFd = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  pid_ = spawn(argv, env, outPipe[1], logFd);
+  pid_ = spawn(argv, env, outPipe[1], logFd, workingDir);
   ::close(outPipe[1]);
   ::close(logFd);
 

@@ -28,9 +28,10 @@ CommandResult runCommand(const std::vector<std::string>& argv, const std::map<st
 class SurgedProcess {
 public:
   // Starts `surged --listen 127.0.0.1:0 --data-dir dataDir extraArgs...` and waits (bounded) for
-  // its "listening on" line. Throws std::runtime_error, with the log, if it does not come.
+  // its "listening on" line. Throws std::runtime_error, with the log, if it does not come. With
+  // a `workingDir`, surged starts there, and a relative dataDir is relative to it.
   SurgedProcess(const std::filesystem::path& dataDir, std::vector<std::string> extraArgs = {},
-                std::map<std::string, std::string> env = {});
+                std::map<std::string, std::string> env = {}, const std::filesystem::path& workingDir = {});
   ~SurgedProcess();
   SurgedProcess(const SurgedProcess&) = delete;
   SurgedProcess& operator=(const SurgedProcess&) = delete;
@@ -39,6 +40,7 @@ public:
   // The bootstrap admin token from <dataDir>/admin.key. The constructor also makes it the
   // default key of contextWithDeadline().
   const std::string& adminKey() const { return adminKey_; }
+  // The data dir, absolute when it was given relative to a working dir.
   const std::filesystem::path& dataDir() const { return dataDir_; }
   pid_t pid() const { return pid_; }
   // What surged wrote to stderr so far.

@@ -1,0 +1,21 @@
+// Small file-system vocabulary shared by the store and the engine.
+#pragma once
+
+#include <absl/status/status.h>
+
+#include <filesystem>
+
+namespace surge::common {
+
+// Removes `path` and everything below it, also folders made read-only on purpose (unpacked
+// code). Missing is fine. Returns what stopped the removal, if anything.
+absl::Status removeTree(const std::filesystem::path& path);
+
+// Removes everything inside `dir`, keeping `dir` itself. Missing is fine.
+absl::Status clearDirectory(const std::filesystem::path& dir);
+
+// Creates the folder `path` (mode `mode`, whatever the umask), failing with ALREADY_EXISTS if
+// anything already has that name: the caller then knows the folder is new and empty.
+absl::Status makeNewDirectory(const std::filesystem::path& path, std::filesystem::perms mode);
+
+} // namespace surge::common

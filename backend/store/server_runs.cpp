@@ -1,0 +1,22 @@
+// Server runs, numbered by SQLite's AUTOINCREMENT, which never hands out a number twice.
+#include "store/server_runs.h"
+
+#include "store/database.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+namespace surge::store {
+
+absl::StatusOr<int64_t> beginServerRun(Database& db, absl::Time now) {
+  absl::MutexLock lock(&db.writeMutex());
+  try {
+    SQLite::Statement insert(db.writer(), "INSERT INTO server_runs (started_us) VALUES (?)");
+    insert.bind(1, absl::ToUnixMicros(now));
+    insert.exec();
+    return db.writer().getLastInsertRowid();
+  } catch (const SQLite::Exception& e) {
+    return sqliteError(e);
+  }
+}
+
+} // namespace surge::store
