@@ -250,7 +250,7 @@ TEST_F(SurgectlTest, ReserveSetAndStatusShowTheReservedInstances) {
   EXPECT_EQ(set.exitCode, 0) << set.err;
   EXPECT_THAT(set.out, HasSubstr("function:  default/warm"));
   EXPECT_THAT(set.out, HasSubstr("of 1 wanted"));
-  EXPECT_THAT(set.out, HasSubstr("INSTANCE   KIND       STATE"));
+  EXPECT_THAT(set.out, ::testing::ContainsRegex("INSTANCE +KIND +STATE"));
 
   CommandResult json = surgectl({"-o", "json", "status", "warm"});
   EXPECT_EQ(json.exitCode, 0) << json.err;

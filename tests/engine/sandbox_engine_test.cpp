@@ -73,7 +73,7 @@ TEST_F(SandboxEngineTest, RunsAsTheFunctionsOwnUnprivilegedUid) {
       startReady(function({{"index.py", "import os\ndef handler(e, c):\n    return str(os.getuid())\n"}}));
   auto result = call(id, "");
   ASSERT_TRUE(result.ok());
-  EXPECT_EQ(result->output, std::to_string(100000 + functions_));
+  EXPECT_EQ(result->output, std::to_string(uids_->first() + functions_));
 }
 
 TEST_F(SandboxEngineTest, HandlerErrorIsStructuredAndTheInstanceStaysUsable) {
@@ -344,7 +344,7 @@ TEST_F(SandboxEngineTest, PythonForksFromTheZygoteAndABubblewrapStartStandsInWhi
   const InstanceSpec spec = function({{"index.py", "import os\ndef handler(e, c):\n    return str(os.getuid())\n"}});
   const InstanceId forked = startReady(spec);
   EXPECT_EQ(recorder_.path(forked), StartPath::kZygote);
-  EXPECT_EQ(call(forked, "")->output, std::to_string(100000 + spec.functionId));
+  EXPECT_EQ(call(forked, "")->output, std::to_string(uids_->first() + spec.functionId));
 
   // The zygote dies: the next start must not fail, and goes by bubblewrap.
   const pid_t zygote = launcher_->zygotePid();
@@ -356,13 +356,13 @@ TEST_F(SandboxEngineTest, PythonForksFromTheZygoteAndABubblewrapStartStandsInWhi
   ::close(pidfd);
   const InstanceId fallback = startReady(spec);
   EXPECT_EQ(recorder_.path(fallback), StartPath::kDirect);
-  EXPECT_EQ(call(fallback, "")->output, std::to_string(100000 + spec.functionId));
+  EXPECT_EQ(call(fallback, "")->output, std::to_string(uids_->first() + spec.functionId));
   // A new zygote was started meanwhile, and the start after it forks from there.
   const InstanceId again = startReady(spec);
   EXPECT_EQ(recorder_.path(again), StartPath::kZygote);
   EXPECT_NE(launcher_->zygotePid(), zygote);
   // The instance forked by the killed zygote never depended on it.
-  EXPECT_EQ(call(forked, "")->output, std::to_string(100000 + spec.functionId));
+  EXPECT_EQ(call(forked, "")->output, std::to_string(uids_->first() + spec.functionId));
 }
 
 class SpinningEngineTest : public SandboxEngineTest {
@@ -458,7 +458,7 @@ TEST_F(PooledEngineTest, AStartTakesAPreStartedSandboxAndThePoolRefills) {
   ASSERT_TRUE(result.ok());
   ASSERT_FALSE(result->error.has_value()) << result->error->message << result->error->trace;
   // A uid of the pool's range, the function's environment, and only this function's code.
-  EXPECT_EQ(result->output, std::to_string(100000 + 1000000) + " sale ['index.py']");
+  EXPECT_EQ(result->output, std::to_string(uids_->first() + uids_->size() / 2) + " sale ['index.py']");
   EXPECT_TRUE(poolReady()) << "the pool refills after a start took its sandbox";
 }
 

@@ -819,7 +819,14 @@ ctypes.CFUNCTYPE(ctypes.c_int)(address)()
 print('int 0x80 ran')
 )";
   const Outcome int80 = run(spec("i-i386", python(i386)));
-  EXPECT_EQ(int80.exitCode(), 128 + SIGSYS) << int80.out << int80.err;
+  // Some kernels have no i386 entry at all (IA32 emulation off at run time, as on some VMs): there
+  // `int 0x80` is a general protection fault (SIGSEGV) even on the host, before seccomp is asked.
+  // The same code run on the host, outside any sandbox, tells which kernel this is.
+  const std::string probe = (dir_.path() / "i386.py").string();
+  std::ofstream(probe) << i386;
+  const int onHost = std::system(("/usr/bin/python3 -S " + probe + " >/dev/null 2>&1").c_str());
+  const bool kernelHasI386 = !(WIFEXITED(onHost) && WEXITSTATUS(onHost) == 128 + SIGSEGV);
+  EXPECT_EQ(int80.exitCode(), 128 + (kernelHasI386 ? SIGSYS : SIGSEGV)) << int80.out << int80.err;
   EXPECT_EQ(int80.out, "");
 }
 
