@@ -79,7 +79,15 @@ struct SandboxEngine::Impl {
 
   // kStem: a pre-started sandbox in the pool, runtime loaded, waiting for a function's code.
   enum class State { kStem, kStarting, kReady, kDraining, kExiting };
-  using PoolKey = std::pair<store::Runtime, uint32_t>; // runtime, memory MiB
+  // Stems are kept per runtime, memory size and network: a network stem sits in a namespace
+  // with outbound network, which a function without network must never get, and the reverse.
+  struct PoolKey {
+    store::Runtime runtime;
+    uint32_t memoryMb;
+    bool network;
+    auto operator<=>(const PoolKey&) const = default;
+  };
+  static PoolKey keyOf(const InstanceSpec& spec) { return {spec.runtime, spec.memoryMb, spec.networkAccess}; }
 
   struct Instance {
     InstanceId id = 0;
@@ -137,8 +145,10 @@ struct SandboxEngine::Impl {
       asio::post(io, [this, compiled = std::move(compiled)] {
         compiledShimDir = compiled;
         for (uint32_t memoryMb : this->options.poolMemoryMb) {
-          refill({store::Runtime::kPython3, memoryMb});
-          refill({store::Runtime::kNodejs, memoryMb});
+          // Without network: stems with network are kept only once a function with network
+          // has started (see start()).
+          refill({store::Runtime::kPython3, memoryMb, false});
+          refill({store::Runtime::kNodejs, memoryMb, false});
         }
       });
     });
@@ -265,14 +275,14 @@ struct SandboxEngine::Impl {
     if (takeStem(id, spec)) return;
     startDirect(id, spec);
     // A memory size asked for once is kept warm from now on (launched after this start).
-    refill({spec.runtime, spec.memoryMb});
+    refill(keyOf(spec));
   }
 
   void refillAfterStart(const InstancePtr& instance) {
     if (!instance->refillWhenStarted) return;
     instance->refillWhenStarted = false;
     if (instance->refillTimer) instance->refillTimer->cancel();
-    refill({instance->spec.runtime, instance->spec.memoryMb});
+    refill(keyOf(instance->spec));
   }
 
   void startDirect(InstanceId id, const InstanceSpec& spec) {
@@ -290,7 +300,8 @@ struct SandboxEngine::Impl {
     sandbox.env = spec.environment;
     fillSandbox(sandbox, spec.memoryMb); // the platform's variables win over the function's
     // Python forks from the zygote (bubblewrap when it cannot serve); onLaunched() says which.
-    sandbox.viaZygote = spec.runtime == store::Runtime::kPython3;
+    sandbox.network = spec.networkAccess;
+    sandbox.viaZygote = spec.runtime == store::Runtime::kPython3 && !spec.networkAccess;
     launchSandbox(instance);
   }
 
@@ -344,7 +355,7 @@ struct SandboxEngine::Impl {
 
   // Keeps poolSizeFor(runtime) stems for `key`, launching what is missing.
   void refill(const PoolKey& key) {
-    const int size = poolSizeFor(key.first);
+    const int size = poolSizeFor(key.runtime);
     if (size == 0) return;
     auto& stems = pool[key];
     while (static_cast<int>(stems.size()) + launchingStems[key] < size) {
@@ -358,8 +369,9 @@ struct SandboxEngine::Impl {
     instance->id = nextId++;
     instance->state = State::kStem;
     instance->path = StartPath::kPool;
-    instance->spec.runtime = key.first;
-    instance->spec.memoryMb = key.second;
+    instance->spec.runtime = key.runtime;
+    instance->spec.memoryMb = key.memoryMb;
+    instance->spec.networkAccess = key.network;
     instances[instance->id] = instance;
     SandboxSpec& sandbox = instance->sandbox;
     sandbox.name = absl::StrCat("i-", instance->id);
@@ -370,16 +382,17 @@ struct SandboxEngine::Impl {
     sandbox.codeDir = instance->sandboxDir / "code";
     // Loading in the background: it must not slow down the instances that serve requests.
     sandbox.background = true;
-    sandbox.argv = *commandFor(key.first);
-    fillSandbox(sandbox, key.second);
-    sandbox.viaZygote = key.first == store::Runtime::kPython3;
+    sandbox.argv = *commandFor(key.runtime);
+    fillSandbox(sandbox, key.memoryMb);
+    sandbox.network = key.network;
+    sandbox.viaZygote = key.runtime == store::Runtime::kPython3 && !key.network;
     launchSandbox(instance);
   }
 
   // Gives `spec` a stem from the pool, if one is ready: the code is hard-linked into the stem's
   // /code folder and INIT follows. False when the pool has none (a direct start follows).
   bool takeStem(InstanceId id, const InstanceSpec& spec) {
-    const PoolKey key{spec.runtime, spec.memoryMb};
+    const PoolKey key = keyOf(spec);
     auto it = pool.find(key);
     if (it == pool.end() || it->second.empty()) return false;
     InstancePtr stem = it->second.front();
@@ -535,7 +548,7 @@ struct SandboxEngine::Impl {
     const InstanceId id = instance->id;
     instances.erase(id);
     if (instance->state == State::kStem) {
-      --launchingStems[{instance->spec.runtime, instance->spec.memoryMb}];
+      --launchingStems[keyOf(instance->spec)];
       spdlog::warn("cannot pre-start a sandbox: {}", status.ToString());
       return; // nobody waits for a stem; the next refill tries again
     }
@@ -645,7 +658,7 @@ struct SandboxEngine::Impl {
       if (instance->state != State::kStem || instance->loaded) return;
       instance->loaded = true;
       instance->lifeTimer.reset();
-      const PoolKey key{instance->spec.runtime, instance->spec.memoryMb};
+      const PoolKey key = keyOf(instance->spec);
       --launchingStems[key];
       pool[key].push_back(instance);
       updatePooledCount(key);
@@ -874,7 +887,7 @@ struct SandboxEngine::Impl {
     const bool stemWasLoaded = wasStem && instance->loaded;
     if (wasStem) {
       // A pre-started sandbox died before anyone used it: nobody is told.
-      const PoolKey key{instance->spec.runtime, instance->spec.memoryMb};
+      const PoolKey key = keyOf(instance->spec);
       if (instance->loaded) {
         auto& stems = pool[key];
         stems.erase(std::remove(stems.begin(), stems.end(), instance), stems.end());
@@ -908,7 +921,7 @@ struct SandboxEngine::Impl {
     });
     // One that died idle is replaced at once. One that never loaded is not: its runtime may be
     // broken, and relaunching at once would loop; the next start() of its kind refills the pool.
-    if (stemWasLoaded) refill({instance->spec.runtime, instance->spec.memoryMb});
+    if (stemWasLoaded) refill(keyOf(instance->spec));
     refillAfterStart(instance);
   }
 
@@ -975,17 +988,17 @@ void SandboxEngine::invoke(InstanceId id, InvokeRequest request, InvokeCallback 
   });
 }
 
-size_t SandboxEngine::pooled(store::Runtime runtime, uint32_t memoryMb) const {
+size_t SandboxEngine::pooled(store::Runtime runtime, uint32_t memoryMb, bool network) const {
   std::lock_guard lock(impl_->pooledMu);
-  auto it = impl_->pooledCounts.find({runtime, memoryMb});
+  auto it = impl_->pooledCounts.find({runtime, memoryMb, network});
   return it == impl_->pooledCounts.end() ? 0 : it->second;
 }
 
 bool SandboxEngine::waitPooled(store::Runtime runtime, uint32_t memoryMb, size_t count,
-                               std::chrono::milliseconds timeout) const {
+                               std::chrono::milliseconds timeout, bool network) const {
   std::unique_lock lock(impl_->pooledMu);
   return impl_->pooledChanged.wait_for(lock, timeout, [&] {
-    auto it = impl_->pooledCounts.find({runtime, memoryMb});
+    auto it = impl_->pooledCounts.find({runtime, memoryMb, network});
     return it != impl_->pooledCounts.end() && it->second >= count;
   });
 }

@@ -30,7 +30,8 @@ struct SandboxEngineOptions {
   // Most unprivileged uids handed out (uidBase + functionId must stay below uidBase + this).
   uid_t uidRange = 1000000;
   uint32_t pidsMax = 256;
-  // Pre-started sandboxes ("stem cells"): kept per runtime (python3, nodejs) and memory size, with
+  // Pre-started sandboxes ("stem cells"): kept per runtime (python3, nodejs), memory size and
+  // network (on only once a function with network has started an instance), with
   // the runtime loaded and an empty /code. A start takes one, hard-links the version's code into
   // its /code and sends INIT. Each serves one function for life, with a uid of its own (pooled
   // uids come from uidBase + uidRange on), since a running process cannot change its uid.
@@ -77,10 +78,12 @@ public:
   // must not outlive the engine.
   asio::io_context& loop();
 
-  // Pre-started sandboxes ready now for `runtime` at `memoryMb`. Thread-safe.
-  size_t pooled(store::Runtime runtime, uint32_t memoryMb) const;
+  // Pre-started sandboxes ready now for `runtime` at `memoryMb`, with or without network.
+  // Thread-safe.
+  size_t pooled(store::Runtime runtime, uint32_t memoryMb, bool network = false) const;
   // Waits until at least `count` are ready, or `timeout` passes (false). Thread-safe.
-  bool waitPooled(store::Runtime runtime, uint32_t memoryMb, size_t count, std::chrono::milliseconds timeout) const;
+  bool waitPooled(store::Runtime runtime, uint32_t memoryMb, size_t count, std::chrono::milliseconds timeout,
+                  bool network = false) const;
 
 private:
   struct Impl;

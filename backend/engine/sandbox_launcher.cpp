@@ -49,12 +49,13 @@ constexpr int kPasswdFd = 5;
 constexpr int kGroupFd = 6;
 constexpr int kHostsFd = 7;
 constexpr int kNsswitchFd = 8;
-constexpr int kChildFdCount = 9;  // 0..8 are placed in the child
-constexpr int kErrorReportFd = 9; // close-on-exec: EOF tells the parent that exec succeeded
-constexpr int kFirstFreeFd = 10;
+constexpr int kResolvFd = 9;       // network sandboxes only
+constexpr int kChildFdCount = 10;  // 0..9 are placed in the child
+constexpr int kErrorReportFd = 10; // close-on-exec: EOF tells the parent that exec succeeded
+constexpr int kFirstFreeFd = 11;
 
 // Where the child failed before exec; reported through the error pipe.
-enum class ChildStep : int32_t { kSignals, kCgroup, kDescriptors, kCredentials, kPrctl, kExec };
+enum class ChildStep : int32_t { kSignals, kCgroup, kNetwork, kDescriptors, kCredentials, kPrctl, kExec };
 struct ChildError {
   ChildStep step;
   int32_t error;
@@ -64,6 +65,7 @@ const char* describe(ChildStep step) {
   switch (step) {
   case ChildStep::kSignals: return "resetting signals";
   case ChildStep::kCgroup: return "joining the cgroup";
+  case ChildStep::kNetwork: return "joining the network namespace";
   case ChildStep::kDescriptors: return "arranging file descriptors";
   case ChildStep::kCredentials: return "switching to the sandbox uid";
   case ChildStep::kPrctl: return "setting no_new_privs and the parent-death signal";
@@ -225,6 +227,7 @@ struct ChildPlan {
   std::array<int, kChildFdCount> sources{}; // host fd to place at index, or -1 to leave closed
   int errorFd = -1;
   std::vector<const char*> joinFiles; // the child is single-threaded: it moves itself
+  int netnsFd = -1; // join this network namespace (bwrap then makes none)
   uid_t uid = 0;
   gid_t gid = 0;
   pid_t parent = 0;
@@ -257,6 +260,9 @@ struct ChildPlan {
     if (fd < 0 || ::write(fd, "0", 1) != 1) childFail(errorFd, ChildStep::kCgroup);
     ::close(fd);
   }
+  // Also while root: the namespace belongs to the host's user namespace, and the sandbox's own
+  // user namespace, made by bwrap later, gets no power over it.
+  if (plan.netnsFd >= 0 && ::setns(plan.netnsFd, CLONE_NEWNET) != 0) childFail(errorFd, ChildStep::kNetwork);
 
   // Descriptors: copy every source above the target range first, so that placing one cannot
   // overwrite another that happens to sit at a target number; then close everything else.
@@ -309,9 +315,10 @@ struct ChildPlan {
 
 class BwrapSandboxLauncher final : public SandboxLauncher {
 public:
-  BwrapSandboxLauncher(LauncherOptions options, Cgroups cgroups, SeccompFilter filter)
+  BwrapSandboxLauncher(LauncherOptions options, Cgroups cgroups, SeccompFilter filter,
+                       absl::StatusOr<std::unique_ptr<SandboxNetwork>> network)
       : options_(std::move(options)), cgroups_(std::move(cgroups)), filter_(std::move(filter)),
-        hostArgs_(hostLayoutArgs()) {
+        hostArgs_(hostLayoutArgs()), network_(std::move(network)) {
     if (options_.zygote.program.empty()) return;
     if (::access(options_.zygote.program.c_str(), X_OK) != 0) {
       spdlog::warn("the Python zygote is not executable at '{}': Python sandboxes start by bubblewrap",
@@ -320,7 +327,10 @@ public:
     }
     zygote_ = std::make_unique<Zygote>(options_.zygote);
   }
-  ~BwrapSandboxLauncher() override { cgroups_.removeParentIfEmpty(); }
+  ~BwrapSandboxLauncher() override {
+    network_ = absl::CancelledError(); // its helpers' cgroup goes first, on v2 inside the parent
+    cgroups_.removeParentIfEmpty();
+  }
 
   absl::StatusOr<SandboxProcess> launch(const SandboxSpec& spec) override;
   absl::Status throttleCpu(const SandboxProcess& process, const SandboxSpec& spec) override;
@@ -341,11 +351,15 @@ public:
 
 private:
   std::vector<std::string> bwrapArgs(const SandboxSpec& spec) const;
+  // launch() once the network, if any, is attached.
+  absl::StatusOr<SandboxProcess> launchWith(const SandboxSpec& spec, const NetworkAttachment& network);
 
   const LauncherOptions options_;
   const Cgroups cgroups_;
   const SeccompFilter filter_;
   const std::vector<std::string> hostArgs_;
+  // Outbound network for SandboxSpec::network, or why there is none.
+  absl::StatusOr<std::unique_ptr<SandboxNetwork>> network_;
   mutable std::mutex zygoteMu_; // launch() is thread-safe; the zygote serves one request at a time
   std::unique_ptr<Zygote> zygote_ ABSL_PT_GUARDED_BY(zygoteMu_);
 };
@@ -360,7 +374,6 @@ std::vector<std::string> BwrapSandboxLauncher::bwrapArgs(const SandboxSpec& spec
                                    "--unshare-user",
                                    "--disable-userns",
                                    "--unshare-pid",
-                                   "--unshare-net",
                                    "--unshare-ipc",
                                    "--unshare-uts",
                                    "--unshare-cgroup",
@@ -369,6 +382,8 @@ std::vector<std::string> BwrapSandboxLauncher::bwrapArgs(const SandboxSpec& spec
                                    "--hostname",
                                    "surge",
                                    "--clearenv"};
+  // A network sandbox joins the namespace the launcher prepared (ChildPlan::netnsFd).
+  if (!spec.network) args.insert(args.begin() + 4, "--unshare-net");
   for (const auto& [key, value] : spec.env) args.insert(args.end(), {"--setenv", key, value});
   args.insert(args.end(), hostArgs_.begin(), hostArgs_.end());
   for (const auto& [fd, file] : {std::pair<int, const char*>{kPasswdFd, "/etc/passwd"},
@@ -376,6 +391,12 @@ std::vector<std::string> BwrapSandboxLauncher::bwrapArgs(const SandboxSpec& spec
                                  {kHostsFd, "/etc/hosts"},
                                  {kNsswitchFd, "/etc/nsswitch.conf"}}) {
     args.insert(args.end(), {"--perms", "0444", "--ro-bind-data", std::to_string(fd), file});
+  }
+  if (spec.network) {
+    args.insert(args.end(), {"--perms", "0444", "--ro-bind-data", std::to_string(kResolvFd), "/etc/resolv.conf"});
+    // The CA certificates, so that HTTPS clients verify servers (links into /usr, bound above).
+    std::error_code ec;
+    if (fs::is_directory("/etc/ssl/certs", ec)) args.insert(args.end(), {"--ro-bind", "/etc/ssl/certs", "/etc/ssl/certs"});
   }
   args.insert(args.end(), {"--proc", "/proc", "--dev", "/dev"});
   // bwrap's /dev is a writable tmpfs: keep /dev/shm (POSIX semaphores and shared memory) as a
@@ -394,14 +415,30 @@ std::vector<std::string> BwrapSandboxLauncher::bwrapArgs(const SandboxSpec& spec
 
 absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launch(const SandboxSpec& spec) {
   if (auto status = validate(spec); !status.ok()) return status;
+  if (!spec.network) return launchWith(spec, NetworkAttachment{});
+  if (!network_.ok()) {
+    // The platform's fault, not the function's: UNAVAILABLE, as any sandbox that cannot be made.
+    return absl::UnavailableError(
+        absl::StrCat("this server gives sandboxes no network: ", network_.status().message()));
+  }
+  auto attachment = (*network_)->attach();
+  if (!attachment.ok()) return attachment.status();
+  auto process = launchWith(spec, *attachment);
+  if (!process.ok()) (*network_)->detach(*attachment);
+  return process;
+}
 
+absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launchWith(const SandboxSpec& spec,
+                                                                const NetworkAttachment& network) {
   // The generated /etc: only the sandbox user and group, and loopback names.
   const std::string passwd = absl::StrCat("sandbox:x:", spec.uid, ":", spec.gid,
                                           ":Surge function:/tmp:/usr/sbin/nologin\n"
                                           "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
   const std::string group = absl::StrCat("sandbox:x:", spec.gid, ":\nnogroup:x:65534:\n");
   const std::string hosts = "127.0.0.1\tlocalhost surge\n::1\tlocalhost ip6-localhost ip6-loopback\n";
-  const std::string nsswitch = "passwd: files\ngroup: files\nhosts: files\n";
+  const std::string nsswitch =
+      spec.network ? "passwd: files\ngroup: files\nhosts: files dns\n" : "passwd: files\ngroup: files\nhosts: files\n";
+  const std::string resolv = "nameserver 10.0.2.3\n"; // slirp4netns's forwarder
   std::array<Fd, kChildFdCount> sources;
   {
     auto seccomp = filter_.toMemfd();
@@ -411,7 +448,9 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launch(const SandboxSpec& s
          {std::tuple<int, const char*, const std::string*>{kPasswdFd, "surge-passwd", &passwd},
           {kGroupFd, "surge-group", &group},
           {kHostsFd, "surge-hosts", &hosts},
-          {kNsswitchFd, "surge-nsswitch", &nsswitch}}) {
+          {kNsswitchFd, "surge-nsswitch", &nsswitch},
+          {kResolvFd, "surge-resolv", spec.network ? &resolv : nullptr}}) {
+      if (text == nullptr) continue;
       auto fd = sealedMemfd(name, text->data(), text->size());
       if (!fd.ok()) return fd.status();
       sources[index] = Fd(*fd);
@@ -433,7 +472,7 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launch(const SandboxSpec& s
 
   std::vector<std::string> args = bwrapArgs(spec);
   const std::vector<fs::path> joinFiles = cgroups_.joinFiles(*dirs);
-  if (spec.viaZygote) {
+  if (spec.viaZygote && !spec.network) {
     std::lock_guard lock(zygoteMu_);
     if (zygote_) {
       ZygoteRequest request;
@@ -481,6 +520,7 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launch(const SandboxSpec& s
   plan.sources[kProtocolFd] = spec.protocolFd;
   plan.errorFd = (*reportPipe)[1].get();
   for (const auto& file : joinFiles) plan.joinFiles.push_back(file.c_str());
+  plan.netnsFd = network.netnsFd;
   plan.uid = spec.uid;
   plan.gid = spec.gid;
   plan.parent = ::getpid();
@@ -522,6 +562,7 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launch(const SandboxSpec& s
   process.stderrFd = (*errPipe)[0].release();
   for (const int fd : {process.stdoutFd, process.stderrFd}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   process.cgroupDirs = std::move(*dirs);
+  process.network = network;
   return process;
 }
 
@@ -531,6 +572,7 @@ absl::Status BwrapSandboxLauncher::throttleCpu(const SandboxProcess& process, co
 }
 
 void BwrapSandboxLauncher::destroy(SandboxProcess& process) {
+  if (network_.ok()) (*network_)->detach(process.network);
   if (process.cgroupDirs.empty()) return;
   if (auto status = cgroups_.removeGroup(process.cgroupDirs); !status.ok()) {
     // The next create() removes what is left.
@@ -559,7 +601,19 @@ absl::StatusOr<std::unique_ptr<SandboxLauncher>> SandboxLauncher::create(Launche
   auto cgroups = Cgroups::open(options.cgroupRoot, options.cgroupParent);
   if (!cgroups.ok()) return cgroups.status();
   if (auto status = cgroups->removeChildren(); !status.ok()) return status;
-  return std::make_unique<BwrapSandboxLauncher>(std::move(options), std::move(*cgroups), std::move(*filter));
+  absl::StatusOr<std::unique_ptr<SandboxNetwork>> network = absl::UnknownError("");
+  if (auto cgroup2 = findCgroup2(options.cgroupRoot); cgroup2.ok()) {
+    options.network.cgroup2Root = *cgroup2;
+    options.network.cgroupParent = options.cgroupParent;
+    network = SandboxNetwork::create(options.network);
+  } else {
+    network = absl::FailedPreconditionError(absl::StrCat("the network filter needs cgroup v2: ", cgroup2.status().message()));
+  }
+  if (!network.ok()) {
+    spdlog::warn("functions with network on cannot start: {}", network.status().ToString());
+  }
+  return std::make_unique<BwrapSandboxLauncher>(std::move(options), std::move(*cgroups), std::move(*filter),
+                                                std::move(network));
 }
 
 } // namespace surge::engine

@@ -3,6 +3,7 @@
 // threat model.
 #pragma once
 
+#include "engine/sandbox_network.h"
 #include "engine/zygote.h"
 
 #include <absl/status/statusor.h>
@@ -58,6 +59,12 @@ struct SandboxSpec {
   // exec'd inside the finished sandbox. Falls back to bubblewrap when no zygote is configured or
   // none can serve (SandboxProcess::zygote says which).
   bool viaZygote = false;
+  // Outbound IPv4 through the launcher's SandboxNetwork (engine/sandbox_network.h) instead of a
+  // network namespace with loopback only; the sandbox also gets /etc/resolv.conf (10.0.2.3),
+  // DNS in nsswitch.conf, and /etc/ssl/certs read-only. Always started by bubblewrap (the
+  // zygote only makes namespaces of its own). UNAVAILABLE when the server has no network for
+  // sandboxes (the message says why).
+  bool network = false;
 };
 
 struct SandboxProcess {
@@ -77,6 +84,8 @@ struct SandboxProcess {
   // caller all the same, with bubblewrap's exit-status conventions ("surge-zygote: ..." on
   // stderr and exit 1 when the set-up fails).
   bool zygote = false;
+  // With SandboxSpec::network: its namespace and helper, released by destroy().
+  NetworkAttachment network;
 };
 
 struct LauncherOptions {
@@ -88,6 +97,10 @@ struct LauncherOptions {
   std::string cgroupParent = "surge";
   // The Python zygote for SandboxSpec::viaZygote; an empty program: none.
   ZygoteOptions zygote;
+  // Outbound network for SandboxSpec::network. Its cgroup2Root and cgroupParent are filled in by
+  // create(). Without slirp4netns (or cgroup v2, or BPF) the launcher still works, and network
+  // sandboxes are refused, saying why.
+  NetworkOptions network;
 };
 
 // Thread-safe. Must run as root (it writes cgroups and switches to the functions' uids).
@@ -117,7 +130,8 @@ public:
   virtual absl::Status throttleCpu(const SandboxProcess& process, const SandboxSpec& spec) = 0;
   // Whether the memory cgroup has OOM-killed a process of this sandbox.
   virtual bool oomKilled(const SandboxProcess& process) const = 0;
-  // Kills every process left in the sandbox's cgroup and removes the cgroup. Call after the
+  // Kills every process left in the sandbox's cgroup and removes the cgroup, and stops its
+  // network helper. Call after the
   // process was reaped (an unreaped bwrap keeps the cgroup busy: destroy() then gives up after
   // 5 s, logs, and leaves it to the next create()); safe to call twice. Don't wait for the
   // output pipes to close before calling it: a bwrap killed right after launch() may not yet

@@ -3,6 +3,8 @@
 
 #include "server/toml_config.h"
 
+#include "engine/sandbox_network.h"
+
 #include <CLI/CLI.hpp>
 
 #include <arpa/inet.h>
@@ -75,6 +77,18 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
   app.add_option("--max-concurrent-starts", config.maxConcurrentStarts,
                  "Instances that may be starting at once (0: two per CPU)")
       ->check(CLI::Range(0, 10000));
+  app.add_option("--network-dns", config.networkDns,
+                 "IPv4 address of the resolver that functions with network on use (default: the host's first "
+                 "IPv4 nameserver)")
+      ->check(CLI::ValidIPV4);
+  app.add_option("--network-deny", config.networkDeny,
+                 "IPv4 network (a.b.c.d/len) that functions with network on may never reach, beside the host's "
+                 "own addresses, loopback and link-local; repeatable")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->check([](const std::string& value) {
+        auto net = engine::parseIpv4Net(value);
+        return net.ok() ? std::string() : std::string(net.status().message());
+      });
   app.add_flag("--reset-admin-key", config.resetAdminKey,
                "Revoke the key 'bootstrap-admin', write a new admin token to <data-dir>/admin.key, and exit "
                "(surged must not be running on the data dir)");

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace surge::server {
 
@@ -48,6 +49,11 @@ struct ServerConfig {
   int creationPerMinute = 300;
   // Instances starting at once; 0: two per CPU.
   int maxConcurrentStarts = 0;
+  // Outbound network of functions with network on: the upstream resolver behind their DNS
+  // (empty: the host's first IPv4 nameserver), and IPv4 networks they may never reach beside
+  // the host's own addresses, loopback and link-local (docs/sandbox.md).
+  std::string networkDns;
+  std::vector<std::string> networkDeny;
 
   // Not a server run: replace the bootstrap admin key (--reset-admin-key) and exit.
   bool resetAdminKey = false;

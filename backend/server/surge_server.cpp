@@ -140,6 +140,19 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
   // The zygote loads the same shim the sandboxes bind at /runtime.
   launcherOptions.zygote.program = config.zygote;
   launcherOptions.zygote.shimSource = config.runtimeDir / "python" / "surge_runtime.py";
+  // Checked by the flag parser; a config built in code gets the same message here.
+  if (!config.networkDns.empty()) {
+    auto dns = engine::parseIpv4Net(config.networkDns);
+    if (!dns.ok() || dns->mask != 0xffffffffu) {
+      return absl::InvalidArgumentError(absl::StrCat("--network-dns '", config.networkDns, "' is not an IPv4 address"));
+    }
+    launcherOptions.network.dnsUpstream = dns->address;
+  }
+  for (const std::string& deny : config.networkDeny) {
+    auto net = engine::parseIpv4Net(deny);
+    if (!net.ok()) return net.status();
+    launcherOptions.network.deny.push_back(*net);
+  }
   engine::SandboxEngineOptions engineOptions;
   engineOptions.runtimeDir = config.runtimeDir;
   engineOptions.sandboxesDir = sandboxes;

@@ -246,7 +246,7 @@ std::vector<std::string> python(const std::string& code) { return {kPython, "-S"
 class SandboxLauncherTest : public ::testing::TestWithParam<bool> {
 protected:
   void SetUp() override {
-    auto launcher = SandboxLauncher::create({.cgroupParent = parent_, .zygote = {}});
+    auto launcher = SandboxLauncher::create({.cgroupParent = parent_, .zygote = {}, .network = {}});
     ASSERT_TRUE(launcher.ok()) << launcher.status();
     launcher_ = std::move(*launcher);
     // The zygote's children are tied to the thread that started it (their parent-death signal),
@@ -1002,7 +1002,7 @@ TEST_P(SandboxLauncherTest, CreateRemovesLeftoversOfACrashedPredecessor) {
   }
   ASSERT_EQ(cgroupMembers(stale.front()), std::vector<pid_t>{leftover.sleep});
 
-  auto successor = SandboxLauncher::create({.cgroupParent = parent, .zygote = {}});
+  auto successor = SandboxLauncher::create({.cgroupParent = parent, .zygote = {}, .network = {}});
   ASSERT_TRUE(successor.ok()) << successor.status();
   // Bounded, not 0: it leaves the cgroup just before its exit is reported (see the fork bomb).
   EXPECT_TRUE(exitsWithin(leftover.sleepPidfd, kDeadline));
@@ -1101,11 +1101,12 @@ TEST_P(SandboxLauncherTest, RejectsSpecsThatWouldWeakenTheSandbox) {
 }
 
 TEST(SandboxLauncherCreate, RefusesAMissingBubblewrapAndABadParent) {
-  auto noBwrap = SandboxLauncher::create({.bwrap = "/nonexistent/bwrap", .cgroupParent = testParent(), .zygote = {}});
+  auto noBwrap = SandboxLauncher::create(
+      {.bwrap = "/nonexistent/bwrap", .cgroupParent = testParent(), .zygote = {}, .network = {}});
   EXPECT_EQ(noBwrap.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(noBwrap.status().message(),
             "bubblewrap is not executable at '/nonexistent/bwrap': install the bubblewrap package");
-  auto badParent = SandboxLauncher::create({.cgroupParent = "../surge", .zygote = {}});
+  auto badParent = SandboxLauncher::create({.cgroupParent = "../surge", .zygote = {}, .network = {}});
   EXPECT_EQ(badParent.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(badParent.status().message(), "cgroup parent '../surge' must be 1-64 characters of [A-Za-z0-9._-]");
 }
@@ -1161,7 +1162,7 @@ class SandboxLauncherZygoteTest : public SandboxLauncherTest {
 protected:
   void recreate(ZygoteOptions zygote) {
     launcher_.reset();
-    auto launcher = SandboxLauncher::create({.cgroupParent = parent_, .zygote = std::move(zygote)});
+    auto launcher = SandboxLauncher::create({.cgroupParent = parent_, .zygote = std::move(zygote), .network = {}});
     ASSERT_TRUE(launcher.ok()) << launcher.status();
     launcher_ = std::move(*launcher);
     launcher_->warmUp();
