@@ -137,9 +137,10 @@ int main(int argc, char** argv) {
   const auto sandboxes = dir.path() / "sandboxes";
   const auto naiveCode = dir.path() / "naive";
   bench::writeNoopFunction(naiveCode);
-  testing::TaskThread caller;
-  // One observer per engine: instance ids restart with each engine.
+  // One observer per engine: instance ids restart with each engine. Declared before `caller`, so
+  // they outlive the caller thread, which still runs the engines' last events.
   testing::InstanceRecorder observer, directObserver;
+  testing::TaskThread caller;
 
   engine::SandboxEngineOptions pooledOptions;
   pooledOptions.sandboxesDir = sandboxes;

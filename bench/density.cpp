@@ -94,8 +94,9 @@ int main(int argc, char** argv) {
   testing::TempDir dir;
   const auto functions = dir.path() / "functions";
   const auto sandboxes = dir.path() / "sandboxes"; // same file system as the code: hard links
-  testing::TaskThread caller;
+  // Before `caller`, so it outlives the caller thread, which still runs the engine's last events.
   testing::InstanceRecorder observer;
+  testing::TaskThread caller;
   engine::SandboxEngineOptions options;
   options.sandboxesDir = sandboxes;
   options.poolSize = poolSize;

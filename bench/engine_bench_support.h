@@ -46,6 +46,7 @@ inline std::string cgroupParent() { return "surge-bench-" + std::to_string(::get
 // A SandboxEngine whose completions run on `caller`, with a cgroup parent of this process's own
 // (cgroupParent()). `options` sets the pool; an empty runtimeDir means the source tree's shims.
 // Only one at a time per process: a new launcher removes the cgroups below its parent.
+// `observer` must outlive `caller`'s thread, not just the engine: that thread runs the last events.
 inline absl::StatusOr<std::unique_ptr<engine::SandboxEngine>>
 makeEngine(testing::TaskThread& caller, engine::InstanceObserver& observer, engine::SandboxEngineOptions options = {}) {
   engine::LauncherOptions launcherOptions;

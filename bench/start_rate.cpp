@@ -39,8 +39,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   testing::TempDir dir;
   const auto functions = dir.path() / "functions";
-  testing::TaskThread caller;
+  // Before `caller`, so it outlives the caller thread, which still runs the engine's last events.
   testing::InstanceRecorder observer;
+  testing::TaskThread caller;
   engine::SandboxEngineOptions options;
   options.sandboxesDir = dir.path() / "sandboxes"; // as in production, but with nothing pre-started
   options.poolSize = 0;

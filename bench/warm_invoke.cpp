@@ -29,8 +29,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   testing::TempDir dir;
   bench::writeNoopFunction(dir.path() / "code");
-  testing::TaskThread caller;
+  // Before `caller`, so it outlives the caller thread, which still runs the engine's last events.
   testing::InstanceRecorder observer;
+  testing::TaskThread caller;
   auto made = bench::makeEngine(caller, observer);
   if (!made.ok()) {
     std::fprintf(stderr, "%s\n", std::string(made.status().message()).c_str());

@@ -23,7 +23,9 @@
 namespace surge::engine {
 
 // Runs a task on the caller's own thread or event loop. Every completion and event is delivered
-// through it, never on the engine's threads.
+// through it, never on the engine's threads. A task may run after the engine is gone (it refers
+// only to the callback or the InstanceObserver, never to the engine), so the observer must
+// outlive every task its executor has been given, not just the engine.
 using Executor = std::function<void(std::function<void()>)>;
 
 using InstanceId = uint64_t;

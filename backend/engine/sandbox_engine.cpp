@@ -214,7 +214,9 @@ struct SandboxEngine::Impl {
 
   ~Impl() {
     // Stop the loop first: no handler runs after this, so what is left can be cleaned up here,
-    // synchronously. Launches and clean-ups already queued on the spawner still finish.
+    // synchronously. Launches and clean-ups already queued on the spawner and the file thread
+    // still finish, but what they hand back goes through the stopped loop and is dropped: from
+    // here on nothing reaches the caller's Executor (see deliver()).
     work.reset();
     io.stop();
     loop.join();
@@ -262,12 +264,21 @@ struct SandboxEngine::Impl {
 
   // ---- on the caller's side ----
   // Through the caller's executor; without one, as a task of its own on this loop (never inline).
+  // Called on the loop only, so that once the destructor has stopped the loop nothing more
+  // reaches the executor. A task must not refer to the engine: the executor may run it after
+  // the engine is gone, so it holds the callback or the observer, which are the caller's.
   void deliver(std::function<void()> task) {
     if (executor) return executor(std::move(task));
     asio::post(io, std::move(task));
   }
   void complete(InvokeCallback done, absl::StatusOr<InvokeResult> result) {
     deliver([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+  }
+  void notifyReady(InstanceId id, absl::Status status, StartPath path) {
+    deliver([&observer = observer, id, status = std::move(status), path] { observer.onReady(id, status, path); });
+  }
+  void notifyExit(InstanceId id, InstanceExit exit) {
+    deliver([&observer = observer, id, exit = std::move(exit)] { observer.onExit(id, exit); });
   }
 
   // ---- start ----
@@ -552,10 +563,8 @@ struct SandboxEngine::Impl {
       spdlog::warn("cannot pre-start a sandbox: {}", status.ToString());
       return; // nobody waits for a stem; the next refill tries again
     }
-    deliver([this, id, status, path = instance->path] { observer.onReady(id, status, path); });
-    deliver([this, id, status] {
-      observer.onExit(id, InstanceExit{absl::StrCat("failed to start: ", status.message()), false});
-    });
+    notifyReady(id, status, instance->path);
+    notifyExit(id, InstanceExit{absl::StrCat("failed to start: ", status.message()), false});
   }
 
   // ---- I/O ----
@@ -677,8 +686,7 @@ struct SandboxEngine::Impl {
       if (auto status = launcher->throttleCpu(instance->process, instance->sandbox); !status.ok()) {
         spdlog::warn("instance {}: cannot apply the CPU quota: {}", instance->id, status.ToString());
       }
-      const InstanceId id = instance->id;
-      deliver([this, id, path = instance->path] { observer.onReady(id, absl::OkStatus(), path); });
+      notifyReady(instance->id, absl::OkStatus(), instance->path);
     } else if (frame.type == "INITERROR") {
       auto error = parseError(frame.body);
       instance->killedFor =
@@ -898,9 +906,7 @@ struct SandboxEngine::Impl {
       spdlog::warn("a pre-started sandbox died {} ({}): {}", instance->loaded ? "idle" : "while loading", reason,
                    instance->stderrTail);
     } else if (!instance->becameReady) {
-      deliver([this, id, why = startFailure(*instance, reason), path = instance->path] {
-        observer.onReady(id, why, path);
-      });
+      notifyReady(id, startFailure(*instance, reason), instance->path);
     }
     instance->state = State::kExiting;
     instance->lifeTimer.reset();
@@ -916,7 +922,11 @@ struct SandboxEngine::Impl {
       // On the file thread, after any link into the folder that is still queued there.
       asio::post(files, [this, instance, id, reason, requested, wasStem] {
         removeSandboxDir(instance->sandboxDir);
-        if (!wasStem) deliver([this, id, reason, requested] { observer.onExit(id, InstanceExit{reason, requested}); });
+        // Reported from the loop, not from here: while the engine is being destroyed, this runs
+        // after the loop has stopped, and the event must be dropped with the rest of the queue
+        // rather than reach a caller that is tearing down its observer.
+        if (!wasStem)
+          asio::post(io, [this, id, reason, requested] { notifyExit(id, InstanceExit{reason, requested}); });
       });
     });
     // One that died idle is replaced at once. One that never loaded is not: its runtime may be

@@ -63,7 +63,9 @@ struct SandboxEngineOptions {
 // events go to the caller through its Executor; with an empty Executor they are posted to the
 // engine's own loop instead, for a caller that runs its work there too (the scheduler does: a
 // warm invoke then crosses no thread between the scheduler and the instance's socket).
-// Destroying the engine stops its loop, dropping what is still queued, and kills every instance.
+// Destroying the engine stops its loop, dropping what is still queued (events of clean-ups still
+// running on its other threads included), and kills every instance: once the loop has stopped
+// (the destructor's first step), nothing more reaches the Executor.
 class SandboxEngine final : public Engine {
 public:
   SandboxEngine(SandboxEngineOptions options, std::unique_ptr<SandboxLauncher> launcher, Executor executor,

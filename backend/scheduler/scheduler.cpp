@@ -94,8 +94,9 @@ Scheduler::~Scheduler() {
   Loop& loop = *loop_;
   loop.runAndWait([&] { loop.core->shutdown(); });
   if (loop.io == &loop.ownIo) {
-    // The engine's destructor kills what is left and posts the last events to our loop, which
-    // still runs them; only then does the core go.
+    // The engine's destructor kills what is left; the events it posted to our loop before it
+    // stopped its own may still be queued there, and still run (they call this Loop, the
+    // observer); only then does the core go.
     loop.engine.reset();
     loop.runAndWait([&] {
       loop.core.reset();

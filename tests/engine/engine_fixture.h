@@ -41,13 +41,15 @@ protected:
     engineOptions.uidRange = uids_->size() / 2;
     configure(engineOptions);
     engine_ = std::make_unique<SandboxEngine>(
-        engineOptions, std::move(*launcher), [this](std::function<void()> task) { caller_.post(std::move(task)); },
-        recorder_);
+        engineOptions, wrapLauncher(std::move(*launcher)),
+        [this](std::function<void()> task) { caller_.post(std::move(task)); }, recorder_);
   }
   void TearDown() override { engine_.reset(); }
   // Tests that need other engine options (the pool) set them here.
   virtual void configure(SandboxEngineOptions&) {}
   virtual void configureLauncher(LauncherOptions&) {}
+  // Tests that hold or watch the launcher's calls wrap it here.
+  virtual std::unique_ptr<SandboxLauncher> wrapLauncher(std::unique_ptr<SandboxLauncher> launcher) { return launcher; }
 
   // Starts an instance and waits (bounded) for it to be ready; a failure is a test failure.
   InstanceId startReady(const InstanceSpec& spec) {
@@ -87,8 +89,11 @@ protected:
 
   std::unique_ptr<UidBlock> uids_;
   testing::TempDir dir_;
-  testing::TaskThread caller_;
+  // Declared before caller_, so that it outlives the caller thread: that thread runs what the
+  // engine handed it before it is joined, even after the engine is gone, and those tasks call
+  // the recorder (engine.h: the observer outlives the executor's tasks).
   testing::InstanceRecorder recorder_;
+  testing::TaskThread caller_;
   std::unique_ptr<SandboxEngine> engine_;
   SandboxLauncher* launcher_ = nullptr; // owned by engine_
   int functions_ = 0;

@@ -6,6 +6,7 @@
 #include "engine_fixture.h"
 #include "support/temp_dir.h"
 
+#include <asio/io_context.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -27,6 +28,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 extern char** environ;
 
@@ -432,6 +434,85 @@ TEST_F(LongSpinningEngineTest, TheLoopSleepsWhileMoreRequestsThanTheSpinLimitAre
   // Two requests in flight for a second: a loop spinning through it would use about a second of
   // CPU; sleeping, it uses what the two replies take.
   EXPECT_LT(used, 0.5) << "the loop spun with two requests in flight";
+}
+
+// The real launcher, except that once armed, its next destroy() (the first step of an exited
+// instance's clean-up, on the engine's spawner thread) waits until the engine's loop has stopped:
+// that clean-up then ends while the engine is being destroyed.
+class DestroyHoldingLauncher final : public SandboxLauncher {
+public:
+  explicit DestroyHoldingLauncher(std::unique_ptr<SandboxLauncher> inner) : inner_(std::move(inner)) {}
+
+  void holdNextDestroyUntilStopped(asio::io_context& loop) {
+    std::lock_guard lock(mu_);
+    holdUntilStopped_ = &loop;
+  }
+  // Whether the held destroy() has begun within `timeout`.
+  bool waitHeld(std::chrono::seconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [this] { return held_; });
+  }
+
+  void destroy(SandboxProcess& process) override {
+    {
+      std::unique_lock lock(mu_);
+      if (asio::io_context* loop = std::exchange(holdUntilStopped_, nullptr)) {
+        held_ = true;
+        cv_.notify_all();
+        // The loop's stop notifies nobody: look again every millisecond, for a bounded time.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (!loop->stopped() && std::chrono::steady_clock::now() < deadline) {
+          cv_.wait_for(lock, std::chrono::milliseconds(1));
+        }
+      }
+    }
+    inner_->destroy(process);
+  }
+  absl::StatusOr<SandboxProcess> launch(const SandboxSpec& spec) override { return inner_->launch(spec); }
+  absl::Status foreground(const SandboxProcess& process) override { return inner_->foreground(process); }
+  absl::Status throttleCpu(const SandboxProcess& process, const SandboxSpec& spec) override {
+    return inner_->throttleCpu(process, spec);
+  }
+  bool oomKilled(const SandboxProcess& process) const override { return inner_->oomKilled(process); }
+  std::string cgroupVersion() const override { return inner_->cgroupVersion(); }
+  void warmUp() override { inner_->warmUp(); }
+  pid_t zygotePid() const override { return inner_->zygotePid(); }
+
+private:
+  std::unique_ptr<SandboxLauncher> inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  asio::io_context* holdUntilStopped_ = nullptr;
+  bool held_ = false;
+};
+
+class EngineDestructionTest : public SandboxEngineTest {
+protected:
+  std::unique_ptr<SandboxLauncher> wrapLauncher(std::unique_ptr<SandboxLauncher> launcher) override {
+    auto holding = std::make_unique<DestroyHoldingLauncher>(std::move(launcher));
+    holding_ = holding.get();
+    return holding;
+  }
+  DestroyHoldingLauncher* holding_ = nullptr; // owned by engine_
+};
+
+// A caller may tear down its observer once the engine is destroyed and its executor has run what
+// it was given. So an exit whose clean-up (on the engine's other threads) ends while the engine is
+// being destroyed is dropped with the rest of the queue, not handed over to the caller late.
+TEST_F(EngineDestructionTest, AnExitStillBeingCleanedUpWhenTheEngineIsDestroyedReachesNobody) {
+  const InstanceId id = startReady(function({{"index.py", "def handler(e, c):\n    return e\n"}}));
+  holding_->holdNextDestroyUntilStopped(engine_->loop());
+  engine_->stop(id, StopMode::kNow);
+  ASSERT_TRUE(holding_->waitHeld(std::chrono::seconds(60))) << "the stopped instance's clean-up did not begin";
+  engine_.reset();
+  // The caller's thread runs tasks in order: once this one has run, so has everything the engine
+  // handed over.
+  auto drained = std::make_shared<std::promise<void>>();
+  auto done = drained->get_future();
+  caller_.post([drained] { drained->set_value(); });
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  EXPECT_FALSE(recorder_.waitExit(id, std::chrono::seconds(0)).has_value())
+      << "onExit reached the caller after the engine's loop had stopped";
 }
 
 class PooledEngineTest : public SandboxEngineTest {
