@@ -12,6 +12,9 @@ packages=(
   libsqlite3-dev libsqlitecpp-dev libzip-dev libssl-dev
   # execution engine
   bubblewrap libseccomp-dev libcap-dev python3 libpython3.11-dev nodejs
+  # outbound network for functions that ask for it; the CA certificates they verify with;
+  # iproute2 for the network tests' own namespace
+  slirp4netns ca-certificates iproute2
   # CLI, config
   libcli11-dev libtomlplusplus-dev libspdlog-dev libasio-dev
   # tests and benchmarks

@@ -143,13 +143,13 @@ std::set<std::string> entriesOf(const fs::path& dir) {
   return names;
 }
 
-// Sandbox cgroups under every v1 controller's (or the v2) parent folder.
+// Sandbox cgroups (i-<id>) under every v1 controller's (or the v2) parent folder.
 std::set<fs::path> cgroupsUnder(const std::string& parent) {
   std::set<fs::path> groups;
   std::error_code ec;
   for (const auto& controller : fs::directory_iterator("/sys/fs/cgroup", ec)) {
     for (const auto& group : fs::directory_iterator(controller.path() / parent, ec)) {
-      if (group.is_directory()) groups.insert(group.path());
+      if (group.is_directory() && group.path().filename().string().rfind("i-", 0) == 0) groups.insert(group.path());
     }
   }
   return groups;
