@@ -3,6 +3,7 @@
 #include "engine/sandbox_launcher.h"
 
 #include "engine/cgroups.h"
+#include "engine/child_signals.h"
 #include "engine/seccomp_filter.h"
 
 #include <absl/base/thread_annotations.h>
@@ -245,14 +246,7 @@ struct ChildPlan {
   int errorFd = plan.errorFd;
 
   // The daemon may block or ignore signals (SIGPIPE); exec keeps both, the sandbox must not.
-  sigset_t none;
-  ::sigemptyset(&none);
-  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) childFail(errorFd, ChildStep::kSignals);
-  struct sigaction defaults {};
-  defaults.sa_handler = SIG_DFL;
-  for (int signal = 1; signal < NSIG; ++signal) {
-    if (signal != SIGKILL && signal != SIGSTOP) ::sigaction(signal, &defaults, nullptr); // 32/33 fail: fine
-  }
+  if (!restoreDefaultSignals()) childFail(errorFd, ChildStep::kSignals);
 
   // Into the cgroup first, while still root: every process bwrap starts inherits it.
   for (const char* file : plan.joinFiles) {

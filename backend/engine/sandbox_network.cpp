@@ -2,6 +2,8 @@
 // sockets pass through cgroup BPF programs that refuse the host and other forbidden places.
 #include "engine/sandbox_network.h"
 
+#include "engine/child_signals.h"
+
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_split.h>
@@ -371,14 +373,7 @@ absl::StatusOr<NetworkAttachment> SandboxNetwork::attach() {
   const pid_t pid = ::fork();
   if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
   if (pid == 0) {
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction defaults {};
-    defaults.sa_handler = SIG_DFL;
-    for (int signal = 1; signal < NSIG; ++signal) {
-      if (signal != SIGKILL && signal != SIGSTOP) ::sigaction(signal, &defaults, nullptr);
-    }
+    if (!restoreDefaultSignals()) ::_exit(120);
     const int join = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
     if (join < 0 || ::write(join, "0", 1) != 1) ::_exit(120);
     // Dies with this thread, so that no helper outlives a killed surged (the exit fd covers a

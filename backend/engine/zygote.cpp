@@ -2,6 +2,8 @@
 // to over a SOCK_SEQPACKET socketpair, replaced when it dies or has forked its budget.
 #include "engine/zygote.h"
 
+#include "engine/child_signals.h"
+
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_join.h>
 #include <spdlog/spdlog.h>
@@ -68,14 +70,7 @@ Zygote::Process Zygote::start() {
   const pid_t pid = ::fork();
   if (pid == 0) {
     // Async-signal-safe calls only: the daemon is multi-threaded.
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction defaults {};
-    defaults.sa_handler = SIG_DFL;
-    for (int signal = 1; signal < NSIG; ++signal) {
-      if (signal != SIGKILL && signal != SIGSTOP) ::sigaction(signal, &defaults, nullptr);
-    }
+    restoreDefaultSignals();
     const int control = ::fcntl(fds[1], F_DUPFD, 10);
     const int source = shim < 0 ? -1 : ::fcntl(shim, F_DUPFD, 10);
     if (control < 0 || source < 0 || devNull < 0 || ::dup2(devNull, 0) != 0 || ::dup2(devNull, 1) != 1 ||

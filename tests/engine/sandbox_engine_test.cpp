@@ -543,6 +543,32 @@ TEST_F(PooledEngineTest, AStartTakesAPreStartedSandboxAndThePoolRefills) {
   EXPECT_TRUE(poolReady()) << "the pool refills after a start took its sandbox";
 }
 
+TEST_F(PooledEngineTest, AStartWithNetworkNeverTakesAStemWithoutAndTheReverse) {
+  const std::string interfaces = "def handler(e, c):\n"
+                                 "    lines = open('/proc/net/dev').read().split('\\n')[2:]\n"
+                                 "    return ' '.join(sorted(l.split(':')[0].strip() for l in lines if l))\n";
+  ASSERT_TRUE(poolReady());
+  ASSERT_EQ(engine_->pooled(store::Runtime::kPython3, 128, true), 0u) << "no network stems before a network start";
+  InstanceSpec online = function({{"index.py", interfaces}});
+  online.networkAccess = true;
+  const InstanceId first = startReady(online);
+  EXPECT_EQ(recorder_.path(first), StartPath::kDirect) << "the pool had stems without network only";
+  EXPECT_EQ(call(first, "")->output, "lo tap0");
+
+  // Network stems are kept from now on; the next start with network takes one.
+  ASSERT_TRUE(engine_->waitPooled(store::Runtime::kPython3, 128, 1, std::chrono::milliseconds(60000), true));
+  InstanceSpec second = function({{"index.py", interfaces}});
+  second.networkAccess = true;
+  const InstanceId pooledOnline = startReady(second);
+  EXPECT_EQ(recorder_.path(pooledOnline), StartPath::kPool);
+  EXPECT_EQ(call(pooledOnline, "")->output, "lo tap0");
+
+  ASSERT_TRUE(poolReady());
+  const InstanceId offline = startReady(function({{"index.py", interfaces}}));
+  EXPECT_EQ(recorder_.path(offline), StartPath::kPool);
+  EXPECT_EQ(call(offline, "")->output, "lo") << "a start without network got a stem with network";
+}
+
 TEST_F(PooledEngineTest, ThePoolRefillsAfterAPooledStartThatGetsNoRequest) {
   ASSERT_TRUE(poolReady());
   const InstanceId id = startReady(function({{"index.py", "def handler(e, c):\n    return ''\n"}}));

@@ -17,6 +17,7 @@
 #include <ifaddrs.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -169,11 +170,14 @@ public:
       if (n <= 0) break;
       seen.append(buffer, static_cast<size_t>(n));
     }
-    ::close(out[0]);
+    // Kept open while the servers run: a write after "ready" (the newline, when Python's
+    // stdout is unbuffered) must not meet a closed pipe.
+    stdout_ = out[0];
     if (seen.find("ready") == std::string::npos) throw std::runtime_error("the test servers did not start");
   }
   ~ServerProcess() {
     ::close(stdin_);
+    ::close(stdout_);
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
@@ -181,6 +185,7 @@ public:
 private:
   pid_t pid_ = -1;
   int stdin_ = -1;
+  int stdout_ = -1;
 };
 
 std::vector<std::string> hostIpv4Addresses() {
@@ -220,7 +225,16 @@ std::set<pid_t> helpersOf(pid_t parent) {
 class NetworkTest : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
-    const int n = 100 + ::getpid() % 100;
+    // ctest runs each test in a process of its own, two at a time: each takes a /24 no other
+    // holds, chosen under a host-wide lock.
+    const int lock = ::open("/run/surge-network-test.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    ASSERT_GE(lock, 0);
+    ASSERT_EQ(::flock(lock, LOCK_EX), 0);
+    int n = 1 + ::getpid() % 250;
+    for (int tries = 0; tries < 250 && std::system(absl::StrCat("ip -4 addr | grep -q ' 10.251.", n, ".1/'").c_str()) == 0;
+         ++tries) {
+      n = n % 250 + 1;
+    }
     subnet_ = absl::StrCat("10.251.", n);
     netns_ = absl::StrCat("surge-test-", ::getpid());
     const std::string hostSide = absl::StrCat("sth", ::getpid() % 100000);
@@ -237,6 +251,7 @@ protected:
     run(absl::StrCat("ip netns exec ", netns_, " ip link set lo up"));
     // Replies from the test namespace go back to the host over the veth.
     run(absl::StrCat("ip netns exec ", netns_, " ip route add default via ", subnet_, ".1"));
+    ::close(lock); // the addresses are taken now
     linkLocal_ = absl::StrCat("169.254.", n, ".2");
 
     dir_ = std::make_unique<testing::TempDir>();
