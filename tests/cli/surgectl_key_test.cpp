@@ -58,14 +58,8 @@ protected:
   // Runs surgectl against the suite's surged. No SURGE_* variable of the caller is inherited, and
   // SURGE_DATA_DIR names a folder without admin.key (not ./surge-data of the working directory).
   CommandResult surgectl(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-    std::vector<std::string> argv = {testing::surgectlPath()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    env.try_emplace("SURGE_SERVER", surged_->address());
-    for (const char* name : {"SURGE_NAMESPACE", "SURGE_API_KEY", "SURGE_TLS_CA", "SURGE_TLS_CERT", "SURGE_TLS_KEY"}) {
-      env.try_emplace(name, "");
-    }
     env.try_emplace("SURGE_DATA_DIR", noKeyDir().string());
-    return testing::runCommand(argv, env);
+    return testing::runSurgectl(*surged_, args, std::move(env));
   }
 
   // surgectl with the bootstrap admin key, found through SURGE_DATA_DIR alone.

@@ -22,13 +22,7 @@ protected:
   // Runs surgectl against the test's surged with its admin key (found through SURGE_DATA_DIR);
   // SURGE_* variables of the caller are not inherited.
   CommandResult surgectl(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-    std::vector<std::string> argv = {testing::surgectlPath()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    env.try_emplace("SURGE_SERVER", surged_->address());
-    env.try_emplace("SURGE_NAMESPACE", "");
-    env.try_emplace("SURGE_DATA_DIR", surged_->dataDir().string());
-    env.try_emplace("SURGE_API_KEY", "");
-    return testing::runCommand(argv, env);
+    return testing::runSurgectl(*surged_, args, std::move(env));
   }
 
   // A python function folder whose handler returns `marker`.

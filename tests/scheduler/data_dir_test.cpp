@@ -117,13 +117,13 @@ std::set<SeenProcess> descendantsOf(pid_t root) {
     if (!stat.startTime.empty()) children[stat.parent].push_back(pid);
   }
   std::set<SeenProcess> found;
-  std::vector<pid_t> todo = {root};
-  while (!todo.empty()) {
-    const pid_t pid = todo.back();
-    todo.pop_back();
+  std::vector<pid_t> unvisited = {root};
+  while (!unvisited.empty()) {
+    const pid_t pid = unvisited.back();
+    unvisited.pop_back();
     for (pid_t child : children[pid]) {
       found.insert({child, statOf(child).startTime, commandOf(child)});
-      todo.push_back(child);
+      unvisited.push_back(child);
     }
   }
   return found;
@@ -157,15 +157,6 @@ std::set<fs::path> cgroupsUnder(const std::string& parent) {
 
 class DataDirTest : public ::testing::Test {
 protected:
-  CommandResult surgectl(const SurgedProcess& surged, std::vector<std::string> args) {
-    std::vector<std::string> argv = {testing::surgectlPath()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return testing::runCommand(argv, {{"SURGE_SERVER", surged.address()},
-                                      {"SURGE_NAMESPACE", ""},
-                                      {"SURGE_DATA_DIR", surged.dataDir().string()},
-                                      {"SURGE_API_KEY", ""}});
-  }
-
   // Creates `name` from a folder holding the runtime's lister and a file named after the
   // function, so that each function's /code is told apart from every other's.
   void create(const SurgedProcess& surged, const std::string& name, const Runtime& runtime) {
@@ -175,8 +166,8 @@ protected:
     fs::permissions(folder / runtime.file, fs::perms::owner_all | fs::perms::group_all | fs::perms::others_read |
                                                fs::perms::others_exec);
     std::ofstream(folder / ("only-" + name + ".txt")) << name;
-    CommandResult created = surgectl(surged, {"function", "create", name, "--runtime", runtime.flag, "--handler",
-                                              runtime.handler, "--code", folder.string()});
+    CommandResult created = testing::runSurgectl(surged, {"function", "create", name, "--runtime", runtime.flag,
+                                                          "--handler", runtime.handler, "--code", folder.string()});
     ASSERT_EQ(created.exitCode, 0) << created.err;
   }
 

@@ -289,13 +289,9 @@ protected:
     fs::create_directories(folder);
     std::ofstream(folder / file) << code;
     fs::permissions(dir_->path(), fs::perms(0755));
-    std::vector<std::string> argv = {testing::surgectlPath(), "function", "create", name, "--runtime", runtime,
-                                     "--handler", handler, "--code", folder.string(), "--network",
-                                     network ? "on" : "off"};
-    CommandResult created = testing::runCommand(argv, {{"SURGE_SERVER", surged_->address()},
-                                                       {"SURGE_DATA_DIR", surged_->dataDir().string()},
-                                                       {"SURGE_API_KEY", ""},
-                                                       {"SURGE_NAMESPACE", ""}});
+    CommandResult created =
+        testing::runSurgectl(*surged_, {"function", "create", name, "--runtime", runtime, "--handler", handler,
+                                        "--code", folder.string(), "--network", network ? "on" : "off"});
     ASSERT_EQ(created.exitCode, 0) << created.err;
   }
 
@@ -381,14 +377,11 @@ TEST(NetworkHelpers, NoHelperIsLeftAfterSurgedIsKilled) {
   const fs::path folder = dir.path() / "src";
   fs::create_directories(folder);
   std::ofstream(folder / "index.py") << "def handler(event, context):\n    return 'up'\n";
-  CommandResult created = testing::runCommand(
-      {testing::surgectlPath(), "function", "create", "online", "--runtime", "python3", "--handler", "index.handler",
-       "--code", folder.string(), "--network", "on"},
-      {{"SURGE_SERVER", surged.address()}, {"SURGE_DATA_DIR", surged.dataDir().string()}, {"SURGE_API_KEY", ""}});
+  CommandResult created = testing::runSurgectl(surged, {"function", "create", "online", "--runtime", "python3",
+                                                        "--handler", "index.handler", "--code", folder.string(),
+                                                        "--network", "on"});
   ASSERT_EQ(created.exitCode, 0) << created.err;
-  CommandResult invoked = testing::runCommand(
-      {testing::surgectlPath(), "invoke", "online"},
-      {{"SURGE_SERVER", surged.address()}, {"SURGE_DATA_DIR", surged.dataDir().string()}, {"SURGE_API_KEY", ""}});
+  CommandResult invoked = testing::runSurgectl(surged, {"invoke", "online"});
   ASSERT_EQ(invoked.exitCode, 0) << invoked.err;
   const std::set<pid_t> helpers = helpersOf(surged.pid());
   ASSERT_FALSE(helpers.empty()) << "the instance (and the stems behind it) have helpers";

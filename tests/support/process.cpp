@@ -88,6 +88,18 @@ std::optional<int> waitPid(pid_t pid, std::chrono::milliseconds timeout) {
 
 } // namespace
 
+CommandResult runSurgectl(const SurgedProcess& surged, const std::vector<std::string>& args,
+                          std::map<std::string, std::string> env) {
+  std::vector<std::string> argv = {surgectlPath()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  env.try_emplace("SURGE_SERVER", surged.address());
+  env.try_emplace("SURGE_DATA_DIR", surged.dataDir().string());
+  for (const char* name : {"SURGE_NAMESPACE", "SURGE_API_KEY", "SURGE_TLS_CA", "SURGE_TLS_CERT", "SURGE_TLS_KEY"}) {
+    env.try_emplace(name, "");
+  }
+  return runCommand(argv, env);
+}
+
 std::string surgedPath() { return SURGE_SURGED_PATH; }
 std::string surgectlPath() { return SURGE_SURGECTL_PATH; }
 

@@ -61,6 +61,11 @@ private:
   std::filesystem::path logPath_;
 };
 
+// Runs the built surgectl against `surged` with its admin key (found through SURGE_DATA_DIR);
+// the caller's SURGE_* variables are not inherited. `env` adds or overrides variables.
+CommandResult runSurgectl(const SurgedProcess& surged, const std::vector<std::string>& args,
+                          std::map<std::string, std::string> env = {});
+
 // The built surged and surgectl binaries.
 std::string surgedPath();
 std::string surgectlPath();
