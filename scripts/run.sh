@@ -25,6 +25,7 @@ smoke_dir=
 data_dir=surge-data
 if ((smoke)); then
   smoke_dir=$(mktemp -d)
+  chmod 711 "$smoke_dir" # the sandboxes' uids pass through it to the code in the data dir
   data_dir=$smoke_dir/data
   set -- --listen 127.0.0.1:0 --data-dir "$data_dir" "$@"
 else

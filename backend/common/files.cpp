@@ -2,6 +2,7 @@
 #include "common/files.h"
 
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_format.h>
 
 #include <sys/stat.h>
 
@@ -54,6 +55,23 @@ absl::Status makeNewDirectory(const fs::path& path, fs::perms mode) {
   }
   if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
     return absl::InternalError(absl::StrCat("cannot set the mode of ", path.string(), ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status checkPassableByAnyone(const fs::path& dir) {
+  fs::path walked;
+  for (const fs::path& part : fs::absolute(dir).lexically_normal()) {
+    if (part.empty()) continue; // a trailing separator
+    walked /= part;
+    struct stat st {};
+    if (::stat(walked.c_str(), &st) != 0) break; // made later, by surged
+    if (S_ISDIR(st.st_mode) && (st.st_mode & S_IXOTH) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          walked.string(), " is mode ", absl::StrFormat("%04o", st.st_mode & 07777),
+          ": the sandboxes' unprivileged uids cannot pass through it to reach ", dir.string(),
+          "; allow it (chmod o+x ", walked.string(), ") or choose a folder elsewhere"));
+    }
   }
   return absl::OkStatus();
 }

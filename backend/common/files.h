@@ -18,4 +18,9 @@ absl::Status clearDirectory(const std::filesystem::path& dir);
 // anything already has that name: the caller then knows the folder is new and empty.
 absl::Status makeNewDirectory(const std::filesystem::path& path, std::filesystem::perms mode);
 
+// OK when every folder from / down to `dir` lets any user pass through it (o+x), as the
+// unprivileged uids of sandboxes must; FAILED_PRECONDITION naming the first folder that does not.
+// A part that does not exist yet is not checked (it will be made).
+absl::Status checkPassableByAnyone(const std::filesystem::path& dir);
+
 } // namespace surge::common

@@ -15,6 +15,7 @@
 #include "auth/key_store.h"
 #include "common/clock.h"
 #include "common/failpoint.h"
+#include "common/files.h"
 #include "common/sha256.h"
 #include "common/worker_pool.h"
 #include "engine/sandbox_engine.h"
@@ -202,6 +203,11 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
 
 absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConfig& given) {
   const ServerConfig config = withAbsolutePaths(given);
+  // Sandboxes bind code from the data dir and shims from the runtime dir as unprivileged uids:
+  // say so now rather than fail every start later.
+  for (const fs::path& dir : {config.dataDir, config.runtimeDir}) {
+    if (auto status = common::checkPassableByAnyone(dir); !status.ok()) return status;
+  }
   std::unique_ptr<SurgeServer> server(new SurgeServer());
   auto lock = DataDirLock::acquire(config.dataDir);
   if (!lock.ok()) return lock.status();

@@ -293,6 +293,18 @@ std::string readKeyFile(const fs::path& data) {
   return token;
 }
 
+TEST(SurgedProcess, RefusesADataDirTheSandboxesCannotReach) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "private");
+  fs::permissions(dir.path() / "private", fs::perms(0700));
+  const testing::CommandResult refused =
+      runCommand({testing::surgedPath(), "--listen", "127.0.0.1:0", "--data-dir",
+                  (dir.path() / "private" / "data").string()});
+  EXPECT_EQ(refused.exitCode, 1);
+  EXPECT_THAT(refused.err, HasSubstr((dir.path() / "private").string() + " is mode 0700"));
+  EXPECT_FALSE(fs::exists(dir.path() / "private" / "data")) << "nothing is made";
+}
+
 TEST(AdminKey, ACrashBetweenWritingTheTokenAndCommittingTheKeyLeavesAWorkingAdminKey) {
   TempDir dir;
   const fs::path data = dir.path() / "data";

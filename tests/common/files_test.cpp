@@ -50,5 +50,18 @@ TEST(Files, ClearDirectoryRemovesEverythingInsideAlsoReadOnlyTreesAndKeepsTheFol
   EXPECT_TRUE(clearDirectory(dir.path() / "missing").ok());
 }
 
+TEST(Files, CheckPassableByAnyoneNamesTheFirstFolderThatKeepsOthersOut) {
+  testing::TempDir dir;
+  fs::create_directories(dir.path() / "a" / "b");
+  fs::permissions(dir.path(), fs::perms(0755));
+  fs::permissions(dir.path() / "a", fs::perms(0700));
+  const absl::Status closed = checkPassableByAnyone(dir.path() / "a" / "b" / "not-yet");
+  EXPECT_EQ(closed.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(closed.message()), HasSubstr((dir.path() / "a").string() + " is mode 0700"));
+  EXPECT_THAT(std::string(closed.message()), HasSubstr("chmod o+x"));
+  fs::permissions(dir.path() / "a", fs::perms(0711));
+  EXPECT_TRUE(checkPassableByAnyone(dir.path() / "a" / "b" / "not-yet").ok());
+}
+
 } // namespace
 } // namespace surge::common
