@@ -2,6 +2,7 @@
 // and execs an unprivileged bwrap that builds the namespaces, mounts and seccomp filter.
 #include "engine/sandbox_launcher.h"
 
+#include "common/mutex.h"
 #include "engine/cgroups.h"
 #include "engine/seccomp_filter.h"
 
@@ -24,7 +25,6 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <mutex>
 #include <string_view>
 #include <tuple>
 #include <utility>
@@ -331,11 +331,11 @@ public:
   void destroy(SandboxProcess& process) override;
   std::string cgroupVersion() const override { return cgroups_.version() == CgroupVersion::kV2 ? "v2" : "v1"; }
   void warmUp() override {
-    std::lock_guard lock(zygoteMu_);
+    common::MutexLock lock(zygoteMu_);
     if (zygote_) zygote_->warmUp();
   }
   pid_t zygotePid() const override {
-    std::lock_guard lock(zygoteMu_);
+    common::MutexLock lock(zygoteMu_);
     return zygote_ ? zygote_->pid() : -1;
   }
 
@@ -346,7 +346,7 @@ private:
   const Cgroups cgroups_;
   const SeccompFilter filter_;
   const std::vector<std::string> hostArgs_;
-  mutable std::mutex zygoteMu_; // launch() is thread-safe; the zygote serves one request at a time
+  mutable common::Mutex zygoteMu_; // launch() is thread-safe; the zygote serves one request at a time
   std::unique_ptr<Zygote> zygote_ ABSL_PT_GUARDED_BY(zygoteMu_);
 };
 
@@ -434,7 +434,7 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launch(const SandboxSpec& s
   std::vector<std::string> args = bwrapArgs(spec);
   const std::vector<fs::path> joinFiles = cgroups_.joinFiles(*dirs);
   if (spec.viaZygote) {
-    std::lock_guard lock(zygoteMu_);
+    common::MutexLock lock(zygoteMu_);
     if (zygote_) {
       ZygoteRequest request;
       request.uid = spec.uid;
