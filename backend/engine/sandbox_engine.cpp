@@ -489,7 +489,7 @@ struct SandboxEngine::Impl {
       // Not in the pool before its runtime has loaded and says so (LOADED): a stem taken earlier
       // would make the start wait for the interpreter after all.
       instance->lifeTimer = std::make_unique<asio::steady_timer>(io, kStemLoadTimeout);
-      instance->lifeTimer->async_wait([this, instance](const asio::error_code& ec) {
+      instance->lifeTimer->async_wait([instance](const asio::error_code& ec) {
         if (ec || instance->state != State::kStem || instance->loaded) return;
         spdlog::warn("a pre-started sandbox did not load its runtime within {} s", kStemLoadTimeout.count());
         // Not kill(): it stays a stem, so that its exit is not reported as a failed start.

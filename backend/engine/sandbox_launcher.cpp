@@ -150,7 +150,8 @@ absl::Status validate(const SandboxSpec& spec) {
     const bool normal = inside.is_absolute() && inside == inside.lexically_normal() &&
                         std::none_of(inside.begin(), inside.end(), [](const fs::path& p) { return p == ".."; });
     if (!normal || inside == inside.root_path() || hasNul(inside.native()) || hasNul(host.native()) ||
-        std::any_of(std::begin(kReserved), std::end(kReserved), [&](const fs::path& r) { return within(inside, r); })) {
+        std::any_of(std::begin(kReserved), std::end(kReserved),
+                    [&target = inside](const fs::path& r) { return within(target, r); })) {
       return absl::InvalidArgumentError(
           absl::StrCat("bind target '", inside.string(),
                        "' must be a normalised absolute path outside /, /usr, /etc, /code, /tmp, /proc and /dev"));
