@@ -1,8 +1,6 @@
 // bench/load_generator: the open-loop Invoke generator, the scaling poller, and their bookkeeping.
 #include "bench/load_generator.h"
 
-#include <absl/time/time.h>
-
 #include <sched.h>
 
 #include <algorithm>
@@ -208,7 +206,7 @@ std::vector<RequestRecord> OpenLoopGenerator::run(const std::vector<LoadStep>& s
     const double lagMs = millisecondsBetween(call->scheduled, sent);
     call->context.set_deadline(std::chrono::system_clock::now() + target_.deadline);
     {
-      absl::MutexLock lock(&mu_);
+      common::MutexLock lock(mu_);
       ++outstanding_;
       call->record.sendLagMs = lagMs;
     }
@@ -217,7 +215,7 @@ std::vector<RequestRecord> OpenLoopGenerator::run(const std::vector<LoadStep>& s
         &raw->context, &raw->request, &raw->response, [this, raw](grpc::Status status) {
           const Clock::time_point now = Clock::now();
           {
-            absl::MutexLock lock(&mu_);
+            common::MutexLock lock(mu_);
             RequestRecord& r = raw->record;
             r.completed = true;
             r.latencyMs = millisecondsBetween(raw->scheduled, now);
@@ -228,7 +226,9 @@ std::vector<RequestRecord> OpenLoopGenerator::run(const std::vector<LoadStep>& s
             } else if (raw->response.has_error()) {
               r.error = raw->response.error().type();
             }
-            --outstanding_; // last: run() may free the call after this
+            // Last, and notified under the lock: run() may free the call, and its caller this
+            // generator, once it holds the lock again.
+            if (--outstanding_ == 0) allDone_.notifyAll();
           }
         });
     calls.push_back(std::move(call));
@@ -238,14 +238,14 @@ std::vector<RequestRecord> OpenLoopGenerator::run(const std::vector<LoadStep>& s
   auto allDone = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return outstanding_ == 0; };
   std::vector<RequestRecord> records;
   records.reserve(calls.size());
-  absl::MutexLock lock(&mu_);
-  if (!mu_.AwaitWithTimeout(absl::Condition(&allDone), absl::FromChrono(drain))) {
+  common::MutexLock lock(mu_);
+  if (!allDone_.waitFor(mu_, drain, allDone)) {
     std::fprintf(stderr, "load: %zu calls still open %lld s after the last arrival; cancelling them\n", outstanding_,
                  static_cast<long long>(drain.count()));
     for (auto& call : calls) {
       if (!call->record.completed) call->context.TryCancel();
     }
-    mu_.AwaitWithTimeout(absl::Condition(&allDone), absl::Seconds(10));
+    allDone_.waitFor(mu_, std::chrono::seconds(10), allDone);
   }
   for (auto& call : calls) {
     records.push_back(call->record);
@@ -268,9 +268,10 @@ ScalingPoller::~ScalingPoller() { stop(); }
 
 void ScalingPoller::stop() {
   {
-    absl::MutexLock lock(&mu_);
+    common::MutexLock lock(mu_);
     stopping_ = true;
   }
+  stopped_.notifyAll();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -278,10 +279,8 @@ void ScalingPoller::loop() {
   Clock::time_point next = Clock::now();
   for (;;) {
     {
-      absl::MutexLock lock(&mu_);
-      const auto wait = std::chrono::duration_cast<std::chrono::microseconds>(next - Clock::now());
-      mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Microseconds(std::max<int64_t>(0, wait.count())));
-      if (stopping_) return;
+      common::MutexLock lock(mu_);
+      if (stopped_.waitUntil(mu_, next, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; })) return;
     }
     next += interval_;
     v1::GetScalingStatusRequest request;

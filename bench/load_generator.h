@@ -15,9 +15,9 @@
 #include <vector>
 
 #include <absl/base/thread_annotations.h>
-#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 
+#include "common/mutex.h"
 #include "surge/v1/invoke.grpc.pb.h"
 #include "surge/v1/scaling.grpc.pb.h"
 
@@ -128,7 +128,8 @@ private:
   std::vector<std::unique_ptr<v1::InvokeService::Stub>> stubs_;
   InvokeTarget target_;
   bool realtime_;
-  absl::Mutex mu_;
+  common::Mutex mu_;
+  common::CondVar allDone_; // outstanding_ reached 0
   size_t outstanding_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
@@ -157,7 +158,8 @@ private:
   std::vector<LoadStep> steps_;
   Clock::time_point start_;
   std::chrono::milliseconds interval_;
-  absl::Mutex mu_;
+  common::Mutex mu_;
+  common::CondVar stopped_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<StatusSample> samples_; // written by the thread only, read after it ends
   int failedPolls_ = 0;

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package Surge needs to build, test and run, skipping those already present.
 # Safe to run repeatedly: with nothing missing it only checks and returns.
+#
+# `bootstrap.sh checks` also installs what CI's extra stages need (scripts/check_format.sh and
+# scripts/sanitize.sh): clang with its sanitizer runtimes, llvm-symbolizer and clang-format.
 set -euo pipefail
 
 packages=(
@@ -20,6 +23,14 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev zip unzip openssl
 )
+if [[ ${1:-} == checks ]]; then
+  # clang 14 (-Wthread-safety, the sanitizers' runtimes), llvm-14 for llvm-symbolizer (readable
+  # sanitizer stacks), clang-format 14 (the version .clang-format is checked with).
+  packages+=(clang-14 libclang-rt-14-dev llvm-14 clang-format-14)
+elif [[ -n ${1:-} ]]; then
+  echo "usage: bootstrap.sh [checks]" >&2
+  exit 2
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -50,7 +50,7 @@ FunctionDirectory::FunctionDirectory(store::FunctionStore& store, scheduler::Sch
     : store_(store), scheduler_(scheduler) {}
 
 scheduler::FunctionDefinitionPtr FunctionDirectory::cached(const std::string& ns, const std::string& name) const {
-  absl::MutexLock lock(&mu_);
+  common::MutexLock lock(mu_);
   auto it = definitions_.find(keyOf(ns, name));
   return it == definitions_.end() ? nullptr : it->second;
 }
@@ -71,7 +71,7 @@ absl::StatusOr<scheduler::FunctionDefinitionPtr> FunctionDirectory::load(const s
   if (!record.ok()) return record.status();
   auto definition = toDefinition(*record, store_.codeDir(record->activeSha256));
   {
-    absl::MutexLock lock(&mu_);
+    common::MutexLock lock(mu_);
     if (!rememberLocked(definition)) {
       return absl::NotFoundError(absl::StrCat("function '", definition->key, "' was deleted"));
     }
@@ -100,7 +100,7 @@ void FunctionDirectory::changed(const store::FunctionRecord& record) {
   auto definition = toDefinition(record, store_.codeDir(record.activeSha256));
   // Under the lock, so that the scheduler gets updates and removals in the order they are made
   // here (posting does not block).
-  absl::MutexLock lock(&mu_);
+  common::MutexLock lock(mu_);
   const bool known = definitions_.contains(definition->key);
   // A function nobody has invoked and nobody reserves costs the scheduler nothing.
   if (!known && definition->reservedTarget == 0) return;
@@ -110,7 +110,7 @@ void FunctionDirectory::changed(const store::FunctionRecord& record) {
 
 void FunctionDirectory::deleted(const std::string& ns, const std::string& name, int64_t functionId) {
   const std::string key = keyOf(ns, name);
-  absl::MutexLock lock(&mu_);
+  common::MutexLock lock(mu_);
   deletedIds_.insert(functionId);
   definitions_.erase(key);
   scheduler_.remove(key);
@@ -119,7 +119,7 @@ void FunctionDirectory::deleted(const std::string& ns, const std::string& name, 
 absl::StatusOr<store::FunctionRecord> FunctionDirectory::createFunction(const std::string& ns,
                                                                        const std::string& name,
                                                                        const store::FunctionConfig& config) {
-  absl::MutexLock reservations(&reservationChanges_);
+  common::MutexLock reservations(reservationChanges_);
   if (auto fits = reservationFits(ns, name, store::FunctionConfig{}, config); !fits.ok()) return fits;
   auto created = store_.createFunction(ns, name, config);
   if (!created.ok()) return created.status();
@@ -134,7 +134,7 @@ FunctionDirectory::updateConfig(const std::string& ns, const std::string& name, 
   // A change that raced ours (a description, an upload) moved the revision between the check
   // and the write; the check is then made again on what is stored now, a few times at most.
   constexpr int kAttempts = 5;
-  absl::MutexLock reservations(&reservationChanges_);
+  common::MutexLock reservations(reservationChanges_);
   for (int attempt = 1;; ++attempt) {
     auto current = store_.getFunction(ns, name);
     if (!current.ok()) return current.status();

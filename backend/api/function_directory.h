@@ -3,11 +3,11 @@
 // reads no SQLite), and hands every change to the scheduler.
 #pragma once
 
+#include "common/mutex.h"
 #include "scheduler/scheduler_types.h"
 
 #include <absl/base/thread_annotations.h>
 #include <absl/status/statusor.h>
-#include <absl/synchronization/mutex.h>
 
 #include <functional>
 #include <memory>
@@ -81,7 +81,7 @@ private:
 
   store::FunctionStore& store_;
   scheduler::Scheduler& scheduler_;
-  mutable absl::Mutex mu_;
+  mutable common::Mutex mu_;
   std::unordered_map<std::string, scheduler::FunctionDefinitionPtr> definitions_ ABSL_GUARDED_BY(mu_);
   // Ids of deleted functions. Ids are never reused (AUTOINCREMENT), and this grows by 8 bytes
   // per delete until the server restarts.
@@ -90,7 +90,7 @@ private:
   // stored change to the scheduler. The next check then runs on the scheduler's loop after that
   // change (both go through it in order), so that two raises that each fit alone cannot both be
   // accepted. Never a store lock: store writes elsewhere go on while a check waits.
-  absl::Mutex reservationChanges_;
+  common::Mutex reservationChanges_;
 };
 
 } // namespace surge::api

@@ -28,7 +28,7 @@ scheduler::SteadyTime steadyDeadline(std::chrono::system_clock::time_point deadl
 }
 
 // One Invoke call. Two parties hold it: gRPC until OnDone, and the work (the store lookup on a
-// worker, then the scheduler) until it answers; the last to let go deletes it. Whoever finishes
+// worker, then the scheduler's callback) until it lets go; the last to let go deletes it. Whoever finishes
 // first wins: the scheduler's answer, or a cancellation, which answers CANCELLED at once, so that
 // a caller who gives up (or a server shutting down) never waits for a function still running.
 class InvokeCall final : public grpc::ServerUnaryReactor {
@@ -48,9 +48,12 @@ public:
     invocation.payload = std::move(payload_);
     invocation.deadline = deadline_;
     invocation.cancellation = token_;
-    scheduler_.submit(std::move(invocation), [this](scheduler::InvocationResult result) {
+    // The work's hold lasts as long as the scheduler keeps this callback: it lets go after the
+    // answer, or unanswered when a server shutting down drops the calls still in flight (a
+    // hold released only by the answer would then leak the call).
+    std::shared_ptr<InvokeCall> hold(this, [](InvokeCall* call) { call->release(); });
+    scheduler_.submit(std::move(invocation), [this, hold = std::move(hold)](scheduler::InvocationResult result) {
       answer(std::move(result));
-      release();
     });
   }
 

@@ -14,7 +14,7 @@ namespace surge::auth {
 
 absl::Status AuditLog::record(const Principal& who, const std::string& action, const std::string& target,
                               const std::string& detail) {
-  absl::MutexLock lock(&db_.writeMutex());
+  common::MutexLock lock(db_.writeMutex());
   try {
     SQLite::Statement insert(db_.writer(), R"sql(
       INSERT INTO audit_events (time_us, key_id, key_name, action, target, detail) VALUES (?, ?, ?, ?, ?, ?))sql");

@@ -132,12 +132,12 @@ absl::Status KeyStore::load() {
   try {
     auto lease = db_.read();
     SQLite::Statement query(*lease, absl::StrCat(kSelectKey, "ORDER BY created_us"));
-    absl::MutexLock lock(&mu_);
+    common::MutexLock lock(mu_);
     while (query.executeStep()) {
       anyKey_ = true;
       ApiKey key = readKey(query);
       if (key.revokeTime) continue;
-      auto cached = std::make_unique<CachedKey>();
+      auto cached = std::make_shared<CachedKey>();
       cached->salt = query.getColumn(8).getString();
       cached->secretHash = query.getColumn(9).getString();
       const int64_t lastUsed = key.lastUsedTime ? absl::ToUnixMicros(*key.lastUsedTime) : 0;
@@ -153,7 +153,7 @@ absl::Status KeyStore::load() {
 }
 
 bool KeyStore::hasAnyKey() const {
-  absl::MutexLock lock(&mu_);
+  common::MutexLock lock(mu_);
   return anyKey_;
 }
 
@@ -194,12 +194,12 @@ absl::StatusOr<KeyStore::ReplacedKey> KeyStore::insertKey(const std::string& nam
   key.createTime = clock_.now();
   const std::string secret = base64Url(randomBytes(kSecretBytes));
   created.token = absl::StrCat(common::toAbsl(kTokenPrefix), key.id, "_", secret);
-  auto cached = std::make_unique<CachedKey>();
+  auto cached = std::make_shared<CachedKey>();
   cached->salt = randomBytes(kSaltBytes);
   cached->secretHash = hashSecret(cached->salt, secret);
   cached->principal = principalOf(key);
 
-  absl::MutexLock writeLock(&db_.writeMutex());
+  common::MutexLock writeLock(db_.writeMutex());
   try {
     SQLite::Transaction transaction(db_.writer());
     SQLite::Statement taken(db_.writer(), "SELECT id FROM api_keys WHERE name = ? AND revoked_us IS NULL");
@@ -233,7 +233,7 @@ absl::StatusOr<KeyStore::ReplacedKey> KeyStore::insertKey(const std::string& nam
   } catch (const SQLite::Exception& e) {
     return store::sqliteError(e);
   }
-  absl::MutexLock lock(&mu_);
+  common::MutexLock lock(mu_);
   anyKey_ = true;
   if (result.revokedId) active_.erase(*result.revokedId);
   active_[key.id] = std::move(cached);
@@ -251,7 +251,7 @@ absl::StatusOr<std::vector<ApiKey>> KeyStore::list(bool includeRevoked) const {
     return store::sqliteError(e);
   }
   // The cache knows uses that are not persisted yet.
-  absl::MutexLock lock(&mu_);
+  common::MutexLock lock(mu_);
   for (ApiKey& key : keys) {
     auto it = active_.find(key.id);
     if (it != active_.end() && it->second->lastUsedUs.load() != 0) {
@@ -262,7 +262,7 @@ absl::StatusOr<std::vector<ApiKey>> KeyStore::list(bool includeRevoked) const {
 }
 
 absl::StatusOr<ApiKey> KeyStore::revoke(const std::string& nameOrId) {
-  absl::MutexLock writeLock(&db_.writeMutex());
+  common::MutexLock writeLock(db_.writeMutex());
   ApiKey key;
   try {
     SQLite::Transaction transaction(db_.writer());
@@ -291,7 +291,7 @@ absl::StatusOr<ApiKey> KeyStore::revoke(const std::string& nameOrId) {
   } catch (const SQLite::Exception& e) {
     return store::sqliteError(e);
   }
-  absl::MutexLock lock(&mu_);
+  common::MutexLock lock(mu_);
   active_.erase(key.id);
   return key;
 }
@@ -311,24 +311,21 @@ absl::StatusOr<std::shared_ptr<const Principal>> KeyStore::authenticate(std::str
   const std::string_view id = token.substr(kTokenPrefix.size(), separator - kTokenPrefix.size());
   const std::string_view secret = token.substr(separator + 1);
 
-  std::shared_ptr<const Principal> principal;
-  bool flushDue = false;
+  // The key as it is now; a revocation after this lookup is ordered after this call.
+  std::shared_ptr<CachedKey> key;
   {
-    absl::ReaderMutexLock lock(&mu_);
+    common::MutexLock lock(mu_);
     auto it = active_.find(common::toAbsl(id));
     if (it == active_.end()) return unauthenticated("unknown or revoked API key");
-    CachedKey& key = *it->second;
-    const std::string hash = hashSecret(key.salt, secret);
-    if (hash.size() != key.secretHash.size() ||
-        CRYPTO_memcmp(hash.data(), key.secretHash.data(), hash.size()) != 0) {
-      return unauthenticated("unknown or revoked API key");
-    }
-    flushDue = noteUse(key);
-    principal = key.principal;
+    key = it->second;
   }
-  // Outside the lock: the runner may run the flush inline, and the flush takes the lock.
-  if (flushDue && !flushQueued_.exchange(true)) runInBackground_([this] { flushLastUsed(); });
-  return principal;
+  const std::string hash = hashSecret(key->salt, secret);
+  if (hash.size() != key->secretHash.size() || CRYPTO_memcmp(hash.data(), key->secretHash.data(), hash.size()) != 0) {
+    return unauthenticated("unknown or revoked API key");
+  }
+  // The runner may run the flush inline, and the flush takes the lock.
+  if (noteUse(*key) && !flushQueued_.exchange(true)) runInBackground_([this] { flushLastUsed(); });
+  return key->principal;
 }
 
 bool KeyStore::noteUse(CachedKey& key) {
@@ -341,7 +338,7 @@ void KeyStore::flushLastUsed() {
   flushQueued_ = false;
   std::vector<std::pair<std::string, int64_t>> dirty;
   {
-    absl::ReaderMutexLock lock(&mu_);
+    common::MutexLock lock(mu_);
     for (const auto& [id, key] : active_) {
       const int64_t used = key->lastUsedUs.load();
       if (used != key->persistedUs.load()) {
@@ -351,7 +348,7 @@ void KeyStore::flushLastUsed() {
     }
   }
   if (dirty.empty()) return;
-  absl::MutexLock writeLock(&db_.writeMutex());
+  common::MutexLock writeLock(db_.writeMutex());
   try {
     SQLite::Transaction transaction(db_.writer());
     SQLite::Statement update(db_.writer(), "UPDATE api_keys SET last_used_us = ? WHERE id = ?");

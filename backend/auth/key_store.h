@@ -2,11 +2,11 @@
 #pragma once
 
 #include "auth/principal.h"
+#include "common/mutex.h"
 
 #include <absl/base/thread_annotations.h>
 #include <absl/container/flat_hash_map.h>
 #include <absl/status/statusor.h>
-#include <absl/synchronization/mutex.h>
 #include <absl/time/time.h>
 
 #include <atomic>
@@ -90,6 +90,8 @@ public:
   void flushLastUsed();
 
 private:
+  // Immutable once cached, but for the atomics. Shared, so that authenticate() can check the
+  // secret outside the lock.
   struct CachedKey {
     std::string salt;
     std::string secretHash;
@@ -112,8 +114,8 @@ private:
   BackgroundRunner runInBackground_;
   std::atomic<bool> flushQueued_{false};
 
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<CachedKey>> active_ ABSL_GUARDED_BY(mu_);
+  mutable common::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<CachedKey>> active_ ABSL_GUARDED_BY(mu_);
   bool anyKey_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -6,7 +6,7 @@ namespace surge::engine {
 void CancellationToken::cancel() {
   std::function<void()> hook;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (cancelled_) return;
     cancelled_ = true;
     hook = std::move(hook_);
@@ -15,13 +15,13 @@ void CancellationToken::cancel() {
 }
 
 bool CancellationToken::cancelled() const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   return cancelled_;
 }
 
 void CancellationToken::setHook(std::function<void()> hook) {
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (!cancelled_) {
       hook_ = std::move(hook);
       return;

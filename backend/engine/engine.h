@@ -3,6 +3,7 @@
 // processes) and, in tests/, FakeEngine.
 #pragma once
 
+#include "common/mutex.h"
 #include "store/function_config.h"
 
 #include <absl/status/status.h>
@@ -16,7 +17,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -61,9 +61,9 @@ public:
   void setHook(std::function<void()> hook);
 
 private:
-  mutable std::mutex mu_;
-  bool cancelled_ = false;
-  std::function<void()> hook_;
+  mutable common::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> hook_ ABSL_GUARDED_BY(mu_);
 };
 
 struct InvokeRequest {

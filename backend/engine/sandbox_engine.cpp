@@ -4,6 +4,7 @@
 
 #include "common/absl_compat.h"
 #include "common/files.h"
+#include "common/mutex.h"
 #include "engine/frame_codec.h"
 #include "engine/sandbox_launcher.h"
 
@@ -21,10 +22,8 @@
 
 #include <algorithm>
 #include <array>
-#include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <thread>
 
 namespace surge::engine {
@@ -234,6 +233,7 @@ struct SandboxEngine::Impl {
       removeSandboxDir(instance->sandboxDir);
     }
     // Sandboxes whose launch finished after the loop stopped never reached onLaunched().
+    common::MutexLock lock(unclaimedMu); // uncontended: both threads have stopped
     for (auto& [id, process] : unclaimed) reap(process);
   }
 
@@ -348,7 +348,7 @@ struct SandboxEngine::Impl {
       }
       ::close(childFd);
       if (process.ok()) {
-        std::lock_guard lock(unclaimedMu);
+        common::MutexLock lock(unclaimedMu);
         unclaimed[instance->id] = *process;
       }
       asio::post(
@@ -482,15 +482,15 @@ struct SandboxEngine::Impl {
 
   void updatePooledCount(const PoolKey& key) {
     {
-      std::lock_guard lock(pooledMu);
+      common::MutexLock lock(pooledMu);
       pooledCounts[key] = pool[key].size();
     }
-    pooledChanged.notify_all();
+    pooledChanged.notifyAll();
   }
 
   void onLaunched(const InstancePtr& instance, absl::StatusOr<SandboxProcess> process) {
     {
-      std::lock_guard lock(unclaimedMu);
+      common::MutexLock lock(unclaimedMu);
       unclaimed.erase(instance->id);
     }
     if (!process.ok()) return failStart(instance, process.status());
@@ -513,7 +513,7 @@ struct SandboxEngine::Impl {
       // Not in the pool before its runtime has loaded and says so (LOADED): a stem taken earlier
       // would make the start wait for the interpreter after all.
       instance->lifeTimer = std::make_unique<asio::steady_timer>(io, kStemLoadTimeout);
-      instance->lifeTimer->async_wait([this, instance](const asio::error_code& ec) {
+      instance->lifeTimer->async_wait([instance](const asio::error_code& ec) {
         if (ec || instance->state != State::kStem || instance->loaded) return;
         spdlog::warn("a pre-started sandbox did not load its runtime within {} s", kStemLoadTimeout.count());
         // Not kill(): it stays a stem, so that its exit is not reported as a failed start.
@@ -964,13 +964,13 @@ struct SandboxEngine::Impl {
   std::map<PoolKey, int> launchingStems;           // on the loop only
   uid_t stemSerial = 0;                            // on the loop only
   std::filesystem::path compiledShimDir;           // on the loop only; see compilePythonShim()
-  mutable std::mutex pooledMu;
-  std::condition_variable pooledChanged;
-  std::map<PoolKey, size_t> pooledCounts; // for pooled(), from any thread
+  mutable common::Mutex pooledMu;
+  common::CondVar pooledChanged;
+  std::map<PoolKey, size_t> pooledCounts ABSL_GUARDED_BY(pooledMu); // for pooled(), from any thread
   // Launched by the spawner but not yet handed to the loop; only the destructor reads it after
   // both threads have stopped.
-  std::mutex unclaimedMu;
-  std::map<InstanceId, SandboxProcess> unclaimed;
+  common::Mutex unclaimedMu;
+  std::map<InstanceId, SandboxProcess> unclaimed ABSL_GUARDED_BY(unclaimedMu);
   asio::thread_pool spawner{1};
   // Links code into pooled sandboxes' folders and removes those folders.
   asio::thread_pool files{1};
@@ -999,15 +999,15 @@ void SandboxEngine::invoke(InstanceId id, InvokeRequest request, InvokeCallback 
 }
 
 size_t SandboxEngine::pooled(store::Runtime runtime, uint32_t memoryMb, bool network) const {
-  std::lock_guard lock(impl_->pooledMu);
+  common::MutexLock lock(impl_->pooledMu);
   auto it = impl_->pooledCounts.find({runtime, memoryMb, network});
   return it == impl_->pooledCounts.end() ? 0 : it->second;
 }
 
 bool SandboxEngine::waitPooled(store::Runtime runtime, uint32_t memoryMb, size_t count,
                                std::chrono::milliseconds timeout, bool network) const {
-  std::unique_lock lock(impl_->pooledMu);
-  return impl_->pooledChanged.wait_for(lock, timeout, [&] {
+  common::MutexLock lock(impl_->pooledMu);
+  return impl_->pooledChanged.waitFor(impl_->pooledMu, timeout, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->pooledMu) {
     auto it = impl_->pooledCounts.find({runtime, memoryMb, network});
     return it != impl_->pooledCounts.end() && it->second >= count;
   });

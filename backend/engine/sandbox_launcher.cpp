@@ -2,6 +2,7 @@
 // and execs an unprivileged bwrap that builds the namespaces, mounts and seccomp filter.
 #include "engine/sandbox_launcher.h"
 
+#include "common/mutex.h"
 #include "engine/cgroups.h"
 #include "engine/child_signals.h"
 #include "engine/seccomp_filter.h"
@@ -25,7 +26,6 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <mutex>
 #include <string_view>
 #include <tuple>
 #include <utility>
@@ -153,7 +153,8 @@ absl::Status validate(const SandboxSpec& spec) {
     const bool normal = inside.is_absolute() && inside == inside.lexically_normal() &&
                         std::none_of(inside.begin(), inside.end(), [](const fs::path& p) { return p == ".."; });
     if (!normal || inside == inside.root_path() || hasNul(inside.native()) || hasNul(host.native()) ||
-        std::any_of(std::begin(kReserved), std::end(kReserved), [&](const fs::path& r) { return within(inside, r); })) {
+        std::any_of(std::begin(kReserved), std::end(kReserved),
+                    [&target = inside](const fs::path& r) { return within(target, r); })) {
       return absl::InvalidArgumentError(
           absl::StrCat("bind target '", inside.string(),
                        "' must be a normalised absolute path outside /, /usr, /etc, /code, /tmp, /proc and /dev"));
@@ -335,11 +336,11 @@ public:
   void destroy(SandboxProcess& process) override;
   std::string cgroupVersion() const override { return cgroups_.version() == CgroupVersion::kV2 ? "v2" : "v1"; }
   void warmUp() override {
-    std::lock_guard lock(zygoteMu_);
+    common::MutexLock lock(zygoteMu_);
     if (zygote_) zygote_->warmUp();
   }
   pid_t zygotePid() const override {
-    std::lock_guard lock(zygoteMu_);
+    common::MutexLock lock(zygoteMu_);
     return zygote_ ? zygote_->pid() : -1;
   }
 
@@ -354,7 +355,7 @@ private:
   const std::vector<std::string> hostArgs_;
   // Outbound network for SandboxSpec::network, or why there is none.
   absl::StatusOr<std::unique_ptr<SandboxNetwork>> network_;
-  mutable std::mutex zygoteMu_; // launch() is thread-safe; the zygote serves one request at a time
+  mutable common::Mutex zygoteMu_; // launch() is thread-safe; the zygote serves one request at a time
   std::unique_ptr<Zygote> zygote_ ABSL_PT_GUARDED_BY(zygoteMu_);
 };
 
@@ -467,7 +468,7 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launchWith(const SandboxSpe
   std::vector<std::string> args = bwrapArgs(spec);
   const std::vector<fs::path> joinFiles = cgroups_.joinFiles(*dirs);
   if (spec.viaZygote && !spec.network) {
-    std::lock_guard lock(zygoteMu_);
+    common::MutexLock lock(zygoteMu_);
     if (zygote_) {
       ZygoteRequest request;
       request.uid = spec.uid;

@@ -234,7 +234,7 @@ absl::StatusOr<std::unique_ptr<SandboxNetwork>> SandboxNetwork::create(NetworkOp
       return absl::FailedPreconditionError(absl::StrCat("cannot write ", network->resolvConf_.string()));
     }
   }
-  absl::MutexLock lock(&network->mu_);
+  common::MutexLock lock(network->mu_);
   if (auto status = network->attachPrograms(hostIpv4Addresses()); !status.ok()) return status;
   return network;
 }
@@ -246,12 +246,12 @@ SandboxNetwork::~SandboxNetwork() {
   removeCgroup(cgroupDir_);
   std::error_code ec;
   if (!resolvConf_.empty()) fs::remove(resolvConf_, ec);
-  absl::MutexLock lock(&mu_);
+  common::MutexLock lock(mu_);
   for (int fd : programFds_) ::close(fd);
 }
 
 std::vector<Ipv4Net> SandboxNetwork::refused() const {
-  absl::MutexLock lock(&mu_);
+  common::MutexLock lock(mu_);
   return refused_;
 }
 
@@ -318,7 +318,7 @@ absl::Status SandboxNetwork::attachPrograms(std::vector<uint32_t> hostAddresses)
 absl::StatusOr<NetworkAttachment> SandboxNetwork::attach() {
   {
     std::vector<uint32_t> addresses = hostIpv4Addresses();
-    absl::MutexLock lock(&mu_);
+    common::MutexLock lock(mu_);
     if (addresses != hostAddresses_) {
       spdlog::info("the host's IPv4 addresses changed; the sandboxes' network filter follows");
       if (auto status = attachPrograms(std::move(addresses)); !status.ok()) return status;

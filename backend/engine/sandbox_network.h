@@ -3,9 +3,10 @@
 // denied by the operator refused by the kernel (cgroup BPF on the helpers' sockets).
 #pragma once
 
+#include "common/mutex.h"
+
 #include <absl/base/thread_annotations.h>
 #include <absl/status/statusor.h>
-#include <absl/synchronization/mutex.h>
 
 #include <sys/types.h>
 
@@ -90,7 +91,7 @@ private:
   NetworkOptions options_;
   std::filesystem::path cgroupDir_;
   std::filesystem::path resolvConf_; // what the helpers read as /etc/resolv.conf; empty: the host's
-  mutable absl::Mutex mu_;
+  mutable common::Mutex mu_;
   std::vector<Ipv4Net> refused_ ABSL_GUARDED_BY(mu_);
   std::vector<uint32_t> hostAddresses_ ABSL_GUARDED_BY(mu_); // what refused_ was built from
   std::vector<int> programFds_ ABSL_GUARDED_BY(mu_);         // attached to cgroupDir_

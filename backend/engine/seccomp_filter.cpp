@@ -58,6 +58,12 @@ struct ContextDeleter {
 };
 using ContextPtr = std::unique_ptr<void, ContextDeleter>;
 
+// A comparison of the first argument: libseccomp's SCMP_A0() in C++ (the macro is a C99
+// compound literal, which clang's -Wpedantic refuses).
+scmp_arg_cmp firstArgument(scmp_compare op, uint64_t value, uint64_t second = 0) {
+  return scmp_arg_cmp{0, op, value, second};
+}
+
 absl::Status seccompError(std::string_view what, int rc) {
   return absl::InternalError(absl::StrCat("seccomp: ", common::toAbsl(what), ": ", std::strerror(-rc)));
 }
@@ -106,8 +112,8 @@ absl::StatusOr<SeccompFilter> SeccompFilter::build() {
     }
   }
   for (const uint64_t flag : kCloneNamespaceFlags) {
-    const int rc =
-        seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag));
+    const int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                                    firstArgument(SCMP_CMP_MASKED_EQ, flag, flag));
     if (rc != 0) return seccompError("cannot restrict clone", rc);
   }
   // Families are compared as 64-bit values, so a number with stray high bits (which the kernel
@@ -116,12 +122,12 @@ absl::StatusOr<SeccompFilter> SeccompFilter::build() {
     if (std::find(std::begin(kAllowedFamilies), std::end(kAllowedFamilies), family) != std::end(kAllowedFamilies)) {
       continue;
     }
-    const int rc =
-        seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, family));
+    const int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+                                    firstArgument(SCMP_CMP_EQ, family));
     if (rc != 0) return seccompError("cannot restrict socket families", rc);
   }
   if (const int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
-                                      SCMP_A0(SCMP_CMP_GT, kHighestAllowedFamily));
+                                      firstArgument(SCMP_CMP_GT, kHighestAllowedFamily));
       rc != 0) {
     return seccompError("cannot restrict socket families", rc);
   }

@@ -28,8 +28,6 @@ constexpr int kZygoteControlFd = 3;
 constexpr int kZygoteShimFd = 4;
 // A zygote answers a request within microseconds; one silent this long is stuck.
 constexpr int kReplyTimeoutMs = 5000;
-// How long starts go by bubblewrap after a zygote failed to load, before another is tried.
-constexpr auto kRetryAfterLoadFailure = std::chrono::seconds(5);
 
 } // namespace
 
@@ -111,7 +109,9 @@ bool Zygote::awaitReady(Process& process, std::chrono::milliseconds wait) {
     process.ready = true;
     return true;
   }
-  spdlog::warn("the Python zygote (pid {}) exited while loading; starts use bubblewrap until one loads", process.pid);
+  spdlog::warn("the Python zygote (pid {}) exited while loading; starts use bubblewrap for {} ms", process.pid,
+               options_.loadFailureBackoff.count());
+  retryAfter_ = std::chrono::steady_clock::now() + options_.loadFailureBackoff;
   retire(process, true);
   return false;
 }
@@ -143,7 +143,9 @@ absl::StatusOr<pid_t> Zygote::spawn(const ZygoteRequest& request) {
   // Replacement: prepared from half the budget on, taken once ready; at twice the budget the
   // old one serves no more.
   const int budget = std::max(1, options_.forksPerZygote);
-  if (current_.forks >= budget / 2 && next_.pid < 0) next_ = start();
+  if (current_.forks >= budget / 2 && next_.pid < 0 && std::chrono::steady_clock::now() >= retryAfter_) {
+    next_ = start();
+  }
   if (current_.forks >= budget &&
       awaitReady(next_, current_.forks >= 2 * budget ? options_.bootWait : std::chrono::milliseconds(0))) {
     retire(current_, false);

@@ -25,6 +25,9 @@ struct ZygoteOptions {
   int forksPerZygote = 64;
   // How long a start waits for a zygote that is still loading before bubblewrap takes over.
   std::chrono::milliseconds bootWait{1000};
+  // After a zygote exits while loading (a broken shim or interpreter), starts go by bubblewrap
+  // this long before another zygote is tried.
+  std::chrono::milliseconds loadFailureBackoff{5000};
 };
 
 // What the zygote needs for one sandbox: the same bubblewrap arguments the launcher would exec
@@ -50,7 +53,8 @@ public:
   void warmUp();
   // Forks a sandboxed process. Its pid, a child of the caller (CLONE_PARENT): wait for it as
   // for bubblewrap's outer process. UNAVAILABLE when no zygote could serve (it died, or is still
-  // loading past bootWait): the caller falls back to bubblewrap, and a new zygote is on its way.
+  // loading past bootWait): the caller falls back to bubblewrap, and a new zygote is on its way
+  // (loadFailureBackoff later when the last one exited while loading).
   // INVALID_ARGUMENT when the zygote refused the request, with its reason.
   absl::StatusOr<pid_t> spawn(const ZygoteRequest& request);
   // The zygote serving now, or -1 (for tests and monitoring).

@@ -34,7 +34,7 @@ Database::~Database() = default;
 
 absl::StatusOr<std::unique_ptr<Database>> Database::open(const std::filesystem::path& path) {
   std::unique_ptr<Database> db(new Database(path));
-  absl::MutexLock lock(&db->writeMu_);
+  common::MutexLock lock(db->writeMu_);
   try {
     db->writer_ = openConnection(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     // Function environments may hold secrets: the database is for surged's user alone. SQLite
@@ -65,7 +65,7 @@ Database::ReadLease::~ReadLease() {
 
 Database::ReadLease Database::read() {
   {
-    absl::MutexLock lock(&idleMu_);
+    common::MutexLock lock(idleMu_);
     if (!idleReaders_.empty()) {
       auto connection = std::move(idleReaders_.back());
       idleReaders_.pop_back();
@@ -76,7 +76,7 @@ Database::ReadLease Database::read() {
 }
 
 void Database::release(std::unique_ptr<SQLite::Database> connection) {
-  absl::MutexLock lock(&idleMu_);
+  common::MutexLock lock(idleMu_);
   if (idleReaders_.size() < kMaxIdleReaders) idleReaders_.push_back(std::move(connection));
 }
 

@@ -2,9 +2,10 @@
 // (functions, API keys, the audit trail): one writer connection and a pool of readers.
 #pragma once
 
+#include "common/mutex.h"
+
 #include <absl/base/thread_annotations.h>
 #include <absl/status/statusor.h>
-#include <absl/synchronization/mutex.h>
 
 #include <filesystem>
 #include <memory>
@@ -27,7 +28,7 @@ public:
   static absl::StatusOr<std::unique_ptr<Database>> open(const std::filesystem::path& path);
   ~Database();
 
-  absl::Mutex& writeMutex() ABSL_LOCK_RETURNED(writeMu_) { return writeMu_; }
+  common::Mutex& writeMutex() ABSL_LOCK_RETURNED(writeMu_) { return writeMu_; }
   SQLite::Database& writer() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writeMu_) { return *writer_; }
 
   // A read-only connection for the lifetime of the lease.
@@ -49,9 +50,9 @@ private:
   void release(std::unique_ptr<SQLite::Database> connection);
 
   const std::filesystem::path path_;
-  absl::Mutex writeMu_;
+  common::Mutex writeMu_;
   std::unique_ptr<SQLite::Database> writer_ ABSL_GUARDED_BY(writeMu_);
-  absl::Mutex idleMu_;
+  common::Mutex idleMu_;
   std::vector<std::unique_ptr<SQLite::Database>> idleReaders_ ABSL_GUARDED_BY(idleMu_);
 };
 

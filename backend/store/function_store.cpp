@@ -237,7 +237,7 @@ absl::Status FunctionStore::initialise() {
   if (!blobs.ok()) return blobs.status();
   blobs_ = std::move(*blobs);
 
-  absl::MutexLock lock(&db_.writeMutex());
+  common::MutexLock lock(db_.writeMutex());
   return collectGarbage();
 }
 
@@ -292,7 +292,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::createFunction(const std::string& 
   resolveDefaults(config);
   if (auto status = validateConfig(config); !status.ok()) return status;
 
-  absl::MutexLock lock(&db_.writeMutex());
+  common::MutexLock lock(db_.writeMutex());
   try {
     SQLite::Transaction transaction(db_.writer());
     if (loadFunction(db_.writer(), ns, name)) {
@@ -422,7 +422,7 @@ FunctionStore::updateFunctionRow(const std::string& ns, const std::string& name,
 absl::StatusOr<FunctionRecord> FunctionStore::updateConfig(const std::string& ns, const std::string& name,
                                                            int64_t expectedRevision, const ConfigMutator& mutate) {
   if (auto status = validateRef(ns, name); !status.ok()) return status;
-  absl::MutexLock lock(&db_.writeMutex());
+  common::MutexLock lock(db_.writeMutex());
   try {
     return updateFunctionRow(ns, name, expectedRevision, [&](FunctionRecord& record) -> absl::Status {
       FunctionConfig config = record.config;
@@ -446,7 +446,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::updateConfig(const std::string& ns
 absl::StatusOr<int64_t> FunctionStore::deleteFunction(const std::string& ns, const std::string& name,
                                                       int64_t expectedRevision) {
   if (auto status = validateRef(ns, name); !status.ok()) return status;
-  absl::MutexLock lock(&db_.writeMutex());
+  common::MutexLock lock(db_.writeMutex());
   std::vector<std::string> shas;
   int64_t id = 0;
   try {
@@ -513,7 +513,7 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
     }
   }
 
-  absl::MutexLock lock(&db_.writeMutex());
+  common::MutexLock lock(db_.writeMutex());
   bool blobPlaced = false;
   try {
     SQLite::Transaction transaction(db_.writer());
@@ -635,9 +635,10 @@ absl::StatusOr<FunctionRecord> FunctionStore::setActiveVersion(const std::string
   if (auto status = validateRef(ns, name); !status.ok()) return status;
   if (version < 1)
     return absl::InvalidArgumentError(absl::StrCat("version ", version, " is not valid: versions start at 1"));
-  absl::MutexLock lock(&db_.writeMutex());
+  common::MutexLock lock(db_.writeMutex());
   try {
-    return updateFunctionRow(ns, name, expectedRevision, [&](FunctionRecord& record) -> absl::Status {
+    // updateFunctionRow() calls it with the write lock held.
+    auto activate = [&](FunctionRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::Status {
       SQLite::Statement query(db_.writer(), R"sql(
         SELECT v.sha256 FROM code_versions v JOIN functions f ON f.id = v.function_id
         WHERE f.namespace = ? AND f.name = ? AND v.version = ?)sql");
@@ -653,7 +654,8 @@ absl::StatusOr<FunctionRecord> FunctionStore::setActiveVersion(const std::string
       if (auto status = checkEntryPoints(code, record.config, false); !status.ok()) return status;
       record.activeVersion = version;
       return absl::OkStatus();
-    });
+    };
+    return updateFunctionRow(ns, name, expectedRevision, activate);
   } catch (const SQLite::Exception& e) {
     return sqliteError(e);
   }

@@ -3,12 +3,12 @@
 #pragma once
 
 #include "store/archive_unpacker.h"
+#include "store/database.h" // the lock annotations name db_.writeMutex()
 #include "store/function_config.h"
 
 #include <absl/base/thread_annotations.h>
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
-#include <absl/synchronization/mutex.h>
 #include <absl/time/time.h>
 
 #include <cstdint>
@@ -30,7 +30,6 @@ namespace surge::store {
 
 class BlobStore;
 class BlobWriter;
-class Database;
 
 struct StoreOptions {
   // Holds surge.db, blobs/, code/ and tmp/.

@@ -8,7 +8,7 @@
 namespace surge::store {
 
 absl::StatusOr<int64_t> beginServerRun(Database& db, absl::Time now) {
-  absl::MutexLock lock(&db.writeMutex());
+  common::MutexLock lock(db.writeMutex());
   try {
     SQLite::Statement insert(db.writer(), "INSERT INTO server_runs (started_us) VALUES (?)");
     insert.bind(1, absl::ToUnixMicros(now));

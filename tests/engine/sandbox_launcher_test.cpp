@@ -28,6 +28,7 @@
 #include <deque>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -1222,6 +1223,32 @@ TEST_P(SandboxLauncherZygoteTest, AZygoteThatCannotStartLeavesEveryStartToBubble
   Outcome outcome = finish(launchVia(spec("i-no-zygote", python("print('bwrap')")), false));
   EXPECT_EQ(outcome.exitCode(), 0) << outcome.err;
   EXPECT_EQ(outcome.out, "bwrap\n");
+}
+
+TEST_P(SandboxLauncherZygoteTest, AZygoteThatExitsWhileLoadingIsNotRetriedDuringTheBackoff) {
+  // A stand-in for a broken shim: it notes each start and exits before it says READY.
+  const fs::path starts = dir_.path() / "zygote-starts";
+  const fs::path program = dir_.path() / "failing-zygote";
+  {
+    std::ofstream script(program);
+    script << "#!/bin/sh\necho started >> '" << starts.string() << "'\nexit 1\n";
+  }
+  fs::permissions(program, fs::perms::owner_all);
+  ZygoteOptions options;
+  options.program = program;
+  options.bootWait = kDeadline;
+  options.loadFailureBackoff = std::chrono::hours(1);
+  recreate(options);
+  for (const char* name : {"i-first", "i-second", "i-third"}) {
+    Outcome outcome = finish(launchVia(spec(name, python("print('bwrap')")), false));
+    EXPECT_EQ(outcome.exitCode(), 0) << outcome.err;
+    EXPECT_EQ(outcome.out, "bwrap\n");
+  }
+  launcher_->warmUp();
+  std::ifstream noted(starts);
+  const std::string all((std::istreambuf_iterator<char>(noted)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all, "started\n") << "only the first zygote was started";
+  EXPECT_EQ(launcher_->zygotePid(), -1);
 }
 
 TEST_P(SandboxLauncherZygoteTest, AZygoteIsReplacedAfterItsForkBudgetSoChildrenStopSharingItsLayout) {

@@ -2,8 +2,7 @@
 #pragma once
 
 #include "common/clock.h"
-
-#include <absl/synchronization/mutex.h>
+#include "common/mutex.h"
 
 namespace surge::testing {
 
@@ -12,22 +11,22 @@ public:
   explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1'800'000'000)) : now_(start) {}
 
   absl::Time now() const override {
-    absl::MutexLock lock(&mu_);
+    common::MutexLock lock(mu_);
     return now_;
   }
   // Starts at an arbitrary point and moves with advance(), like now().
   std::chrono::steady_clock::time_point steadyNow() const override {
-    absl::MutexLock lock(&mu_);
+    common::MutexLock lock(mu_);
     return steadyNow_;
   }
   void advance(absl::Duration by) {
-    absl::MutexLock lock(&mu_);
+    common::MutexLock lock(mu_);
     now_ += by;
     steadyNow_ += absl::ToChronoNanoseconds(by);
   }
 
 private:
-  mutable absl::Mutex mu_;
+  mutable common::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
   std::chrono::steady_clock::time_point steadyNow_ ABSL_GUARDED_BY(mu_) =
       std::chrono::steady_clock::time_point(std::chrono::hours(1000));

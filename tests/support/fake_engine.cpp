@@ -6,14 +6,14 @@
 namespace surge::testing {
 
 engine::InstanceId FakeEngine::start(const engine::InstanceSpec& spec) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   const engine::InstanceId id = nextId_++;
   instances_[id].spec = spec;
   return id;
 }
 
 void FakeEngine::invoke(engine::InstanceId id, engine::InvokeRequest request, engine::InvokeCallback done) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto it = instances_.find(id);
   absl::Status refusal;
   if (it == instances_.end() || it->second.stopped) {
@@ -32,7 +32,7 @@ void FakeEngine::invoke(engine::InstanceId id, engine::InvokeRequest request, en
 }
 
 void FakeEngine::stop(engine::InstanceId id, engine::StopMode mode) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto it = instances_.find(id);
   if (it == instances_.end() || it->second.stopped) return;
   it->second.stopped = true;
@@ -43,7 +43,7 @@ void FakeEngine::stop(engine::InstanceId id, engine::StopMode mode) {
 }
 
 void FakeEngine::finishStart(engine::InstanceId id, const absl::Status& status) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto it = instances_.find(id);
   if (it == instances_.end()) return;
   it->second.ready = status.ok();
@@ -52,7 +52,7 @@ void FakeEngine::finishStart(engine::InstanceId id, const absl::Status& status) 
 }
 
 void FakeEngine::finishInvoke(const std::string& requestId, absl::StatusOr<engine::InvokeResult> result) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto call = calls_.find(requestId);
   if (call == calls_.end()) return;
   const engine::InstanceId id = call->second.instance;
@@ -66,7 +66,7 @@ void FakeEngine::finishInvoke(const std::string& requestId, absl::StatusOr<engin
 }
 
 void FakeEngine::crash(engine::InstanceId id, const std::string& reason) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   if (instances_.contains(id)) exitLocked(id, engine::InstanceExit{reason, false}, "Crashed", reason);
 }
 
@@ -85,19 +85,19 @@ void FakeEngine::exitLocked(engine::InstanceId id, const engine::InstanceExit& e
 }
 
 std::map<engine::InstanceId, FakeEngine::Instance> FakeEngine::instances() const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   return instances_;
 }
 
 std::map<std::string, engine::InstanceId> FakeEngine::inflightRequests() const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   std::map<std::string, engine::InstanceId> result;
   for (const auto& [requestId, call] : calls_) result[requestId] = call.instance;
   return result;
 }
 
 std::string FakeEngine::requestWithPayload(const std::string& payload) const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   for (const auto& [requestId, call] : calls_) {
     if (call.payload == payload) return requestId;
   }

@@ -2,10 +2,10 @@
 // when an instance becomes ready, when a request finishes, and when an instance dies.
 #pragma once
 
+#include "common/mutex.h"
 #include "engine/engine.h"
 
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -50,14 +50,14 @@ private:
     std::string payload;
   };
   void exitLocked(engine::InstanceId id, const engine::InstanceExit& exit, const std::string& errorType,
-                  const std::string& errorMessage);
+                  const std::string& errorMessage) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   engine::Executor executor_;
   engine::InstanceObserver& observer_;
-  mutable std::mutex mu_;
-  engine::InstanceId nextId_ = 1;
-  std::map<engine::InstanceId, Instance> instances_;
-  std::map<std::string, Call> calls_;
+  mutable common::Mutex mu_;
+  engine::InstanceId nextId_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<engine::InstanceId, Instance> instances_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Call> calls_ ABSL_GUARDED_BY(mu_);
 };
 
 } // namespace surge::testing

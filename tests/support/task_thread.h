@@ -2,10 +2,10 @@
 // tests can check they never run on the engine's own threads.
 #pragma once
 
-#include <condition_variable>
+#include "common/mutex.h"
+
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 
 namespace surge::testing {
@@ -15,40 +15,41 @@ public:
   TaskThread() : thread_([this] { run(); }) {}
   ~TaskThread() {
     {
-      std::lock_guard lock(mu_);
+      common::MutexLock lock(mu_);
       done_ = true;
     }
-    cv_.notify_all();
+    cv_.notifyAll();
     thread_.join();
   }
 
   void post(std::function<void()> task) {
     {
-      std::lock_guard lock(mu_);
+      common::MutexLock lock(mu_);
       tasks_.push_back(std::move(task));
     }
-    cv_.notify_all();
+    cv_.notifyAll();
   }
   std::thread::id id() const { return thread_.get_id(); }
 
 private:
   void run() {
-    std::unique_lock lock(mu_);
     while (true) {
-      cv_.wait(lock, [this] { return done_ || !tasks_.empty(); });
-      if (tasks_.empty()) return;
-      auto task = std::move(tasks_.front());
-      tasks_.pop_front();
-      lock.unlock();
+      std::function<void()> task;
+      {
+        common::MutexLock lock(mu_);
+        cv_.wait(mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
       task();
-      lock.lock();
     }
   }
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
-  bool done_ = false;
+  common::Mutex mu_;
+  common::CondVar cv_;
+  std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
