@@ -17,10 +17,10 @@
 // Two more children split the gap between the echo and surged (bench/python_hop.h): the same server
 // forwarding each call to plain Python shims, first as they are, then each in a cgroup with a
 // sandbox's limits. The difference between those and surged is surged's own cost.
-#include "support/function_setup.h"
 #include "bench/load_generator.h"
 #include "bench/python_hop.h"
 #include "support/client.h"
+#include "support/function_setup.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -486,8 +486,8 @@ int main(int argc, char** argv) {
     surgeResponseBytes = response.ByteSizeLong();
   }
   size_t echoResponseBytes = 0;
-  for (const ServerChild* child : std::initializer_list<const ServerChild*>{
-           &echo, hop ? &*hop : nullptr, hopInCgroups ? &*hopInCgroups : nullptr}) {
+  for (const ServerChild* child : std::initializer_list<const ServerChild*>{&echo, hop ? &*hop : nullptr,
+                                                                            hopInCgroups ? &*hopInCgroups : nullptr}) {
     if (child == nullptr) continue;
     auto stub = bench::EchoService::NewStub(ownChannel(child->address()));
     v1::InvokeRequest request;
@@ -510,8 +510,8 @@ int main(int argc, char** argv) {
                                      : "one channel (own TCP connection) per client",
               std::chrono::duration<double>(settings.warmup).count(),
               std::chrono::duration<double>(settings.measure).count());
-  std::printf("%-34s %7s %9s %9s %9s %9s %9s %6s %7s %7s %7s %8s %7s\n", "target", "clients", "calls/s", "p50 us", "p90 us",
-              "p99 us", "max us", "fail", "cliCPU", "srvCPU", "sbxCPU", "throttl", "cs/call");
+  std::printf("%-34s %7s %9s %9s %9s %9s %9s %6s %7s %7s %7s %8s %7s\n", "target", "clients", "calls/s", "p50 us",
+              "p90 us", "p99 us", "max us", "fail", "cliCPU", "srvCPU", "sbxCPU", "throttl", "cs/call");
 
   std::vector<TargetInfo> targets = {{Target::kEcho, "grpc echo (ceiling)", &echo}};
   if (hop) {

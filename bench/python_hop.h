@@ -83,7 +83,7 @@ private:
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::unique_ptr<Shim>> shims_;
-  std::vector<Shim*> idle_;                  // on the loop only
+  std::vector<Shim*> idle_;                   // on the loop only
   std::deque<std::unique_ptr<Call>> waiting_; // on the loop only
   std::thread loop_;
   uint64_t nextRequest_ = 0; // on the loop only

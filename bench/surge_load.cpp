@@ -16,9 +16,9 @@
 //                          [--realtime 0|1]
 // The sender runs at SCHED_FIFO priority 1 unless --realtime 0 (see OpenLoopGenerator);
 // --records writes one CSV line per request.
-#include "support/function_setup.h"
 #include "bench/load_generator.h"
 #include "support/client.h"
+#include "support/function_setup.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 

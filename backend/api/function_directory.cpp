@@ -116,9 +116,8 @@ void FunctionDirectory::deleted(const std::string& ns, const std::string& name, 
   scheduler_.remove(key);
 }
 
-absl::StatusOr<store::FunctionRecord> FunctionDirectory::createFunction(const std::string& ns,
-                                                                       const std::string& name,
-                                                                       const store::FunctionConfig& config) {
+absl::StatusOr<store::FunctionRecord> FunctionDirectory::createFunction(const std::string& ns, const std::string& name,
+                                                                        const store::FunctionConfig& config) {
   common::MutexLock reservations(reservationChanges_);
   if (auto fits = reservationFits(ns, name, store::FunctionConfig{}, config); !fits.ok()) return fits;
   auto created = store_.createFunction(ns, name, config);
@@ -154,8 +153,8 @@ FunctionDirectory::updateConfig(const std::string& ns, const std::string& name, 
 }
 
 absl::Status FunctionDirectory::reservationFits(const std::string& ns, const std::string& name,
-                                               const store::FunctionConfig& before,
-                                               const store::FunctionConfig& after) {
+                                                const store::FunctionConfig& before,
+                                                const store::FunctionConfig& after) {
   store::FunctionConfig resolved = after;
   store::resolveDefaults(resolved);
   if (!store::validateConfig(resolved).ok()) return absl::OkStatus();

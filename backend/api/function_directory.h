@@ -42,7 +42,7 @@ public:
   // The instance spec of a retained version, with the function's current config. NOT_FOUND
   // naming the version when it is not retained.
   absl::StatusOr<std::shared_ptr<const engine::InstanceSpec>> versionSpec(const scheduler::FunctionDefinition& function,
-                                                                           int64_t version) const;
+                                                                          int64_t version) const;
 
   // The store changed the function: refresh the cache and tell the scheduler if it runs or
   // reserves anything for it.

@@ -85,8 +85,7 @@ grpc::ServerUnaryReactor* FunctionService::UpdateFunctionConfig(grpc::CallbackSe
                        const std::string ns = namespaceOrDefault(request->namespace_());
                        if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
                        auto updated = directory_.updateConfig(
-                           ns, request->name(), request->expected_revision(),
-                           [request](store::FunctionConfig& config) {
+                           ns, request->name(), request->expected_revision(), [request](store::FunctionConfig& config) {
                              return applyFieldMask(request->update_mask(), request->config(), config);
                            });
                        if (!updated.ok()) return updated.status();
@@ -156,8 +155,7 @@ public:
   UploadReactor(grpc::CallbackServerContext* context, absl::StatusOr<PrincipalPtr> principal,
                 store::FunctionStore& store, FunctionDirectory& directory, auth::AuditLog& audit,
                 common::WorkerPool& workers, v1::UploadCodeResponse* response)
-      : context_(context), store_(store), directory_(directory), audit_(audit), workers_(workers),
-        response_(response) {
+      : context_(context), store_(store), directory_(directory), audit_(audit), workers_(workers), response_(response) {
     if (!principal.ok()) {
       Finish(toGrpcStatus(principal.status()));
       return;

@@ -109,7 +109,7 @@ private:
   }
 
   grpc::CallbackServerContext& context_; // only until the call is finished
-  v1::InvokeResponse& response_;          // likewise
+  v1::InvokeResponse& response_;         // likewise
   scheduler::Scheduler& scheduler_;
   std::string payload_;
   scheduler::SteadyTime deadline_;
@@ -124,8 +124,8 @@ InvokeService::InvokeService(CallGuard& guard, FunctionDirectory& directory, sch
                              common::WorkerPool& workers)
     : guard_(guard), directory_(directory), scheduler_(scheduler), workers_(workers) {}
 
-grpc::ServerUnaryReactor* InvokeService::Invoke(grpc::CallbackServerContext* context,
-                                                const v1::InvokeRequest* request, v1::InvokeResponse* response) {
+grpc::ServerUnaryReactor* InvokeService::Invoke(grpc::CallbackServerContext* context, const v1::InvokeRequest* request,
+                                                v1::InvokeResponse* response) {
   auto who = guard_.admit(*context, auth::Operation::kInvoke);
   if (!who.ok()) return finishNow(context, who.status());
   const std::string ns = namespaceOrDefault(request->namespace_());
@@ -133,18 +133,18 @@ grpc::ServerUnaryReactor* InvokeService::Invoke(grpc::CallbackServerContext* con
     return finishNow(context, status);
   }
   if (!(*who)->mayInvoke(request->function())) {
-    return finishNow(context, absl::PermissionDeniedError(absl::StrCat("key '", (*who)->keyName,
-                                                                       "' may not invoke function '",
-                                                                       request->function(), "'")));
+    return finishNow(context, absl::PermissionDeniedError(absl::StrCat(
+                                  "key '", (*who)->keyName, "' may not invoke function '", request->function(), "'")));
   }
   if (request->payload().size() > kMaxPayloadBytes) {
-    return finishNow(context, absl::InvalidArgumentError(absl::StrCat(
-                                  "payload of ", request->payload().size(), " bytes is over the limit of ",
-                                  kMaxPayloadBytes, " bytes (6 MiB)")));
+    return finishNow(context, absl::InvalidArgumentError(absl::StrCat("payload of ", request->payload().size(),
+                                                                      " bytes is over the limit of ", kMaxPayloadBytes,
+                                                                      " bytes (6 MiB)")));
   }
   if (request->version() < 0) {
-    return finishNow(context, absl::InvalidArgumentError(absl::StrCat(
-                                  "version ", request->version(), " is not valid: 0 (the active version) or 1 and up")));
+    return finishNow(context,
+                     absl::InvalidArgumentError(absl::StrCat("version ", request->version(),
+                                                             " is not valid: 0 (the active version) or 1 and up")));
   }
   auto* call = new InvokeCall(*context, *request, *response, scheduler_);
   auto function = directory_.cached(ns, request->function());

@@ -20,14 +20,10 @@ using auth::Operation;
 
 v1::InstanceState toProto(scheduler::InstanceState state) {
   switch (state) {
-  case scheduler::InstanceState::kStarting:
-    return v1::STARTING;
-  case scheduler::InstanceState::kIdle:
-    return v1::IDLE;
-  case scheduler::InstanceState::kBusy:
-    return v1::BUSY;
-  case scheduler::InstanceState::kDraining:
-    return v1::DRAINING;
+  case scheduler::InstanceState::kStarting: return v1::STARTING;
+  case scheduler::InstanceState::kIdle: return v1::IDLE;
+  case scheduler::InstanceState::kBusy: return v1::BUSY;
+  case scheduler::InstanceState::kDraining: return v1::DRAINING;
   }
   return v1::INSTANCE_STATE_UNSPECIFIED;
 }
@@ -131,8 +127,8 @@ grpc::ServerUnaryReactor* ScalingService::AddReservationSchedule(grpc::CallbackS
 grpc::ServerUnaryReactor* ScalingService::ListReservationSchedules(grpc::CallbackServerContext* context,
                                                                    const v1::ListReservationSchedulesRequest* request,
                                                                    v1::ListReservationSchedulesResponse*) {
-  return finishScheduleCallPending(guard_, context, Operation::kReadScaling, request->namespace_(),
-                                   request->function(), "ScalingService.ListReservationSchedules");
+  return finishScheduleCallPending(guard_, context, Operation::kReadScaling, request->namespace_(), request->function(),
+                                   "ScalingService.ListReservationSchedules");
 }
 
 grpc::ServerUnaryReactor* ScalingService::RemoveReservationSchedule(grpc::CallbackServerContext* context,

@@ -23,8 +23,8 @@ class FunctionDirectory;
 // in must outlive the gRPC server.
 class ScalingService final : public v1::ScalingService::CallbackService {
 public:
-  ScalingService(FunctionDirectory& directory, scheduler::Scheduler& scheduler, CallGuard& guard,
-                 auth::AuditLog& audit, common::WorkerPool& workers);
+  ScalingService(FunctionDirectory& directory, scheduler::Scheduler& scheduler, CallGuard& guard, auth::AuditLog& audit,
+                 common::WorkerPool& workers);
 
   grpc::ServerUnaryReactor* SetReservedCapacity(grpc::CallbackServerContext* context,
                                                 const v1::SetReservedCapacityRequest* request,

@@ -47,8 +47,8 @@ grpc::ServerWriteReactor<Message>* pendingStream(CallGuard& guard, grpc::Callbac
 } // namespace
 
 grpc::ServerUnaryReactor* finishScheduleCallPending(CallGuard& guard, grpc::CallbackServerContext* context,
-                                                   Operation operation, const std::string& ns,
-                                                   const std::string& function, const char* call) {
+                                                    Operation operation, const std::string& ns,
+                                                    const std::string& function, const char* call) {
   return pendingForFunction(guard, context, operation, ns, function, call, kSchedules);
 }
 

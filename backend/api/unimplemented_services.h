@@ -12,8 +12,8 @@ namespace surge::api {
 // Admits a call on `function`, checks that the key sees it, then answers UNIMPLEMENTED saying
 // that `call` arrives with reservation schedules (for the ScalingService calls not served yet).
 grpc::ServerUnaryReactor* finishScheduleCallPending(CallGuard& guard, grpc::CallbackServerContext* context,
-                                                   auth::Operation operation, const std::string& ns,
-                                                   const std::string& function, const char* call);
+                                                    auth::Operation operation, const std::string& ns,
+                                                    const std::string& function, const char* call);
 
 class PendingMetricsService final : public v1::MetricsService::CallbackService {
 public:

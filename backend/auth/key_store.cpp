@@ -164,8 +164,7 @@ absl::StatusOr<CreatedKey> KeyStore::create(const std::string& name, Role role, 
   return std::move(inserted->created);
 }
 
-absl::StatusOr<KeyStore::ReplacedKey> KeyStore::replaceAdmin(const std::string& name,
-                                                             const TokenWriter& beforeCommit) {
+absl::StatusOr<KeyStore::ReplacedKey> KeyStore::replaceAdmin(const std::string& name, const TokenWriter& beforeCommit) {
   return insertKey(name, Role::kAdmin, {}, {}, true, beforeCommit);
 }
 

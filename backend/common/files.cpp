@@ -67,10 +67,10 @@ absl::Status checkPassableByAnyone(const fs::path& dir) {
     struct stat st {};
     if (::stat(walked.c_str(), &st) != 0) break; // made later, by surged
     if (S_ISDIR(st.st_mode) && (st.st_mode & S_IXOTH) == 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          walked.string(), " is mode ", absl::StrFormat("%04o", st.st_mode & 07777),
-          ": the sandboxes' unprivileged uids cannot pass through it to reach ", dir.string(),
-          "; allow it (chmod o+x ", walked.string(), ") or choose a folder elsewhere"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(walked.string(), " is mode ", absl::StrFormat("%04o", st.st_mode & 07777),
+                       ": the sandboxes' unprivileged uids cannot pass through it to reach ", dir.string(),
+                       "; allow it (chmod o+x ", walked.string(), ") or choose a folder elsewhere"));
     }
   }
   return absl::OkStatus();

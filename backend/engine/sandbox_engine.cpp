@@ -439,8 +439,8 @@ struct SandboxEngine::Impl {
   void onLinked(const InstancePtr& stem, const absl::Status& linked) {
     if (stem->state != State::kStarting) return; // killed meanwhile
     if (!linked.ok()) {
-      stem->platformStartFailure = absl::InternalError(
-          absl::StrCat("cannot link the function's code into the sandbox: ", linked.message()));
+      stem->platformStartFailure =
+          absl::InternalError(absl::StrCat("cannot link the function's code into the sandbox: ", linked.message()));
       return kill(stem);
     }
     sendInit(stem);
@@ -851,8 +851,7 @@ struct SandboxEngine::Impl {
     const bool ownShim =
         instance.spec.runtime == store::Runtime::kPython3 || instance.spec.runtime == store::Runtime::kNodejs;
     if (ownShim && !instance.saidLoaded) {
-      return absl::UnavailableError(
-          absl::StrCat("the sandbox did not come up (", reason, "): ", instance.stderrTail));
+      return absl::UnavailableError(absl::StrCat("the sandbox did not come up (", reason, "): ", instance.stderrTail));
     }
     return absl::FailedPreconditionError(
         absl::StrCat("the runtime exited during start-up (", reason, "): ", instance.stderrTail));

@@ -229,7 +229,7 @@ struct ChildPlan {
   std::array<int, kChildFdCount> sources{}; // host fd to place at index, or -1 to leave closed
   int errorFd = -1;
   std::vector<const char*> joinFiles; // the child is single-threaded: it moves itself
-  int netnsFd = -1; // join this network namespace (bwrap then makes none)
+  int netnsFd = -1;                   // join this network namespace (bwrap then makes none)
   uid_t uid = 0;
   gid_t gid = 0;
   pid_t parent = 0;
@@ -391,7 +391,8 @@ std::vector<std::string> BwrapSandboxLauncher::bwrapArgs(const SandboxSpec& spec
     args.insert(args.end(), {"--perms", "0444", "--ro-bind-data", std::to_string(kResolvFd), "/etc/resolv.conf"});
     // The CA certificates, so that HTTPS clients verify servers (links into /usr, bound above).
     std::error_code ec;
-    if (fs::is_directory("/etc/ssl/certs", ec)) args.insert(args.end(), {"--ro-bind", "/etc/ssl/certs", "/etc/ssl/certs"});
+    if (fs::is_directory("/etc/ssl/certs", ec))
+      args.insert(args.end(), {"--ro-bind", "/etc/ssl/certs", "/etc/ssl/certs"});
   }
   args.insert(args.end(), {"--proc", "/proc", "--dev", "/dev"});
   // bwrap's /dev is a writable tmpfs: keep /dev/shm (POSIX semaphores and shared memory) as a
@@ -602,7 +603,8 @@ absl::StatusOr<std::unique_ptr<SandboxLauncher>> SandboxLauncher::create(Launche
     options.network.cgroupParent = options.cgroupParent;
     network = SandboxNetwork::create(options.network);
   } else {
-    network = absl::FailedPreconditionError(absl::StrCat("the network filter needs cgroup v2: ", cgroup2.status().message()));
+    network =
+        absl::FailedPreconditionError(absl::StrCat("the network filter needs cgroup v2: ", cgroup2.status().message()));
   }
   if (!network.ok()) {
     spdlog::warn("functions with network on cannot start: {}", network.status().ToString());

@@ -203,15 +203,14 @@ absl::StatusOr<fs::path> findCgroup2(const fs::path& cgroupRoot) {
     struct statfs info {};
     if (::statfs(candidate.c_str(), &info) == 0 && info.f_type == CGROUP2_SUPER_MAGIC) return candidate;
   }
-  return absl::NotFoundError(absl::StrCat("no cgroup v2 hierarchy at ", cgroupRoot.string(), " or ",
-                                          (cgroupRoot / "unified").string()));
+  return absl::NotFoundError(
+      absl::StrCat("no cgroup v2 hierarchy at ", cgroupRoot.string(), " or ", (cgroupRoot / "unified").string()));
 }
 
 absl::StatusOr<std::unique_ptr<SandboxNetwork>> SandboxNetwork::create(NetworkOptions options) {
   if (::access(options.slirp4netns.c_str(), X_OK) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat("slirp4netns is not executable at '",
-                                                      options.slirp4netns.string(),
-                                                      "': install the slirp4netns package"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "slirp4netns is not executable at '", options.slirp4netns.string(), "': install the slirp4netns package"));
   }
   const fs::path parent = options.cgroup2Root / options.cgroupParent;
   const fs::path dir = parent / "net-helpers";
@@ -380,8 +379,9 @@ absl::StatusOr<NetworkAttachment> SandboxNetwork::attach() {
     // clean stop too).
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || ::getppid() != parent) ::_exit(121);
     // Its own /etc/resolv.conf, naming the upstream resolver: libslirp reads it.
-    if (hasResolver && (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-                        ::mount(resolvSource.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0)) {
+    if (hasResolver &&
+        (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+         ::mount(resolvSource.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0)) {
       ::_exit(122);
     }
     std::array<int, 3> moved{};

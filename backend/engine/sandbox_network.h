@@ -46,7 +46,7 @@ struct NetworkOptions {
 
 // What one sandbox's network is made of; the launcher keeps it in SandboxProcess.
 struct NetworkAttachment {
-  int netnsFd = -1;    // the network namespace the sandbox joins
+  int netnsFd = -1;     // the network namespace the sandbox joins
   pid_t helperPid = -1; // slirp4netns, a child of the attaching thread
   int exitFd = -1;      // closing it makes the helper exit (so does the death of surged)
 };

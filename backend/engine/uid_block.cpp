@@ -91,10 +91,12 @@ absl::StatusOr<std::unique_ptr<UidBlock>> UidBlock::claim(const std::string& hol
     }
     return std::unique_ptr<UidBlock>(new UidBlock(fd, index));
   }
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "no free block of sandbox uids: of the ", kBlockCount, " blocks of ", kBlockSize, " uids from ", kFirstUid, ", ",
-      overlapping, " overlap ids of this host (/etc/subuid, /etc/subgid, /etc/passwd, /etc/group) and the others "
-      "are held by running servers (see ", lockDir.string(), ")"));
+  return absl::ResourceExhaustedError(
+      absl::StrCat("no free block of sandbox uids: of the ", kBlockCount, " blocks of ", kBlockSize, " uids from ",
+                   kFirstUid, ", ", overlapping,
+                   " overlap ids of this host (/etc/subuid, /etc/subgid, /etc/passwd, /etc/group) and the others "
+                   "are held by running servers (see ",
+                   lockDir.string(), ")"));
 }
 
 UidBlock::~UidBlock() { ::close(fd_); }

@@ -61,9 +61,8 @@ absl::StatusOr<engine::InvokeResult> startFailureOutcome(const std::string& key,
 
 SchedulerCore::SchedulerCore(engine::Engine& engine, const common::Clock& clock, engine::Executor post,
                              SchedulerOptions options)
-    : engine_(engine), clock_(clock), post_(std::move(post)), options_(options),
-      tokens_(options.creationBurst), tokensAt_(clock.steadyNow()),
-      nextSweep_(clock.steadyNow() + absl::ToChronoNanoseconds(options.sweepInterval)) {
+    : engine_(engine), clock_(clock), post_(std::move(post)), options_(options), tokens_(options.creationBurst),
+      tokensAt_(clock.steadyNow()), nextSweep_(clock.steadyNow() + absl::ToChronoNanoseconds(options.sweepInterval)) {
   std::random_device random;
   requestPrefix_ = absl::StrFormat("%08x%08x-", random(), random());
 }
@@ -259,10 +258,9 @@ void SchedulerCore::submit(Invocation invocation, InvocationCallback done) {
   }
   if (function.waiting >= definition.maxQueueLength) {
     return failWaiter(waiter,
-                      absl::ResourceExhaustedError(absl::StrCat("the queue of function '", definition.key,
-                                                                "' is full: ", function.waiting,
-                                                                " requests wait (max_queue_length ",
-                                                                definition.maxQueueLength, ")")),
+                      absl::ResourceExhaustedError(
+                          absl::StrCat("the queue of function '", definition.key, "' is full: ", function.waiting,
+                                       " requests wait (max_queue_length ", definition.maxQueueLength, ")")),
                       retryAfter(*pool));
   }
   enqueue(*pool, std::move(waiter));
@@ -315,8 +313,8 @@ void SchedulerCore::run(Instance& instance, Waiter waiter, bool coldStart) {
                                 waiter.invocation.cancellation};
   const engine::InstanceId id = instance.id;
   engine_.invoke(id, std::move(request),
-                 [this, id, waiter = std::move(waiter), running = std::move(running)](
-                     absl::StatusOr<engine::InvokeResult> outcome) mutable {
+                 [this, id, waiter = std::move(waiter),
+                  running = std::move(running)](absl::StatusOr<engine::InvokeResult> outcome) mutable {
                    finished(id, std::move(waiter), std::move(running), std::move(outcome));
                  });
 }
@@ -351,9 +349,10 @@ void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running runni
     if (pool.completions.size() > kDrainSamples) pool.completions.pop_front();
     if (outcome.ok()) addSample(pool.meanExecution, outcome->execution);
   }
-  InvocationResult result{std::move(outcome), std::move(waiter.requestId), running.queueWait,
-                          running.coldStart,  absl::ZeroDuration(),       id,
-                          running.kind,       running.version};
+  InvocationResult result{std::move(outcome),   std::move(waiter.requestId),
+                          running.queueWait,    running.coldStart,
+                          absl::ZeroDuration(), id,
+                          running.kind,         running.version};
   const bool lost = endsInstance(result.outcome);
   waiter.done(std::move(result));
   if (!instance) return;
@@ -469,7 +468,8 @@ SchedulerCore::Demand SchedulerCore::demand(Pool& pool) const {
     }
     coming += static_cast<size_t>(static_cast<double>(busy) * (pool.meanStart / pool.meanExecution));
   }
-  if (pool.queue.size() > coming) wanted.onDemand = static_cast<uint32_t>((pool.queue.size() - coming + slots - 1) / slots);
+  if (pool.queue.size() > coming)
+    wanted.onDemand = static_cast<uint32_t>((pool.queue.size() - coming + slots - 1) / slots);
   const uint32_t max = function.definition->maxInstances;
   const uint32_t room = function.instances < max ? max - function.instances : 0;
   if (wanted.reserved + wanted.onDemand > room) {
@@ -523,7 +523,8 @@ void SchedulerCore::createInstances() {
   }
   for (;;) {
     std::vector<Function*> order;
-    for (auto it = functions_.upper_bound(lastCreator_); it != functions_.end(); ++it) order.push_back(it->second.get());
+    for (auto it = functions_.upper_bound(lastCreator_); it != functions_.end(); ++it)
+      order.push_back(it->second.get());
     for (auto it = functions_.begin(); it != functions_.end() && it->first <= lastCreator_; ++it) {
       order.push_back(it->second.get());
     }
@@ -748,17 +749,16 @@ void SchedulerCore::onTimer() {
     --pool.function->waiting;
     const std::string& key = pool.function->definition->key;
     if (waiter->invocation.deadline <= now && waiter->invocation.deadline <= waiter->queueDeadline) {
-      failWaiter(*waiter, absl::DeadlineExceededError(absl::StrCat(
-                              "the caller's deadline passed after ", seconds(absl::FromChrono(now - waiter->enqueuedAt)),
-                              " in the queue of function '", key, "'")));
+      failWaiter(*waiter, absl::DeadlineExceededError(absl::StrCat("the caller's deadline passed after ",
+                                                                   seconds(absl::FromChrono(now - waiter->enqueuedAt)),
+                                                                   " in the queue of function '", key, "'")));
     } else {
-      const std::string why =
-          pool.heldBy.empty() ? "" : absl::StrCat("; new instances were held back: ", pool.heldBy);
+      const std::string why = pool.heldBy.empty() ? "" : absl::StrCat("; new instances were held back: ", pool.heldBy);
       failWaiter(*waiter,
-                 absl::ResourceExhaustedError(absl::StrCat(
-                     "no instance of function '", key, "' became free within its queue timeout of ",
-                     seconds(pool.function->definition->queueTimeout), " (", pool.function->instances,
-                     " instances, max_instances ", pool.function->definition->maxInstances, ")", why)),
+                 absl::ResourceExhaustedError(
+                     absl::StrCat("no instance of function '", key, "' became free within its queue timeout of ",
+                                  seconds(pool.function->definition->queueTimeout), " (", pool.function->instances,
+                                  " instances, max_instances ", pool.function->definition->maxInstances, ")", why)),
                  retryAfter(pool));
     }
     collect(*pool.function);
@@ -811,8 +811,8 @@ absl::Status SchedulerCore::reservationFits(const std::string& key, uint32_t cou
   if (others + needed <= options_.memoryBudgetMb) return absl::OkStatus();
   return absl::ResourceExhaustedError(absl::StrCat("reserving ", count, " instances of ", memoryMb, " MiB needs ",
                                                    needed, " MiB, but the instance memory budget is ",
-                                                   options_.memoryBudgetMb, " MiB and other functions reserve ",
-                                                   others, " MiB"));
+                                                   options_.memoryBudgetMb, " MiB and other functions reserve ", others,
+                                                   " MiB"));
 }
 
 // --- status ---

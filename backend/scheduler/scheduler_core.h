@@ -176,7 +176,7 @@ private:
   SteadyTime tokensAt_;
   bool waitingForTokens_ = false;
   std::string lastCreator_;
-  uint64_t usedMemoryMb_ = 0; // memory_mb of every instance not yet gone
+  uint64_t usedMemoryMb_ = 0;         // memory_mb of every instance not yet gone
   std::multiset<SteadyTime> retries_; // when failed reserved starts may be tried again
   uint64_t nextWaiterId_ = 1;
   uint64_t nextRequest_ = 0;

@@ -71,8 +71,7 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   app.add_option("--creation-burst", config.creationBurst, "New instances the server may start at once")
       ->check(CLI::Range(1, 100000));
-  app.add_option("--creation-per-minute", config.creationPerMinute,
-                 "New instances per minute once the burst is spent")
+  app.add_option("--creation-per-minute", config.creationPerMinute, "New instances per minute once the burst is spent")
       ->check(CLI::Range(1, 1000000));
   app.add_option("--max-concurrent-starts", config.maxConcurrentStarts,
                  "Instances that may be starting at once (0: two per CPU)")

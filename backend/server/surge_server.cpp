@@ -123,9 +123,8 @@ constexpr engine::InstanceId kInstanceIdsPerRun = 10'000'000'000;
 // The sandbox engine the scheduler drives: pre-started sandboxes live in <data-dir>/sandboxes,
 // on the same file system as the unpacked code, so that code is hard-linked into them. Sandbox
 // uids come from `uids`, held by this server alone.
-absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const ServerConfig& config,
-                                                                     const common::Clock& clock,
-                                                                     const engine::UidBlock& uids, int64_t run) {
+absl::StatusOr<std::unique_ptr<scheduler::Scheduler>>
+startScheduler(const ServerConfig& config, const common::Clock& clock, const engine::UidBlock& uids, int64_t run) {
   std::error_code ec;
   const fs::path dataDir = fs::weakly_canonical(config.dataDir, ec);
   const fs::path sandboxes = dataDir / "sandboxes";
@@ -173,9 +172,8 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
                                      static_cast<uint64_t>(::sysconf(_SC_PAGE_SIZE)) / (1u << 20) * 8 / 10;
   options.creationBurst = static_cast<uint32_t>(config.creationBurst);
   options.creationPerMinute = static_cast<uint32_t>(config.creationPerMinute);
-  options.maxConcurrentStarts = config.maxConcurrentStarts > 0
-                                    ? static_cast<uint32_t>(config.maxConcurrentStarts)
-                                    : 2 * std::max(1u, std::thread::hardware_concurrency());
+  options.maxConcurrentStarts = config.maxConcurrentStarts > 0 ? static_cast<uint32_t>(config.maxConcurrentStarts)
+                                                               : 2 * std::max(1u, std::thread::hardware_concurrency());
   return scheduler::Scheduler::create(
       [&](engine::Executor, engine::InstanceObserver& observer) -> absl::StatusOr<scheduler::EngineOnLoop> {
         auto launcher = engine::SandboxLauncher::create(launcherOptions);
@@ -186,13 +184,12 @@ absl::StatusOr<std::unique_ptr<scheduler::Scheduler>> startScheduler(const Serve
         spdlog::info("sandboxes: cgroup parent '{}', uids {}-{}, {} pre-started per runtime and memory size "
                      "(python3 {}, nodejs {}); instances may use {} MiB, start {} at once then {} per minute, {} at "
                      "a time",
-                     launcherOptions.cgroupParent, uids.first(), uids.first() + uids.size() - 1,
-                     engineOptions.poolSize, config.python3PoolSize,
-                     config.nodejsPoolSize, options.memoryBudgetMb, options.creationBurst,
+                     launcherOptions.cgroupParent, uids.first(), uids.first() + uids.size() - 1, engineOptions.poolSize,
+                     config.python3PoolSize, config.nodejsPoolSize, options.memoryBudgetMb, options.creationBurst,
                      options.creationPerMinute, options.maxConcurrentStarts);
         // No executor: the engine posts its events to its own loop, where the scheduler runs too.
-        auto engine = std::make_unique<engine::SandboxEngine>(engineOptions, std::move(*launcher),
-                                                              engine::Executor(), observer);
+        auto engine =
+            std::make_unique<engine::SandboxEngine>(engineOptions, std::move(*launcher), engine::Executor(), observer);
         asio::io_context& loop = engine->loop();
         return scheduler::EngineOnLoop{std::move(engine), &loop};
       },
@@ -320,9 +317,9 @@ absl::StatusOr<std::string> SurgeServer::resetAdminKey(const ServerConfig& given
   auth::Principal operatorOnHost;
   operatorOnHost.keyName = "surged --reset-admin-key";
   operatorOnHost.role = auth::Role::kAdmin;
-  const std::string detail = replaced->revokedId ? absl::StrCat("revoked=", *replaced->revokedId, " new=",
-                                                                replaced->created.key.id)
-                                                 : absl::StrCat("new=", replaced->created.key.id);
+  const std::string detail = replaced->revokedId
+                                 ? absl::StrCat("revoked=", *replaced->revokedId, " new=", replaced->created.key.id)
+                                 : absl::StrCat("new=", replaced->created.key.id);
   auth::AuditLog audit(**db, clock);
   (void)audit.record(operatorOnHost, "key.reset_admin", kBootstrapKeyName, detail);
   return path.string();

@@ -297,9 +297,8 @@ TEST(SurgedProcess, RefusesADataDirTheSandboxesCannotReach) {
   TempDir dir;
   fs::create_directories(dir.path() / "private");
   fs::permissions(dir.path() / "private", fs::perms(0700));
-  const testing::CommandResult refused =
-      runCommand({testing::surgedPath(), "--listen", "127.0.0.1:0", "--data-dir",
-                  (dir.path() / "private" / "data").string()});
+  const testing::CommandResult refused = runCommand(
+      {testing::surgedPath(), "--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "private" / "data").string()});
   EXPECT_EQ(refused.exitCode, 1);
   EXPECT_THAT(refused.err, HasSubstr((dir.path() / "private").string() + " is mode 0700"));
   EXPECT_FALSE(fs::exists(dir.path() / "private" / "data")) << "nothing is made";
@@ -339,7 +338,8 @@ TEST(AdminKey, ResetAdminKeyReplacesALostTokenAndRecordsIt) {
       runCommand({testing::surgedPath(), "--data-dir", data.string(), "--reset-admin-key"});
   ASSERT_EQ(reset.exitCode, 0) << reset.err;
   EXPECT_THAT(reset.out, HasSubstr((data / "admin.key").string()));
-  EXPECT_EQ(fs::status(data / "admin.key").permissions() & fs::perms::mask, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(fs::status(data / "admin.key").permissions() & fs::perms::mask,
+            fs::perms::owner_read | fs::perms::owner_write);
   const std::string newToken = readKeyFile(data);
   ASSERT_FALSE(newToken.empty());
   EXPECT_NE(newToken, oldToken);

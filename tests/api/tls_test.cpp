@@ -30,8 +30,8 @@ public:
   explicit TestPki(fs::path dir) : dir_(std::move(dir)) {}
 
   void makeCa(const std::string& name) {
-    run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-         path(name + ".key"), "-out", path(name + ".pem"), "-days", "2", "-subj", "/CN=" + name});
+    run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", path(name + ".key"), "-out", path(name + ".pem"), "-days", "2", "-subj", "/CN=" + name});
   }
 
   // A certificate for `name` signed by `ca`, for a server (SAN 127.0.0.1 and localhost) or a client.
@@ -41,8 +41,9 @@ public:
     std::ofstream(path(name + ".ext"))
         << (server ? "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
                    : "extendedKeyUsage=clientAuth\n");
-    run({"/usr/bin/openssl", "x509", "-req", "-in", path(name + ".csr"), "-CA", path(ca + ".pem"), "-CAkey", path(ca + ".key"),
-         "-CAcreateserial", "-out", path(name + ".pem"), "-days", "2", "-extfile", path(name + ".ext")});
+    run({"/usr/bin/openssl", "x509", "-req", "-in", path(name + ".csr"), "-CA", path(ca + ".pem"), "-CAkey",
+         path(ca + ".key"), "-CAcreateserial", "-out", path(name + ".pem"), "-days", "2", "-extfile",
+         path(name + ".ext")});
   }
 
   std::string path(const std::string& file) const { return (dir_ / file).string(); }
@@ -118,8 +119,9 @@ TEST_F(TlsTest, TlsClientsConnectAndPlaintextOrUntrustedClientsFailCleanly) {
 
 TEST_F(TlsTest, MutualTlsRequiresAClientCertificateFromTheClientCa) {
   testing::TempDir data;
-  testing::SurgedProcess surged(data.path() / "data", {"--tls-cert", pki_->path("server.pem"), "--tls-key",
-                                                       pki_->path("server.key"), "--tls-client-ca", pki_->path("ca.pem")});
+  testing::SurgedProcess surged(data.path() / "data",
+                                {"--tls-cert", pki_->path("server.pem"), "--tls-key", pki_->path("server.key"),
+                                 "--tls-client-ca", pki_->path("ca.pem")});
   EXPECT_THAT(surged.log(), HasSubstr("serving mutual TLS on"));
   const grpc::Status withCert = listFunctions(surged.address(), tls("ca", "client"), surged.adminKey());
   EXPECT_TRUE(withCert.ok()) << withCert.error_message();
@@ -130,11 +132,11 @@ TEST_F(TlsTest, MutualTlsRequiresAClientCertificateFromTheClientCa) {
 
 TEST_F(TlsTest, SurgectlSpeaksTlsAndMutualTls) {
   testing::TempDir data;
-  testing::SurgedProcess surged(data.path() / "data", {"--tls-cert", pki_->path("server.pem"), "--tls-key",
-                                                       pki_->path("server.key"), "--tls-client-ca", pki_->path("ca.pem")});
-  const std::map<std::string, std::string> env = {{"SURGE_SERVER", surged.address()},
-                                                  {"SURGE_DATA_DIR", surged.dataDir().string()},
-                                                  {"SURGE_API_KEY", ""}};
+  testing::SurgedProcess surged(data.path() / "data",
+                                {"--tls-cert", pki_->path("server.pem"), "--tls-key", pki_->path("server.key"),
+                                 "--tls-client-ca", pki_->path("ca.pem")});
+  const std::map<std::string, std::string> env = {
+      {"SURGE_SERVER", surged.address()}, {"SURGE_DATA_DIR", surged.dataDir().string()}, {"SURGE_API_KEY", ""}};
   auto listed = runCommand({testing::surgectlPath(), "--tls-ca", pki_->path("ca.pem"), "--tls-cert",
                             pki_->path("client.pem"), "--tls-key", pki_->path("client.key"), "function", "list"},
                            env);
@@ -150,7 +152,8 @@ TEST_F(TlsTest, SurgectlSpeaksTlsAndMutualTls) {
 TEST(SurgedTransport, RefusesPlaintextOnANonLoopbackAddressWithoutInsecure) {
   testing::TempDir data;
   // Refused while parsing the flags, before anything is bound.
-  auto result = runCommand({testing::surgedPath(), "--listen", "0.0.0.0:0", "--data-dir", (data.path() / "d").string()});
+  auto result =
+      runCommand({testing::surgedPath(), "--listen", "0.0.0.0:0", "--data-dir", (data.path() / "d").string()});
   EXPECT_EQ(result.exitCode, 2);
   EXPECT_THAT(result.err, HasSubstr("refusing to listen on 0.0.0.0:0 without TLS"));
   EXPECT_THAT(result.err, HasSubstr("--insecure"));

@@ -14,8 +14,8 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-constexpr auto kMode = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                       fs::perms::others_read | fs::perms::others_exec;
+constexpr auto kMode = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                       fs::perms::others_exec;
 
 TEST(Files, MakeNewDirectoryRefusesAnyExistingNameAndSetsTheModeWhateverTheUmask) {
   testing::TempDir dir;

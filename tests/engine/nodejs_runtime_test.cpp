@@ -42,7 +42,8 @@ std::vector<std::string> splitLines(const std::string& text) {
 
 class NodejsRuntimeTest : public ShimTest {
 protected:
-  NodejsRuntimeTest() : ShimTest({"/usr/bin/node", SURGE_NODEJS_RUNTIME}, {{"PATH", "/usr/bin:/bin"}, {"LANG", "C.UTF-8"}}) {}
+  NodejsRuntimeTest()
+      : ShimTest({"/usr/bin/node", SURGE_NODEJS_RUNTIME}, {{"PATH", "/usr/bin:/bin"}, {"LANG", "C.UTF-8"}}) {}
 };
 
 TEST_F(NodejsRuntimeTest, AsyncHandlerReturningStringIsSentAsUtf8) {

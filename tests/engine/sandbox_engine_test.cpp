@@ -386,10 +386,9 @@ TEST_F(SpinningEngineTest, ASpinningLoopServesTimersRequestsAndStopsWhenDestroye
   // A nearer caller deadline is a timer on the loop: it must fire while the loop sleeps too.
   auto promise = std::make_shared<std::promise<absl::StatusOr<InvokeResult>>>();
   auto future = promise->get_future();
-  engine_->invoke(id,
-                  InvokeRequest{"late", "slow", std::chrono::steady_clock::now() + std::chrono::milliseconds(300),
-                                nullptr},
-                  [promise](absl::StatusOr<InvokeResult> result) { promise->set_value(std::move(result)); });
+  engine_->invoke(
+      id, InvokeRequest{"late", "slow", std::chrono::steady_clock::now() + std::chrono::milliseconds(300), nullptr},
+      [promise](absl::StatusOr<InvokeResult> result) { promise->set_value(std::move(result)); });
   ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
   auto late = future.get();
   ASSERT_TRUE(late.ok()) << late.status();

@@ -365,11 +365,10 @@ TEST_P(SandboxLauncherTest, RunsAsTheSpecUidWithoutCapabilitiesWithNoNewPrivsAnd
 // What bubblewrap gives every sandbox beyond the isolation table, on both paths: device nodes
 // mounted nosuid, and a program that starts with no signal ignored or blocked.
 TEST_P(SandboxLauncherTest, DevicesAreNosuidAndTheProgramStartsWithDefaultSignals) {
-  const Outcome outcome =
-      run(spec("i-defaults", {"/bin/sh", "-c",
-                              "grep -E '^(SigBlk|SigIgn):' /proc/self/status; "
-                              "for d in null zero full random urandom tty; do "
-                              "grep \" /dev/$d \" /proc/self/mountinfo | grep -c nosuid; done"}));
+  const Outcome outcome = run(spec("i-defaults", {"/bin/sh", "-c",
+                                                  "grep -E '^(SigBlk|SigIgn):' /proc/self/status; "
+                                                  "for d in null zero full random urandom tty; do "
+                                                  "grep \" /dev/$d \" /proc/self/mountinfo | grep -c nosuid; done"}));
   EXPECT_EQ(outcome.exitCode(), 0) << outcome.err;
   EXPECT_EQ(outcome.out, "SigBlk:\t0000000000000000\n"
                          "SigIgn:\t0000000000000000\n"

@@ -174,12 +174,10 @@ private:
   const std::map<std::string, std::string> environment_;
 };
 
-
 // A handler that says "started" and then blocks until the test writes to a FIFO, so that the
 // test controls exactly when it finishes. The runtime's fixture writes that handler in its
 // language, reading one byte from the FIFO named by $RELEASE_FIFO (setup_.env).
-template <class RuntimeTest>
-class BlockingHandlerFixture : public RuntimeTest {
+template <class RuntimeTest> class BlockingHandlerFixture : public RuntimeTest {
 protected:
   BlockingHandlerFixture() {
     fifo_ = this->dir_.path() / "release";

@@ -33,7 +33,7 @@ TEST(UidBlock, SkipsBlocksThatOverlapTheHostsIds) {
   testing::TempDir dir;
   HostIds host;
   host.subordinateRanges.push_back({UidBlock::kFirstUid + 10, 65536}); // inside block 0
-  host.ids.push_back(UidBlock::kFirstUid + UidBlock::kBlockSize + 5); // a passwd uid in block 1
+  host.ids.push_back(UidBlock::kFirstUid + UidBlock::kBlockSize + 5);  // a passwd uid in block 1
   auto block = UidBlock::claim("test", dir.path(), host);
   ASSERT_TRUE(block.ok()) << block.status();
   EXPECT_EQ((*block)->index(), 2);

@@ -163,8 +163,8 @@ protected:
     const fs::path folder = dir_.path() / "src" / name;
     fs::create_directories(folder);
     std::ofstream(folder / runtime.file) << runtime.code;
-    fs::permissions(folder / runtime.file, fs::perms::owner_all | fs::perms::group_all | fs::perms::others_read |
-                                               fs::perms::others_exec);
+    fs::permissions(folder / runtime.file,
+                    fs::perms::owner_all | fs::perms::group_all | fs::perms::others_read | fs::perms::others_exec);
     std::ofstream(folder / ("only-" + name + ".txt")) << name;
     CommandResult created = testing::runSurgectl(surged, {"function", "create", name, "--runtime", runtime.flag,
                                                           "--handler", runtime.handler, "--code", folder.string()});

@@ -211,7 +211,8 @@ TEST_F(InvokeApiTest, QueueTimeoutAndCallerDeadlineLeaveTheQueue) {
   auto context = contextWithDeadline(std::chrono::seconds(1));
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
   EXPECT_EQ(invoker_->Invoke(context.get(), request, &queued).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
-  const v1::ScalingStatus after = waitForStatus("single", [](const v1::ScalingStatus& s) { return s.queue_depth() == 0; });
+  const v1::ScalingStatus after =
+      waitForStatus("single", [](const v1::ScalingStatus& s) { return s.queue_depth() == 0; });
   EXPECT_EQ(after.queue_depth(), 0u);
   EXPECT_TRUE(busy.get().ok());
 }
@@ -394,7 +395,8 @@ TEST_F(InvokeApiTest, FullQueueAnswersResourceExhaustedWithRetryAfter) {
   auto context = contextWithDeadline();
   const grpc::Status refused = invoker_->Invoke(context.get(), request, &response);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(refused.error_message(), "the queue of function 'default/narrow' is full: 1 requests wait (max_queue_length 1)");
+  EXPECT_EQ(refused.error_message(),
+            "the queue of function 'default/narrow' is full: 1 requests wait (max_queue_length 1)");
   const auto& trailers = context->GetServerTrailingMetadata();
   auto retryAfter = trailers.find("retry-after-ms");
   ASSERT_NE(retryAfter, trailers.end()) << "a refusal for load says when to retry";
@@ -596,8 +598,8 @@ TEST_F(InvokeApiTest, EveryWayToReserveMoreMemoryIsCheckedAgainstTheBudget) {
 TEST_F(InvokeApiTest, AStartTheServerFailsIsUnavailableNotAFunctionError) {
   testing::TempDir dir;
   // No pre-started sandboxes: a pooled start would link the code in as root and not notice.
-  auto surged = std::make_unique<testing::SurgedProcess>(dir.path() / "data",
-                                                         std::vector<std::string>{"--pool-size", "0"});
+  auto surged =
+      std::make_unique<testing::SurgedProcess>(dir.path() / "data", std::vector<std::string>{"--pool-size", "0"});
   auto channel = testing::makeChannel(surged->address());
   deployOn(channel, "broken-host");
   const std::filesystem::path code = dir.path() / "data" / "code";

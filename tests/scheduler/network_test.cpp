@@ -147,8 +147,8 @@ public:
       ::dup2(out[1], 1);
       std::vector<std::string> args;
       if (!netns.empty()) args = {"/usr/sbin/ip", "netns", "exec", netns};
-      for (const std::string& arg : {std::string("/usr/bin/python3"), std::string("-S"), script.string(), tcp, udp,
-                                     dns, answer}) {
+      for (const std::string& arg :
+           {std::string("/usr/bin/python3"), std::string("-S"), script.string(), tcp, udp, dns, answer}) {
         args.push_back(arg);
       }
       std::vector<char*> argv;
@@ -231,8 +231,8 @@ protected:
     ASSERT_GE(lock, 0);
     ASSERT_EQ(::flock(lock, LOCK_EX), 0);
     int n = 1 + ::getpid() % 250;
-    for (int tries = 0; tries < 250 && std::system(absl::StrCat("ip -4 addr | grep -q ' 10.251.", n, ".1/'").c_str()) == 0;
-         ++tries) {
+    for (int tries = 0;
+         tries < 250 && std::system(absl::StrCat("ip -4 addr | grep -q ' 10.251.", n, ".1/'").c_str()) == 0; ++tries) {
       n = n % 250 + 1;
     }
     subnet_ = absl::StrCat("10.251.", n);
@@ -268,7 +268,7 @@ protected:
     const fs::path data = dir_->path() / "data";
     surged_ = std::make_unique<SurgedProcess>(
         data, std::vector<std::string>{"--network-dns", subnet_ + ".2", "--network-deny", subnet_ + ".3/32",
-                                        "--cgroup-parent", absl::StrCat("surge-test-net-", ::getpid())});
+                                       "--cgroup-parent", absl::StrCat("surge-test-net-", ::getpid())});
     create("net-on", "python3", "index.handler", "index.py", kPythonProbe, true);
     create("net-off", "python3", "index.handler", "index.py", kPythonProbe, false);
     create("node-on", "nodejs", "index.handler", "index.js", kNodeProbe, true);
@@ -321,7 +321,8 @@ TEST_F(NetworkTest, ANetworkFunctionReachesAServerByAddressAndByName) {
   EXPECT_EQ(call("net-on", "resolve db.surge-test"), absl::StrCat("ok:", subnet_, ".2"));
   EXPECT_EQ(call("net-on", absl::StrCat("tcp db.surge-test ", kPort)), absl::StrCat("ok:reply-from ", subnet_, ".2"));
   EXPECT_EQ(call("net-on", absl::StrCat("udp ", subnet_, ".2 ", kPort)), "ok:echo:ping");
-  EXPECT_EQ(call("node-on", absl::StrCat("tcp ", subnet_, ".2 ", kPort)), absl::StrCat("ok:reply-from ", subnet_, ".2"));
+  EXPECT_EQ(call("node-on", absl::StrCat("tcp ", subnet_, ".2 ", kPort)),
+            absl::StrCat("ok:reply-from ", subnet_, ".2"));
 }
 
 TEST_F(NetworkTest, TlsClientsFindTheCaCertificates) {
@@ -377,9 +378,9 @@ TEST(NetworkHelpers, NoHelperIsLeftAfterSurgedIsKilled) {
   const fs::path folder = dir.path() / "src";
   fs::create_directories(folder);
   std::ofstream(folder / "index.py") << "def handler(event, context):\n    return 'up'\n";
-  CommandResult created = testing::runSurgectl(surged, {"function", "create", "online", "--runtime", "python3",
-                                                        "--handler", "index.handler", "--code", folder.string(),
-                                                        "--network", "on"});
+  CommandResult created =
+      testing::runSurgectl(surged, {"function", "create", "online", "--runtime", "python3", "--handler",
+                                    "index.handler", "--code", folder.string(), "--network", "on"});
   ASSERT_EQ(created.exitCode, 0) << created.err;
   CommandResult invoked = testing::runSurgectl(surged, {"invoke", "online"});
   ASSERT_EQ(invoked.exitCode, 0) << invoked.err;

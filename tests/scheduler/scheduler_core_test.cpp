@@ -229,7 +229,7 @@ TEST_F(SchedulerCoreTest, BusySlotsThatFreeBeforeAStartCouldFinishHoldScaleOutBa
   clock_.advance(absl::Milliseconds(100)); // starts take 100 ms
   ready(live()[0]);
   finish("a", absl::Milliseconds(20)); // requests take 20 ms
-  submit("b");                          // busy again
+  submit("b");                         // busy again
   // While a new instance would start, the busy slot frees 100 / 20 = 5 times: 5 waiters need
   // no new instance, a sixth does.
   for (int i = 1; i <= 5; ++i) submit("w" + std::to_string(i));

@@ -28,8 +28,8 @@ public:
 private:
   mutable common::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
-  std::chrono::steady_clock::time_point steadyNow_ ABSL_GUARDED_BY(mu_) =
-      std::chrono::steady_clock::time_point(std::chrono::hours(1000));
+  std::chrono::steady_clock::time_point
+      steadyNow_ ABSL_GUARDED_BY(mu_) = std::chrono::steady_clock::time_point(std::chrono::hours(1000));
 };
 
 } // namespace surge::testing

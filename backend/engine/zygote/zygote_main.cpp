@@ -665,9 +665,9 @@ int serve(int control, pid_t engine) {
         if (n == 1 && outcome == 'K') {
           reply(control, "OK " + std::to_string(pid));
         } else if (n != 1 || outcome != 'R') {
-          reply(control, "REFUSED " + std::to_string(pid) + " the sandbox's first process died before it read the request");
+          reply(control,
+                "REFUSED " + std::to_string(pid) + " the sandbox's first process died before it read the request");
         } // 'R': A has answered
-
       }
       ::close(status[0]);
     }
