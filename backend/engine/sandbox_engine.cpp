@@ -430,8 +430,8 @@ struct SandboxEngine::Impl {
       return true;
     }
     asio::post(files, [this, stem, source = spec.codeDir, target = stem->sandbox.codeDir] {
-      auto linked = linkTree(source, target);
-      asio::post(io, [this, stem, linked] { onLinked(stem, linked); });
+      // Moved, not copied: the loop gets the only reference to the status's message.
+      asio::post(io, [this, stem, linked = linkTree(source, target)] { onLinked(stem, linked); });
     });
     return true;
   }
