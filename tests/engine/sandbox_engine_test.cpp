@@ -2,6 +2,7 @@
 // functions, and completions on the caller's thread.
 #include "engine/sandbox_engine.h"
 
+#include "common/mutex.h"
 #include "engine/sandbox_launcher.h"
 #include "engine_fixture.h"
 #include "support/temp_dir.h"
@@ -22,10 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <fstream>
 #include <future>
-#include <mutex>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -443,25 +442,25 @@ public:
   explicit DestroyHoldingLauncher(std::unique_ptr<SandboxLauncher> inner) : inner_(std::move(inner)) {}
 
   void holdNextDestroyUntilStopped(asio::io_context& loop) {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     holdUntilStopped_ = &loop;
   }
   // Whether the held destroy() has begun within `timeout`.
   bool waitHeld(std::chrono::seconds timeout) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [this] { return held_; });
+    common::MutexLock lock(mu_);
+    return cv_.waitFor(mu_, timeout, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return held_; });
   }
 
   void destroy(SandboxProcess& process) override {
     {
-      std::unique_lock lock(mu_);
+      common::MutexLock lock(mu_);
       if (asio::io_context* loop = std::exchange(holdUntilStopped_, nullptr)) {
         held_ = true;
-        cv_.notify_all();
+        cv_.notifyAll();
         // The loop's stop notifies nobody: look again every millisecond, for a bounded time.
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
         while (!loop->stopped() && std::chrono::steady_clock::now() < deadline) {
-          cv_.wait_for(lock, std::chrono::milliseconds(1));
+          cv_.waitUntil(mu_, std::chrono::steady_clock::now() + std::chrono::milliseconds(1));
         }
       }
     }
@@ -479,10 +478,10 @@ public:
 
 private:
   std::unique_ptr<SandboxLauncher> inner_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  asio::io_context* holdUntilStopped_ = nullptr;
-  bool held_ = false;
+  common::Mutex mu_;
+  common::CondVar cv_;
+  asio::io_context* holdUntilStopped_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool held_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 class EngineDestructionTest : public SandboxEngineTest {
