@@ -184,15 +184,14 @@ int main(int argc, char** argv) {
     }
     if (!coldStart(*engine, observer, freshFunction(functions, store::Runtime::kNodejs, functionId++), node)) return 1;
   }
-  // Network stems are kept once a function with network has started: one start, not counted,
-  // brings them.
+  // Network stems are kept for the kinds that stored functions with network on use, as surged
+  // tells its engine.
   auto networkFunction = [&] {
     auto spec = freshFunction(functions, store::Runtime::kPython3, functionId++);
     spec.networkAccess = true;
     return spec;
   };
-  Series warmUp;
-  if (!coldStart(*engine, observer, networkFunction(), warmUp)) return 1;
+  engine->setNetworkKinds({{store::Runtime::kPython3, 128}});
   for (int i = 0; i < networkSamples; ++i) {
     if (!poolHas(store::Runtime::kPython3, waitFullPool ? poolSize : 1, true)) {
       std::fprintf(stderr, "no Python stem cell with network within 60 s\n");

@@ -98,22 +98,42 @@ FunctionDirectory::versionSpec(const scheduler::FunctionDefinition& function, in
 
 void FunctionDirectory::changed(const store::FunctionRecord& record) {
   auto definition = toDefinition(record, store_.codeDir(record.activeSha256));
-  // Under the lock, so that the scheduler gets updates and removals in the order they are made
-  // here (posting does not block).
-  common::MutexLock lock(mu_);
-  const bool known = definitions_.contains(definition->key);
-  // A function nobody has invoked and nobody reserves costs the scheduler nothing.
-  if (!known && definition->reservedTarget == 0) return;
-  if (!rememberLocked(definition)) return;
-  scheduler_.update(definition);
+  {
+    // Under the lock, so that the scheduler gets updates and removals in the order they are
+    // made here (posting does not block).
+    common::MutexLock lock(mu_);
+    const bool known = definitions_.contains(definition->key);
+    // A function nobody has invoked and nobody reserves costs the scheduler nothing.
+    if ((known || definition->reservedTarget > 0) && rememberLocked(definition)) scheduler_.update(definition);
+  }
+  if (auto status = refreshNetworkKinds(); !status.ok()) {
+    spdlog::warn("cannot tell which network sandboxes to pre-start: {}", status.ToString());
+  }
 }
 
 void FunctionDirectory::deleted(const std::string& ns, const std::string& name, int64_t functionId) {
   const std::string key = keyOf(ns, name);
-  common::MutexLock lock(mu_);
-  deletedIds_.insert(functionId);
-  definitions_.erase(key);
-  scheduler_.remove(key);
+  {
+    common::MutexLock lock(mu_);
+    deletedIds_.insert(functionId);
+    definitions_.erase(key);
+    scheduler_.remove(key);
+  }
+  if (auto status = refreshNetworkKinds(); !status.ok()) {
+    spdlog::warn("cannot tell which network sandboxes to pre-start: {}", status.ToString());
+  }
+}
+
+absl::Status FunctionDirectory::refreshNetworkKinds() {
+  common::MutexLock lock(networkKindsMu_);
+  auto stored = store_.listNetworkKinds();
+  if (!stored.ok()) return stored.status();
+  std::set<engine::NetworkSandboxKind> kinds;
+  for (const auto& [runtime, memoryMb] : *stored) kinds.insert({runtime, memoryMb});
+  if (kinds == networkKinds_) return absl::OkStatus();
+  networkKinds_ = kinds;
+  scheduler_.setNetworkKinds(std::move(kinds));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<store::FunctionRecord> FunctionDirectory::createFunction(const std::string& ns, const std::string& name,

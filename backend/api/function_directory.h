@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -68,6 +69,10 @@ public:
   // Hands every function with a reserved target to the scheduler, which warms its instances.
   // Called once at start-up.
   absl::Status warmReserved();
+  // Tells the scheduler which network-on sandboxes the stored functions would start, so that
+  // the engine pre-starts those and no others. Called at start-up; changed() and deleted() call
+  // it too. Reads SQLite: call it on a worker.
+  absl::Status refreshNetworkKinds();
 
 private:
   // Caches `definition` unless a newer one of the same function is already there. False when
@@ -91,6 +96,9 @@ private:
   // change (both go through it in order), so that two raises that each fit alone cannot both be
   // accepted. Never a store lock: store writes elsewhere go on while a check waits.
   common::Mutex reservationChanges_;
+  // Orders refreshNetworkKinds(): what it posts last was read last.
+  common::Mutex networkKindsMu_;
+  std::set<engine::NetworkSandboxKind> networkKinds_ ABSL_GUARDED_BY(networkKindsMu_);
 };
 
 } // namespace surge::api

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace surge::engine {
@@ -138,6 +139,13 @@ public:
   virtual void onExit(InstanceId id, const InstanceExit& exit) = 0;
 };
 
+// A kind of sandbox with network on, as the functions stored now would start it.
+struct NetworkSandboxKind {
+  store::Runtime runtime = store::Runtime::kPython3;
+  uint32_t memoryMb = 128;
+  auto operator<=>(const NetworkSandboxKind&) const = default;
+};
+
 // Thread-safe: every method may be called from any thread and returns without blocking.
 class Engine {
 public:
@@ -149,6 +157,10 @@ public:
   virtual void invoke(InstanceId id, InvokeRequest request, InvokeCallback done) = 0;
   // Stops an instance; onExit follows. Stopping a gone instance does nothing.
   virtual void stop(InstanceId id, StopMode mode) = 0;
+  // The network-on kinds that stored functions use. An engine that pre-starts sandboxes keeps
+  // network-on ones of these kinds alone, and none at all while the set is empty: each costs a
+  // network namespace and a helper process.
+  virtual void setNetworkKinds(std::set<NetworkSandboxKind> kinds) = 0;
 };
 
 } // namespace surge::engine

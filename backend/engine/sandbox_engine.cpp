@@ -24,6 +24,7 @@
 #include <array>
 #include <deque>
 #include <map>
+#include <set>
 #include <thread>
 
 namespace surge::engine {
@@ -144,8 +145,8 @@ struct SandboxEngine::Impl {
       asio::post(io, [this, compiled = std::move(compiled)] {
         compiledShimDir = compiled;
         for (uint32_t memoryMb : this->options.poolMemoryMb) {
-          // Without network: stems with network are kept only once a function with network
-          // has started (see start()).
+          // Without network: stems with network are kept only for the kinds that stored
+          // functions use (see setNetworkKinds()).
           refill({store::Runtime::kPython3, memoryMb, false});
           refill({store::Runtime::kNodejs, memoryMb, false});
         }
@@ -367,12 +368,37 @@ struct SandboxEngine::Impl {
   // Keeps poolSizeFor(runtime) stems for `key`, launching what is missing.
   void refill(const PoolKey& key) {
     const int size = poolSizeFor(key.runtime);
-    if (size == 0) return;
+    if (size == 0 || !wanted(key)) return;
     auto& stems = pool[key];
     while (static_cast<int>(stems.size()) + launchingStems[key] < size) {
       ++launchingStems[key];
       launchStem(key);
     }
+  }
+
+  // Network-on stems only for the kinds that stored functions use: each one holds a network
+  // namespace and a helper process.
+  bool wanted(const PoolKey& key) const {
+    return !key.network || networkKinds.contains(NetworkSandboxKind{key.runtime, key.memoryMb});
+  }
+
+  void setNetworkKinds(std::set<NetworkSandboxKind> kinds) {
+    networkKinds = std::move(kinds);
+    for (auto& [key, stems] : pool) {
+      if (wanted(key)) continue;
+      for (const InstancePtr& stem : stems) retire(stem);
+      stems.clear();
+      updatePooledCount(key);
+    }
+    // Stems still loading are retired when they say LOADED (see onFrame).
+    for (const NetworkSandboxKind& kind : networkKinds) refill({kind.runtime, kind.memoryMb, true});
+  }
+
+  // Kills a loaded stem nobody wants any more. It stays kStem until its exit, which is then
+  // expected, not a warning, and reported to nobody.
+  void retire(const InstancePtr& stem) {
+    stem->stopRequested = true;
+    if (stem->process.pid > 0) ::kill(stem->process.pid, SIGKILL);
   }
 
   void launchStem(const PoolKey& key) {
@@ -669,6 +695,7 @@ struct SandboxEngine::Impl {
       instance->lifeTimer.reset();
       const PoolKey key = keyOf(instance->spec);
       --launchingStems[key];
+      if (!wanted(key)) return retire(instance);
       pool[key].push_back(instance);
       updatePooledCount(key);
     } else if (frame.type == "READY") {
@@ -902,8 +929,10 @@ struct SandboxEngine::Impl {
       } else {
         --launchingStems[key];
       }
-      spdlog::warn("a pre-started sandbox died {} ({}): {}", instance->loaded ? "idle" : "while loading", reason,
-                   instance->stderrTail);
+      if (!instance->stopRequested) {
+        spdlog::warn("a pre-started sandbox died {} ({}): {}", instance->loaded ? "idle" : "while loading", reason,
+                     instance->stderrTail);
+      }
     } else if (!instance->becameReady) {
       notifyReady(id, startFailure(*instance, reason), instance->path);
     }
@@ -961,6 +990,7 @@ struct SandboxEngine::Impl {
   size_t requestsInFlight = 0;                     // on the loop only: sum of instances' inflight
   std::map<PoolKey, std::deque<InstancePtr>> pool; // ready stems, on the loop only
   std::map<PoolKey, int> launchingStems;           // on the loop only
+  std::set<NetworkSandboxKind> networkKinds;       // on the loop only; see wanted()
   uid_t stemSerial = 0;                            // on the loop only
   std::filesystem::path compiledShimDir;           // on the loop only; see compilePythonShim()
   mutable common::Mutex pooledMu;
@@ -1010,6 +1040,11 @@ bool SandboxEngine::waitPooled(store::Runtime runtime, uint32_t memoryMb, size_t
     auto it = impl_->pooledCounts.find({runtime, memoryMb, network});
     return it != impl_->pooledCounts.end() && it->second >= count;
   });
+}
+
+void SandboxEngine::setNetworkKinds(std::set<NetworkSandboxKind> kinds) {
+  asio::post(impl_->io,
+             [impl = impl_.get(), kinds = std::move(kinds)]() mutable { impl->setNetworkKinds(std::move(kinds)); });
 }
 
 void SandboxEngine::stop(InstanceId id, StopMode mode) {

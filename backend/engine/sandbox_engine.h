@@ -31,7 +31,7 @@ struct SandboxEngineOptions {
   uid_t uidRange = 1000000;
   uint32_t pidsMax = 256;
   // Pre-started sandboxes ("stem cells"): kept per runtime (python3, nodejs), memory size and
-  // network (on only once a function with network has started an instance), with
+  // network (network-on ones only for the kinds given to setNetworkKinds()), with
   // the runtime loaded and an empty /code. A start takes one, hard-links the version's code into
   // its /code and sends INIT. Each serves one function for life, with a uid of its own (pooled
   // uids come from uidBase + uidRange on), since a running process cannot change its uid.
@@ -75,6 +75,8 @@ public:
   InstanceId start(const InstanceSpec& spec) override;
   void invoke(InstanceId id, InvokeRequest request, InvokeCallback done) override;
   void stop(InstanceId id, StopMode mode) override;
+  // Network-on stems are pre-started for these kinds alone; those of other kinds are killed.
+  void setNetworkKinds(std::set<NetworkSandboxKind> kinds) override;
 
   // The loop the engine runs on. A caller may post its own (non-blocking) work to it; such work
   // must not outlive the engine.

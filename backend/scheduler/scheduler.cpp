@@ -128,6 +128,10 @@ void Scheduler::remove(const std::string& key) {
   loop_->post([this, key] { loop_->core->remove(key); });
 }
 
+void Scheduler::setNetworkKinds(std::set<engine::NetworkSandboxKind> kinds) {
+  loop_->post([this, kinds = std::move(kinds)]() mutable { loop_->engine->setNetworkKinds(std::move(kinds)); });
+}
+
 void Scheduler::checkReservation(const std::string& key, uint32_t count, uint32_t memoryMb,
                                  std::function<void(absl::Status)> done) {
   loop_->post([this, key, count, memoryMb, done = std::move(done)] {

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 namespace asio {
@@ -46,6 +47,8 @@ public:
   void update(FunctionDefinitionPtr function);
   void remove(const std::string& key);
   void status(const std::string& key, std::function<void(FunctionStatus)> done);
+  // Passes on to the engine which network-on sandboxes are worth pre-starting.
+  void setNetworkKinds(std::set<engine::NetworkSandboxKind> kinds);
   // Whether a reserved target fits the memory budget (SchedulerCore::reservationFits).
   void checkReservation(const std::string& key, uint32_t count, uint32_t memoryMb,
                         std::function<void(absl::Status)> done);

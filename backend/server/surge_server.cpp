@@ -246,6 +246,7 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   server->scheduler_ = std::move(*scheduler);
   server->directory_ = std::make_unique<api::FunctionDirectory>(*server->store_, *server->scheduler_);
   if (auto status = server->directory_->warmReserved(); !status.ok()) return status;
+  if (auto status = server->directory_->refreshNetworkKinds(); !status.ok()) return status;
   server->functionService_ =
       std::make_unique<api::FunctionService>(*server->store_, *server->directory_, guard, *server->audit_, workers);
   server->invokeService_ =

@@ -351,6 +351,23 @@ absl::StatusOr<std::vector<FunctionRecord>> FunctionStore::listReservedFunctions
   }
 }
 
+absl::StatusOr<std::vector<std::pair<Runtime, uint32_t>>> FunctionStore::listNetworkKinds() const {
+  try {
+    auto lease = db_.read();
+    SQLite::Statement query(*lease, R"sql(
+        SELECT DISTINCT runtime, memory_mb FROM functions
+        WHERE network_access != 0 AND active_version > 0 ORDER BY runtime, memory_mb)sql");
+    std::vector<std::pair<Runtime, uint32_t>> kinds;
+    while (query.executeStep()) {
+      auto runtime = parseRuntime(query.getColumn(0).getString());
+      if (runtime) kinds.emplace_back(*runtime, query.getColumn(1).getUInt());
+    }
+    return kinds;
+  } catch (const SQLite::Exception& e) {
+    return sqliteError(e);
+  }
+}
+
 absl::StatusOr<FunctionPage> FunctionStore::listFunctions(const std::string& ns, const std::string& prefix,
                                                           int pageSize, const std::string& pageToken) const {
   if (auto status = common::validateName("namespace", ns); !status.ok()) return status;

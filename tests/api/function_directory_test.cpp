@@ -2,12 +2,14 @@
 // FakeEngine: what reaches the scheduler's loop, in which order.
 #include "api/function_directory.h"
 
+#include "common/sha256.h"
 #include "scheduler/scheduler.h"
 #include "store/database.h"
 #include "store/function_store.h"
 #include "support/fake_clock.h"
 #include "support/fake_engine.h"
 #include "support/temp_dir.h"
+#include "support/zip_builder.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -31,8 +33,11 @@ protected:
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
     auto scheduler = scheduler::Scheduler::create(
-        [](engine::Executor executor, engine::InstanceObserver& observer) -> absl::StatusOr<scheduler::EngineOnLoop> {
-          return scheduler::EngineOnLoop{std::make_unique<testing::FakeEngine>(std::move(executor), observer)};
+        [this](engine::Executor executor,
+               engine::InstanceObserver& observer) -> absl::StatusOr<scheduler::EngineOnLoop> {
+          auto engine = std::make_unique<testing::FakeEngine>(std::move(executor), observer);
+          engine_ = engine.get();
+          return scheduler::EngineOnLoop{std::move(engine)};
         },
         clock_, scheduler::SchedulerOptions{.memoryBudgetMb = 1024});
     ASSERT_TRUE(scheduler.ok()) << scheduler.status();
@@ -49,6 +54,24 @@ protected:
     return answer.get().reservedTarget;
   }
 
+  // What the engine was last told about network-on kinds, after everything posted so far.
+  std::set<engine::NetworkSandboxKind> networkKinds() {
+    scheduledTarget("default/any"); // a round trip through the loop
+    return engine_->networkKinds();
+  }
+
+  absl::Status uploadCode(const std::string& name) {
+    const std::string archive =
+        surge::testing::ZipBuilder().addFile("index.py", "def handler(e, c):\n    return e\n").bytes();
+    auto upload = store_->beginUpload("default", name);
+    if (!upload.ok()) return upload.status();
+    if (auto status = (*upload)->append(archive); !status.ok()) return status;
+    auto result = store_->commitUpload(std::move(*upload), common::Sha256::of(archive), 0);
+    if (!result.ok()) return result.status();
+    directory_->changed(result->function);
+    return absl::OkStatus();
+  }
+
   store::FunctionConfig reserving(uint32_t target) {
     store::FunctionConfig config;
     config.runtime = store::Runtime::kPython3;
@@ -63,6 +86,7 @@ protected:
   std::unique_ptr<store::FunctionStore> store_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   std::unique_ptr<FunctionDirectory> directory_;
+  surge::testing::FakeEngine* engine_ = nullptr; // owned by scheduler_
 };
 
 TEST_F(FunctionDirectoryTest, AChangeThatReadTheStoreBeforeADeleteDoesNotBringTheFunctionBack) {
@@ -158,6 +182,35 @@ TEST_F(FunctionDirectoryTest, ARaiseBeyondTheBudgetIsRefusedWithTheFigures) {
   auto stored = store_->getFunction("default", "shop");
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(stored->config.reservedTarget, 4u) << "nothing stored";
+}
+
+// Network-on stems cost a namespace and a helper each: the engine is told to keep them for the
+// kinds that stored functions with code use, and for none once the last one goes.
+TEST_F(FunctionDirectoryTest, TheEngineKeepsNetworkStemsOnlyForKindsThatStoredFunctionsUse) {
+  store::FunctionConfig online = reserving(0);
+  online.networkAccess = true;
+  ASSERT_TRUE(directory_->createFunction("default", "fetch", online).ok());
+  EXPECT_TRUE(networkKinds().empty()) << "a function without code starts nothing";
+
+  ASSERT_TRUE(uploadCode("fetch").ok());
+  using Kinds = std::set<engine::NetworkSandboxKind>;
+  EXPECT_EQ(networkKinds(), (Kinds{{store::Runtime::kPython3, 128}}));
+
+  auto bigger = directory_->updateConfig("default", "fetch", 0, [](store::FunctionConfig& config) {
+    config.memoryMb = 256;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(bigger.ok()) << bigger.status();
+  EXPECT_EQ(networkKinds(), (Kinds{{store::Runtime::kPython3, 256}}));
+
+  ASSERT_TRUE(directory_->createFunction("default", "offline", reserving(0)).ok());
+  ASSERT_TRUE(uploadCode("offline").ok());
+  EXPECT_EQ(networkKinds(), (Kinds{{store::Runtime::kPython3, 256}})) << "network off adds no kind";
+
+  auto deleted = store_->deleteFunction("default", "fetch", 0);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  directory_->deleted("default", "fetch", *deleted);
+  EXPECT_TRUE(networkKinds().empty());
 }
 
 } // namespace

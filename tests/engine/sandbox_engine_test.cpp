@@ -541,23 +541,32 @@ TEST_F(PooledEngineTest, AStartTakesAPreStartedSandboxAndThePoolRefills) {
   EXPECT_TRUE(poolReady()) << "the pool refills after a start took its sandbox";
 }
 
+// The network helpers (slirp4netns) this process runs: each network sandbox, stem or not, has one.
+size_t networkHelpers() {
+  size_t count = 0;
+  const std::string self = std::to_string(::getpid());
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line) || line.find("(slirp4netns)") == std::string::npos) continue;
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    std::string state, parent;
+    fields >> state >> parent;
+    if (parent == self && state != "Z") ++count;
+  }
+  return count;
+}
+
 TEST_F(PooledEngineTest, AStartWithNetworkNeverTakesAStemWithoutAndTheReverse) {
   const std::string interfaces = "def handler(e, c):\n"
                                  "    lines = open('/proc/net/dev').read().split('\\n')[2:]\n"
                                  "    return ' '.join(sorted(l.split(':')[0].strip() for l in lines if l))\n";
   ASSERT_TRUE(poolReady());
-  ASSERT_EQ(engine_->pooled(store::Runtime::kPython3, 128, true), 0u) << "no network stems before a network start";
+  engine_->setNetworkKinds({{store::Runtime::kPython3, 128}});
+  ASSERT_TRUE(engine_->waitPooled(store::Runtime::kPython3, 128, 1, std::chrono::milliseconds(60000), true));
   InstanceSpec online = function({{"index.py", interfaces}});
   online.networkAccess = true;
-  const InstanceId first = startReady(online);
-  EXPECT_EQ(recorder_.path(first), StartPath::kDirect) << "the pool had stems without network only";
-  EXPECT_EQ(call(first, "")->output, "lo tap0");
-
-  // Network stems are kept from now on; the next start with network takes one.
-  ASSERT_TRUE(engine_->waitPooled(store::Runtime::kPython3, 128, 1, std::chrono::milliseconds(60000), true));
-  InstanceSpec second = function({{"index.py", interfaces}});
-  second.networkAccess = true;
-  const InstanceId pooledOnline = startReady(second);
+  const InstanceId pooledOnline = startReady(online);
   EXPECT_EQ(recorder_.path(pooledOnline), StartPath::kPool);
   EXPECT_EQ(call(pooledOnline, "")->output, "lo tap0");
 
@@ -565,6 +574,35 @@ TEST_F(PooledEngineTest, AStartWithNetworkNeverTakesAStemWithoutAndTheReverse) {
   const InstanceId offline = startReady(function({{"index.py", interfaces}}));
   EXPECT_EQ(recorder_.path(offline), StartPath::kPool);
   EXPECT_EQ(call(offline, "")->output, "lo") << "a start without network got a stem with network";
+}
+
+// Each network stem holds a namespace and a helper process: they are kept only for the kinds
+// that stored functions use, and go when the last such function does.
+TEST_F(PooledEngineTest, NetworkStemsAreKeptOnlyForTheKindsThatFunctionsUse) {
+  ASSERT_TRUE(poolReady());
+  EXPECT_EQ(engine_->pooled(store::Runtime::kPython3, 128, true), 0u) << "network stems before anyone asked";
+  EXPECT_EQ(networkHelpers(), 0u);
+
+  // A network start of a kind nobody declared is direct, and does not warm that kind.
+  InstanceSpec online = function({{"index.py", "def handler(e, c):\n    return 'on'\n"}});
+  online.networkAccess = true;
+  const InstanceId direct = startReady(online);
+  EXPECT_EQ(recorder_.path(direct), StartPath::kDirect);
+  EXPECT_EQ(networkHelpers(), 1u) << "the direct start's own helper";
+
+  engine_->setNetworkKinds({{store::Runtime::kPython3, 128}});
+  ASSERT_TRUE(engine_->waitPooled(store::Runtime::kPython3, 128, 1, std::chrono::milliseconds(60000), true));
+  EXPECT_EQ(networkHelpers(), 2u);
+
+  // The last such function is gone: its stems and their helpers go too, and none come back.
+  engine_->setNetworkKinds({});
+  engine_->stop(direct, StopMode::kNow);
+  ASSERT_TRUE(recorder_.waitExit(direct, std::chrono::seconds(60)).has_value());
+  EXPECT_TRUE(recorder_.waitUntil([] { return networkHelpers() == 0; }, std::chrono::seconds(60)))
+      << networkHelpers() << " network helpers left";
+  EXPECT_EQ(engine_->pooled(store::Runtime::kPython3, 128, true), 0u);
+  // The pool without network is untouched.
+  EXPECT_EQ(engine_->pooled(store::Runtime::kPython3, 128, false), 1u);
 }
 
 TEST_F(PooledEngineTest, ThePoolRefillsAfterAPooledStartThatGetsNoRequest) {

@@ -42,6 +42,16 @@ void FakeEngine::stop(engine::InstanceId id, engine::StopMode mode) {
   }
 }
 
+void FakeEngine::setNetworkKinds(std::set<engine::NetworkSandboxKind> kinds) {
+  common::MutexLock lock(mu_);
+  networkKinds_ = std::move(kinds);
+}
+
+std::set<engine::NetworkSandboxKind> FakeEngine::networkKinds() const {
+  common::MutexLock lock(mu_);
+  return networkKinds_;
+}
+
 void FakeEngine::finishStart(engine::InstanceId id, const absl::Status& status) {
   common::MutexLock lock(mu_);
   auto it = instances_.find(id);

@@ -6,6 +6,7 @@
 #include "engine/engine.h"
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ public:
   engine::InstanceId start(const engine::InstanceSpec& spec) override;
   void invoke(engine::InstanceId id, engine::InvokeRequest request, engine::InvokeCallback done) override;
   void stop(engine::InstanceId id, engine::StopMode mode) override;
+  void setNetworkKinds(std::set<engine::NetworkSandboxKind> kinds) override;
 
   // --- what the test controls ---
   // Ends a start with `status` (OK: ready).
@@ -42,6 +44,8 @@ public:
   std::map<std::string, engine::InstanceId> inflightRequests() const;
   // The id of the request in flight with `payload`; empty when there is none.
   std::string requestWithPayload(const std::string& payload) const;
+  // What setNetworkKinds() was last told.
+  std::set<engine::NetworkSandboxKind> networkKinds() const;
 
 private:
   struct Call {
@@ -58,6 +62,7 @@ private:
   engine::InstanceId nextId_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<engine::InstanceId, Instance> instances_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Call> calls_ ABSL_GUARDED_BY(mu_);
+  std::set<engine::NetworkSandboxKind> networkKinds_ ABSL_GUARDED_BY(mu_);
 };
 
 } // namespace surge::testing
