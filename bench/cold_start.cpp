@@ -45,7 +45,7 @@ struct Series {
 
 // A function never seen before: its own code folder with content of its own, so that nothing
 // about it can have been cached.
-engine::InstanceSpec freshFunction(const std::filesystem::path& root, store::Runtime runtime, int64_t functionId) {
+engine::InstanceSpec freshFunction(const std::filesystem::path& root, common::Runtime runtime, int64_t functionId) {
   const std::string name = "fn-" + std::to_string(functionId);
   engine::InstanceSpec spec;
   spec.function = "default/" + name;
@@ -56,7 +56,7 @@ engine::InstanceSpec freshFunction(const std::filesystem::path& root, store::Run
   spec.handler = "index.handler";
   spec.memoryMb = 128;
   std::filesystem::create_directories(spec.codeDir);
-  if (runtime == store::Runtime::kNodejs) {
+  if (runtime == common::Runtime::kNodejs) {
     std::ofstream(spec.codeDir / "index.js") << "// " << name << "\nexports.handler = async (event) => 'hello';\n";
   } else {
     std::ofstream(spec.codeDir / "index.py") << "# " << name << "\ndef handler(event, context):\n    return 'hello'\n";
@@ -154,11 +154,11 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<engine::SandboxEngine> engine = std::move(*made);
   const size_t poolSize = static_cast<size_t>(pooledOptions.poolSize);
-  auto poolHas = [&](store::Runtime runtime, size_t n, bool network = false) {
+  auto poolHas = [&](common::Runtime runtime, size_t n, bool network = false) {
     return observer.waitUntil([&] { return engine->pooled(runtime, 128, network) >= n; }, kPoolWait);
   };
   auto poolsFull = [&] {
-    return poolHas(store::Runtime::kPython3, poolSize) && poolHas(store::Runtime::kNodejs, poolSize);
+    return poolHas(common::Runtime::kPython3, poolSize) && poolHas(common::Runtime::kNodejs, poolSize);
   };
   if (!poolsFull()) {
     std::fprintf(stderr, "the pool did not fill within 60 s\n");
@@ -170,30 +170,30 @@ int main(int argc, char** argv) {
   int64_t functionId = 1;
   Series python, node, networked, direct, networkedDirect;
   for (int i = 0; i < pythonSamples; ++i) {
-    if (!poolHas(store::Runtime::kPython3, waitFullPool ? poolSize : 1)) {
+    if (!poolHas(common::Runtime::kPython3, waitFullPool ? poolSize : 1)) {
       std::fprintf(stderr, "no Python stem cell within 60 s\n");
       return 1;
     }
-    if (!coldStart(*engine, observer, freshFunction(functions, store::Runtime::kPython3, functionId++), python))
+    if (!coldStart(*engine, observer, freshFunction(functions, common::Runtime::kPython3, functionId++), python))
       return 1;
   }
   for (int i = 0; i < nodeSamples; ++i) {
-    if (!poolHas(store::Runtime::kNodejs, waitFullPool ? poolSize : 1)) {
+    if (!poolHas(common::Runtime::kNodejs, waitFullPool ? poolSize : 1)) {
       std::fprintf(stderr, "no Node.js stem cell within 60 s\n");
       return 1;
     }
-    if (!coldStart(*engine, observer, freshFunction(functions, store::Runtime::kNodejs, functionId++), node)) return 1;
+    if (!coldStart(*engine, observer, freshFunction(functions, common::Runtime::kNodejs, functionId++), node)) return 1;
   }
   // Network stems are kept for the kinds that stored functions with network on use, as surged
   // tells its engine.
   auto networkFunction = [&] {
-    auto spec = freshFunction(functions, store::Runtime::kPython3, functionId++);
+    auto spec = freshFunction(functions, common::Runtime::kPython3, functionId++);
     spec.networkAccess = true;
     return spec;
   };
-  engine->setNetworkKinds({{store::Runtime::kPython3, 128}});
+  engine->setNetworkKinds({{common::Runtime::kPython3, 128}});
   for (int i = 0; i < networkSamples; ++i) {
-    if (!poolHas(store::Runtime::kPython3, waitFullPool ? poolSize : 1, true)) {
+    if (!poolHas(common::Runtime::kPython3, waitFullPool ? poolSize : 1, true)) {
       std::fprintf(stderr, "no Python stem cell with network within 60 s\n");
       return 1;
     }
@@ -230,7 +230,7 @@ int main(int argc, char** argv) {
   }
   engine = std::move(*made);
   for (int i = 0; i < directSamples; ++i) {
-    if (!coldStart(*engine, directObserver, freshFunction(functions, store::Runtime::kPython3, functionId++), direct))
+    if (!coldStart(*engine, directObserver, freshFunction(functions, common::Runtime::kPython3, functionId++), direct))
       return 1;
   }
   // With network and an empty pool: what attaching a network (a namespace and its slirp4netns)

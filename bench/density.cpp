@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   engine::SandboxEngine& engine = **made;
   auto poolFull = [&] {
     return observer.waitUntil(
-        [&] { return engine.pooled(store::Runtime::kPython3, 128) >= static_cast<size_t>(poolSize); },
+        [&] { return engine.pooled(common::Runtime::kPython3, 128) >= static_cast<size_t>(poolSize); },
         std::chrono::seconds(60));
   };
   if (!poolFull()) {

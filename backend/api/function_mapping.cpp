@@ -21,20 +21,20 @@ google::protobuf::Timestamp toTimestamp(absl::Time time) {
   return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
 }
 
-absl::StatusOr<store::Runtime> runtimeFromProto(v1::Runtime runtime) {
+absl::StatusOr<common::Runtime> runtimeFromProto(v1::Runtime runtime) {
   switch (runtime) {
-  case v1::RUNTIME_PYTHON3: return store::Runtime::kPython3;
-  case v1::RUNTIME_NODEJS: return store::Runtime::kNodejs;
-  case v1::RUNTIME_CUSTOM: return store::Runtime::kCustom;
+  case v1::RUNTIME_PYTHON3: return common::Runtime::kPython3;
+  case v1::RUNTIME_NODEJS: return common::Runtime::kNodejs;
+  case v1::RUNTIME_CUSTOM: return common::Runtime::kCustom;
   default: return absl::InvalidArgumentError("runtime is required: RUNTIME_PYTHON3, RUNTIME_NODEJS or RUNTIME_CUSTOM");
   }
 }
 
-v1::Runtime runtimeToProto(store::Runtime runtime) {
+v1::Runtime runtimeToProto(common::Runtime runtime) {
   switch (runtime) {
-  case store::Runtime::kPython3: return v1::RUNTIME_PYTHON3;
-  case store::Runtime::kNodejs: return v1::RUNTIME_NODEJS;
-  case store::Runtime::kCustom: return v1::RUNTIME_CUSTOM;
+  case common::Runtime::kPython3: return v1::RUNTIME_PYTHON3;
+  case common::Runtime::kNodejs: return v1::RUNTIME_NODEJS;
+  case common::Runtime::kCustom: return v1::RUNTIME_CUSTOM;
   }
   return v1::RUNTIME_UNSPECIFIED;
 }

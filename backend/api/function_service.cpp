@@ -42,7 +42,7 @@ grpc::ServerUnaryReactor* FunctionService::CreateFunction(grpc::CallbackServerCo
                        if (!created.ok()) return created.status();
                        (void)audit_.record(
                            who, "function.create", qualified(ns, request->name()),
-                           absl::StrCat("runtime=", common::toAbsl(store::runtimeName(created->config.runtime))));
+                           absl::StrCat("runtime=", common::toAbsl(common::runtimeName(created->config.runtime))));
                        toProto(*created, *response);
                        return absl::OkStatus();
                      });

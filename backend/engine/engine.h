@@ -4,7 +4,7 @@
 #pragma once
 
 #include "common/mutex.h"
-#include "store/function_config.h"
+#include "common/runtime.h"
 
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
@@ -37,7 +37,7 @@ struct InstanceSpec {
   int64_t functionId = 0; // the store's id; it picks the sandbox's uid (distinct per function)
   int64_t version = 0;
   std::filesystem::path codeDir; // the version's unpacked code
-  store::Runtime runtime = store::Runtime::kPython3;
+  common::Runtime runtime = common::Runtime::kPython3;
   std::string handler;
   std::string initializer;
   absl::Duration initializerTimeout = absl::Seconds(30);
@@ -141,7 +141,7 @@ public:
 
 // A kind of sandbox with network on, as the functions stored now would start it.
 struct NetworkSandboxKind {
-  store::Runtime runtime = store::Runtime::kPython3;
+  common::Runtime runtime = common::Runtime::kPython3;
   uint32_t memoryMb = 128;
   auto operator<=>(const NetworkSandboxKind&) const = default;
 };

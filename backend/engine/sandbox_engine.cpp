@@ -52,13 +52,13 @@ std::string seconds(absl::Duration d) {
 
 } // namespace
 
-absl::StatusOr<std::vector<std::string>> runtimeCommand(store::Runtime runtime) {
+absl::StatusOr<std::vector<std::string>> runtimeCommand(common::Runtime runtime) {
   switch (runtime) {
-  case store::Runtime::kPython3:
+  case common::Runtime::kPython3:
     // Debian's interpreter, never a shim on PATH; -S skips site-packages: faster, and nothing of the host.
     return std::vector<std::string>{"/usr/bin/python3", "-S", "/runtime/python/surge_runtime.py"};
-  case store::Runtime::kNodejs: return std::vector<std::string>{"/usr/bin/node", "/runtime/nodejs/surge_runtime.js"};
-  case store::Runtime::kCustom:
+  case common::Runtime::kNodejs: return std::vector<std::string>{"/usr/bin/node", "/runtime/nodejs/surge_runtime.js"};
+  case common::Runtime::kCustom:
     // The function's own executable speaks the runtime protocol on fd 3.
     return std::vector<std::string>{"/code/bootstrap"};
   }
@@ -82,7 +82,7 @@ struct SandboxEngine::Impl {
   // Stems are kept per runtime, memory size and network: a network stem sits in a namespace
   // with outbound network, which a function without network must never get, and the reverse.
   struct PoolKey {
-    store::Runtime runtime;
+    common::Runtime runtime;
     uint32_t memoryMb;
     bool network;
     auto operator<=>(const PoolKey&) const = default;
@@ -147,8 +147,8 @@ struct SandboxEngine::Impl {
         for (uint32_t memoryMb : this->options.poolMemoryMb) {
           // Without network: stems with network are kept only for the kinds that stored
           // functions use (see setNetworkKinds()).
-          refill({store::Runtime::kPython3, memoryMb, false});
-          refill({store::Runtime::kNodejs, memoryMb, false});
+          refill({common::Runtime::kPython3, memoryMb, false});
+          refill({common::Runtime::kNodejs, memoryMb, false});
         }
       });
     });
@@ -203,8 +203,8 @@ struct SandboxEngine::Impl {
   }
 
   // The argv of `runtime` inside the sandbox: the compiled Python shim when there is one.
-  absl::StatusOr<std::vector<std::string>> commandFor(store::Runtime runtime) const {
-    if (runtime == store::Runtime::kPython3 && !compiledShimDir.empty()) {
+  absl::StatusOr<std::vector<std::string>> commandFor(common::Runtime runtime) const {
+    if (runtime == common::Runtime::kPython3 && !compiledShimDir.empty()) {
       return std::vector<std::string>{
           "/usr/bin/python3", "-S",
           (std::filesystem::path(kCompiledShimDir) / "python" / "surge_runtime.pyc").string()};
@@ -313,7 +313,7 @@ struct SandboxEngine::Impl {
     fillSandbox(sandbox, spec.memoryMb); // the platform's variables win over the function's
     // Python forks from the zygote (bubblewrap when it cannot serve); onLaunched() says which.
     sandbox.network = spec.networkAccess;
-    sandbox.viaZygote = spec.runtime == store::Runtime::kPython3 && !spec.networkAccess;
+    sandbox.viaZygote = spec.runtime == common::Runtime::kPython3 && !spec.networkAccess;
     launchSandbox(instance);
   }
 
@@ -359,8 +359,8 @@ struct SandboxEngine::Impl {
 
   // ---- the pool of pre-started sandboxes ----
   // How many stems to keep for `runtime` at each memory size.
-  int poolSizeFor(store::Runtime runtime) const {
-    if (options.sandboxesDir.empty() || runtime == store::Runtime::kCustom) return 0;
+  int poolSizeFor(common::Runtime runtime) const {
+    if (options.sandboxesDir.empty() || runtime == common::Runtime::kCustom) return 0;
     auto it = options.poolSizes.find(runtime);
     return std::max(0, it == options.poolSizes.end() ? options.poolSize : it->second);
   }
@@ -422,7 +422,7 @@ struct SandboxEngine::Impl {
     sandbox.argv = *commandFor(key.runtime);
     fillSandbox(sandbox, key.memoryMb);
     sandbox.network = key.network;
-    sandbox.viaZygote = key.runtime == store::Runtime::kPython3 && !key.network;
+    sandbox.viaZygote = key.runtime == common::Runtime::kPython3 && !key.network;
     launchSandbox(instance);
   }
 
@@ -876,7 +876,7 @@ struct SandboxEngine::Impl {
     // function's, so an exit before it means the sandbox or the interpreter failed to come up.
     // A custom runtime's bootstrap is the function's own code, whenever it fails.
     const bool ownShim =
-        instance.spec.runtime == store::Runtime::kPython3 || instance.spec.runtime == store::Runtime::kNodejs;
+        instance.spec.runtime == common::Runtime::kPython3 || instance.spec.runtime == common::Runtime::kNodejs;
     if (ownShim && !instance.saidLoaded) {
       return absl::UnavailableError(absl::StrCat("the sandbox did not come up (", reason, "): ", instance.stderrTail));
     }
@@ -1027,13 +1027,13 @@ void SandboxEngine::invoke(InstanceId id, InvokeRequest request, InvokeCallback 
   });
 }
 
-size_t SandboxEngine::pooled(store::Runtime runtime, uint32_t memoryMb, bool network) const {
+size_t SandboxEngine::pooled(common::Runtime runtime, uint32_t memoryMb, bool network) const {
   common::MutexLock lock(impl_->pooledMu);
   auto it = impl_->pooledCounts.find({runtime, memoryMb, network});
   return it == impl_->pooledCounts.end() ? 0 : it->second;
 }
 
-bool SandboxEngine::waitPooled(store::Runtime runtime, uint32_t memoryMb, size_t count,
+bool SandboxEngine::waitPooled(common::Runtime runtime, uint32_t memoryMb, size_t count,
                                std::chrono::milliseconds timeout, bool network) const {
   common::MutexLock lock(impl_->pooledMu);
   return impl_->pooledChanged.waitFor(impl_->pooledMu, timeout, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->pooledMu) {

@@ -52,7 +52,7 @@ struct SandboxEngineOptions {
   std::chrono::microseconds loopSpin{0};
   // The spin happens only while at most this many requests are in flight on instances.
   size_t spinMaxInFlight = 1;
-  std::map<store::Runtime, int> poolSizes;
+  std::map<common::Runtime, int> poolSizes;
   // Memory sizes kept warm from the start; any other size is kept warm once asked for.
   std::vector<uint32_t> poolMemoryMb = {128};
 };
@@ -84,9 +84,9 @@ public:
 
   // Pre-started sandboxes ready now for `runtime` at `memoryMb`, with or without network.
   // Thread-safe.
-  size_t pooled(store::Runtime runtime, uint32_t memoryMb, bool network = false) const;
+  size_t pooled(common::Runtime runtime, uint32_t memoryMb, bool network = false) const;
   // Waits until at least `count` are ready, or `timeout` passes (false). Thread-safe.
-  bool waitPooled(store::Runtime runtime, uint32_t memoryMb, size_t count, std::chrono::milliseconds timeout,
+  bool waitPooled(common::Runtime runtime, uint32_t memoryMb, size_t count, std::chrono::milliseconds timeout,
                   bool network = false) const;
 
 private:
@@ -96,6 +96,6 @@ private:
 
 // The argv that runs `runtime` inside the sandbox: the shim bound at /runtime for python3 and
 // nodejs, the function's own /code/bootstrap for custom.
-absl::StatusOr<std::vector<std::string>> runtimeCommand(store::Runtime runtime);
+absl::StatusOr<std::vector<std::string>> runtimeCommand(common::Runtime runtime);
 
 } // namespace surge::engine

@@ -162,8 +162,8 @@ startScheduler(const ServerConfig& config, const common::Clock& clock, const eng
   engineOptions.uidRange = uids.size() / 2;
   engineOptions.poolSize = config.poolSize;
   engineOptions.loopSpin = std::chrono::microseconds(config.loopSpinMicros);
-  if (config.python3PoolSize >= 0) engineOptions.poolSizes[store::Runtime::kPython3] = config.python3PoolSize;
-  if (config.nodejsPoolSize >= 0) engineOptions.poolSizes[store::Runtime::kNodejs] = config.nodejsPoolSize;
+  if (config.python3PoolSize >= 0) engineOptions.poolSizes[common::Runtime::kPython3] = config.python3PoolSize;
+  if (config.nodejsPoolSize >= 0) engineOptions.poolSizes[common::Runtime::kNodejs] = config.nodejsPoolSize;
   scheduler::SchedulerOptions options;
   options.idleTimeout = absl::Seconds(config.idleTimeoutSeconds);
   options.memoryBudgetMb = config.memoryBudgetMib > 0

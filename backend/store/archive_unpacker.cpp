@@ -454,7 +454,7 @@ absl::StatusOr<UnpackedArchive> unpackArchive(const fs::path& zipPath, const fs:
   return unpacked;
 }
 
-absl::Status checkHandlerFile(const fs::path& codeRoot, Runtime runtime, std::string_view handler,
+absl::Status checkHandlerFile(const fs::path& codeRoot, common::Runtime runtime, std::string_view handler,
                               bool missingIsInvalidArgument) {
   const std::string file = handlerFile(runtime, handler);
   const auto fail = [&](std::string message) {
@@ -470,7 +470,8 @@ absl::Status checkHandlerFile(const fs::path& codeRoot, Runtime runtime, std::st
         absl::StrCat("handler '", toAbsl(handler), "' does not name a file inside the code"));
   }
   const auto needsFile = [&] {
-    return absl::StrCat("handler '", toAbsl(handler), "' needs a regular file there on ", toAbsl(runtimeName(runtime)));
+    return absl::StrCat("handler '", toAbsl(handler), "' needs a regular file there on ",
+                        toAbsl(common::runtimeName(runtime)));
   };
 
   struct stat st;
@@ -478,14 +479,14 @@ absl::Status checkHandlerFile(const fs::path& codeRoot, Runtime runtime, std::st
   if (::lstat((codeRoot / relative).c_str(), &st) != 0) {
     if (errno == ENOENT || errno == ENOTDIR) {
       return fail(absl::StrCat("code has no ", file, ", which handler '", toAbsl(handler), "' needs on ",
-                               toAbsl(runtimeName(runtime))));
+                               toAbsl(common::runtimeName(runtime))));
     }
     const int error = errno;
     return ioError("inspect", codeRoot / relative, error);
   }
   if (S_ISDIR(st.st_mode)) return fail(absl::StrCat(file, " in the code is a directory; ", needsFile()));
   if (!S_ISREG(st.st_mode)) return fail(absl::StrCat(file, " in the code is not a regular file; ", needsFile()));
-  if (runtime == Runtime::kCustom && (st.st_mode & 0111) == 0) {
+  if (runtime == common::Runtime::kCustom && (st.st_mode & 0111) == 0) {
     return fail(absl::StrCat(file, " is not executable; the custom runtime runs it"));
   }
   return absl::OkStatus();

@@ -45,7 +45,7 @@ absl::StatusOr<UnpackedArchive> unpackArchive(const std::filesystem::path& zipPa
 // handlerFile()); for custom it must be an executable regular file. Otherwise
 // FAILED_PRECONDITION naming the missing file, or INVALID_ARGUMENT when
 // `missingIsInvalidArgument` (an upload is a bad argument; a config change is a bad state).
-absl::Status checkHandlerFile(const std::filesystem::path& codeRoot, Runtime runtime, std::string_view handler,
+absl::Status checkHandlerFile(const std::filesystem::path& codeRoot, common::Runtime runtime, std::string_view handler,
                               bool missingIsInvalidArgument);
 
 } // namespace surge::store

@@ -48,22 +48,6 @@ absl::Status validateEnvironment(const std::map<std::string, std::string>& envir
 
 } // namespace
 
-std::string_view runtimeName(Runtime runtime) {
-  switch (runtime) {
-  case Runtime::kPython3: return "python3";
-  case Runtime::kNodejs: return "nodejs";
-  case Runtime::kCustom: return "custom";
-  }
-  return "unknown";
-}
-
-std::optional<Runtime> parseRuntime(std::string_view name) {
-  if (name == "python3") return Runtime::kPython3;
-  if (name == "nodejs") return Runtime::kNodejs;
-  if (name == "custom") return Runtime::kCustom;
-  return std::nullopt;
-}
-
 void resolveDefaults(FunctionConfig& config) {
   using L = ConfigLimits;
   if (config.memoryMb == 0) config.memoryMb = L::kDefaultMemoryMb;
@@ -143,12 +127,12 @@ absl::Status validateConfig(const FunctionConfig& config) {
   return validateEnvironment(config.environment);
 }
 
-std::string handlerFile(Runtime runtime, std::string_view handler) {
+std::string handlerFile(common::Runtime runtime, std::string_view handler) {
   const std::string_view module = handler.substr(0, handler.rfind('.'));
   switch (runtime) {
-  case Runtime::kPython3: return absl::StrCat(absl::StrReplaceAll(toAbsl(module), {{".", "/"}}), ".py");
-  case Runtime::kNodejs: return absl::StrCat(toAbsl(module), ".js");
-  case Runtime::kCustom: return "bootstrap";
+  case common::Runtime::kPython3: return absl::StrCat(absl::StrReplaceAll(toAbsl(module), {{".", "/"}}), ".py");
+  case common::Runtime::kNodejs: return absl::StrCat(toAbsl(module), ".js");
+  case common::Runtime::kCustom: return "bootstrap";
   }
   return {};
 }

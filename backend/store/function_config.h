@@ -1,6 +1,8 @@
 // A function's configuration as the store keeps it, with its defaults and limits.
 #pragma once
 
+#include "common/runtime.h"
+
 #include <absl/status/status.h>
 #include <absl/time/time.h>
 
@@ -11,12 +13,6 @@
 #include <string_view>
 
 namespace surge::store {
-
-enum class Runtime { kPython3, kNodejs, kCustom };
-
-// "python3", "nodejs", "custom".
-std::string_view runtimeName(Runtime runtime);
-std::optional<Runtime> parseRuntime(std::string_view name);
 
 // Limits and defaults, named once so that validation, docs and tests agree.
 struct ConfigLimits {
@@ -35,7 +31,7 @@ struct ConfigLimits {
 // queueTimeoutSeconds, where 0 is kept and means "follow timeoutSeconds", so that raising the
 // timeout later raises a defaulted queue timeout with it.
 struct FunctionConfig {
-  Runtime runtime = Runtime::kPython3;
+  common::Runtime runtime = common::Runtime::kPython3;
   std::string handler;
   std::string initializer;
   uint32_t initializerTimeoutSeconds = 0;
@@ -70,6 +66,6 @@ absl::Status validateHandlerSyntax(std::string_view field, std::string_view hand
 // The file, relative to the code root, that must exist for `handler` on `runtime`:
 // python3 "pkg.mod.fn" -> "pkg/mod.py", nodejs "lib/index.fn" -> "lib/index.js",
 // custom -> "bootstrap" (which must also be executable).
-std::string handlerFile(Runtime runtime, std::string_view handler);
+std::string handlerFile(common::Runtime runtime, std::string_view handler);
 
 } // namespace surge::store

@@ -73,7 +73,7 @@ FunctionRow readFunctionRow(SQLite::Statement& query) {
   r.id = row.id;
   r.ns = query.getColumn(1).getString();
   r.name = query.getColumn(2).getString();
-  r.config.runtime = parseRuntime(query.getColumn(3).getString()).value_or(Runtime::kPython3);
+  r.config.runtime = common::parseRuntime(query.getColumn(3).getString()).value_or(common::Runtime::kPython3);
   r.config.handler = query.getColumn(4).getString();
   r.config.initializer = query.getColumn(5).getString();
   r.config.initializerTimeoutSeconds = query.getColumn(6).getUInt();
@@ -119,7 +119,7 @@ void saveFunction(SQLite::Database& db, int64_t id, const FunctionRecord& r) {
       active_version = ?, revision = ?, updated_us = ?
     WHERE id = ?)sql");
   const FunctionConfig& c = r.config;
-  update.bind(1, std::string(runtimeName(c.runtime)));
+  update.bind(1, std::string(common::runtimeName(c.runtime)));
   update.bind(2, c.handler);
   update.bind(3, c.initializer);
   update.bind(4, c.initializerTimeoutSeconds);
@@ -186,7 +186,7 @@ absl::Status checkEntryPoints(const fs::path& code, const FunctionConfig& config
   if (auto status = checkHandlerFile(code, config.runtime, config.handler, missingIsInvalidArgument); !status.ok()) {
     return status;
   }
-  if (config.initializer.empty() || config.runtime == Runtime::kCustom) return absl::OkStatus();
+  if (config.initializer.empty() || config.runtime == common::Runtime::kCustom) return absl::OkStatus();
   return checkHandlerFile(code, config.runtime, config.initializer, missingIsInvalidArgument);
 }
 
@@ -305,7 +305,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::createFunction(const std::string& 
       VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, 0, 0, ?, ?))sql");
     insert.bind(1, ns);
     insert.bind(2, name);
-    insert.bind(3, std::string(runtimeName(config.runtime)));
+    insert.bind(3, std::string(common::runtimeName(config.runtime)));
     insert.bind(4, config.handler);
     insert.bind(5, now);
     insert.bind(6, now);
@@ -351,15 +351,15 @@ absl::StatusOr<std::vector<FunctionRecord>> FunctionStore::listReservedFunctions
   }
 }
 
-absl::StatusOr<std::vector<std::pair<Runtime, uint32_t>>> FunctionStore::listNetworkKinds() const {
+absl::StatusOr<std::vector<std::pair<common::Runtime, uint32_t>>> FunctionStore::listNetworkKinds() const {
   try {
     auto lease = db_.read();
     SQLite::Statement query(*lease, R"sql(
         SELECT DISTINCT runtime, memory_mb FROM functions
         WHERE network_access != 0 AND active_version > 0 ORDER BY runtime, memory_mb)sql");
-    std::vector<std::pair<Runtime, uint32_t>> kinds;
+    std::vector<std::pair<common::Runtime, uint32_t>> kinds;
     while (query.executeStep()) {
-      auto runtime = parseRuntime(query.getColumn(0).getString());
+      auto runtime = common::parseRuntime(query.getColumn(0).getString());
       if (runtime) kinds.emplace_back(*runtime, query.getColumn(1).getUInt());
     }
     return kinds;

@@ -114,7 +114,7 @@ public:
   // warm at start-up, and what counts against the instance memory budget.
   absl::StatusOr<std::vector<FunctionRecord>> listReservedFunctions() const;
   // The distinct (runtime, memory size) of functions with network on and code to run.
-  absl::StatusOr<std::vector<std::pair<Runtime, uint32_t>>> listNetworkKinds() const;
+  absl::StatusOr<std::vector<std::pair<common::Runtime, uint32_t>>> listNetworkKinds() const;
 
   // Changes a config under the writer lock: `mutate` edits a copy of the current config, which
   // is then resolved and validated. A changed runtime or handler must be served by the active

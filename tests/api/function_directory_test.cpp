@@ -74,7 +74,7 @@ protected:
 
   store::FunctionConfig reserving(uint32_t target) {
     store::FunctionConfig config;
-    config.runtime = store::Runtime::kPython3;
+    config.runtime = common::Runtime::kPython3;
     config.handler = "index.handler";
     config.reservedTarget = target;
     return config;
@@ -194,18 +194,18 @@ TEST_F(FunctionDirectoryTest, TheEngineKeepsNetworkStemsOnlyForKindsThatStoredFu
 
   ASSERT_TRUE(uploadCode("fetch").ok());
   using Kinds = std::set<engine::NetworkSandboxKind>;
-  EXPECT_EQ(networkKinds(), (Kinds{{store::Runtime::kPython3, 128}}));
+  EXPECT_EQ(networkKinds(), (Kinds{{common::Runtime::kPython3, 128}}));
 
   auto bigger = directory_->updateConfig("default", "fetch", 0, [](store::FunctionConfig& config) {
     config.memoryMb = 256;
     return absl::OkStatus();
   });
   ASSERT_TRUE(bigger.ok()) << bigger.status();
-  EXPECT_EQ(networkKinds(), (Kinds{{store::Runtime::kPython3, 256}}));
+  EXPECT_EQ(networkKinds(), (Kinds{{common::Runtime::kPython3, 256}}));
 
   ASSERT_TRUE(directory_->createFunction("default", "offline", reserving(0)).ok());
   ASSERT_TRUE(uploadCode("offline").ok());
-  EXPECT_EQ(networkKinds(), (Kinds{{store::Runtime::kPython3, 256}})) << "network off adds no kind";
+  EXPECT_EQ(networkKinds(), (Kinds{{common::Runtime::kPython3, 256}})) << "network off adds no kind";
 
   auto deleted = store_->deleteFunction("default", "fetch", 0);
   ASSERT_TRUE(deleted.ok()) << deleted.status();

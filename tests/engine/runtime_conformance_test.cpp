@@ -163,7 +163,7 @@ void writeFile(const fs::path& path, std::string_view content, bool executable =
 // One runtime under test.
 struct RuntimeCase {
   std::string name;
-  store::Runtime runtime;
+  common::Runtime runtime;
   std::string handler;
   std::string initializer;
   std::function<void(const fs::path&)> writeFunction; // the conformance function into a code dir
@@ -177,16 +177,16 @@ struct RuntimeCase {
 std::vector<RuntimeCase> runtimeCases() {
   const fs::path samples = fs::path(SURGE_SOURCE_DIR) / "resources/samples";
   return {
-      {"Python3", store::Runtime::kPython3, "index.handler", "index.initializer",
+      {"Python3", common::Runtime::kPython3, "index.handler", "index.initializer",
        [](const fs::path& code) { writeFile(code / "index.py", kPythonFunction); }, samples / "hello-python",
        "ValueError"},
-      {"Nodejs", store::Runtime::kNodejs, "index.handler", "index.initializer",
+      {"Nodejs", common::Runtime::kNodejs, "index.handler", "index.initializer",
        [](const fs::path& code) { writeFile(code / "index.js", kNodeFunction); }, samples / "hello-nodejs",
        "TypeError"},
-      {"CustomShell", store::Runtime::kCustom, "bootstrap.handler", "bootstrap.initializer",
+      {"CustomShell", common::Runtime::kCustom, "bootstrap.handler", "bootstrap.initializer",
        [](const fs::path& code) { writeFile(code / "bootstrap", kShellFunction, true); }, samples / "hello-custom",
        "ConformanceError", false},
-      {"CustomCpp", store::Runtime::kCustom, "bootstrap.handler", "bootstrap.initializer",
+      {"CustomCpp", common::Runtime::kCustom, "bootstrap.handler", "bootstrap.initializer",
        [](const fs::path& code) { fs::copy_file(SURGE_CONFORMANCE_BOOTSTRAP, code / "bootstrap"); },
        fs::path(SURGE_HELLO_CPP_BOOTSTRAP).parent_path(), "ConformanceError"},
   };

@@ -294,7 +294,7 @@ TEST_F(SandboxEngineTest, ACustomRuntimeThatExitsBeforeLoadedIsTheFunctionsFault
   InstanceSpec spec = function({{"bootstrap", "#!/bin/sh\necho 'bootstrap: missing dependency' >&2\nexit 3\n"}});
   fs::permissions(spec.codeDir / "bootstrap", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                                   fs::perms::others_read | fs::perms::others_exec);
-  spec.runtime = store::Runtime::kCustom;
+  spec.runtime = common::Runtime::kCustom;
   const InstanceId id = engine_->start(spec);
   auto ready = recorder_.waitReady(id, 60s);
   ASSERT_TRUE(ready.has_value());
@@ -520,7 +520,7 @@ protected:
     options.poolSize = 1;
     options.poolMemoryMb = {128};
   }
-  bool poolReady(uint32_t memoryMb = 128, store::Runtime runtime = store::Runtime::kPython3) {
+  bool poolReady(uint32_t memoryMb = 128, common::Runtime runtime = common::Runtime::kPython3) {
     return engine_->waitPooled(runtime, memoryMb, 1, std::chrono::milliseconds(60000));
   }
 };
@@ -562,8 +562,8 @@ TEST_F(PooledEngineTest, AStartWithNetworkNeverTakesAStemWithoutAndTheReverse) {
                                  "    lines = open('/proc/net/dev').read().split('\\n')[2:]\n"
                                  "    return ' '.join(sorted(l.split(':')[0].strip() for l in lines if l))\n";
   ASSERT_TRUE(poolReady());
-  engine_->setNetworkKinds({{store::Runtime::kPython3, 128}});
-  ASSERT_TRUE(engine_->waitPooled(store::Runtime::kPython3, 128, 1, std::chrono::milliseconds(60000), true));
+  engine_->setNetworkKinds({{common::Runtime::kPython3, 128}});
+  ASSERT_TRUE(engine_->waitPooled(common::Runtime::kPython3, 128, 1, std::chrono::milliseconds(60000), true));
   InstanceSpec online = function({{"index.py", interfaces}});
   online.networkAccess = true;
   const InstanceId pooledOnline = startReady(online);
@@ -580,7 +580,7 @@ TEST_F(PooledEngineTest, AStartWithNetworkNeverTakesAStemWithoutAndTheReverse) {
 // that stored functions use, and go when the last such function does.
 TEST_F(PooledEngineTest, NetworkStemsAreKeptOnlyForTheKindsThatFunctionsUse) {
   ASSERT_TRUE(poolReady());
-  EXPECT_EQ(engine_->pooled(store::Runtime::kPython3, 128, true), 0u) << "network stems before anyone asked";
+  EXPECT_EQ(engine_->pooled(common::Runtime::kPython3, 128, true), 0u) << "network stems before anyone asked";
   EXPECT_EQ(networkHelpers(), 0u);
 
   // A network start of a kind nobody declared is direct, and does not warm that kind.
@@ -590,8 +590,8 @@ TEST_F(PooledEngineTest, NetworkStemsAreKeptOnlyForTheKindsThatFunctionsUse) {
   EXPECT_EQ(recorder_.path(direct), StartPath::kDirect);
   EXPECT_EQ(networkHelpers(), 1u) << "the direct start's own helper";
 
-  engine_->setNetworkKinds({{store::Runtime::kPython3, 128}});
-  ASSERT_TRUE(engine_->waitPooled(store::Runtime::kPython3, 128, 1, std::chrono::milliseconds(60000), true));
+  engine_->setNetworkKinds({{common::Runtime::kPython3, 128}});
+  ASSERT_TRUE(engine_->waitPooled(common::Runtime::kPython3, 128, 1, std::chrono::milliseconds(60000), true));
   EXPECT_EQ(networkHelpers(), 2u);
 
   // The last such function is gone: its stems and their helpers go too, and none come back.
@@ -600,9 +600,9 @@ TEST_F(PooledEngineTest, NetworkStemsAreKeptOnlyForTheKindsThatFunctionsUse) {
   ASSERT_TRUE(recorder_.waitExit(direct, std::chrono::seconds(60)).has_value());
   EXPECT_TRUE(recorder_.waitUntil([] { return networkHelpers() == 0; }, std::chrono::seconds(60)))
       << networkHelpers() << " network helpers left";
-  EXPECT_EQ(engine_->pooled(store::Runtime::kPython3, 128, true), 0u);
+  EXPECT_EQ(engine_->pooled(common::Runtime::kPython3, 128, true), 0u);
   // The pool without network is untouched.
-  EXPECT_EQ(engine_->pooled(store::Runtime::kPython3, 128, false), 1u);
+  EXPECT_EQ(engine_->pooled(common::Runtime::kPython3, 128, false), 1u);
 }
 
 TEST_F(PooledEngineTest, ThePoolRefillsAfterAPooledStartThatGetsNoRequest) {
@@ -718,10 +718,10 @@ TEST_F(PooledEngineTest, ALargerCodeTreeIsLinkedInWholeToo) {
 }
 
 TEST_F(PooledEngineTest, NodejsIsPooledToo) {
-  ASSERT_TRUE(poolReady(128, store::Runtime::kNodejs));
+  ASSERT_TRUE(poolReady(128, common::Runtime::kNodejs));
   InstanceSpec spec =
       function({{"index.js", "exports.handler = async (event) => 'hello from ' + process.env.MODE;\n"}});
-  spec.runtime = store::Runtime::kNodejs;
+  spec.runtime = common::Runtime::kNodejs;
   spec.environment = {{"MODE", "node"}};
   const InstanceId id = startReady(spec);
   EXPECT_EQ(recorder_.path(id), StartPath::kPool);
@@ -735,12 +735,12 @@ protected:
   void configure(SandboxEngineOptions& options) override {
     options.sandboxesDir = dir_.path() / "sandboxes";
     options.poolSize = 1;
-    options.poolSizes = {{store::Runtime::kPython3, 3}, {store::Runtime::kNodejs, 0}};
+    options.poolSizes = {{common::Runtime::kPython3, 3}, {common::Runtime::kNodejs, 0}};
   }
 };
 
 TEST_F(PoolSizePerRuntimeTest, EachRuntimeKeepsTheNumberOfSandboxesConfiguredForIt) {
-  ASSERT_TRUE(engine_->waitPooled(store::Runtime::kPython3, 128, 3, 60s)) << "Python keeps 3, not the default 1";
+  ASSERT_TRUE(engine_->waitPooled(common::Runtime::kPython3, 128, 3, 60s)) << "Python keeps 3, not the default 1";
   // Three starts at once all find a pre-started sandbox.
   std::vector<InstanceId> ids;
   for (int i = 0; i < 3; ++i) {
@@ -756,12 +756,12 @@ TEST_F(PoolSizePerRuntimeTest, EachRuntimeKeepsTheNumberOfSandboxesConfiguredFor
   // Node.js keeps none: its starts are direct, also after one has been asked for.
   for (int i = 0; i < 2; ++i) {
     InstanceSpec spec = function({{"index.js", "exports.handler = async () => 'js';\n"}});
-    spec.runtime = store::Runtime::kNodejs;
+    spec.runtime = common::Runtime::kNodejs;
     const InstanceId id = startReady(spec);
     EXPECT_EQ(recorder_.path(id), StartPath::kDirect);
     EXPECT_EQ(call(id, "")->output, "js");
   }
-  EXPECT_EQ(engine_->pooled(store::Runtime::kNodejs, 128), 0u);
+  EXPECT_EQ(engine_->pooled(common::Runtime::kNodejs, 128), 0u);
 }
 
 // A Python runtime dir whose shim waits for a byte on the FIFO /runtime/gate before it runs the
@@ -786,7 +786,7 @@ protected:
     EXPECT_GE(gate_, 0);
     options.runtimeDir = runtime;
     options.sandboxesDir = dir_.path() / "sandboxes";
-    options.poolSizes = {{store::Runtime::kPython3, 1}, {store::Runtime::kNodejs, 0}};
+    options.poolSizes = {{common::Runtime::kPython3, 1}, {common::Runtime::kNodejs, 0}};
   }
   // The gate is in the shim's own start-up, which the zygote runs once on the host (where no
   // /runtime/gate exists), not in each sandbox: these pre-started sandboxes go by bubblewrap.
@@ -825,10 +825,10 @@ TEST_F(GatedPoolTest, APreStartedSandboxJoinsThePoolOnlyOnceItsRuntimeHasLoaded)
   // A round trip through the engine's loop: whatever it was told about the launch, it has handled.
   auto refused = call(999999, "");
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(engine_->pooled(store::Runtime::kPython3, 128), 0u) << "pooled before its runtime said LOADED";
+  EXPECT_EQ(engine_->pooled(common::Runtime::kPython3, 128), 0u) << "pooled before its runtime said LOADED";
 
   ASSERT_EQ(::write(gate_, "x", 1), 1);
-  ASSERT_TRUE(engine_->waitPooled(store::Runtime::kPython3, 128, 1, 60s));
+  ASSERT_TRUE(engine_->waitPooled(common::Runtime::kPython3, 128, 1, 60s));
   const InstanceId pooled = startReady(function({{"index.py", "def handler(e, c):\n    return 'pooled'\n"}}));
   EXPECT_EQ(recorder_.path(pooled), StartPath::kPool);
   EXPECT_EQ(call(pooled, "")->output, "pooled");

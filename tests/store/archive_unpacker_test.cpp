@@ -492,17 +492,19 @@ protected:
 
 TEST_F(CheckHandlerFileTest, AcceptsPythonModule) {
   EXPECT_TRUE(
-      checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")), Runtime::kPython3, "index.handler", true).ok());
+      checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")), common::Runtime::kPython3, "index.handler", true)
+          .ok());
 }
 
 TEST_F(CheckHandlerFileTest, AcceptsNestedPythonModule) {
   EXPECT_TRUE(
-      checkHandlerFile(unpacked(ZipBuilder().addFile("pkg/mod.py", "")), Runtime::kPython3, "pkg.mod.fn", true).ok());
+      checkHandlerFile(unpacked(ZipBuilder().addFile("pkg/mod.py", "")), common::Runtime::kPython3, "pkg.mod.fn", true)
+          .ok());
 }
 
 TEST_F(CheckHandlerFileTest, RefusesMissingPythonModuleAsInvalidArgumentForUploads) {
   const absl::Status status =
-      checkHandlerFile(unpacked(ZipBuilder().addFile("main.py", "")), Runtime::kPython3, "index.handler", true);
+      checkHandlerFile(unpacked(ZipBuilder().addFile("main.py", "")), common::Runtime::kPython3, "index.handler", true);
 
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(), "code has no index.py, which handler 'index.handler' needs on python3");
@@ -510,15 +512,15 @@ TEST_F(CheckHandlerFileTest, RefusesMissingPythonModuleAsInvalidArgumentForUploa
 
 TEST_F(CheckHandlerFileTest, RefusesMissingNestedModuleAsFailedPreconditionForConfigChanges) {
   const absl::Status status =
-      checkHandlerFile(unpacked(ZipBuilder().addFile("pkg.py", "")), Runtime::kPython3, "pkg.mod.fn", false);
+      checkHandlerFile(unpacked(ZipBuilder().addFile("pkg.py", "")), common::Runtime::kPython3, "pkg.mod.fn", false);
 
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(status.message(), "code has no pkg/mod.py, which handler 'pkg.mod.fn' needs on python3");
 }
 
 TEST_F(CheckHandlerFileTest, RefusesADirectoryWhereTheModuleShouldBe) {
-  const absl::Status status =
-      checkHandlerFile(unpacked(ZipBuilder().addFile("index.py/x", "")), Runtime::kPython3, "index.handler", true);
+  const absl::Status status = checkHandlerFile(unpacked(ZipBuilder().addFile("index.py/x", "")),
+                                               common::Runtime::kPython3, "index.handler", true);
 
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(),
@@ -527,28 +529,28 @@ TEST_F(CheckHandlerFileTest, RefusesADirectoryWhereTheModuleShouldBe) {
 }
 
 TEST_F(CheckHandlerFileTest, AcceptsNodeModule) {
-  EXPECT_TRUE(
-      checkHandlerFile(unpacked(ZipBuilder().addFile("lib/index.js", "")), Runtime::kNodejs, "lib/index.handler", true)
-          .ok());
+  EXPECT_TRUE(checkHandlerFile(unpacked(ZipBuilder().addFile("lib/index.js", "")), common::Runtime::kNodejs,
+                               "lib/index.handler", true)
+                  .ok());
 }
 
 TEST_F(CheckHandlerFileTest, RefusesMissingNodeModule) {
   const absl::Status status =
-      checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")), Runtime::kNodejs, "index.handler", true);
+      checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")), common::Runtime::kNodejs, "index.handler", true);
 
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(), "code has no index.js, which handler 'index.handler' needs on nodejs");
 }
 
 TEST_F(CheckHandlerFileTest, AcceptsExecutableBootstrap) {
-  EXPECT_TRUE(checkHandlerFile(unpacked(ZipBuilder().addFile("bootstrap", "#!/bin/sh\n", 0755)), Runtime::kCustom,
-                               "index.handler", true)
+  EXPECT_TRUE(checkHandlerFile(unpacked(ZipBuilder().addFile("bootstrap", "#!/bin/sh\n", 0755)),
+                               common::Runtime::kCustom, "index.handler", true)
                   .ok());
 }
 
 TEST_F(CheckHandlerFileTest, RefusesNonExecutableBootstrap) {
   const absl::Status status = checkHandlerFile(unpacked(ZipBuilder().addFile("bootstrap", "#!/bin/sh\n", 0644)),
-                                               Runtime::kCustom, "index.handler", false);
+                                               common::Runtime::kCustom, "index.handler", false);
 
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(status.message(), "bootstrap is not executable; the custom runtime runs it");
@@ -556,15 +558,15 @@ TEST_F(CheckHandlerFileTest, RefusesNonExecutableBootstrap) {
 
 TEST_F(CheckHandlerFileTest, RefusesMissingBootstrap) {
   const absl::Status status =
-      checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")), Runtime::kCustom, "index.handler", true);
+      checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")), common::Runtime::kCustom, "index.handler", true);
 
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(), "code has no bootstrap, which handler 'index.handler' needs on custom");
 }
 
 TEST_F(CheckHandlerFileTest, RefusesAHandlerThatLeavesTheCode) {
-  const absl::Status status =
-      checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")), Runtime::kNodejs, "../outside.handler", false);
+  const absl::Status status = checkHandlerFile(unpacked(ZipBuilder().addFile("index.py", "")), common::Runtime::kNodejs,
+                                               "../outside.handler", false);
 
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(), "handler '../outside.handler' does not name a file inside the code");

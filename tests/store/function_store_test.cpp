@@ -29,7 +29,7 @@ using ::testing::HasSubstr;
 
 FunctionConfig pythonConfig() {
   FunctionConfig config;
-  config.runtime = Runtime::kPython3;
+  config.runtime = common::Runtime::kPython3;
   config.handler = "index.handler";
   return config;
 }
@@ -468,7 +468,7 @@ TEST_F(FunctionStoreTest, HandlerChangeMustBeServedByTheActiveCode) {
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(missing.status().message(), HasSubstr("main.py"));
   auto runtime = store_->updateConfig("default", "hello", 0, [](FunctionConfig& c) {
-    c.runtime = Runtime::kNodejs;
+    c.runtime = common::Runtime::kNodejs;
     return absl::OkStatus();
   });
   EXPECT_EQ(runtime.status().code(), absl::StatusCode::kFailedPrecondition);
