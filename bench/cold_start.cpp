@@ -70,25 +70,25 @@ std::optional<double> coldStart(engine::Engine& engine, testing::InstanceRecorde
                                 const engine::InstanceSpec& spec, Series& series) {
   const auto start = std::chrono::steady_clock::now();
   const auto id = engine.start(spec);
-  auto ready = observer.waitReady(id, bench::kObserverWait);
-  if (!ready || !ready->ok()) {
+  auto ready = observer.waitStarted(id, bench::kObserverWait);
+  if (!ready || !ready->ready()) {
     std::fprintf(stderr, "%s did not start: %s\n", spec.function.c_str(),
-                 ready ? std::string(ready->message()).c_str() : "no onReady within 60 s");
+                 ready ? ready->message.c_str() : "no onStarted within 60 s");
     return std::nullopt;
   }
   const double readyMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  std::promise<absl::StatusOr<engine::InvokeResult>> done;
+  std::promise<engine::InvokeOutcome> done;
   engine.invoke(id, engine::InvokeRequest{"r", "", std::chrono::steady_clock::time_point::max(), nullptr},
-                [&](absl::StatusOr<engine::InvokeResult> r) { done.set_value(std::move(r)); });
+                [&](engine::InvokeOutcome r) { done.set_value(std::move(r)); });
   const auto result = done.get_future().get();
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   engine.stop(id, engine::StopMode::kNow);
   const bool exited = observer.waitExit(id, bench::kObserverWait).has_value();
-  if (!result.ok() || result->error || result->output.find("hello") == std::string::npos) {
+  if (!result.completed() || result->error || result->output.find("hello") == std::string::npos) {
     std::fprintf(stderr, "%s: the first invoke failed: %s\n", spec.function.c_str(),
-                 !result.ok()    ? std::string(result.status().message()).c_str()
-                 : result->error ? result->error->message.c_str()
-                                 : ("unexpected output " + result->output).c_str());
+                 !result.completed() ? result.reason.c_str()
+                 : result->error     ? result->error->message.c_str()
+                                     : ("unexpected output " + result->output).c_str());
     return std::nullopt;
   }
   if (!exited) {

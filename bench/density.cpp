@@ -125,16 +125,16 @@ int main(int argc, char** argv) {
     std::ofstream(spec.codeDir / "index.py") << "# fn-" << i << "\ndef handler(event, context):\n    return b''\n";
     ids.push_back(engine.start(spec));
   }
-  if (!observer.waitAllReady(ids, std::chrono::seconds(60) + count * std::chrono::seconds(1))) {
+  if (!observer.waitAllStarted(ids, std::chrono::seconds(60) + count * std::chrono::seconds(1))) {
     std::fprintf(stderr, "not every instance reported onReady in time\n");
     return 1;
   }
   int viaPool = 0;
   for (auto id : ids) {
-    auto ready = observer.waitReady(id, bench::kObserverWait);
-    if (!ready->ok()) {
+    auto ready = observer.waitStarted(id, bench::kObserverWait);
+    if (!ready->ready()) {
       std::fprintf(stderr, "instance %llu did not start: %s\n", static_cast<unsigned long long>(id),
-                   std::string(ready->message()).c_str());
+                   ready->message.c_str());
       return 1;
     }
     if (observer.path(id) == engine::StartPath::kPool) ++viaPool;

@@ -46,14 +46,14 @@ int main(int argc, char** argv) {
     // Alternate the two so that noise hits both alike.
     const auto start = std::chrono::steady_clock::now();
     const auto id = engine.start(spec);
-    auto ready = observer.waitReady(id, bench::kObserverWait);
-    if (!ready || !ready->ok()) {
+    auto ready = observer.waitStarted(id, bench::kObserverWait);
+    if (!ready || !ready->ready()) {
       std::fprintf(stderr, "start %d failed\n", i);
       return 1;
     }
     std::promise<bool> done;
     engine.invoke(id, engine::InvokeRequest{"r", "", std::chrono::steady_clock::time_point::max(), nullptr},
-                  [&](absl::StatusOr<engine::InvokeResult> r) { done.set_value(r.ok() && !r->error); });
+                  [&](engine::InvokeOutcome r) { done.set_value(r.completed() && !r->error); });
     if (!done.get_future().get()) {
       std::fprintf(stderr, "invoke %d failed\n", i);
       return 1;

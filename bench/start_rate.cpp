@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<engine::InstanceId> ids;
   for (const auto& spec : specs) ids.push_back(engine.start(spec));
-  const bool allReady = observer.waitAllReady(ids, std::chrono::seconds(60) + count * std::chrono::seconds(1));
+  const bool allReady = observer.waitAllStarted(ids, std::chrono::seconds(60) + count * std::chrono::seconds(1));
   const double engineSeconds = secondsSince(start);
   if (!allReady) {
     std::fprintf(stderr, "not every instance reported onReady in time\n");
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   }
   int failed = 0, viaPool = 0, viaZygote = 0;
   for (auto id : ids) {
-    if (!observer.waitReady(id, bench::kObserverWait)->ok()) ++failed;
+    if (!observer.waitStarted(id, bench::kObserverWait)->ready()) ++failed;
     if (observer.path(id) == engine::StartPath::kPool) ++viaPool;
     if (observer.path(id) == engine::StartPath::kZygote) ++viaZygote;
   }

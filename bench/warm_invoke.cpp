@@ -40,8 +40,8 @@ int main(int argc, char** argv) {
   engine::SandboxEngine& engine = **made;
   engine::InstanceSpec spec = bench::noopSpec(dir.path() / "code", memoryMb);
   const auto id = engine.start(spec);
-  auto ready = observer.waitReady(id, bench::kObserverWait);
-  if (!ready || !ready->ok()) {
+  auto ready = observer.waitStarted(id, bench::kObserverWait);
+  if (!ready || !ready->ready()) {
     std::fprintf(stderr, "instance did not start\n");
     return 1;
   }
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
     engine.invoke(
         id, engine::InvokeRequest{"r" + std::to_string(n), "", std::chrono::steady_clock::time_point::max(), nullptr},
-        [&](absl::StatusOr<engine::InvokeResult> r) { done.set_value(r.ok() && !r->error); });
+        [&](engine::InvokeOutcome r) { done.set_value(r.completed() && !r->error); });
     const bool ok = future.get();
     return ok ? std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() : -1.0;
   };

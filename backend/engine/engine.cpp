@@ -1,4 +1,4 @@
-// The parts of the Engine interface that carry behaviour: the cancellation token.
+// The parts of the Engine interface that carry behaviour: the cancellation token, and names.
 #include "engine/engine.h"
 
 namespace surge::engine {
@@ -28,6 +28,25 @@ void CancellationToken::setHook(std::function<void()> hook) {
     }
   }
   if (hook) hook();
+}
+
+std::string_view startKindName(StartOutcome::Kind kind) {
+  switch (kind) {
+  case StartOutcome::Kind::kReady: return "ready";
+  case StartOutcome::Kind::kFunctionFault: return "function fault";
+  case StartOutcome::Kind::kPlatformFault: return "platform fault";
+  case StartOutcome::Kind::kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+std::string_view invokeKindName(InvokeOutcome::Kind kind) {
+  switch (kind) {
+  case InvokeOutcome::Kind::kCompleted: return "completed";
+  case InvokeOutcome::Kind::kRefused: return "refused";
+  case InvokeOutcome::Kind::kCancelled: return "cancelled";
+  }
+  return "unknown";
 }
 
 } // namespace surge::engine

@@ -102,9 +102,32 @@ struct InvokeResult {
 inline constexpr size_t kMaxRequestLogBytes = 1u << 20;
 inline constexpr std::string_view kLogTruncatedMarker = "\n[surge: log truncated at 1 MiB]\n";
 
-// OK with a result (which may carry a FunctionError), or a platform fault: FAILED_PRECONDITION
-// (no such instance, not ready, no free slot), CANCELLED (the token was cancelled).
-using InvokeCallback = std::function<void(absl::StatusOr<InvokeResult>)>;
+// How an invoke ended.
+struct InvokeOutcome {
+  enum class Kind {
+    kCompleted, // it ran: `result` holds the output, or the function's own error
+    kRefused,   // it did not run: the instance is gone, not ready, or has no free slot. The
+                // caller may send it to another instance.
+    kCancelled, // the caller's token was cancelled; whatever the runtime answered is dropped
+  };
+  Kind kind = Kind::kCompleted;
+  InvokeResult result;
+  std::string reason; // why, when refused or cancelled
+
+  bool completed() const { return kind == Kind::kCompleted; }
+  // The result, as with StatusOr: meaningful when completed().
+  const InvokeResult* operator->() const { return &result; }
+  InvokeResult* operator->() { return &result; }
+
+  static InvokeOutcome fromResult(InvokeResult result) { return {Kind::kCompleted, std::move(result), ""}; }
+  static InvokeOutcome refusedBecause(std::string reason) { return {Kind::kRefused, {}, std::move(reason)}; }
+  static InvokeOutcome cancelledBecause(std::string reason) { return {Kind::kCancelled, {}, std::move(reason)}; }
+};
+
+// "completed", "refused", "cancelled".
+std::string_view invokeKindName(InvokeOutcome::Kind kind);
+
+using InvokeCallback = std::function<void(InvokeOutcome)>;
 
 enum class StopMode {
   kNow,   // kill at once; in-flight requests end with InstanceLost
@@ -125,16 +148,31 @@ enum class StartPath {
   kZygote, // a new sandbox was forked from the Python zygote, its interpreter already loaded
 };
 
+// How a start ended, and whose fault it was when the instance did not become ready.
+struct StartOutcome {
+  enum class Kind {
+    kReady,         // the instance serves `concurrency` requests
+    kFunctionFault, // the function's own: its code did not load, its initializer failed or
+                    // timed out, its runtime exited while starting
+    kPlatformFault, // the platform's: the sandbox could not be created or did not come up
+    kStopped,       // stop() ended the start: nobody's fault
+  };
+  Kind kind = Kind::kReady;
+  std::string message; // why, when not ready
+  StartPath path = StartPath::kDirect;
+
+  bool ready() const { return kind == Kind::kReady; }
+};
+
+// "ready", "function fault", "platform fault", "stopped".
+std::string_view startKindName(StartOutcome::Kind kind);
+
 // Events about instances, delivered through the Executor.
 class InstanceObserver {
 public:
   virtual ~InstanceObserver() = default;
-  // start() finished: OK when the instance is ready for `concurrency` requests, else why not
-  // (the instance is then gone; onExit follows). FAILED_PRECONDITION means the function itself
-  // failed to start (its code did not load, its initializer failed or timed out, the runtime
-  // exited while starting); any other code means the platform could not create the sandbox.
-  // `path` says how it was started.
-  virtual void onReady(InstanceId id, const absl::Status& status, StartPath path) = 0;
+  // start() finished. When not ready, the instance is gone and onExit follows.
+  virtual void onStarted(InstanceId id, const StartOutcome& outcome) = 0;
   // The instance is gone: stopped, or died (idle or busy; busy requests have had their callbacks).
   virtual void onExit(InstanceId id, const InstanceExit& exit) = 0;
 };
@@ -151,9 +189,10 @@ class Engine {
 public:
   virtual ~Engine() = default;
 
-  // Starts an instance; onReady reports when it can serve.
+  // Starts an instance; onStarted reports when it can serve, or why it cannot.
   virtual InstanceId start(const InstanceSpec& spec) = 0;
   // Sends a request to a free slot of a ready instance; `done` runs once, through the Executor.
+  // A request the instance cannot take is refused, never queued.
   virtual void invoke(InstanceId id, InvokeRequest request, InvokeCallback done) = 0;
   // Stops an instance; onExit follows. Stopping a gone instance does nothing.
   virtual void stop(InstanceId id, StopMode mode) = 0;

@@ -106,7 +106,7 @@ struct SandboxEngine::Impl {
     std::unique_ptr<asio::steady_timer> lifeTimer; // initializer timeout, or drain grace
     // Why the instance is being killed, for the requests it takes down with it.
     std::optional<FunctionError> killedFor;
-    // Set when the platform, not the function, failed the start: what onReady reports.
+    // Set when the platform, not the function, failed the start: reported as a platform fault.
     absl::Status platformStartFailure;
     // The runtime has said LOADED (any start, pooled or not): until then none of the function's
     // code has run, so with one of our own shims an exit before it is the platform's fault.
@@ -272,11 +272,11 @@ struct SandboxEngine::Impl {
     if (executor) return executor(std::move(task));
     asio::post(io, std::move(task));
   }
-  void complete(InvokeCallback done, absl::StatusOr<InvokeResult> result) {
+  void complete(InvokeCallback done, InvokeOutcome result) {
     deliver([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
   }
-  void notifyReady(InstanceId id, absl::Status status, StartPath path) {
-    deliver([&observer = observer, id, status = std::move(status), path] { observer.onReady(id, status, path); });
+  void notifyStarted(InstanceId id, StartOutcome outcome) {
+    deliver([&observer = observer, id, outcome = std::move(outcome)] { observer.onStarted(id, outcome); });
   }
   void notifyExit(InstanceId id, InstanceExit exit) {
     deliver([&observer = observer, id, exit = std::move(exit)] { observer.onExit(id, exit); });
@@ -535,6 +535,11 @@ struct SandboxEngine::Impl {
     readSocket(instance);
     readPipe(instance, true);
     readPipe(instance, false);
+    // Stopped while it was being launched: kill() found no process then. Its exit reports it.
+    if (instance->state == State::kExiting) {
+      ::kill(instance->process.pid, SIGKILL);
+      return;
+    }
     if (instance->state == State::kStem) {
       // Not in the pool before its runtime has loaded and says so (LOADED): a stem taken earlier
       // would make the start wait for the interpreter after all.
@@ -589,7 +594,7 @@ struct SandboxEngine::Impl {
       spdlog::warn("cannot pre-start a sandbox: {}", status.ToString());
       return; // nobody waits for a stem; the next refill tries again
     }
-    notifyReady(id, status, instance->path);
+    notifyStarted(id, StartOutcome{StartOutcome::Kind::kPlatformFault, std::string(status.message()), instance->path});
     notifyExit(id, InstanceExit{absl::StrCat("failed to start: ", status.message()), false});
   }
 
@@ -713,7 +718,7 @@ struct SandboxEngine::Impl {
       if (auto status = launcher->throttleCpu(instance->process, instance->sandbox); !status.ok()) {
         spdlog::warn("instance {}: cannot apply the CPU quota: {}", instance->id, status.ToString());
       }
-      notifyReady(instance->id, absl::OkStatus(), instance->path);
+      notifyStarted(instance->id, StartOutcome{StartOutcome::Kind::kReady, "", instance->path});
     } else if (frame.type == "INITERROR") {
       auto error = parseError(frame.body);
       instance->killedFor =
@@ -739,9 +744,9 @@ struct SandboxEngine::Impl {
       }
       finishLogs(pending, result);
       if (pending.cancelled) {
-        complete(std::move(pending.done), absl::CancelledError("the invocation was cancelled"));
+        complete(std::move(pending.done), InvokeOutcome::cancelledBecause("the invocation was cancelled"));
       } else {
-        complete(std::move(pending.done), std::move(result));
+        complete(std::move(pending.done), InvokeOutcome::fromResult(std::move(result)));
       }
       refillAfterStart(instance); // once the first reply is on its way
       if (instance->state == State::kDraining && instance->inflight.empty()) send(instance, Frame{"STOP", "-", {}, ""});
@@ -774,15 +779,15 @@ struct SandboxEngine::Impl {
   void invoke(InstanceId id, InvokeRequest request, InvokeCallback done, SteadyClock::time_point calledAt) {
     auto it = instances.find(id);
     if (it == instances.end()) {
-      return complete(std::move(done), absl::FailedPreconditionError(absl::StrCat("instance ", id, " is gone")));
+      return complete(std::move(done), InvokeOutcome::refusedBecause(absl::StrCat("instance ", id, " is gone")));
     }
     const InstancePtr& instance = it->second;
     if (instance->state != State::kReady) {
-      return complete(std::move(done), absl::FailedPreconditionError(absl::StrCat("instance ", id, " is not ready")));
+      return complete(std::move(done), InvokeOutcome::refusedBecause(absl::StrCat("instance ", id, " is not ready")));
     }
     if (instance->inflight.size() >= instance->spec.concurrency || instance->inflight.contains(request.requestId)) {
       return complete(std::move(done),
-                      absl::FailedPreconditionError(absl::StrCat("instance ", id, " has no free slot")));
+                      InvokeOutcome::refusedBecause(absl::StrCat("instance ", id, " has no free slot")));
     }
     const auto now = SteadyClock::now();
     const auto limit = now + absl::ToChronoMilliseconds(instance->spec.timeout);
@@ -833,7 +838,7 @@ struct SandboxEngine::Impl {
                      seconds(absl::Trunc(pending.limit + absl::Microseconds(500), absl::Milliseconds(1))), " s"),
         ""};
     finishLogs(pending, result);
-    complete(std::move(pending.done), std::move(result));
+    complete(std::move(pending.done), InvokeOutcome::fromResult(std::move(result)));
     // The handler may be stuck anywhere; only killing the instance gets the slot back safely.
     instance->killedFor = FunctionError{"InstanceLost", "another request on the instance timed out", ""};
     kill(instance);
@@ -865,12 +870,18 @@ struct SandboxEngine::Impl {
     if (instance->process.pid > 0) ::kill(instance->process.pid, SIGKILL);
   }
 
-  // Why a start that ended before READY failed: FAILED_PRECONDITION when it is the function's
-  // fault, another code when it is the platform's (Engine::onReady's contract).
-  static absl::Status startFailure(const Instance& instance, const std::string& reason) {
-    if (!instance.platformStartFailure.ok()) return instance.platformStartFailure;
+  // Why a start that ended before READY failed, and whose fault that is.
+  static StartOutcome startFailure(const Instance& instance, const std::string& reason) {
+    using Kind = StartOutcome::Kind;
+    auto outcome = [&instance](Kind kind, std::string message) {
+      return StartOutcome{kind, std::move(message), instance.path};
+    };
+    if (!instance.platformStartFailure.ok()) {
+      return outcome(Kind::kPlatformFault, std::string(instance.platformStartFailure.message()));
+    }
+    if (instance.stopRequested) return outcome(Kind::kStopped, "stopped before it was ready");
     if (instance.killedFor) {
-      return absl::FailedPreconditionError(absl::StrCat(instance.killedFor->message, "\n", instance.killedFor->trace));
+      return outcome(Kind::kFunctionFault, absl::StrCat(instance.killedFor->message, "\n", instance.killedFor->trace));
     }
     // Our Python and Node.js shims say LOADED before they read INIT and import anything of the
     // function's, so an exit before it means the sandbox or the interpreter failed to come up.
@@ -878,10 +889,11 @@ struct SandboxEngine::Impl {
     const bool ownShim =
         instance.spec.runtime == common::Runtime::kPython3 || instance.spec.runtime == common::Runtime::kNodejs;
     if (ownShim && !instance.saidLoaded) {
-      return absl::UnavailableError(absl::StrCat("the sandbox did not come up (", reason, "): ", instance.stderrTail));
+      return outcome(Kind::kPlatformFault,
+                     absl::StrCat("the sandbox did not come up (", reason, "): ", instance.stderrTail));
     }
-    return absl::FailedPreconditionError(
-        absl::StrCat("the runtime exited during start-up (", reason, "): ", instance.stderrTail));
+    return outcome(Kind::kFunctionFault,
+                   absl::StrCat("the runtime exited during start-up (", reason, "): ", instance.stderrTail));
   }
 
   void onProcessExit(const InstancePtr& instance) {
@@ -912,7 +924,7 @@ struct SandboxEngine::Impl {
       result.execution = absl::FromChrono(SteadyClock::now() - pending.sent);
       result.error = error;
       finishLogs(pending, result);
-      complete(std::move(pending.done), std::move(result));
+      complete(std::move(pending.done), InvokeOutcome::fromResult(std::move(result)));
     }
     requestsInFlight -= instance->inflight.size();
     instance->inflight.clear();
@@ -934,7 +946,7 @@ struct SandboxEngine::Impl {
                      instance->stderrTail);
       }
     } else if (!instance->becameReady) {
-      notifyReady(id, startFailure(*instance, reason), instance->path);
+      notifyStarted(id, startFailure(*instance, reason));
     }
     instance->state = State::kExiting;
     instance->lifeTimer.reset();

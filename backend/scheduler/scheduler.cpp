@@ -58,9 +58,9 @@ struct Scheduler::Loop final : engine::InstanceObserver {
   }
 
   // Engine events may set new wake-ups (start retries, the idle sweep once instances exist).
-  void onReady(engine::InstanceId id, const absl::Status& status, engine::StartPath path) override {
+  void onStarted(engine::InstanceId id, const engine::StartOutcome& outcome) override {
     if (!core) return;
-    core->onReady(id, status, path);
+    core->onStarted(id, outcome);
     rearm();
   }
   void onExit(engine::InstanceId id, const engine::InstanceExit& exit) override {

@@ -35,25 +35,22 @@ bool endsInstance(const absl::StatusOr<engine::InvokeResult>& outcome) {
   return outcome.ok() && outcome->error && outcome->error->type != "HandlerError";
 }
 
-// Engine::onReady's contract: FAILED_PRECONDITION is the function's own start failure (its code
-// did not load, its initializer failed or timed out, its runtime exited while starting); any
-// other code is the platform's (a sandbox that could not be created or did not come up).
-bool functionsFault(const absl::Status& startFailure) {
-  return startFailure.code() == absl::StatusCode::kFailedPrecondition;
+bool functionsFault(const engine::StartOutcome& outcome) {
+  return outcome.kind == engine::StartOutcome::Kind::kFunctionFault;
 }
 
 // What the waiters of a start that failed are told. The function's fault is an InitializerError,
 // as Function Compute reports it. The platform's is not billed to the function: an UNAVAILABLE
 // call that the caller may retry, whose message leaves out the host's details (paths, errno
 // texts), which go to the log instead.
-absl::StatusOr<engine::InvokeResult> startFailureOutcome(const std::string& key, const absl::Status& status) {
-  if (!functionsFault(status)) {
+absl::StatusOr<engine::InvokeResult> startFailureOutcome(const std::string& key, const engine::StartOutcome& start) {
+  if (!functionsFault(start)) {
     return absl::UnavailableError(absl::StrCat("surged could not start an instance of ", key,
                                                " (a fault of the server, logged there); retry later"));
   }
   engine::InvokeResult failed;
   failed.error =
-      engine::FunctionError{"InitializerError", absl::StrCat("the instance failed to start: ", status.message()), ""};
+      engine::FunctionError{"InitializerError", absl::StrCat("the instance failed to start: ", start.message), ""};
   return failed;
 }
 
@@ -312,30 +309,33 @@ void SchedulerCore::run(Instance& instance, Waiter waiter, bool coldStart) {
   engine::InvokeRequest request{waiter.requestId, waiter.invocation.payload, waiter.invocation.deadline,
                                 waiter.invocation.cancellation};
   const engine::InstanceId id = instance.id;
-  engine_.invoke(id, std::move(request),
-                 [this, id, waiter = std::move(waiter),
-                  running = std::move(running)](absl::StatusOr<engine::InvokeResult> outcome) mutable {
-                   finished(id, std::move(waiter), std::move(running), std::move(outcome));
-                 });
+  engine_.invoke(
+      id, std::move(request),
+      [this, id, waiter = std::move(waiter), running = std::move(running)](engine::InvokeOutcome outcome) mutable {
+        finished(id, std::move(waiter), std::move(running), std::move(outcome));
+      });
 }
 
-void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running running,
-                             absl::StatusOr<engine::InvokeResult> outcome) {
+void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running running, engine::InvokeOutcome outcome) {
   auto it = instances_.find(id);
   Instance* instance = it == instances_.end() ? nullptr : &it->second;
   if (instance) {
     --instance->inFlight;
     if (instance->inFlight == 0) instance->idleSince = clock_.steadyNow();
   }
-  // FAILED_PRECONDITION: the engine refused the request before running it (the instance is gone
-  // or not ready). The request has not run, so it waits again, first in line.
-  if (outcome.status().code() == absl::StatusCode::kFailedPrecondition) {
-    spdlog::debug("request {} refused by instance {}: {}; queued again", waiter.requestId, id,
-                  outcome.status().ToString());
+  // Refused: the engine did not run the request (the instance is gone or not ready). So it
+  // waits again, first in line.
+  if (outcome.kind == engine::InvokeOutcome::Kind::kRefused) {
+    spdlog::debug("request {} refused by instance {}: {}; queued again", waiter.requestId, id, outcome.reason);
     Pool* pool = instance ? instance->pool : nullptr;
     if (instance && instance->phase != Phase::kDraining) drain(*instance);
     Function* function = pool ? pool->function : nullptr;
-    if (!pool || function->removed) return failWaiter(waiter, outcome.status());
+    // Said with the codes the queue's other waiters get (see removeFunction()).
+    if (!pool) return failWaiter(waiter, absl::UnavailableError("the instance that took the request is gone; retry"));
+    if (function->removed) {
+      return failWaiter(waiter, absl::NotFoundError(absl::StrCat("function '", function->definition->key,
+                                                                 "' was deleted while the request waited")));
+    }
     enqueue(*pool, std::move(waiter), /*first=*/true);
     if (instance->exited && instance->inFlight == 0) return afterExit(*instance);
     dispatch(*pool);
@@ -347,9 +347,12 @@ void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running runni
     Pool& pool = *instance->pool;
     pool.completions.push_back(clock_.steadyNow());
     if (pool.completions.size() > kDrainSamples) pool.completions.pop_front();
-    if (outcome.ok()) addSample(pool.meanExecution, outcome->execution);
+    if (outcome.kind == engine::InvokeOutcome::Kind::kCompleted)
+      addSample(pool.meanExecution, outcome.result.execution);
   }
-  InvocationResult result{std::move(outcome),   std::move(waiter.requestId),
+  absl::StatusOr<engine::InvokeResult> answered = absl::CancelledError(outcome.reason);
+  if (outcome.kind == engine::InvokeOutcome::Kind::kCompleted) answered = std::move(outcome.result);
+  InvocationResult result{std::move(answered),  std::move(waiter.requestId),
                           running.queueWait,    running.coldStart,
                           absl::ZeroDuration(), id,
                           running.kind,         running.version};
@@ -630,7 +633,7 @@ void SchedulerCore::promoteIfWarm(Function& function) {
   if (ready >= next->reservedTarget) switchCurrent(function, *next);
 }
 
-void SchedulerCore::onReady(engine::InstanceId id, const absl::Status& status, engine::StartPath) {
+void SchedulerCore::onStarted(engine::InstanceId id, const engine::StartOutcome& outcome) {
   auto it = instances_.find(id);
   if (it == instances_.end()) return;
   Instance& instance = it->second;
@@ -638,7 +641,7 @@ void SchedulerCore::onReady(engine::InstanceId id, const absl::Status& status, e
   Pool& pool = *instance.pool;
   Function& function = *pool.function;
   --pool.starting;
-  if (status.ok()) {
+  if (outcome.ready()) {
     instance.phase = Phase::kReady;
     pool.retryBackoff = options_.retryBackoff;
     addSample(pool.meanStart, absl::FromChrono(clock_.steadyNow() - instance.startedAt));
@@ -650,8 +653,8 @@ void SchedulerCore::onReady(engine::InstanceId id, const absl::Status& status, e
     createInstances(); // a start slot is free again
     return;
   }
-  spdlog::warn("an instance of {} (version {}) failed to start: {}", function.definition->key, pool.spec.version,
-               status.ToString());
+  spdlog::warn("an instance of {} (version {}) failed to start ({}): {}", function.definition->key, pool.spec.version,
+               engine::startKindName(outcome.kind), outcome.message);
   const InstanceKind kind = instance.kind;
   forget(instance);
   if (kind == InstanceKind::kReserved) {
@@ -662,7 +665,7 @@ void SchedulerCore::onReady(engine::InstanceId id, const absl::Status& status, e
   // A new version whose code cannot start still takes over: it is what was deployed, and its
   // callers should see why it fails rather than keep running the old code unknowingly. A start
   // the platform failed says nothing about the new code, so the warm old version keeps serving.
-  if (function.next == &pool && functionsFault(status)) switchCurrent(function, pool);
+  if (function.next == &pool && functionsFault(outcome)) switchCurrent(function, pool);
   // With nothing ready and nothing starting, the waiters would only wait for the timeout; tell
   // them why instead. A later request tries a new start.
   bool anyAlive = pool.starting > 0;
@@ -671,9 +674,9 @@ void SchedulerCore::onReady(engine::InstanceId id, const absl::Status& status, e
     while (auto waiter = pool.queue.popOldest()) {
       --function.waiting;
       InvocationResult result;
-      result.outcome = startFailureOutcome(function.definition->key, status);
+      result.outcome = startFailureOutcome(function.definition->key, outcome);
       // A retry has a fair chance once the next start may be tried.
-      if (!functionsFault(status)) result.retryAfter = pool.retryBackoff;
+      if (!functionsFault(outcome)) result.retryAfter = pool.retryBackoff;
       result.coldStart = true;
       result.version = pool.spec.version;
       answer(*waiter, std::move(result));

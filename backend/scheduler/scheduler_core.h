@@ -55,7 +55,7 @@ public:
   std::optional<SteadyTime> nextWakeup() const;
   void onTimer();
 
-  void onReady(engine::InstanceId id, const absl::Status& status, engine::StartPath path) override;
+  void onStarted(engine::InstanceId id, const engine::StartOutcome& outcome) override;
   void onExit(engine::InstanceId id, const engine::InstanceExit& exit) override;
 
 private:
@@ -124,7 +124,7 @@ private:
   void dispatch(Pool& pool);
   void serveFrom(Instance& instance, bool coldStart);
   void run(Instance& instance, Waiter waiter, bool coldStart);
-  void finished(engine::InstanceId id, Waiter waiter, Running running, absl::StatusOr<engine::InvokeResult> outcome);
+  void finished(engine::InstanceId id, Waiter waiter, Running running, engine::InvokeOutcome outcome);
   void cancelWaiter(uint64_t waiterId);
   void failWaiter(Waiter& waiter, absl::Status status, absl::Duration retryAfter = absl::ZeroDuration());
   // Ends a waiter that did not run: fills in its request id and queue wait, and calls it back.

@@ -54,23 +54,23 @@ protected:
   // Starts an instance and waits (bounded) for it to be ready; a failure is a test failure.
   InstanceId startReady(const InstanceSpec& spec) {
     const InstanceId id = engine_->start(spec);
-    auto ready = recorder_.waitReady(id, std::chrono::seconds(60));
-    EXPECT_TRUE(ready.has_value()) << "no onReady within 60 s";
-    if (ready) {
-      EXPECT_TRUE(ready->ok()) << *ready;
+    auto started = recorder_.waitStarted(id, std::chrono::seconds(60));
+    EXPECT_TRUE(started.has_value()) << "no onStarted within 60 s";
+    if (started) {
+      EXPECT_TRUE(started->ready()) << *started;
     }
     return id;
   }
 
   // Invokes; the future holds the callback's result, which must arrive on the caller's thread.
-  std::future<absl::StatusOr<InvokeResult>> callAsync(InstanceId id, std::string payload, std::string requestId = "",
-                                                      std::shared_ptr<CancellationToken> token = nullptr) {
-    auto promise = std::make_shared<std::promise<absl::StatusOr<InvokeResult>>>();
+  std::future<InvokeOutcome> callAsync(InstanceId id, std::string payload, std::string requestId = "",
+                                       std::shared_ptr<CancellationToken> token = nullptr) {
+    auto promise = std::make_shared<std::promise<InvokeOutcome>>();
     auto future = promise->get_future();
     if (requestId.empty()) requestId = "req-" + std::to_string(++requests_);
     engine_->invoke(id,
                     InvokeRequest{requestId, std::move(payload), std::chrono::steady_clock::time_point::max(), token},
-                    [this, promise](absl::StatusOr<InvokeResult> result) {
+                    [this, promise](InvokeOutcome result) {
                       EXPECT_EQ(std::this_thread::get_id(), caller_.id());
                       promise->set_value(std::move(result));
                     });
@@ -78,11 +78,12 @@ protected:
   }
 
   // Invokes and waits (bounded) for the callback.
-  absl::StatusOr<InvokeResult> call(InstanceId id, std::string payload, std::string requestId = "",
-                                    std::shared_ptr<CancellationToken> token = nullptr) {
+  InvokeOutcome call(InstanceId id, std::string payload, std::string requestId = "",
+                     std::shared_ptr<CancellationToken> token = nullptr) {
     auto future = callAsync(id, std::move(payload), std::move(requestId), std::move(token));
     if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
-      return absl::DeadlineExceededError("no callback in 60 s");
+      ADD_FAILURE() << "no callback in 60 s";
+      return InvokeOutcome::refusedBecause("no callback in 60 s");
     }
     return future.get();
   }

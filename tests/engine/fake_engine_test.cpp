@@ -21,9 +21,9 @@ struct ManualLoop {
 };
 
 struct Recorder : engine::InstanceObserver {
-  std::vector<std::pair<engine::InstanceId, absl::Status>> ready;
+  std::vector<std::pair<engine::InstanceId, engine::StartOutcome>> ready;
   std::vector<std::pair<engine::InstanceId, engine::InstanceExit>> exits;
-  void onReady(engine::InstanceId id, const absl::Status& s, engine::StartPath) override { ready.emplace_back(id, s); }
+  void onStarted(engine::InstanceId id, const engine::StartOutcome& s) override { ready.emplace_back(id, s); }
   void onExit(engine::InstanceId id, const engine::InstanceExit& e) override { exits.emplace_back(id, e); }
 };
 
@@ -43,10 +43,10 @@ TEST(FakeEngine, DeliversEverythingThroughTheExecutorOnly) {
   EXPECT_TRUE(recorder.ready.empty()) << "nothing runs before the loop does";
   loop.runAll();
   ASSERT_EQ(recorder.ready.size(), 1u);
-  EXPECT_TRUE(recorder.ready[0].second.ok());
+  EXPECT_TRUE(recorder.ready[0].second.ready());
 
   std::vector<std::string> results;
-  auto collect = [&](absl::StatusOr<engine::InvokeResult> r) { results.push_back(r.ok() ? r->output : "refused"); };
+  auto collect = [&](engine::InvokeOutcome r) { results.push_back(r.completed() ? r->output : "refused"); };
   engine.invoke(id, {"r1", "a", {}, nullptr}, collect);
   engine.invoke(id, {"r2", "b", {}, nullptr}, collect);
   engine.invoke(id, {"r3", "c", {}, nullptr}, collect); // concurrency 2: no slot
@@ -55,7 +55,7 @@ TEST(FakeEngine, DeliversEverythingThroughTheExecutorOnly) {
   EXPECT_EQ(engine.inflightRequests().size(), 2u);
   engine::InvokeResult done;
   done.output = "ok";
-  engine.finishInvoke("r2", done);
+  engine.finishInvoke("r2", engine::InvokeOutcome::fromResult(done));
   loop.runAll();
   EXPECT_EQ(results.back(), "ok");
 }
@@ -67,18 +67,18 @@ TEST(FakeEngine, DrainWaitsForInflightAndCrashEndsRequests) {
   const auto id = engine.start(spec(1));
   engine.finishStart(id);
   std::optional<engine::InvokeResult> result;
-  engine.invoke(id, {"r1", "", {}, nullptr}, [&](absl::StatusOr<engine::InvokeResult> r) { result = *r; });
+  engine.invoke(id, {"r1", "", {}, nullptr}, [&](engine::InvokeOutcome r) { result = r.result; });
   engine.stop(id, engine::StopMode::kDrain);
   loop.runAll();
   EXPECT_TRUE(recorder.exits.empty());
-  engine.finishInvoke("r1", engine::InvokeResult{});
+  engine.finishInvoke("r1", engine::InvokeOutcome::fromResult({}));
   loop.runAll();
   ASSERT_EQ(recorder.exits.size(), 1u);
   EXPECT_TRUE(recorder.exits[0].second.requested);
 
   const auto other = engine.start(spec(1));
   engine.finishStart(other);
-  engine.invoke(other, {"r2", "", {}, nullptr}, [&](absl::StatusOr<engine::InvokeResult> r) { result = *r; });
+  engine.invoke(other, {"r2", "", {}, nullptr}, [&](engine::InvokeOutcome r) { result = r.result; });
   engine.crash(other, "killed by signal 9");
   loop.runAll();
   ASSERT_TRUE(result->error.has_value());

@@ -220,7 +220,7 @@ protected:
   // The output of a call that must succeed, or a description of why it did not.
   std::string output(InstanceId id, std::string payload) {
     auto result = call(id, std::move(payload));
-    if (!result.ok()) return "<status " + result.status().ToString() + ">";
+    if (!result.completed()) return "<" + std::string(invokeKindName(result.kind)) + ": " + result.reason + ">";
     if (result->error)
       return "<" + result->error->type + ": " + result->error->message + "\n" + result->error->trace + ">";
     return result->output;
@@ -248,7 +248,7 @@ TEST_P(RuntimeConformanceTest, EchoesSixMebibytesOfBinaryDataByteForByte) {
   payload.replace(payload.size() - 3, 3, std::string("\0\n\n", 3));
   const InstanceId id = startReady(function());
   auto result = call(id, payload);
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result.completed()) << result;
   ASSERT_FALSE(result->error.has_value()) << result->error->type << ": " << result->error->message;
   EXPECT_EQ(result->output.size(), payload.size());
   EXPECT_TRUE(result->output == payload) << "the echo differs from the payload";
@@ -267,7 +267,7 @@ TEST_P(RuntimeConformanceTest, TheInitializerRunsExactlyOncePerInstance) {
 TEST_P(RuntimeConformanceTest, AHandlerErrorCarriesItsTypeAndTraceAndTheInstanceStaysUsable) {
   const InstanceId id = startReady(function());
   auto failed = call(id, "fail");
-  ASSERT_TRUE(failed.ok()) << failed.status();
+  ASSERT_TRUE(failed.completed()) << failed;
   ASSERT_TRUE(failed->error.has_value()) << failed->output;
   EXPECT_EQ(failed->error->type, "HandlerError");
   EXPECT_EQ(failed->error->message, GetParam().errorType + ": bad input");
@@ -280,7 +280,7 @@ TEST_P(RuntimeConformanceTest, AHandlerThatNeverReturnsTimesOutAndItsInstanceIsK
   spec.timeout = absl::Seconds(1);
   const InstanceId id = startReady(spec);
   auto result = call(id, "hang");
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result.completed()) << result;
   ASSERT_TRUE(result->error.has_value()) << result->output;
   EXPECT_EQ(result->error->type, "Timeout");
   EXPECT_EQ(result->error->message, "timed out after 1 s");
@@ -293,7 +293,7 @@ TEST_P(RuntimeConformanceTest, OutputWhileHandlingIsCapturedInTheRequestsLogs) {
   // Concurrency 1: raw stderr belongs to the one request in flight.
   const InstanceId id = startReady(function());
   auto result = call(id, "log");
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result.completed()) << result;
   ASSERT_FALSE(result->error.has_value()) << result->error->type << ": " << result->error->message;
   EXPECT_EQ(result->output, "logged");
   EXPECT_THAT(result->logs, HasSubstr("log line from the handler\n"));
@@ -306,12 +306,12 @@ TEST_P(RuntimeConformanceTest, FourRequestsThatWaitForEachOtherAllComplete) {
   InstanceSpec spec = function();
   spec.concurrency = 4;
   const InstanceId id = startReady(spec);
-  std::vector<std::future<absl::StatusOr<InvokeResult>>> calls;
+  std::vector<std::future<InvokeOutcome>> calls;
   for (int i = 0; i < 4; ++i) calls.push_back(callAsync(id, "gather"));
   for (auto& call : calls) {
     ASSERT_EQ(call.wait_for(60s), std::future_status::ready);
     auto result = call.get();
-    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_TRUE(result.completed()) << result;
     ASSERT_FALSE(result->error.has_value()) << result->error->type << ": " << result->error->message;
     EXPECT_EQ(result->output, "gathered");
   }

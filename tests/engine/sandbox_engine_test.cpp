@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <fstream>
 #include <future>
 #include <sstream>
@@ -62,7 +63,7 @@ TEST_F(SandboxEngineTest, ThePythonSampleServesThroughTheEngine) {
   spec.codeDir = fs::path(SURGE_SOURCE_DIR) / "resources/samples/hello-python";
   const InstanceId id = startReady(spec);
   auto result = call(id, "Surge");
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result.completed()) << result;
   EXPECT_FALSE(result->error.has_value()) << result->error->message << result->error->trace;
   EXPECT_EQ(result->output, "hello, Surge!");
   EXPECT_GT(result->execution, absl::ZeroDuration());
@@ -73,7 +74,7 @@ TEST_F(SandboxEngineTest, RunsAsTheFunctionsOwnUnprivilegedUid) {
   const InstanceId id =
       startReady(function({{"index.py", "import os\ndef handler(e, c):\n    return str(os.getuid())\n"}}));
   auto result = call(id, "");
-  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result.completed());
   EXPECT_EQ(result->output, std::to_string(uids_->first() + functions_));
 }
 
@@ -83,13 +84,13 @@ TEST_F(SandboxEngineTest, HandlerErrorIsStructuredAndTheInstanceStaysUsable) {
                                                           "        raise ValueError('bad input')\n"
                                                           "    return e\n"}}));
   auto failed = call(id, "bad");
-  ASSERT_TRUE(failed.ok());
+  ASSERT_TRUE(failed.completed());
   ASSERT_TRUE(failed->error.has_value());
   EXPECT_EQ(failed->error->type, "HandlerError");
   EXPECT_EQ(failed->error->message, "ValueError: bad input");
   EXPECT_THAT(failed->error->trace, HasSubstr("Traceback"));
   auto ok = call(id, "fine");
-  ASSERT_TRUE(ok.ok());
+  ASSERT_TRUE(ok.completed());
   EXPECT_EQ(ok->output, "fine");
 }
 
@@ -102,7 +103,7 @@ TEST_F(SandboxEngineTest, TimeoutKillsTheInstanceAndLosesItsOtherRequests) {
   auto first = std::async(std::launch::async, [&] { return call(id, "", "a"); });
   auto second = std::async(std::launch::async, [&] { return call(id, "", "b"); });
   auto a = first.get(), b = second.get();
-  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(a.completed() && b.completed());
   ASSERT_TRUE(a->error && b->error);
   EXPECT_THAT((std::vector<std::string>{a->error->type, b->error->type}),
               UnorderedElementsAre("Timeout", ::testing::AnyOf("Timeout", "InstanceLost")));
@@ -117,13 +118,13 @@ TEST_F(SandboxEngineTest, ANearerCallerDeadlineEndsTheExecutionEarlier) {
   InstanceSpec spec = function({{"index.py", "def handler(e, c):\n    while True:\n        pass\n"}});
   spec.timeout = absl::Seconds(30);
   const InstanceId id = startReady(spec);
-  auto promise = std::make_shared<std::promise<absl::StatusOr<InvokeResult>>>();
+  auto promise = std::make_shared<std::promise<InvokeOutcome>>();
   auto future = promise->get_future();
   engine_->invoke(id, InvokeRequest{"soon", "", std::chrono::steady_clock::now() + 500ms, nullptr},
-                  [promise](absl::StatusOr<InvokeResult> r) { promise->set_value(std::move(r)); });
+                  [promise](InvokeOutcome r) { promise->set_value(std::move(r)); });
   ASSERT_EQ(future.wait_for(30s), std::future_status::ready);
   auto result = future.get();
-  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result.completed());
   ASSERT_TRUE(result->error.has_value());
   EXPECT_EQ(result->error->type, "Timeout");
   // 0.5 s from the test's clock reading just before invoke(); a descheduled test thread may
@@ -141,7 +142,7 @@ TEST_F(SandboxEngineTest, AllocatingPastTheMemoryLimitIsOutOfMemory) {
   spec.memoryMb = 64;
   const InstanceId id = startReady(spec);
   auto result = call(id, "");
-  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result.completed());
   ASSERT_TRUE(result->error.has_value()) << result->output;
   EXPECT_EQ(result->error->type, "OutOfMemory");
   EXPECT_EQ(result->error->message, "memory limit 64 MiB exceeded");
@@ -154,7 +155,7 @@ TEST_F(SandboxEngineTest, ACrashReportsTheExitCodeAndTheEndOfStderr) {
                                                           "    os.write(2, b'last words\\n')\n"
                                                           "    os._exit(3)\n"}}));
   auto result = call(id, "");
-  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result.completed());
   ASSERT_TRUE(result->error.has_value());
   EXPECT_EQ(result->error->type, "Crashed");
   EXPECT_EQ(result->error->message, "the instance crashed: exit code 3");
@@ -179,14 +180,14 @@ TEST_F(SandboxEngineTest, LogsAreCapturedPerRequestAndCappedAtOneMebibyte) {
                                                           "    logging.info('an info line')\n"
                                                           "    return 'quiet'\n"}}));
   auto quiet = call(id, "", "req-quiet");
-  ASSERT_TRUE(quiet.ok());
+  ASSERT_TRUE(quiet.completed());
   EXPECT_THAT(quiet->logs, HasSubstr("hello from req-quiet"));
   EXPECT_THAT(quiet->logs, HasSubstr("an info line"));
   EXPECT_FALSE(quiet->logsTruncated);
 
   for (const std::string payload : {"flood", "raw"}) {
     auto flooded = call(id, payload);
-    ASSERT_TRUE(flooded.ok()) << payload;
+    ASSERT_TRUE(flooded.completed()) << payload;
     EXPECT_EQ(flooded->output, payload == "flood" ? "flooded" : "raw");
     EXPECT_TRUE(flooded->logsTruncated) << payload;
     EXPECT_EQ(flooded->logs.size(), kMaxRequestLogBytes + kLogTruncatedMarker.size()) << payload;
@@ -194,7 +195,7 @@ TEST_F(SandboxEngineTest, LogsAreCapturedPerRequestAndCappedAtOneMebibyte) {
   }
   // The instance survives the cap.
   auto after = call(id, "");
-  ASSERT_TRUE(after.ok());
+  ASSERT_TRUE(after.completed());
   EXPECT_EQ(after->output, "quiet");
 }
 
@@ -217,7 +218,7 @@ TEST_F(SandboxEngineTest, AForkBombHitsThePidsLimitAndIsContained) {
   spec.timeout = absl::Seconds(60);
   const InstanceId id = startReady(spec);
   auto result = call(id, "");
-  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result.completed());
   ASSERT_FALSE(result->error.has_value()) << result->error->type << ": " << result->error->message << "\n"
                                           << result->error->trace;
   EXPECT_LT(std::stoi(result->output), 256);
@@ -236,14 +237,14 @@ TEST_F(SandboxEngineTest, KillingEveryProcessItCanReachKillsOnlyTheInstance) {
                                                           "    os.kill(-1, signal.SIGKILL)\n"
                                                           "    return 'still here'\n"}}));
   auto result = call(id, "");
-  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result.completed());
   // In its own pid namespace the runtime can signal nothing but itself and the namespace's init,
   // which kill(-1) skips: there is nobody to kill.
   ASSERT_TRUE(result->error.has_value()) << result->output;
   EXPECT_EQ(result->error->type, "HandlerError");
   EXPECT_THAT(result->error->message, HasSubstr("ProcessLookupError"));
   auto after = call(id, "");
-  ASSERT_TRUE(after.ok());
+  ASSERT_TRUE(after.completed());
   ASSERT_TRUE(after->error.has_value());
   EXPECT_EQ(after->error->type, "HandlerError") << "the instance still serves";
   EXPECT_EQ(::kill(bystander, 0), 0) << "the host process must be alive";
@@ -266,11 +267,55 @@ TEST_F(SandboxEngineTest, TheInitializerRunsOncePerInstanceAndItsFailureFailsThe
                                                 "def handler(e, c):\n    return 'unreachable'\n"}});
   failing.initializer = "index.init";
   const InstanceId broken = engine_->start(failing);
-  auto ready = recorder_.waitReady(broken, 60s);
+  auto ready = recorder_.waitStarted(broken, 60s);
   ASSERT_TRUE(ready.has_value());
-  EXPECT_EQ(ready->code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(ready->message(), HasSubstr("RuntimeError: boom"));
+  EXPECT_EQ(ready->kind, StartOutcome::Kind::kFunctionFault) << *ready;
+  EXPECT_THAT(ready->message, HasSubstr("RuntimeError: boom"));
   EXPECT_TRUE(recorder_.waitExit(broken).has_value());
+}
+
+// Whether a process of `uid` runs on the host.
+bool processOfUidRuns(uid_t uid) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    struct stat info {};
+    if (std::isdigit(entry.path().filename().string()[0]) && ::stat(entry.path().c_str(), &info) == 0 &&
+        info.st_uid == uid) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A stop() during a start is nobody's fault: reported as stopped, never as the function's.
+TEST_F(SandboxEngineTest, AStopDuringTheStartIsReportedAsStoppedNotAsTheFunctionsFault) {
+  const std::string slowInit = "import time\ndef init(context):\n    time.sleep(60)\n"
+                               "def handler(e, c):\n    return ''\n";
+  // While the initializer runs.
+  InstanceSpec spec = function({{"index.py", slowInit}});
+  spec.initializer = "index.init";
+  const InstanceId initializing = engine_->start(spec);
+  const uid_t uid = uids_->first() + static_cast<uid_t>(spec.functionId);
+  ASSERT_TRUE(recorder_.waitUntil([uid] { return processOfUidRuns(uid); }, 60s)) << "the sandbox never ran";
+  engine_->stop(initializing, StopMode::kNow);
+  auto started = recorder_.waitStarted(initializing, 60s);
+  ASSERT_TRUE(started.has_value());
+  EXPECT_EQ(started->kind, StartOutcome::Kind::kStopped) << *started;
+  auto exit = recorder_.waitExit(initializing, 60s);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_TRUE(exit->requested);
+  EXPECT_EQ(exit->reason, "stopped");
+
+  // Before the sandbox is even launched: the stop reaches the engine with the start.
+  InstanceSpec early = function({{"index.py", slowInit}});
+  early.initializer = "index.init";
+  const InstanceId launching = engine_->start(early);
+  engine_->stop(launching, StopMode::kNow);
+  started = recorder_.waitStarted(launching, 60s);
+  ASSERT_TRUE(started.has_value());
+  EXPECT_EQ(started->kind, StartOutcome::Kind::kStopped) << *started;
+  ASSERT_TRUE(recorder_.waitExit(launching, 60s).has_value()) << "the instance outlived its stop";
+  const uid_t earlyUid = uids_->first() + static_cast<uid_t>(early.functionId);
+  EXPECT_TRUE(recorder_.waitUntil([earlyUid] { return !processOfUidRuns(earlyUid); }, 60s));
 }
 
 TEST_F(SandboxEngineTest, ASandboxThatDoesNotComeUpFailsTheStartAsThePlatformsFault) {
@@ -283,10 +328,10 @@ TEST_F(SandboxEngineTest, ASandboxThatDoesNotComeUpFailsTheStartAsThePlatformsFa
   fs::rename(spec.codeDir, closed / "code");
   spec.codeDir = closed / "code";
   const InstanceId id = engine_->start(spec);
-  auto ready = recorder_.waitReady(id, 60s);
+  auto ready = recorder_.waitStarted(id, 60s);
   ASSERT_TRUE(ready.has_value());
-  EXPECT_EQ(ready->code(), absl::StatusCode::kUnavailable) << ready->ToString();
-  EXPECT_THAT(ready->message(), HasSubstr("the sandbox did not come up"));
+  EXPECT_EQ(ready->kind, StartOutcome::Kind::kPlatformFault) << *ready;
+  EXPECT_THAT(ready->message, HasSubstr("the sandbox did not come up"));
   EXPECT_TRUE(recorder_.waitExit(id).has_value());
 }
 
@@ -296,10 +341,10 @@ TEST_F(SandboxEngineTest, ACustomRuntimeThatExitsBeforeLoadedIsTheFunctionsFault
                                                   fs::perms::others_read | fs::perms::others_exec);
   spec.runtime = common::Runtime::kCustom;
   const InstanceId id = engine_->start(spec);
-  auto ready = recorder_.waitReady(id, 60s);
+  auto ready = recorder_.waitStarted(id, 60s);
   ASSERT_TRUE(ready.has_value());
-  EXPECT_EQ(ready->code(), absl::StatusCode::kFailedPrecondition) << ready->ToString();
-  EXPECT_THAT(ready->message(), HasSubstr("missing dependency"));
+  EXPECT_EQ(ready->kind, StartOutcome::Kind::kFunctionFault) << *ready;
+  EXPECT_THAT(ready->message, HasSubstr("missing dependency"));
 }
 
 TEST_F(SandboxEngineTest, DrainFinishesTheInflightRequestThenStops) {
@@ -308,11 +353,11 @@ TEST_F(SandboxEngineTest, DrainFinishesTheInflightRequestThenStops) {
   // Invokes are handled in order, so the probe right after "slow" finds the one slot taken.
   auto inflight = callAsync(id, "", "slow");
   auto probe = call(id, "", "probe");
-  ASSERT_EQ(probe.status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_EQ(probe.kind, InvokeOutcome::Kind::kRefused) << probe;
   engine_->stop(id, StopMode::kDrain);
   ASSERT_EQ(inflight.wait_for(60s), std::future_status::ready);
   auto result = inflight.get();
-  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result.completed());
   EXPECT_EQ(result->output, "done");
   auto exit = recorder_.waitExit(id);
   ASSERT_TRUE(exit.has_value());
@@ -326,16 +371,16 @@ TEST_F(SandboxEngineTest, ACancelledRequestEndsCancelledWhenTheRuntimeIsDone) {
   auto token = std::make_shared<CancellationToken>();
   token->cancel();
   auto result = call(id, "", "", token);
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(result.kind, InvokeOutcome::Kind::kCancelled) << result;
   auto next = call(id, "");
-  ASSERT_TRUE(next.ok());
+  ASSERT_TRUE(next.completed());
   EXPECT_EQ(next->output, "late");
 }
 
 TEST_F(SandboxEngineTest, InvokingAnInstanceThatIsNotReadyIsRefused) {
   auto result = call(12345, "");
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(result.status().message(), HasSubstr("is gone"));
+  EXPECT_EQ(result.kind, InvokeOutcome::Kind::kRefused) << result;
+  EXPECT_THAT(result.reason, HasSubstr("is gone"));
 }
 
 // ---- pre-started sandboxes ----
@@ -379,18 +424,18 @@ TEST_F(SpinningEngineTest, ASpinningLoopServesTimersRequestsAndStopsWhenDestroye
                                                           "    return e\n"}}));
   for (int i = 0; i < 50; ++i) {
     auto result = call(id, "r" + std::to_string(i));
-    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_TRUE(result.completed()) << result;
     EXPECT_EQ(result->output, "r" + std::to_string(i));
   }
   // A nearer caller deadline is a timer on the loop: it must fire while the loop sleeps too.
-  auto promise = std::make_shared<std::promise<absl::StatusOr<InvokeResult>>>();
+  auto promise = std::make_shared<std::promise<InvokeOutcome>>();
   auto future = promise->get_future();
   engine_->invoke(
       id, InvokeRequest{"late", "slow", std::chrono::steady_clock::now() + std::chrono::milliseconds(300), nullptr},
-      [promise](absl::StatusOr<InvokeResult> result) { promise->set_value(std::move(result)); });
+      [promise](InvokeOutcome result) { promise->set_value(std::move(result)); });
   ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
   auto late = future.get();
-  ASSERT_TRUE(late.ok()) << late.status();
+  ASSERT_TRUE(late.completed()) << late;
   ASSERT_TRUE(late->error.has_value());
   EXPECT_EQ(late->error->type, "Timeout");
   // TearDown destroys the engine: a loop that kept spinning would hang it (and time the test out).
@@ -426,7 +471,7 @@ TEST_F(LongSpinningEngineTest, TheLoopSleepsWhileMoreRequestsThanTheSpinLimitAre
   ASSERT_EQ(second.wait_for(std::chrono::seconds(60)), std::future_status::ready);
   const double used = processCpuSeconds() - before;
   auto a = first.get(), b = second.get();
-  ASSERT_TRUE(a.ok() && b.ok()) << a.status() << " " << b.status();
+  ASSERT_TRUE(a.completed() && b.completed()) << a << " " << b;
   EXPECT_EQ(a->output, "a");
   EXPECT_EQ(b->output, "b");
   // Two requests in flight for a second: a loop spinning through it would use about a second of
@@ -534,7 +579,7 @@ TEST_F(PooledEngineTest, AStartTakesAPreStartedSandboxAndThePoolRefills) {
   const InstanceId id = startReady(spec);
   EXPECT_EQ(recorder_.path(id), StartPath::kPool);
   auto result = call(id, "");
-  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result.completed());
   ASSERT_FALSE(result->error.has_value()) << result->error->message << result->error->trace;
   // A uid of the pool's range, the function's environment, and only this function's code.
   EXPECT_EQ(result->output, std::to_string(uids_->first() + uids_->size() / 2) + " sale ['index.py']");
@@ -622,7 +667,7 @@ TEST_F(PooledEngineTest, EachPooledSandboxServesOneFunctionWithAUidOfItsOwn) {
     const InstanceId id = startReady(spec);
     EXPECT_EQ(recorder_.path(id), StartPath::kPool);
     auto result = call(id, "");
-    ASSERT_TRUE(result.ok());
+    ASSERT_TRUE(result.completed());
     answers.push_back(result->output);
   }
   ASSERT_EQ(answers.size(), 2u);
@@ -651,10 +696,10 @@ TEST_F(PooledEngineTest, AFailedInitializerInAPooledSandboxFailsTheStart) {
                                              "def handler(e, c):\n    return ''\n"}});
   spec.initializer = "index.init";
   const InstanceId id = engine_->start(spec);
-  auto ready = recorder_.waitReady(id, 60s);
+  auto ready = recorder_.waitStarted(id, 60s);
   ASSERT_TRUE(ready.has_value());
-  EXPECT_EQ(ready->code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(ready->message(), HasSubstr("RuntimeError: boom"));
+  EXPECT_EQ(ready->kind, StartOutcome::Kind::kFunctionFault) << *ready;
+  EXPECT_THAT(ready->message, HasSubstr("RuntimeError: boom"));
   EXPECT_EQ(recorder_.path(id), StartPath::kPool);
   EXPECT_TRUE(recorder_.waitExit(id).has_value());
   EXPECT_TRUE(poolReady()) << "the pool refills";
@@ -666,10 +711,10 @@ TEST_F(PooledEngineTest, CodeThatCannotBeLinkedFailsTheStartAsThePlatformsFault)
   // The unpacked version is gone from the disk: a fault of the host, not of the function.
   fs::remove_all(spec.codeDir);
   const InstanceId id = engine_->start(spec);
-  auto ready = recorder_.waitReady(id, 60s);
+  auto ready = recorder_.waitStarted(id, 60s);
   ASSERT_TRUE(ready.has_value());
-  EXPECT_EQ(ready->code(), absl::StatusCode::kInternal) << "not FAILED_PRECONDITION, the function's own failure";
-  EXPECT_THAT(ready->message(), HasSubstr("cannot link the function's code"));
+  EXPECT_EQ(ready->kind, StartOutcome::Kind::kPlatformFault) << "not the function's own failure: " << *ready;
+  EXPECT_THAT(ready->message, HasSubstr("cannot link the function's code"));
   EXPECT_EQ(recorder_.path(id), StartPath::kPool);
   auto exit = recorder_.waitExit(id);
   ASSERT_TRUE(exit.has_value());
@@ -694,7 +739,7 @@ TEST_F(PooledEngineTest, PythonRunsTheShimCompiledOnceAndItsFramesStayOutOfTrace
     // under its name inside: the argv a direct start's interpreter would have had.
     EXPECT_EQ(call(id, "cmdline")->output, "/usr/bin/python3 -S /runtime/python/surge_runtime.py ");
     auto failed = call(id, "");
-    ASSERT_TRUE(failed.ok());
+    ASSERT_TRUE(failed.completed());
     ASSERT_TRUE(failed->error.has_value());
     EXPECT_EQ(failed->error->message, "ValueError: bad input");
     EXPECT_EQ(failed->error->trace, "Traceback (most recent call last):\n"
@@ -726,7 +771,7 @@ TEST_F(PooledEngineTest, NodejsIsPooledToo) {
   const InstanceId id = startReady(spec);
   EXPECT_EQ(recorder_.path(id), StartPath::kPool);
   auto result = call(id, "");
-  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result.completed());
   EXPECT_EQ(result->output, "hello from node");
 }
 
@@ -747,9 +792,9 @@ TEST_F(PoolSizePerRuntimeTest, EachRuntimeKeepsTheNumberOfSandboxesConfiguredFor
     ids.push_back(engine_->start(function({{"index.py", "def handler(e, c):\n    return 'py'\n"}})));
   }
   for (InstanceId id : ids) {
-    auto ready = recorder_.waitReady(id, 60s);
+    auto ready = recorder_.waitStarted(id, 60s);
     ASSERT_TRUE(ready.has_value());
-    EXPECT_TRUE(ready->ok()) << *ready;
+    EXPECT_TRUE(ready->ready()) << *ready;
     EXPECT_EQ(recorder_.path(id), StartPath::kPool);
     EXPECT_EQ(call(id, "")->output, "py");
   }
@@ -824,7 +869,7 @@ TEST_F(GatedPoolTest, APreStartedSandboxJoinsThePoolOnlyOnceItsRuntimeHasLoaded)
   ASSERT_TRUE(runtimeWaitsAtTheGate()) << "the pre-started runtime never reached the gate";
   // A round trip through the engine's loop: whatever it was told about the launch, it has handled.
   auto refused = call(999999, "");
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.kind, InvokeOutcome::Kind::kRefused) << refused;
   EXPECT_EQ(engine_->pooled(common::Runtime::kPython3, 128), 0u) << "pooled before its runtime said LOADED";
 
   ASSERT_EQ(::write(gate_, "x", 1), 1);

@@ -58,9 +58,7 @@ protected:
   engine::Executor post() {
     return [this](std::function<void()> task) { loop_.post(std::move(task)); };
   }
-  void onReady(engine::InstanceId id, const absl::Status& status, engine::StartPath path) override {
-    core_->onReady(id, status, path);
-  }
+  void onStarted(engine::InstanceId id, const engine::StartOutcome& outcome) override { core_->onStarted(id, outcome); }
   void onExit(engine::InstanceId id, const engine::InstanceExit& exit) override { core_->onExit(id, exit); }
 
   struct Def {
@@ -129,7 +127,7 @@ protected:
     engine::InvokeResult result;
     result.output = payload;
     result.execution = execution;
-    engine_.finishInvoke(requestId, result);
+    engine_.finishInvoke(requestId, engine::InvokeOutcome::fromResult(result));
     loop_.runAll();
   }
   engine::InstanceId runningOn(const std::string& payload) const {
@@ -498,7 +496,8 @@ TEST_F(SchedulerCoreTest, RequestQueuedAgainCanStillBeCancelled) {
 TEST_F(SchedulerCoreTest, StartFailureWithNothingElseComingFailsTheWaiters) {
   define({});
   auto a = submit("a");
-  engine_.finishStart(live()[0], absl::FailedPreconditionError("ModuleNotFoundError: No module named 'index'"));
+  engine_.finishStart(live()[0], engine::StartOutcome::Kind::kFunctionFault,
+                      ("ModuleNotFoundError: No module named 'index'"));
   loop_.runAll();
   ASSERT_TRUE(a->has_value());
   ASSERT_TRUE((*a)->outcome.ok());
@@ -511,7 +510,8 @@ TEST_F(SchedulerCoreTest, StartFailureWithNothingElseComingFailsTheWaiters) {
 TEST_F(SchedulerCoreTest, APlatformStartFailureFailsTheWaitersWithUnavailableNotAFunctionError) {
   define({});
   auto a = submit("a");
-  engine_.finishStart(live()[0], absl::InternalError("cannot create cgroup /sys/fs/cgroup/memory/x: No space left"));
+  engine_.finishStart(live()[0], engine::StartOutcome::Kind::kPlatformFault,
+                      ("cannot create cgroup /sys/fs/cgroup/memory/x: No space left"));
   loop_.runAll();
   ASSERT_TRUE(a->has_value());
   ASSERT_FALSE((*a)->outcome.ok()) << "the function is not to blame, so no FunctionError";
@@ -526,14 +526,14 @@ TEST_F(SchedulerCoreTest, APlatformStartFailureFailsTheWaitersWithUnavailableNot
 TEST_F(SchedulerCoreTest, FailedReservedStartIsRetriedWithBackoff) {
   core_->update(define({.reserved = 1}));
   loop_.runAll();
-  engine_.finishStart(live()[0], absl::FailedPreconditionError("boom"));
+  engine_.finishStart(live()[0], engine::StartOutcome::Kind::kFunctionFault, ("boom"));
   loop_.runAll();
   EXPECT_THAT(live(), SizeIs(0)) << "no retry before the backoff";
   ASSERT_TRUE(core_->nextWakeup().has_value()) << "with no instance left, the timer still wakes for the retry";
   EXPECT_EQ(*core_->nextWakeup(), clock_.steadyNow() + std::chrono::seconds(1));
   advance(absl::Seconds(1));
   ASSERT_THAT(live(), SizeIs(1));
-  engine_.finishStart(live()[0], absl::FailedPreconditionError("boom"));
+  engine_.finishStart(live()[0], engine::StartOutcome::Kind::kFunctionFault, ("boom"));
   loop_.runAll();
   advance(absl::Seconds(1));
   EXPECT_THAT(live(), SizeIs(0)) << "the backoff doubled to 2 s";
@@ -576,7 +576,7 @@ TEST_F(SchedulerCoreTest, ANewVersionThatFailsToStartTakesOverOnlyWhenItsCodeIsA
   core_->update(define({.reserved = 1, .version = 2, .revision = 2}));
   loop_.runAll();
   ASSERT_THAT(live(), SizeIs(2));
-  engine_.finishStart(live()[1], absl::InternalError("cannot create cgroup"));
+  engine_.finishStart(live()[1], engine::StartOutcome::Kind::kPlatformFault, ("cannot create cgroup"));
   loop_.runAll();
   auto a = submit("a");
   EXPECT_EQ(runningOn("a"), old);
@@ -587,7 +587,8 @@ TEST_F(SchedulerCoreTest, ANewVersionThatFailsToStartTakesOverOnlyWhenItsCodeIsA
   core_->update(define({.reserved = 1, .version = 3, .revision = 3}));
   loop_.runAll();
   ASSERT_THAT(live(), SizeIs(2));
-  engine_.finishStart(live()[1], absl::FailedPreconditionError("ModuleNotFoundError: No module named 'index'"));
+  engine_.finishStart(live()[1], engine::StartOutcome::Kind::kFunctionFault,
+                      ("ModuleNotFoundError: No module named 'index'"));
   loop_.runAll();
   EXPECT_TRUE(stopped(old)) << "the idle old version is drained";
   auto b = submit("b");

@@ -15,16 +15,16 @@ engine::InstanceId FakeEngine::start(const engine::InstanceSpec& spec) {
 void FakeEngine::invoke(engine::InstanceId id, engine::InvokeRequest request, engine::InvokeCallback done) {
   common::MutexLock lock(mu_);
   auto it = instances_.find(id);
-  absl::Status refusal;
+  std::string refusal;
   if (it == instances_.end() || it->second.stopped) {
-    refusal = absl::FailedPreconditionError("instance is gone");
+    refusal = "instance is gone";
   } else if (!it->second.ready) {
-    refusal = absl::FailedPreconditionError("instance is not ready");
+    refusal = "instance is not ready";
   } else if (it->second.inflight.size() >= it->second.spec.concurrency) {
-    refusal = absl::FailedPreconditionError("instance has no free slot");
+    refusal = "instance has no free slot";
   }
-  if (!refusal.ok()) {
-    executor_([done = std::move(done), refusal] { done(refusal); });
+  if (!refusal.empty()) {
+    executor_([done = std::move(done), refusal] { done(engine::InvokeOutcome::refusedBecause(refusal)); });
     return;
   }
   it->second.inflight.push_back(request.requestId);
@@ -52,16 +52,17 @@ std::set<engine::NetworkSandboxKind> FakeEngine::networkKinds() const {
   return networkKinds_;
 }
 
-void FakeEngine::finishStart(engine::InstanceId id, const absl::Status& status) {
+void FakeEngine::finishStart(engine::InstanceId id, engine::StartOutcome::Kind kind, std::string message) {
   common::MutexLock lock(mu_);
   auto it = instances_.find(id);
   if (it == instances_.end()) return;
-  it->second.ready = status.ok();
-  executor_([this, id, status] { observer_.onReady(id, status, engine::StartPath::kDirect); });
-  if (!status.ok()) exitLocked(id, engine::InstanceExit{"failed to start", false}, "", "");
+  const engine::StartOutcome outcome{kind, std::move(message), engine::StartPath::kDirect};
+  it->second.ready = outcome.ready();
+  executor_([this, id, outcome] { observer_.onStarted(id, outcome); });
+  if (!outcome.ready()) exitLocked(id, engine::InstanceExit{"failed to start", false}, "", "");
 }
 
-void FakeEngine::finishInvoke(const std::string& requestId, absl::StatusOr<engine::InvokeResult> result) {
+void FakeEngine::finishInvoke(const std::string& requestId, engine::InvokeOutcome result) {
   common::MutexLock lock(mu_);
   auto call = calls_.find(requestId);
   if (call == calls_.end()) return;
@@ -87,7 +88,9 @@ void FakeEngine::exitLocked(engine::InstanceId id, const engine::InstanceExit& e
     auto call = calls_.find(requestId);
     engine::InvokeResult result;
     result.error = engine::FunctionError{errorType, errorMessage, ""};
-    executor_([done = std::move(call->second.done), result]() mutable { done(result); });
+    executor_([done = std::move(call->second.done), result]() mutable {
+      done(engine::InvokeOutcome::fromResult(std::move(result)));
+    });
     calls_.erase(call);
   }
   instances_.erase(it);

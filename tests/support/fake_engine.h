@@ -24,10 +24,11 @@ public:
   void setNetworkKinds(std::set<engine::NetworkSandboxKind> kinds) override;
 
   // --- what the test controls ---
-  // Ends a start with `status` (OK: ready).
-  void finishStart(engine::InstanceId id, const absl::Status& status = absl::OkStatus());
+  // Ends a start: ready, or failed for `message` with the fault `kind` says.
+  void finishStart(engine::InstanceId id, engine::StartOutcome::Kind kind = engine::StartOutcome::Kind::kReady,
+                   std::string message = "");
   // Ends a request with `result`.
-  void finishInvoke(const std::string& requestId, absl::StatusOr<engine::InvokeResult> result);
+  void finishInvoke(const std::string& requestId, engine::InvokeOutcome result);
   // The instance dies: its requests end with a Crashed error, then onExit.
   void crash(engine::InstanceId id, const std::string& reason = "exit code 1");
 

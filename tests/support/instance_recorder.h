@@ -1,4 +1,4 @@
-// An InstanceObserver for engine tests and benchmarks: records ready and exit events, and the
+// An InstanceObserver for engine tests and benchmarks: records start and exit events, and the
 // threads they arrived on, and lets the caller wait for them with a deadline.
 #pragma once
 
@@ -10,17 +10,30 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <thread>
 #include <vector>
+
+namespace surge::engine {
+// For test messages.
+inline std::ostream& operator<<(std::ostream& out, StartOutcome::Kind kind) { return out << startKindName(kind); }
+inline std::ostream& operator<<(std::ostream& out, InvokeOutcome::Kind kind) { return out << invokeKindName(kind); }
+inline std::ostream& operator<<(std::ostream& out, const StartOutcome& outcome) {
+  return out << startKindName(outcome.kind) << (outcome.message.empty() ? "" : ": ") << outcome.message;
+}
+inline std::ostream& operator<<(std::ostream& out, const InvokeOutcome& outcome) {
+  return out << invokeKindName(outcome.kind) << (outcome.reason.empty() ? "" : ": ") << outcome.reason;
+}
+} // namespace surge::engine
 
 namespace surge::testing {
 
 class InstanceRecorder final : public engine::InstanceObserver {
 public:
-  void onReady(engine::InstanceId id, const absl::Status& status, engine::StartPath path) override {
+  void onStarted(engine::InstanceId id, const engine::StartOutcome& outcome) override {
     common::MutexLock lock(mu_);
-    ready_[id] = status;
-    paths_[id] = path;
+    started_[id] = outcome;
+    paths_[id] = outcome.path;
     threads_.push_back(std::this_thread::get_id());
     cv_.notifyAll();
   }
@@ -30,13 +43,13 @@ public:
     threads_.push_back(std::this_thread::get_id());
     cv_.notifyAll();
   }
-  std::optional<absl::Status> waitReady(engine::InstanceId id,
-                                        std::chrono::seconds timeout = std::chrono::seconds(30)) {
+  std::optional<engine::StartOutcome> waitStarted(engine::InstanceId id,
+                                                  std::chrono::seconds timeout = std::chrono::seconds(30)) {
     common::MutexLock lock(mu_);
-    if (!cv_.waitFor(mu_, timeout, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ready_.contains(id); })) {
+    if (!cv_.waitFor(mu_, timeout, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return started_.contains(id); })) {
       return std::nullopt;
     }
-    return ready_[id];
+    return started_[id];
   }
   std::optional<engine::InstanceExit> waitExit(engine::InstanceId id,
                                                std::chrono::seconds timeout = std::chrono::seconds(30)) {
@@ -46,12 +59,13 @@ public:
     }
     return exits_[id];
   }
-  // Waits until every one of `ids` has had onReady; false at the timeout.
-  bool waitAllReady(const std::vector<engine::InstanceId>& ids, std::chrono::milliseconds timeout) {
+  // Waits until every one of `ids` has had onStarted; false at the timeout.
+  bool waitAllStarted(const std::vector<engine::InstanceId>& ids, std::chrono::milliseconds timeout) {
     common::MutexLock lock(mu_);
     return cv_.waitFor(mu_, timeout, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return std::all_of(ids.begin(), ids.end(),
-                         [&](engine::InstanceId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ready_.contains(id); });
+      return std::all_of(ids.begin(), ids.end(), [&](engine::InstanceId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return started_.contains(id);
+      });
     });
   }
   // Waits until every one of `ids` has had onExit; false at the timeout.
@@ -88,7 +102,7 @@ public:
 private:
   common::Mutex mu_;
   common::CondVar cv_;
-  std::map<engine::InstanceId, absl::Status> ready_ ABSL_GUARDED_BY(mu_);
+  std::map<engine::InstanceId, engine::StartOutcome> started_ ABSL_GUARDED_BY(mu_);
   std::map<engine::InstanceId, engine::StartPath> paths_ ABSL_GUARDED_BY(mu_);
   std::map<engine::InstanceId, engine::InstanceExit> exits_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread::id> threads_ ABSL_GUARDED_BY(mu_);
