@@ -1,13 +1,11 @@
 // FunctionService: each call is validated, handed to the worker pool, and answered from there.
 #include "api/function_service.h"
 
-#include "api/function_directory.h"
 #include "api/function_mapping.h"
 #include "api/status_mapping.h"
-#include "auth/audit_log.h"
-#include "common/absl_compat.h"
 #include "common/sha256.h"
 #include "common/worker_pool.h"
+#include "control/function_control.h"
 #include "store/function_store.h"
 
 #include <absl/strings/str_cat.h>
@@ -19,15 +17,9 @@ namespace surge::api {
 
 using auth::Operation;
 
-namespace {
-
-std::string qualified(const std::string& ns, const std::string& name) { return absl::StrCat(ns, "/", name); }
-
-} // namespace
-
-FunctionService::FunctionService(store::FunctionStore& store, FunctionDirectory& directory, CallGuard& guard,
-                                 auth::AuditLog& audit, common::WorkerPool& workers)
-    : store_(store), directory_(directory), guard_(guard), audit_(audit), workers_(workers) {}
+FunctionService::FunctionService(store::FunctionStore& store, control::FunctionControl& control, CallGuard& guard,
+                                 common::WorkerPool& workers)
+    : store_(store), control_(control), guard_(guard), workers_(workers) {}
 
 grpc::ServerUnaryReactor* FunctionService::CreateFunction(grpc::CallbackServerContext* context,
                                                           const v1::CreateFunctionRequest* request,
@@ -38,11 +30,8 @@ grpc::ServerUnaryReactor* FunctionService::CreateFunction(grpc::CallbackServerCo
                        if (auto status = checkMayCreateIn(who, ns); !status.ok()) return status;
                        auto config = fromProto(request->config());
                        if (!config.ok()) return config.status();
-                       auto created = directory_.createFunction(ns, request->name(), *config);
+                       auto created = control_.create(who, {ns, request->name()}, *config);
                        if (!created.ok()) return created.status();
-                       (void)audit_.record(
-                           who, "function.create", qualified(ns, request->name()),
-                           absl::StrCat("runtime=", common::toAbsl(common::runtimeName(created->config.runtime))));
                        toProto(*created, *response);
                        return absl::OkStatus();
                      });
@@ -84,14 +73,13 @@ grpc::ServerUnaryReactor* FunctionService::UpdateFunctionConfig(grpc::CallbackSe
                      [this, request, response](const auth::Principal& who) -> absl::Status {
                        const std::string ns = namespaceOrDefault(request->namespace_());
                        if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
-                       auto updated = directory_.updateConfig(
-                           ns, request->name(), request->expected_revision(), [request](store::FunctionConfig& config) {
+                       auto updated = control_.updateConfig(
+                           who, {ns, request->name()}, request->expected_revision(),
+                           [request](store::FunctionConfig& config) {
                              return applyFieldMask(request->update_mask(), request->config(), config);
-                           });
+                           },
+                           absl::StrCat("fields=", absl::StrJoin(request->update_mask().paths(), ",")));
                        if (!updated.ok()) return updated.status();
-                       (void)audit_.record(who, "function.update", qualified(ns, request->name()),
-                                           absl::StrCat("fields=", absl::StrJoin(request->update_mask().paths(), ","),
-                                                        " revision=", updated->revision));
                        toProto(*updated, *response);
                        return absl::OkStatus();
                      });
@@ -104,11 +92,7 @@ grpc::ServerUnaryReactor* FunctionService::DeleteFunction(grpc::CallbackServerCo
                      [this, request](const auth::Principal& who) {
                        const std::string ns = namespaceOrDefault(request->namespace_());
                        if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
-                       auto deleted = store_.deleteFunction(ns, request->name(), request->expected_revision());
-                       if (!deleted.ok()) return deleted.status();
-                       directory_.deleted(ns, request->name(), *deleted);
-                       (void)audit_.record(who, "function.delete", qualified(ns, request->name()));
-                       return absl::OkStatus();
+                       return control_.remove(who, {ns, request->name()}, request->expected_revision());
                      });
 }
 
@@ -133,12 +117,9 @@ grpc::ServerUnaryReactor* FunctionService::SetActiveVersion(grpc::CallbackServer
                      [this, request, response](const auth::Principal& who) -> absl::Status {
                        const std::string ns = namespaceOrDefault(request->namespace_());
                        if (auto status = checkFunctionVisible(who, ns, request->name()); !status.ok()) return status;
-                       auto updated = store_.setActiveVersion(ns, request->name(), request->version(),
-                                                              request->expected_revision());
+                       auto updated = control_.setActiveVersion(who, {ns, request->name()}, request->version(),
+                                                                request->expected_revision());
                        if (!updated.ok()) return updated.status();
-                       (void)audit_.record(who, "code.activate", qualified(ns, request->name()),
-                                           absl::StrCat("version=", request->version()));
-                       directory_.changed(*updated);
                        toProto(*updated, *response);
                        return absl::OkStatus();
                      });
@@ -153,9 +134,9 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadCodeRequest
 public:
   // Starts reading, or finishes at once when the call was not admitted.
   UploadReactor(grpc::CallbackServerContext* context, absl::StatusOr<PrincipalPtr> principal,
-                store::FunctionStore& store, FunctionDirectory& directory, auth::AuditLog& audit,
-                common::WorkerPool& workers, v1::UploadCodeResponse* response)
-      : context_(context), store_(store), directory_(directory), audit_(audit), workers_(workers), response_(response) {
+                store::FunctionStore& store, control::FunctionControl& control, common::WorkerPool& workers,
+                v1::UploadCodeResponse* response)
+      : context_(context), store_(store), control_(control), workers_(workers), response_(response) {
     if (!principal.ok()) {
       Finish(toGrpcStatus(principal.status()));
       return;
@@ -220,13 +201,8 @@ private:
     if (context_->IsCancelled()) return fail(absl::CancelledError("the client cancelled the upload"));
     if (messages_ == 0) return fail(absl::InvalidArgumentError("UploadCode stream carried no messages"));
     workers_.post([this] {
-      auto result = store_.commitUpload(std::move(upload_), sha256_, expectedRevision_);
+      auto result = control_.commitUpload(*who_, {ns_, name_}, std::move(upload_), sha256_, expectedRevision_);
       if (!result.ok()) return fail(result.status());
-      if (result->created) {
-        (void)audit_.record(*who_, "code.upload", absl::StrCat(ns_, "/", name_),
-                            absl::StrCat("version=", result->version.version, " sha256=", result->version.sha256));
-        directory_.changed(result->function);
-      }
       toProto(result->version, *response_->mutable_version());
       response_->set_created(result->created);
       toProto(result->function, *response_->mutable_function());
@@ -241,8 +217,7 @@ private:
 
   grpc::CallbackServerContext* context_;
   store::FunctionStore& store_;
-  FunctionDirectory& directory_;
-  auth::AuditLog& audit_;
+  control::FunctionControl& control_;
   common::WorkerPool& workers_;
   PrincipalPtr who_;
   v1::UploadCodeResponse* response_;
@@ -257,8 +232,8 @@ private:
 
 grpc::ServerReadReactor<v1::UploadCodeRequest>* FunctionService::UploadCode(grpc::CallbackServerContext* context,
                                                                             v1::UploadCodeResponse* response) {
-  return new UploadReactor(context, guard_.admit(*context, Operation::kWriteFunctions), store_, directory_, audit_,
-                           workers_, response);
+  return new UploadReactor(context, guard_.admit(*context, Operation::kWriteFunctions), store_, control_, workers_,
+                           response);
 }
 
 } // namespace surge::api

@@ -4,9 +4,6 @@
 #include "api/call_guard.h"
 #include "surge/v1/function.grpc.pb.h"
 
-namespace surge::auth {
-class AuditLog;
-}
 namespace surge::common {
 class WorkerPool;
 }
@@ -14,17 +11,19 @@ namespace surge::store {
 class FunctionStore;
 }
 
+namespace surge::control {
+class FunctionControl;
+}
+
 namespace surge::api {
 
-class FunctionDirectory;
-
 // Every call is admitted by the CallGuard on the reactor thread; then reactor threads never
-// touch SQLite or the disk: the work is handed to `workers`, which finishes the call and records
-// changes in the audit log; every change reaches the scheduler through `directory`. Everything
-// passed in must outlive the gRPC server.
+// touch SQLite or the disk: the work is handed to `workers`, which finishes the call. Reads come
+// from the store; every change goes through `control`. Everything passed in must outlive the
+// gRPC server.
 class FunctionService final : public v1::FunctionService::CallbackService {
 public:
-  FunctionService(store::FunctionStore& store, FunctionDirectory& directory, CallGuard& guard, auth::AuditLog& audit,
+  FunctionService(store::FunctionStore& store, control::FunctionControl& control, CallGuard& guard,
                   common::WorkerPool& workers);
 
   grpc::ServerUnaryReactor* CreateFunction(grpc::CallbackServerContext* context,
@@ -53,9 +52,8 @@ public:
 
 private:
   store::FunctionStore& store_;
-  FunctionDirectory& directory_;
+  control::FunctionControl& control_;
   CallGuard& guard_;
-  auth::AuditLog& audit_;
   common::WorkerPool& workers_;
 };
 

@@ -1,10 +1,10 @@
 // InvokeService: one reactor per call, finished by the scheduler's callback.
 #include "api/invoke_service.h"
 
-#include "api/function_directory.h"
 #include "api/function_mapping.h"
 #include "api/status_mapping.h"
 #include "common/worker_pool.h"
+#include "control/function_directory.h"
 #include "scheduler/scheduler.h"
 
 #include <absl/strings/str_cat.h>
@@ -120,7 +120,7 @@ private:
 
 } // namespace
 
-InvokeService::InvokeService(CallGuard& guard, FunctionDirectory& directory, scheduler::Scheduler& scheduler,
+InvokeService::InvokeService(CallGuard& guard, control::FunctionDirectory& directory, scheduler::Scheduler& scheduler,
                              common::WorkerPool& workers)
     : guard_(guard), directory_(directory), scheduler_(scheduler), workers_(workers) {}
 

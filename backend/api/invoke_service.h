@@ -12,15 +12,17 @@ namespace surge::scheduler {
 class Scheduler;
 }
 
-namespace surge::api {
-
+namespace surge::control {
 class FunctionDirectory;
+}
+
+namespace surge::api {
 
 // The reactor thread does the key check and, with a cached definition, the hand-off: no SQLite
 // and no blocking on the warm path. Everything passed in must outlive the gRPC server.
 class InvokeService final : public v1::InvokeService::CallbackService {
 public:
-  InvokeService(CallGuard& guard, FunctionDirectory& directory, scheduler::Scheduler& scheduler,
+  InvokeService(CallGuard& guard, control::FunctionDirectory& directory, scheduler::Scheduler& scheduler,
                 common::WorkerPool& workers);
 
   grpc::ServerUnaryReactor* Invoke(grpc::CallbackServerContext* context, const v1::InvokeRequest* request,
@@ -31,7 +33,7 @@ public:
 
 private:
   CallGuard& guard_;
-  FunctionDirectory& directory_;
+  control::FunctionDirectory& directory_;
   scheduler::Scheduler& scheduler_;
   common::WorkerPool& workers_;
 };

@@ -1,12 +1,12 @@
 // ScalingService: SetReservedCapacity and GetScalingStatus over the store and the scheduler.
 #include "api/scaling_service.h"
 
-#include "api/function_directory.h"
 #include "api/function_mapping.h"
 #include "api/status_mapping.h"
 #include "api/unimplemented_services.h"
-#include "auth/audit_log.h"
+#include "common/function_ref.h"
 #include "common/worker_pool.h"
+#include "control/function_control.h"
 #include "scheduler/scheduler.h"
 #include "store/function_store.h"
 
@@ -46,13 +46,13 @@ void toProto(const scheduler::FunctionStatus& status, v1::ScalingStatus& out) {
 
 } // namespace
 
-ScalingService::ScalingService(FunctionDirectory& directory, scheduler::Scheduler& scheduler, CallGuard& guard,
-                               auth::AuditLog& audit, common::WorkerPool& workers)
-    : directory_(directory), scheduler_(scheduler), guard_(guard), audit_(audit), workers_(workers) {}
+ScalingService::ScalingService(control::FunctionControl& control, scheduler::Scheduler& scheduler, CallGuard& guard,
+                               common::WorkerPool& workers)
+    : control_(control), scheduler_(scheduler), guard_(guard), workers_(workers) {}
 
 void ScalingService::answerStatus(grpc::ServerUnaryReactor* reactor, const std::string& ns, const std::string& name,
                                   v1::ScalingStatus* response) {
-  scheduler_.status(absl::StrCat(ns, "/", name), [reactor, response](scheduler::FunctionStatus status) {
+  scheduler_.status(common::FunctionRef{ns, name}.key(), [reactor, response](scheduler::FunctionStatus status) {
     toProto(status, *response);
     reactor->Finish(grpc::Status::OK);
   });
@@ -68,18 +68,12 @@ grpc::ServerUnaryReactor* ScalingService::SetReservedCapacity(grpc::CallbackServ
     return finishNow(context, status);
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // On a worker: store the target if it fits the memory budget (a raised one is checked on the
-  // scheduler's loop; a lowered one always goes through, even on a server whose budget shrank);
-  // then the scheduler applies it and answers the status.
+  // On a worker: the target is stored if it fits the memory budget; then the scheduler applies
+  // it and answers the status.
   workers_.post([this, reactor, who = std::move(*who), ns, request, response] {
     const uint32_t count = request->count();
-    auto updated = directory_.updateConfig(ns, request->function(), 0, [count](store::FunctionConfig& config) {
-      config.reservedTarget = count;
-      return absl::OkStatus();
-    });
+    auto updated = control_.setReservedTarget(*who, {ns, request->function()}, count);
     if (!updated.ok()) return reactor->Finish(toGrpcStatus(updated.status()));
-    (void)audit_.record(*who, "scaling.reserve", absl::StrCat(ns, "/", request->function()),
-                        absl::StrCat("count=", count, " revision=", updated->revision));
     response->set_namespace_(ns);
     response->set_function(request->function());
     response->set_reserved_target(count);
@@ -105,12 +99,12 @@ grpc::ServerUnaryReactor* ScalingService::GetScalingStatus(grpc::CallbackServerC
     response->set_reserved_target(function.reservedTarget);
     answerStatus(reactor, ns, request->function(), response);
   };
-  if (auto function = directory_.cached(ns, request->function())) {
+  if (auto function = control_.directory().cached(ns, request->function())) {
     reply(*function);
     return reactor;
   }
   workers_.post([this, reactor, ns, request, reply] {
-    auto function = directory_.load(ns, request->function());
+    auto function = control_.directory().load(ns, request->function());
     if (!function.ok()) return reactor->Finish(toGrpcStatus(function.status()));
     reply(**function);
   });

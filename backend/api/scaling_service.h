@@ -5,9 +5,6 @@
 #include "api/call_guard.h"
 #include "surge/v1/scaling.grpc.pb.h"
 
-namespace surge::auth {
-class AuditLog;
-}
 namespace surge::common {
 class WorkerPool;
 }
@@ -15,15 +12,17 @@ namespace surge::scheduler {
 class Scheduler;
 }
 
+namespace surge::control {
+class FunctionControl;
+}
+
 namespace surge::api {
 
-class FunctionDirectory;
-
-// Store work runs on `workers`; the status comes from the scheduler's loop. Everything passed
+// Changes go through `control` on `workers`; the status comes from the scheduler's loop. Everything passed
 // in must outlive the gRPC server.
 class ScalingService final : public v1::ScalingService::CallbackService {
 public:
-  ScalingService(FunctionDirectory& directory, scheduler::Scheduler& scheduler, CallGuard& guard, auth::AuditLog& audit,
+  ScalingService(control::FunctionControl& control, scheduler::Scheduler& scheduler, CallGuard& guard,
                  common::WorkerPool& workers);
 
   grpc::ServerUnaryReactor* SetReservedCapacity(grpc::CallbackServerContext* context,
@@ -47,10 +46,9 @@ private:
   void answerStatus(grpc::ServerUnaryReactor* reactor, const std::string& ns, const std::string& name,
                     v1::ScalingStatus* response);
 
-  FunctionDirectory& directory_;
+  control::FunctionControl& control_;
   scheduler::Scheduler& scheduler_;
   CallGuard& guard_;
-  auth::AuditLog& audit_;
   common::WorkerPool& workers_;
 };
 

@@ -4,7 +4,6 @@
 
 #include "api/admin_service.h"
 #include "api/call_guard.h"
-#include "api/function_directory.h"
 #include "api/function_service.h"
 #include "api/invoke_service.h"
 #include "api/reflection_service.h"
@@ -18,11 +17,11 @@
 #include "common/files.h"
 #include "common/sha256.h"
 #include "common/worker_pool.h"
-#include "engine/sandbox_engine.h"
-#include "engine/sandbox_launcher.h"
+#include "control/function_control.h"
 #include "engine/uid_block.h"
 #include "scheduler/scheduler.h"
 #include "server/data_dir_lock.h"
+#include "server/sandbox_engine_factory.h"
 #include "store/blob_store.h"
 #include "store/database.h"
 #include "store/function_store.h"
@@ -116,54 +115,8 @@ absl::Status createBootstrapKey(auth::KeyStore& keys, const fs::path& dataDir) {
   return absl::OkStatus();
 }
 
-// Instance ids of run R are R * kInstanceIdsPerRun + 1, + 2, ...: unique across restarts of a
-// data dir, and in decimal a person can still read the run in them (run 3: 30000000001).
-constexpr engine::InstanceId kInstanceIdsPerRun = 10'000'000'000;
-
-// The sandbox engine the scheduler drives: pre-started sandboxes live in <data-dir>/sandboxes,
-// on the same file system as the unpacked code, so that code is hard-linked into them. Sandbox
-// uids come from `uids`, held by this server alone.
-absl::StatusOr<std::unique_ptr<scheduler::Scheduler>>
-startScheduler(const ServerConfig& config, const common::Clock& clock, const engine::UidBlock& uids, int64_t run) {
-  std::error_code ec;
-  const fs::path dataDir = fs::weakly_canonical(config.dataDir, ec);
-  const fs::path sandboxes = dataDir / "sandboxes";
-  fs::create_directories(sandboxes, ec);
-  fs::permissions(sandboxes, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec,
-                  fs::perm_options::replace, ec);
-  if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot create ", sandboxes.string(), ": ", ec.message()));
-
-  engine::LauncherOptions launcherOptions;
-  launcherOptions.cgroupParent = config.cgroupParent.empty()
-                                     ? absl::StrCat("surge-", common::Sha256::of(dataDir.string()).substr(0, 12))
-                                     : config.cgroupParent;
-  // The zygote loads the same shim the sandboxes bind at /runtime.
-  launcherOptions.zygote.program = config.zygote;
-  launcherOptions.zygote.shimSource = config.runtimeDir / "python" / "surge_runtime.py";
-  // Checked by the flag parser; a config built in code gets the same message here.
-  if (!config.networkDns.empty()) {
-    auto dns = engine::parseIpv4Net(config.networkDns);
-    if (!dns.ok() || dns->mask != 0xffffffffu) {
-      return absl::InvalidArgumentError(absl::StrCat("--network-dns '", config.networkDns, "' is not an IPv4 address"));
-    }
-    launcherOptions.network.dnsUpstream = dns->address;
-  }
-  for (const std::string& deny : config.networkDeny) {
-    auto net = engine::parseIpv4Net(deny);
-    if (!net.ok()) return net.status();
-    launcherOptions.network.deny.push_back(*net);
-  }
-  engine::SandboxEngineOptions engineOptions;
-  engineOptions.runtimeDir = config.runtimeDir;
-  engineOptions.sandboxesDir = sandboxes;
-  engineOptions.firstInstanceId = static_cast<engine::InstanceId>(run) * kInstanceIdsPerRun + 1;
-  // Functions' uids in the first half of the block, pre-started sandboxes' in the second.
-  engineOptions.uidBase = uids.first();
-  engineOptions.uidRange = uids.size() / 2;
-  engineOptions.poolSize = config.poolSize;
-  engineOptions.loopSpin = std::chrono::microseconds(config.loopSpinMicros);
-  if (config.python3PoolSize >= 0) engineOptions.poolSizes[common::Runtime::kPython3] = config.python3PoolSize;
-  if (config.nodejsPoolSize >= 0) engineOptions.poolSizes[common::Runtime::kNodejs] = config.nodejsPoolSize;
+// The scheduler's limits from the flags; a budget of 0 is 80% of the host's memory.
+scheduler::SchedulerOptions schedulerOptions(const ServerConfig& config) {
   scheduler::SchedulerOptions options;
   options.idleTimeout = absl::Seconds(config.idleTimeoutSeconds);
   options.memoryBudgetMb = config.memoryBudgetMib > 0
@@ -174,52 +127,38 @@ startScheduler(const ServerConfig& config, const common::Clock& clock, const eng
   options.creationPerMinute = static_cast<uint32_t>(config.creationPerMinute);
   options.maxConcurrentStarts = config.maxConcurrentStarts > 0 ? static_cast<uint32_t>(config.maxConcurrentStarts)
                                                                : 2 * std::max(1u, std::thread::hardware_concurrency());
-  return scheduler::Scheduler::create(
-      [&](engine::Executor, engine::InstanceObserver& observer) -> absl::StatusOr<scheduler::EngineOnLoop> {
-        auto launcher = engine::SandboxLauncher::create(launcherOptions);
-        if (!launcher.ok()) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("cannot run function instances: ", launcher.status().message()));
-        }
-        spdlog::info("sandboxes: cgroup parent '{}', uids {}-{}, {} pre-started per runtime and memory size "
-                     "(python3 {}, nodejs {}); instances may use {} MiB, start {} at once then {} per minute, {} at "
-                     "a time",
-                     launcherOptions.cgroupParent, uids.first(), uids.first() + uids.size() - 1, engineOptions.poolSize,
-                     config.python3PoolSize, config.nodejsPoolSize, options.memoryBudgetMb, options.creationBurst,
-                     options.creationPerMinute, options.maxConcurrentStarts);
-        // No executor: the engine posts its events to its own loop, where the scheduler runs too.
-        auto engine =
-            std::make_unique<engine::SandboxEngine>(engineOptions, std::move(*launcher), engine::Executor(), observer);
-        asio::io_context& loop = engine->loop();
-        return scheduler::EngineOnLoop{std::move(engine), &loop};
-      },
-      clock, options);
+  return options;
 }
 
 } // namespace
 
-absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConfig& given) {
+absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConfig& given, ServerParts parts) {
   const ServerConfig config = withAbsolutePaths(given);
+  const bool sandboxes = !parts.engine;
   // Sandboxes bind code from the data dir and shims from the runtime dir as unprivileged uids:
   // say so now rather than fail every start later.
-  for (const fs::path& dir : {config.dataDir, config.runtimeDir}) {
-    if (auto status = common::checkPassableByAnyone(dir); !status.ok()) return status;
+  if (sandboxes) {
+    for (const fs::path& dir : {config.dataDir, config.runtimeDir}) {
+      if (auto status = common::checkPassableByAnyone(dir); !status.ok()) return status;
+    }
   }
   std::unique_ptr<SurgeServer> server(new SurgeServer());
   auto lock = DataDirLock::acquire(config.dataDir);
   if (!lock.ok()) return lock.status();
   server->lock_ = std::move(*lock);
-  // Held as long as the data dir lock: no other server's sandboxes run as these uids.
-  auto uids = engine::UidBlock::claim(config.dataDir.string());
-  if (!uids.ok()) return uids.status();
-  server->uids_ = std::move(*uids);
+  if (sandboxes) {
+    // Held as long as the data dir lock: no other server's sandboxes run as these uids.
+    auto uids = engine::UidBlock::claim(config.dataDir.string());
+    if (!uids.ok()) return uids.status();
+    server->uids_ = std::move(*uids);
+  }
   auto credentials = serverCredentials(config);
   if (!credentials.ok()) return credentials.status();
 
   auto db = store::Database::open(config.dataDir / "surge.db");
   if (!db.ok()) return db.status();
   server->db_ = std::move(*db);
-  const common::Clock& clock = common::SystemClock::instance();
+  const common::Clock& clock = parts.clock ? *parts.clock : common::SystemClock::instance();
   auto run = store::beginServerRun(*server->db_, clock.now());
   if (!run.ok()) return run.status();
   store::StoreOptions options;
@@ -241,18 +180,24 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   server->guard_ = std::make_unique<api::CallGuard>(*server->keys_);
 
   api::CallGuard& guard = *server->guard_;
-  auto scheduler = startScheduler(config, clock, *server->uids_, *run);
+  if (sandboxes) {
+    auto factory = sandboxEngineFactory(config, *server->uids_, *run);
+    if (!factory.ok()) return factory.status();
+    parts.engine = std::move(*factory);
+  }
+  const scheduler::SchedulerOptions limits = schedulerOptions(config);
+  auto scheduler = scheduler::Scheduler::create(parts.engine, clock, limits);
   if (!scheduler.ok()) return scheduler.status();
   server->scheduler_ = std::move(*scheduler);
-  server->directory_ = std::make_unique<api::FunctionDirectory>(*server->store_, *server->scheduler_);
-  if (auto status = server->directory_->warmReserved(); !status.ok()) return status;
-  if (auto status = server->directory_->refreshNetworkKinds(); !status.ok()) return status;
-  server->functionService_ =
-      std::make_unique<api::FunctionService>(*server->store_, *server->directory_, guard, *server->audit_, workers);
+  spdlog::info("instances may use {} MiB, start {} at once then {} per minute, {} at a time", limits.memoryBudgetMb,
+               limits.creationBurst, limits.creationPerMinute, limits.maxConcurrentStarts);
+  server->control_ = std::make_unique<control::FunctionControl>(*server->store_, *server->scheduler_, *server->audit_);
+  if (auto status = server->control_->start(); !status.ok()) return status;
+  server->functionService_ = std::make_unique<api::FunctionService>(*server->store_, *server->control_, guard, workers);
   server->invokeService_ =
-      std::make_unique<api::InvokeService>(guard, *server->directory_, *server->scheduler_, workers);
+      std::make_unique<api::InvokeService>(guard, server->control_->directory(), *server->scheduler_, workers);
   server->scalingService_ =
-      std::make_unique<api::ScalingService>(*server->directory_, *server->scheduler_, guard, *server->audit_, workers);
+      std::make_unique<api::ScalingService>(*server->control_, *server->scheduler_, guard, workers);
   server->metricsService_ = std::make_unique<api::PendingMetricsService>(guard);
   server->logService_ = std::make_unique<api::PendingLogService>(guard);
   server->adminService_ = std::make_unique<api::AdminService>(*server->keys_, guard, *server->audit_, workers);

@@ -1,6 +1,7 @@
 // surged as an object: wires the store, the API services and the gRPC server together.
 #pragma once
 
+#include "scheduler/scheduler.h"
 #include "server/server_config.h"
 
 #include <absl/status/statusor.h>
@@ -14,7 +15,11 @@ class Server;
 }
 
 namespace surge::common {
+class Clock;
 class WorkerPool;
+} // namespace surge::common
+namespace surge::control {
+class FunctionControl;
 }
 namespace surge::store {
 class Database;
@@ -29,16 +34,12 @@ class AdminService;
 class CallGuard;
 class FunctionService;
 class ReflectionService;
-class FunctionDirectory;
 class InvokeService;
 class ScalingService;
 class PendingMetricsService;
 class PendingLogService;
 } // namespace surge::api
 
-namespace surge::scheduler {
-class Scheduler;
-}
 namespace surge::engine {
 class UidBlock;
 }
@@ -47,14 +48,23 @@ namespace surge::server {
 
 class DataDirLock;
 
+// What a server can be given in place of its own parts; tests give the FakeEngine and a clock.
+struct ServerParts {
+  // Builds the engine the scheduler drives. Empty: the sandbox engine (sandbox_engine_factory.h),
+  // which needs root, bubblewrap and cgroups, and claims a block of uids.
+  scheduler::EngineFactory engine;
+  // The clock of the store, the keys, the audit trail and the scheduler. Null: the system clock.
+  const common::Clock* clock = nullptr;
+};
+
 class SurgeServer {
 public:
   // Locks and opens the data dir, creates the bootstrap admin key on the first start (written to
-  // <data-dir>/admin.key, mode 0600), starts the scheduler and its sandbox engine, warms the
-  // reserved instances, then starts serving. FAILED_PRECONDITION for a data dir, TLS file or
-  // sandbox facility (root, bwrap, cgroups) that cannot be used; UNAVAILABLE when the address
-  // cannot be bound.
-  static absl::StatusOr<std::unique_ptr<SurgeServer>> start(const ServerConfig& config);
+  // <data-dir>/admin.key, mode 0600), starts the scheduler and its engine, warms the reserved
+  // instances, then starts serving. FAILED_PRECONDITION for a data dir, TLS file or sandbox
+  // facility (root, bwrap, cgroups) that cannot be used; UNAVAILABLE when the address cannot be
+  // bound. `parts` replaces the sandbox engine or the clock.
+  static absl::StatusOr<std::unique_ptr<SurgeServer>> start(const ServerConfig& config, ServerParts parts = {});
   ~SurgeServer();
 
   // For a data dir whose admin token is lost: revokes the key 'bootstrap-admin' if it is active,
@@ -87,7 +97,7 @@ private:
   std::unique_ptr<auth::AuditLog> audit_;
   std::unique_ptr<api::CallGuard> guard_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;
-  std::unique_ptr<api::FunctionDirectory> directory_;
+  std::unique_ptr<control::FunctionControl> control_;
   std::unique_ptr<api::FunctionService> functionService_;
   std::unique_ptr<api::InvokeService> invokeService_;
   std::unique_ptr<api::ScalingService> scalingService_;

@@ -1,20 +1,18 @@
 // FunctionDirectory: store records -> scheduler definitions, cached, and pushed on change.
-#include "api/function_directory.h"
+#include "control/function_directory.h"
 
 #include "common/absl_compat.h"
+#include "common/function_ref.h"
 #include "scheduler/scheduler.h"
 #include "store/function_store.h"
 
 #include <absl/strings/str_cat.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-#include <future>
-
-namespace surge::api {
+namespace surge::control {
 namespace {
 
-std::string keyOf(const std::string& ns, const std::string& name) { return absl::StrCat(ns, "/", name); }
+std::string keyOf(const std::string& ns, const std::string& name) { return common::FunctionRef{ns, name}.key(); }
 
 } // namespace
 
@@ -81,9 +79,9 @@ absl::StatusOr<scheduler::FunctionDefinitionPtr> FunctionDirectory::load(const s
 
 absl::StatusOr<std::shared_ptr<const engine::InstanceSpec>>
 FunctionDirectory::versionSpec(const scheduler::FunctionDefinition& function, int64_t version) const {
-  const std::string ns = function.key.substr(0, function.key.find('/'));
-  const std::string name = function.key.substr(function.key.find('/') + 1);
-  auto versions = store_.listVersions(ns, name);
+  auto ref = common::FunctionRef::parse(function.key);
+  if (!ref) return absl::InternalError(absl::StrCat("'", function.key, "' is not a function's key"));
+  auto versions = store_.listVersions(ref->ns, ref->name);
   if (!versions.ok()) return versions.status();
   for (const store::CodeVersionRecord& retained : *versions) {
     if (retained.version != version) continue;
@@ -136,61 +134,6 @@ absl::Status FunctionDirectory::refreshNetworkKinds() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<store::FunctionRecord> FunctionDirectory::createFunction(const std::string& ns, const std::string& name,
-                                                                        const store::FunctionConfig& config) {
-  common::MutexLock reservations(reservationChanges_);
-  if (auto fits = reservationFits(ns, name, store::FunctionConfig{}, config); !fits.ok()) return fits;
-  auto created = store_.createFunction(ns, name, config);
-  if (!created.ok()) return created.status();
-  // A reserved target counts against the budget from now on, code or not.
-  changed(*created);
-  return created;
-}
-
-absl::StatusOr<store::FunctionRecord>
-FunctionDirectory::updateConfig(const std::string& ns, const std::string& name, int64_t expectedRevision,
-                                const std::function<absl::Status(store::FunctionConfig&)>& mutate) {
-  // A change that raced ours (a description, an upload) moved the revision between the check
-  // and the write; the check is then made again on what is stored now, a few times at most.
-  constexpr int kAttempts = 5;
-  common::MutexLock reservations(reservationChanges_);
-  for (int attempt = 1;; ++attempt) {
-    auto current = store_.getFunction(ns, name);
-    if (!current.ok()) return current.status();
-    store::FunctionConfig after = current->config;
-    if (auto status = mutate(after); !status.ok()) return status;
-    if (auto fits = reservationFits(ns, name, current->config, after); !fits.ok()) return fits;
-    const int64_t checkedRevision = expectedRevision != 0 ? expectedRevision : current->revision;
-    auto updated = store_.updateConfig(ns, name, checkedRevision, mutate);
-    if (updated.ok()) {
-      changed(*updated);
-      return updated;
-    }
-    if (updated.status().code() != absl::StatusCode::kAborted || expectedRevision != 0 || attempt == kAttempts) {
-      return updated.status();
-    }
-  }
-}
-
-absl::Status FunctionDirectory::reservationFits(const std::string& ns, const std::string& name,
-                                                const store::FunctionConfig& before,
-                                                const store::FunctionConfig& after) {
-  store::FunctionConfig resolved = after;
-  store::resolveDefaults(resolved);
-  if (!store::validateConfig(resolved).ok()) return absl::OkStatus();
-  const uint64_t reservedMb = uint64_t{resolved.reservedTarget} * resolved.memoryMb;
-  if (reservedMb <= uint64_t{before.reservedTarget} * before.memoryMb) return absl::OkStatus();
-  auto answer = std::make_shared<std::promise<absl::Status>>();
-  auto fits = answer->get_future();
-  scheduler_.checkReservation(keyOf(ns, name), resolved.reservedTarget, resolved.memoryMb,
-                              [answer](absl::Status status) { answer->set_value(std::move(status)); });
-  // The loop answers in microseconds; only a server stuck elsewhere takes this long.
-  if (fits.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-    return absl::UnavailableError("the scheduler did not answer whether the reservation fits; try again");
-  }
-  return fits.get();
-}
-
 absl::Status FunctionDirectory::warmReserved() {
   auto functions = store_.listReservedFunctions();
   if (!functions.ok()) return functions.status();
@@ -203,4 +146,4 @@ absl::Status FunctionDirectory::warmReserved() {
   return absl::OkStatus();
 }
 
-} // namespace surge::api
+} // namespace surge::control

@@ -1,6 +1,9 @@
-// FunctionDirectory against a real store (SQLite in a temp dir) and a real Scheduler driving the
-// FakeEngine: what reaches the scheduler's loop, in which order.
-#include "api/function_directory.h"
+// FunctionControl and its FunctionDirectory against a real store (SQLite in a temp dir) and a real Scheduler driving
+// the FakeEngine: what reaches the scheduler's loop, in which order.
+#include "control/function_control.h"
+
+#include "auth/audit_log.h"
+#include "auth/principal.h"
 
 #include "common/sha256.h"
 #include "scheduler/scheduler.h"
@@ -16,7 +19,7 @@
 
 #include <future>
 
-namespace surge::api {
+namespace surge::control {
 namespace {
 
 using namespace std::chrono_literals;
@@ -42,7 +45,11 @@ protected:
         clock_, scheduler::SchedulerOptions{.memoryBudgetMb = 1024});
     ASSERT_TRUE(scheduler.ok()) << scheduler.status();
     scheduler_ = std::move(*scheduler);
-    directory_ = std::make_unique<FunctionDirectory>(*store_, *scheduler_);
+    audit_ = std::make_unique<auth::AuditLog>(*db_, clock_);
+    control_ = std::make_unique<FunctionControl>(*store_, *scheduler_, *audit_);
+    directory_ = &control_->directory();
+    who_.keyName = "test-admin";
+    who_.role = auth::Role::kAdmin;
   }
 
   // The reserved target the scheduler holds for the function, after everything posted so far.
@@ -85,7 +92,10 @@ protected:
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::FunctionStore> store_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;
-  std::unique_ptr<FunctionDirectory> directory_;
+  std::unique_ptr<auth::AuditLog> audit_;
+  std::unique_ptr<FunctionControl> control_;
+  FunctionDirectory* directory_ = nullptr; // owned by control_
+  auth::Principal who_;
   surge::testing::FakeEngine* engine_ = nullptr; // owned by scheduler_
 };
 
@@ -104,7 +114,7 @@ TEST_F(FunctionDirectoryTest, AChangeThatReadTheStoreBeforeADeleteDoesNotBringTh
 
   EXPECT_EQ(directory_->cached("default", "promo"), nullptr);
   EXPECT_EQ(scheduledTarget("default/promo"), 0u) << "no reserved instances warm for a deleted function";
-  auto other = directory_->createFunction("default", "other", reserving(8));
+  auto other = control_->create(who_, {"default", "other"}, reserving(8));
   EXPECT_TRUE(other.ok()) << "its 256 MiB are free again: " << other.status();
 
   // A new function of the same name is a new id, and is not ignored.
@@ -115,7 +125,7 @@ TEST_F(FunctionDirectoryTest, AChangeThatReadTheStoreBeforeADeleteDoesNotBringTh
 }
 
 TEST_F(FunctionDirectoryTest, AStoreWriteElsewhereCompletesWhileAReservationChangeWaitsForTheScheduler) {
-  auto shop = directory_->createFunction("default", "shop", reserving(1));
+  auto shop = control_->create(who_, {"default", "shop"}, reserving(1));
   ASSERT_TRUE(shop.ok()) << shop.status();
 
   // Stall the scheduler's loop, so that the raise below waits for its budget check.
@@ -127,10 +137,13 @@ TEST_F(FunctionDirectoryTest, AStoreWriteElsewhereCompletesWhileAReservationChan
   });
   ASSERT_EQ(stalled.get_future().wait_for(10s), std::future_status::ready);
   auto raise = std::async(std::launch::async, [&] {
-    return directory_->updateConfig("default", "shop", 0, [](store::FunctionConfig& config) {
-      config.reservedTarget = 4;
-      return absl::OkStatus();
-    });
+    return control_->updateConfig(
+        who_, {"default", "shop"}, 0,
+        [](store::FunctionConfig& config) {
+          config.reservedTarget = 4;
+          return absl::OkStatus();
+        },
+        "fields=test");
   });
   ASSERT_EQ(raise.wait_for(100ms), std::future_status::timeout) << "the raise must be waiting for the scheduler";
 
@@ -149,22 +162,25 @@ TEST_F(FunctionDirectoryTest, AStoreWriteElsewhereCompletesWhileAReservationChan
 }
 
 TEST_F(FunctionDirectoryTest, AReservationRaiseIsCheckedAgainWhenAnotherChangeCommitsFirst) {
-  auto shop = directory_->createFunction("default", "shop", reserving(1));
+  auto shop = control_->create(who_, {"default", "shop"}, reserving(1));
   ASSERT_TRUE(shop.ok()) << shop.status();
   // The raise's mutation runs once for the check and once in the write; between the two a
   // concurrent change (a description, here) commits, and the raise must retry, not fail.
   int calls = 0;
-  auto raised = directory_->updateConfig("default", "shop", 0, [&](store::FunctionConfig& config) {
-    if (++calls == 1) {
-      auto other = store_->updateConfig("default", "shop", 0, [](store::FunctionConfig& c) {
-        c.description = "flash sale";
+  auto raised = control_->updateConfig(
+      who_, {"default", "shop"}, 0,
+      [&](store::FunctionConfig& config) {
+        if (++calls == 1) {
+          auto other = store_->updateConfig("default", "shop", 0, [](store::FunctionConfig& c) {
+            c.description = "flash sale";
+            return absl::OkStatus();
+          });
+          EXPECT_TRUE(other.ok()) << other.status();
+        }
+        config.reservedTarget = 2;
         return absl::OkStatus();
-      });
-      EXPECT_TRUE(other.ok()) << other.status();
-    }
-    config.reservedTarget = 2;
-    return absl::OkStatus();
-  });
+      },
+      "fields=test");
   ASSERT_TRUE(raised.ok()) << raised.status();
   EXPECT_EQ(raised->config.reservedTarget, 2u);
   EXPECT_EQ(raised->config.description, "flash sale") << "the concurrent change is kept";
@@ -172,11 +188,14 @@ TEST_F(FunctionDirectoryTest, AReservationRaiseIsCheckedAgainWhenAnotherChangeCo
 }
 
 TEST_F(FunctionDirectoryTest, ARaiseBeyondTheBudgetIsRefusedWithTheFigures) {
-  ASSERT_TRUE(directory_->createFunction("default", "shop", reserving(4)).ok()); // 512 of 1024 MiB
-  auto tooMuch = directory_->updateConfig("default", "shop", 0, [](store::FunctionConfig& config) {
-    config.reservedTarget = 9;
-    return absl::OkStatus();
-  });
+  ASSERT_TRUE(control_->create(who_, {"default", "shop"}, reserving(4)).ok()); // 512 of 1024 MiB
+  auto tooMuch = control_->updateConfig(
+      who_, {"default", "shop"}, 0,
+      [](store::FunctionConfig& config) {
+        config.reservedTarget = 9;
+        return absl::OkStatus();
+      },
+      "fields=test");
   EXPECT_EQ(tooMuch.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(std::string(tooMuch.status().message()), ::testing::HasSubstr("budget is 1024 MiB"));
   auto stored = store_->getFunction("default", "shop");
@@ -189,21 +208,24 @@ TEST_F(FunctionDirectoryTest, ARaiseBeyondTheBudgetIsRefusedWithTheFigures) {
 TEST_F(FunctionDirectoryTest, TheEngineKeepsNetworkStemsOnlyForKindsThatStoredFunctionsUse) {
   store::FunctionConfig online = reserving(0);
   online.networkAccess = true;
-  ASSERT_TRUE(directory_->createFunction("default", "fetch", online).ok());
+  ASSERT_TRUE(control_->create(who_, {"default", "fetch"}, online).ok());
   EXPECT_TRUE(networkKinds().empty()) << "a function without code starts nothing";
 
   ASSERT_TRUE(uploadCode("fetch").ok());
   using Kinds = std::set<engine::NetworkSandboxKind>;
   EXPECT_EQ(networkKinds(), (Kinds{{common::Runtime::kPython3, 128}}));
 
-  auto bigger = directory_->updateConfig("default", "fetch", 0, [](store::FunctionConfig& config) {
-    config.memoryMb = 256;
-    return absl::OkStatus();
-  });
+  auto bigger = control_->updateConfig(
+      who_, {"default", "fetch"}, 0,
+      [](store::FunctionConfig& config) {
+        config.memoryMb = 256;
+        return absl::OkStatus();
+      },
+      "fields=test");
   ASSERT_TRUE(bigger.ok()) << bigger.status();
   EXPECT_EQ(networkKinds(), (Kinds{{common::Runtime::kPython3, 256}}));
 
-  ASSERT_TRUE(directory_->createFunction("default", "offline", reserving(0)).ok());
+  ASSERT_TRUE(control_->create(who_, {"default", "offline"}, reserving(0)).ok());
   ASSERT_TRUE(uploadCode("offline").ok());
   EXPECT_EQ(networkKinds(), (Kinds{{common::Runtime::kPython3, 256}})) << "network off adds no kind";
 
@@ -214,4 +236,4 @@ TEST_F(FunctionDirectoryTest, TheEngineKeepsNetworkStemsOnlyForKindsThatStoredFu
 }
 
 } // namespace
-} // namespace surge::api
+} // namespace surge::control

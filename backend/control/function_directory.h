@@ -1,6 +1,6 @@
 // FunctionDirectory: the scheduler's view of each function, kept in step with the store. It
 // turns store records into scheduler definitions, caches them for the invoke path (which then
-// reads no SQLite), and hands every change to the scheduler.
+// reads no SQLite), and hands every change to the scheduler. Changes come from FunctionControl.
 #pragma once
 
 #include "common/mutex.h"
@@ -9,7 +9,6 @@
 #include <absl/base/thread_annotations.h>
 #include <absl/status/statusor.h>
 
-#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -18,14 +17,13 @@
 
 namespace surge::store {
 class FunctionStore;
-struct FunctionConfig;
 struct FunctionRecord;
 } // namespace surge::store
 namespace surge::scheduler {
 class Scheduler;
 }
 
-namespace surge::api {
+namespace surge::control {
 
 // The definition the scheduler runs for `record`, whose active version is unpacked at `codeDir`.
 scheduler::FunctionDefinitionPtr toDefinition(const store::FunctionRecord& record,
@@ -51,21 +49,6 @@ public:
   // The function was deleted: forget it, and the scheduler drains its instances. A change or
   // load of that function (its id) that read the store before the delete is ignored from now on.
   void deleted(const std::string& ns, const std::string& name, int64_t functionId);
-  // Creates the function in the store, if a reserved target in `config` fits the instance
-  // memory budget beside the other functions' reservations (RESOURCE_EXHAUSTED with the
-  // figures otherwise), and hands the target to the scheduler. Blocks: call it on a worker.
-  absl::StatusOr<store::FunctionRecord> createFunction(const std::string& ns, const std::string& name,
-                                                       const store::FunctionConfig& config);
-  // Changes the function's config through `mutate` (see store::FunctionStore::updateConfig),
-  // checks that more reserved memory (a higher target, or more memory per instance) still fits
-  // the budget, stores the change, and hands it to the scheduler. Lowering always goes through,
-  // even on a server whose budget shrank. The check waits on the scheduler's loop while no store
-  // lock is held; the write then commits only if the function is still at the revision that was
-  // checked, and is checked again otherwise. expectedRevision 0 means unconditional. Blocks:
-  // call it on a worker.
-  absl::StatusOr<store::FunctionRecord> updateConfig(const std::string& ns, const std::string& name,
-                                                     int64_t expectedRevision,
-                                                     const std::function<absl::Status(store::FunctionConfig&)>& mutate);
   // Hands every function with a reserved target to the scheduler, which warms its instances.
   // Called once at start-up.
   absl::Status warmReserved();
@@ -78,11 +61,6 @@ private:
   // Caches `definition` unless a newer one of the same function is already there. False when
   // the function has been deleted.
   bool rememberLocked(const scheduler::FunctionDefinitionPtr& definition) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // OK when a change from `before` to `after` reserves no more memory, or when `after` fits
-  // the budget (asked on the scheduler's loop, waiting for its answer). An invalid `after` is
-  // OK here: the store refuses it with its own message.
-  absl::Status reservationFits(const std::string& ns, const std::string& name, const store::FunctionConfig& before,
-                               const store::FunctionConfig& after) ABSL_EXCLUSIVE_LOCKS_REQUIRED(reservationChanges_);
 
   store::FunctionStore& store_;
   scheduler::Scheduler& scheduler_;
@@ -91,14 +69,9 @@ private:
   // Ids of deleted functions. Ids are never reused (AUTOINCREMENT), and this grows by 8 bytes
   // per delete until the server restarts.
   std::unordered_set<int64_t> deletedIds_ ABSL_GUARDED_BY(mu_);
-  // Reservation changes go one at a time, from the budget check until changed() has handed the
-  // stored change to the scheduler. The next check then runs on the scheduler's loop after that
-  // change (both go through it in order), so that two raises that each fit alone cannot both be
-  // accepted. Never a store lock: store writes elsewhere go on while a check waits.
-  common::Mutex reservationChanges_;
   // Orders refreshNetworkKinds(): what it posts last was read last.
   common::Mutex networkKindsMu_;
   std::set<engine::NetworkSandboxKind> networkKinds_ ABSL_GUARDED_BY(networkKindsMu_);
 };
 
-} // namespace surge::api
+} // namespace surge::control

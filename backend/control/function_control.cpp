@@ -1,0 +1,133 @@
+// FunctionControl: check, store, sync, audit, for every change to a function.
+#include "control/function_control.h"
+
+#include "auth/audit_log.h"
+#include "common/absl_compat.h"
+#include "scheduler/scheduler.h"
+#include "store/function_store.h"
+
+#include <absl/strings/str_cat.h>
+
+#include <chrono>
+#include <future>
+
+namespace surge::control {
+
+FunctionControl::FunctionControl(store::FunctionStore& store, scheduler::Scheduler& scheduler, auth::AuditLog& audit)
+    : store_(store), scheduler_(scheduler), audit_(audit), directory_(store, scheduler) {}
+
+absl::Status FunctionControl::start() {
+  if (auto status = directory_.warmReserved(); !status.ok()) return status;
+  return directory_.refreshNetworkKinds();
+}
+
+absl::StatusOr<store::FunctionRecord> FunctionControl::create(const auth::Principal& who,
+                                                              const common::FunctionRef& ref,
+                                                              const store::FunctionConfig& config) {
+  common::MutexLock reservations(reservationChanges_);
+  if (auto fits = reservationFits(ref, store::FunctionConfig{}, config); !fits.ok()) return fits;
+  auto created = store_.createFunction(ref.ns, ref.name, config);
+  if (!created.ok()) return created.status();
+  // A reserved target counts against the budget from now on, code or not.
+  directory_.changed(*created);
+  (void)audit_.record(who, "function.create", ref.key(),
+                      absl::StrCat("runtime=", common::toAbsl(common::runtimeName(created->config.runtime))));
+  return created;
+}
+
+absl::StatusOr<store::FunctionRecord> FunctionControl::updateConfig(const auth::Principal& who,
+                                                                    const common::FunctionRef& ref,
+                                                                    int64_t expectedRevision, const Mutation& mutate,
+                                                                    const std::string& auditDetail) {
+  auto updated = storeConfig(ref, expectedRevision, mutate);
+  if (!updated.ok()) return updated;
+  (void)audit_.record(who, "function.update", ref.key(), absl::StrCat(auditDetail, " revision=", updated->revision));
+  return updated;
+}
+
+absl::StatusOr<store::FunctionRecord>
+FunctionControl::setReservedTarget(const auth::Principal& who, const common::FunctionRef& ref, uint32_t count) {
+  auto updated = storeConfig(ref, 0, [count](store::FunctionConfig& config) {
+    config.reservedTarget = count;
+    return absl::OkStatus();
+  });
+  if (!updated.ok()) return updated;
+  (void)audit_.record(who, "scaling.reserve", ref.key(),
+                      absl::StrCat("count=", count, " revision=", updated->revision));
+  return updated;
+}
+
+absl::StatusOr<store::FunctionRecord> FunctionControl::storeConfig(const common::FunctionRef& ref,
+                                                                   int64_t expectedRevision, const Mutation& mutate) {
+  // A change that raced ours (a description, an upload) moved the revision between the check
+  // and the write; the check is then made again on what is stored now, a few times at most.
+  constexpr int kAttempts = 5;
+  common::MutexLock reservations(reservationChanges_);
+  for (int attempt = 1;; ++attempt) {
+    auto current = store_.getFunction(ref.ns, ref.name);
+    if (!current.ok()) return current.status();
+    store::FunctionConfig after = current->config;
+    if (auto status = mutate(after); !status.ok()) return status;
+    if (auto fits = reservationFits(ref, current->config, after); !fits.ok()) return fits;
+    const int64_t checkedRevision = expectedRevision != 0 ? expectedRevision : current->revision;
+    auto updated = store_.updateConfig(ref.ns, ref.name, checkedRevision, mutate);
+    if (updated.ok()) {
+      directory_.changed(*updated);
+      return updated;
+    }
+    if (updated.status().code() != absl::StatusCode::kAborted || expectedRevision != 0 || attempt == kAttempts) {
+      return updated.status();
+    }
+  }
+}
+
+absl::Status FunctionControl::remove(const auth::Principal& who, const common::FunctionRef& ref,
+                                     int64_t expectedRevision) {
+  auto deleted = store_.deleteFunction(ref.ns, ref.name, expectedRevision);
+  if (!deleted.ok()) return deleted.status();
+  directory_.deleted(ref.ns, ref.name, *deleted);
+  (void)audit_.record(who, "function.delete", ref.key());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<store::FunctionRecord> FunctionControl::setActiveVersion(const auth::Principal& who,
+                                                                        const common::FunctionRef& ref, int64_t version,
+                                                                        int64_t expectedRevision) {
+  auto updated = store_.setActiveVersion(ref.ns, ref.name, version, expectedRevision);
+  if (!updated.ok()) return updated;
+  (void)audit_.record(who, "code.activate", ref.key(), absl::StrCat("version=", version));
+  directory_.changed(*updated);
+  return updated;
+}
+
+absl::StatusOr<store::UploadResult> FunctionControl::commitUpload(const auth::Principal& who,
+                                                                  const common::FunctionRef& ref,
+                                                                  std::unique_ptr<store::CodeUpload> upload,
+                                                                  const std::string& sha256, int64_t expectedRevision) {
+  auto result = store_.commitUpload(std::move(upload), sha256, expectedRevision);
+  if (!result.ok() || !result->created) return result;
+  (void)audit_.record(who, "code.upload", ref.key(),
+                      absl::StrCat("version=", result->version.version, " sha256=", result->version.sha256));
+  directory_.changed(result->function);
+  return result;
+}
+
+absl::Status FunctionControl::reservationFits(const common::FunctionRef& ref, const store::FunctionConfig& before,
+                                              const store::FunctionConfig& after) {
+  store::FunctionConfig resolved = after;
+  store::resolveDefaults(resolved);
+  if (!store::validateConfig(resolved).ok()) return absl::OkStatus();
+  const uint64_t reservedMb = uint64_t{resolved.reservedTarget} * resolved.memoryMb;
+  if (reservedMb <= uint64_t{before.reservedTarget} * before.memoryMb) return absl::OkStatus();
+  auto answer = std::make_shared<std::promise<absl::Status>>();
+  auto fits = answer->get_future();
+  scheduler_.checkReservation(ref.key(), resolved.reservedTarget, resolved.memoryMb,
+                              [answer](absl::Status status) { answer->set_value(std::move(status)); });
+  // The loop answers in microseconds; only a server stuck elsewhere takes this long.
+  if (fits.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    return absl::UnavailableError("the scheduler did not answer whether the reservation fits; try again");
+  }
+  return fits.get();
+}
+
+} // namespace surge::control
