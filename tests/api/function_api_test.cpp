@@ -1,6 +1,7 @@
 // FunctionService and the declared services, through the generated client against a real
 // surged child process on a free loopback port.
 #include "support/client.h"
+#include "support/in_process_surged.h"
 #include "support/process.h"
 #include "support/surged_suite.h"
 #include "support/temp_dir.h"
@@ -34,7 +35,7 @@ std::string randomBytes(size_t size) {
   return bytes;
 }
 
-class FunctionApiTest : public testing::SurgedSuite {
+class FunctionApiTest : public testing::SurgedSuiteOf<testing::InProcessSurged> {
 protected:
   v1::Function create(const std::string& name, const std::string& ns = "") {
     v1::CreateFunctionRequest request;

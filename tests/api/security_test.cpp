@@ -4,6 +4,7 @@
 #include "support/client.h"
 
 #include "common/sha256.h"
+#include "support/in_process_surged.h"
 #include "support/process.h"
 #include "support/surged_suite.h"
 #include "support/temp_dir.h"
@@ -49,7 +50,7 @@ std::string createKey(v1::AdminService::Stub& admin, const std::string& name, v1
   return response.secret();
 }
 
-class SecurityTest : public testing::SurgedSuite {
+class SecurityTest : public testing::SurgedSuiteOf<testing::InProcessSurged> {
 protected:
   // Creates (with the admin key) a python function with code in `ns`.
   void createFunctionWithCode(const std::string& name, const std::string& ns = "") {

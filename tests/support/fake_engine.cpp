@@ -9,6 +9,10 @@ engine::InstanceId FakeEngine::start(const engine::InstanceSpec& spec) {
   common::MutexLock lock(mu_);
   const engine::InstanceId id = nextId_++;
   instances_[id].spec = spec;
+  if (mode_ == Mode::kAnswerAtOnce) {
+    instances_[id].ready = true;
+    executor_([this, id] { observer_.onStarted(id, engine::StartOutcome{}); });
+  }
   return id;
 }
 
@@ -25,6 +29,14 @@ void FakeEngine::invoke(engine::InstanceId id, engine::InvokeRequest request, en
   }
   if (!refusal.empty()) {
     executor_([done = std::move(done), refusal] { done(engine::InvokeOutcome::refusedBecause(refusal)); });
+    return;
+  }
+  if (mode_ == Mode::kAnswerAtOnce) {
+    engine::InvokeResult echo;
+    echo.output = std::move(request.payload);
+    executor_([done = std::move(done), echo = std::move(echo)]() mutable {
+      done(engine::InvokeOutcome::fromResult(std::move(echo)));
+    });
     return;
   }
   it->second.inflight.push_back(request.requestId);

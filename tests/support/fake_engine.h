@@ -1,5 +1,6 @@
 // FakeEngine: an Engine that starts nothing. Tests of the scheduler drive it by hand: they decide
-// when an instance becomes ready, when a request finishes, and when an instance dies.
+// when an instance becomes ready, when a request finishes, and when an instance dies. API tests
+// that are not about sandboxes let it answer by itself (Mode::kAnswerAtOnce).
 #pragma once
 
 #include "common/mutex.h"
@@ -15,8 +16,12 @@ namespace surge::testing {
 // Thread-safe. Every event and completion goes through the Executor, as with the real engine.
 class FakeEngine final : public engine::Engine {
 public:
-  FakeEngine(engine::Executor executor, engine::InstanceObserver& observer)
-      : executor_(std::move(executor)), observer_(observer) {}
+  enum class Mode {
+    kByHand,       // the test ends every start and request
+    kAnswerAtOnce, // every start is ready at once, and every request answers its payload
+  };
+  FakeEngine(engine::Executor executor, engine::InstanceObserver& observer, Mode mode = Mode::kByHand)
+      : executor_(std::move(executor)), observer_(observer), mode_(mode) {}
 
   engine::InstanceId start(const engine::InstanceSpec& spec) override;
   void invoke(engine::InstanceId id, engine::InvokeRequest request, engine::InvokeCallback done) override;
@@ -59,6 +64,7 @@ private:
 
   engine::Executor executor_;
   engine::InstanceObserver& observer_;
+  const Mode mode_;
   mutable common::Mutex mu_;
   engine::InstanceId nextId_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<engine::InstanceId, Instance> instances_ ABSL_GUARDED_BY(mu_);

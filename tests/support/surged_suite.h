@@ -1,5 +1,7 @@
-// A test suite that shares one real surged child process (on a free loopback port, with its own
-// data dir and the bootstrap admin key as the default key) among all its tests.
+// A test suite that shares one surged (on a free loopback port, with its own data dir and the
+// bootstrap admin key as the default key) among all its tests: a real child process with real
+// sandboxes (SurgedSuite), or the server in the test's own process with the FakeEngine
+// (InProcessSurgedSuite, support/in_process_surged.h), for API tests not about sandboxes.
 #pragma once
 
 #include "support/client.h"
@@ -12,11 +14,11 @@
 
 namespace surge::testing {
 
-class SurgedSuite : public ::testing::Test {
+template <typename Server> class SurgedSuiteOf : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
     dir_ = std::make_unique<TempDir>();
-    surged_ = std::make_unique<SurgedProcess>(dir_->path() / "data");
+    surged_ = std::make_unique<Server>(dir_->path() / "data");
     channel_ = makeChannel(surged_->address());
   }
   // Every test starts with the suite's admin key as the default, whatever the one before did
@@ -30,8 +32,10 @@ protected:
   }
 
   static inline std::unique_ptr<TempDir> dir_;
-  static inline std::unique_ptr<SurgedProcess> surged_;
+  static inline std::unique_ptr<Server> surged_;
   static inline std::shared_ptr<grpc::Channel> channel_;
 };
+
+using SurgedSuite = SurgedSuiteOf<SurgedProcess>;
 
 } // namespace surge::testing
