@@ -36,7 +36,7 @@ constexpr auto kPoolWait = std::chrono::seconds(60);
 struct Series {
   std::vector<double> ms;
   std::vector<double> readyMs; // of which start() -> onReady; the rest is the first invoke
-  int pooled = 0;              // samples whose start took StartPath::kPool
+  int pooled = 0;              // samples whose start took StartPath::kStem
   int direct = 0;
   int zygote = 0; // of the direct ones: forked by the Python zygote (StartPath::kZygote)
   double p50() const { return bench::percentile(ms, 0.5); }
@@ -96,7 +96,7 @@ std::optional<double> coldStart(engine::Engine& engine, testing::InstanceRecorde
     return std::nullopt;
   }
   const auto path = observer.path(id);
-  (path == engine::StartPath::kPool ? series.pooled : series.direct)++;
+  (path == engine::StartPath::kStem ? series.pooled : series.direct)++;
   if (path == engine::StartPath::kZygote) ++series.zygote;
   series.ms.push_back(ms);
   series.readyMs.push_back(readyMs);
@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<engine::SandboxEngine> engine = std::move(*made);
   const size_t poolSize = static_cast<size_t>(pooledOptions.poolSize);
   auto poolHas = [&](common::Runtime runtime, size_t n, bool network = false) {
-    return observer.waitUntil([&] { return engine->pooled(runtime, 128, network) >= n; }, kPoolWait);
+    return observer.waitUntil([&] { return engine->stemsReady(runtime, 128, network) >= n; }, kPoolWait);
   };
   auto poolsFull = [&] {
     return poolHas(common::Runtime::kPython3, poolSize) && poolHas(common::Runtime::kNodejs, poolSize);

@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   engine::SandboxEngine& engine = **made;
   auto poolFull = [&] {
     return observer.waitUntil(
-        [&] { return engine.pooled(common::Runtime::kPython3, 128) >= static_cast<size_t>(poolSize); },
+        [&] { return engine.stemsReady(common::Runtime::kPython3, 128) >= static_cast<size_t>(poolSize); },
         std::chrono::seconds(60));
   };
   if (!poolFull()) {
@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
                    ready->message.c_str());
       return 1;
     }
-    if (observer.path(id) == engine::StartPath::kPool) ++viaPool;
+    if (observer.path(id) == engine::StartPath::kStem) ++viaPool;
   }
   // The pool's replacements finish starting, so nothing is mid-start while we measure.
   if (!poolFull()) {

@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
   int failed = 0, viaPool = 0, viaZygote = 0;
   for (auto id : ids) {
     if (!observer.waitStarted(id, bench::kObserverWait)->ready()) ++failed;
-    if (observer.path(id) == engine::StartPath::kPool) ++viaPool;
+    if (observer.path(id) == engine::StartPath::kStem) ++viaPool;
     if (observer.path(id) == engine::StartPath::kZygote) ++viaZygote;
   }
   for (auto id : ids) engine.stop(id, engine::StopMode::kNow);

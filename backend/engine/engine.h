@@ -144,7 +144,7 @@ struct InstanceExit {
 // How an instance was started.
 enum class StartPath {
   kDirect, // a new sandbox was launched for it
-  kPool,   // a pre-started sandbox with the runtime already loaded received the code
+  kStem,   // a pre-started sandbox (a stem) with the runtime already loaded received the code
   kZygote, // a new sandbox was forked from the Python zygote, its interpreter already loaded
 };
 

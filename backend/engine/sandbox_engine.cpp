@@ -81,13 +81,13 @@ struct SandboxEngine::Impl {
   enum class State { kStem, kStarting, kReady, kDraining, kExiting };
   // Stems are kept per runtime, memory size and network: a network stem sits in a namespace
   // with outbound network, which a function without network must never get, and the reverse.
-  struct PoolKey {
+  struct StemKey {
     common::Runtime runtime;
     uint32_t memoryMb;
     bool network;
-    auto operator<=>(const PoolKey&) const = default;
+    auto operator<=>(const StemKey&) const = default;
   };
-  static PoolKey keyOf(const InstanceSpec& spec) { return {spec.runtime, spec.memoryMb, spec.networkAccess}; }
+  static StemKey keyOf(const InstanceSpec& spec) { return {spec.runtime, spec.memoryMb, spec.networkAccess}; }
 
   struct Instance {
     InstanceId id = 0;
@@ -366,11 +366,11 @@ struct SandboxEngine::Impl {
   }
 
   // Keeps poolSizeFor(runtime) stems for `key`, launching what is missing.
-  void refill(const PoolKey& key) {
+  void refill(const StemKey& key) {
     const int size = poolSizeFor(key.runtime);
     if (size == 0 || !wanted(key)) return;
-    auto& stems = pool[key];
-    while (static_cast<int>(stems.size()) + launchingStems[key] < size) {
+    auto& ready = stems[key];
+    while (static_cast<int>(ready.size()) + launchingStems[key] < size) {
       ++launchingStems[key];
       launchStem(key);
     }
@@ -378,17 +378,17 @@ struct SandboxEngine::Impl {
 
   // Network-on stems only for the kinds that stored functions use: each one holds a network
   // namespace and a helper process.
-  bool wanted(const PoolKey& key) const {
+  bool wanted(const StemKey& key) const {
     return !key.network || networkKinds.contains(NetworkSandboxKind{key.runtime, key.memoryMb});
   }
 
   void setNetworkKinds(std::set<NetworkSandboxKind> kinds) {
     networkKinds = std::move(kinds);
-    for (auto& [key, stems] : pool) {
+    for (auto& [key, ready] : stems) {
       if (wanted(key)) continue;
-      for (const InstancePtr& stem : stems) retire(stem);
-      stems.clear();
-      updatePooledCount(key);
+      for (const InstancePtr& stem : ready) retire(stem);
+      ready.clear();
+      updateStemsReady(key);
     }
     // Stems still loading are retired when they say LOADED (see onFrame).
     for (const NetworkSandboxKind& kind : networkKinds) refill({kind.runtime, kind.memoryMb, true});
@@ -401,11 +401,11 @@ struct SandboxEngine::Impl {
     if (stem->process.pid > 0) ::kill(stem->process.pid, SIGKILL);
   }
 
-  void launchStem(const PoolKey& key) {
+  void launchStem(const StemKey& key) {
     auto instance = std::make_shared<Instance>();
     instance->id = nextId++;
     instance->state = State::kStem;
-    instance->path = StartPath::kPool;
+    instance->path = StartPath::kStem;
     instance->spec.runtime = key.runtime;
     instance->spec.memoryMb = key.memoryMb;
     instance->spec.networkAccess = key.network;
@@ -429,12 +429,12 @@ struct SandboxEngine::Impl {
   // Gives `spec` a stem from the pool, if one is ready: the code is hard-linked into the stem's
   // /code folder and INIT follows. False when the pool has none (a direct start follows).
   bool takeStem(InstanceId id, const InstanceSpec& spec) {
-    const PoolKey key = keyOf(spec);
-    auto it = pool.find(key);
-    if (it == pool.end() || it->second.empty()) return false;
+    const StemKey key = keyOf(spec);
+    auto it = stems.find(key);
+    if (it == stems.end() || it->second.empty()) return false;
     InstancePtr stem = it->second.front();
     it->second.pop_front();
-    updatePooledCount(key);
+    updateStemsReady(key);
     // The replacement is launched once this start is over (see Instance::refillWhenStarted):
     // launching it means forking this process, which stalls its other threads' page faults, and
     // starting an interpreter, which competes for the CPU with the import and the first request.
@@ -506,12 +506,12 @@ struct SandboxEngine::Impl {
     return absl::OkStatus();
   }
 
-  void updatePooledCount(const PoolKey& key) {
+  void updateStemsReady(const StemKey& key) {
     {
-      common::MutexLock lock(pooledMu);
-      pooledCounts[key] = pool[key].size();
+      common::MutexLock lock(stemsReadyMu);
+      stemsReadyCounts[key] = stems[key].size();
     }
-    pooledChanged.notifyAll();
+    stemsReadyChanged.notifyAll();
   }
 
   void onLaunched(const InstancePtr& instance, absl::StatusOr<SandboxProcess> process) {
@@ -698,11 +698,11 @@ struct SandboxEngine::Impl {
       if (instance->state != State::kStem || instance->loaded) return;
       instance->loaded = true;
       instance->lifeTimer.reset();
-      const PoolKey key = keyOf(instance->spec);
+      const StemKey key = keyOf(instance->spec);
       --launchingStems[key];
       if (!wanted(key)) return retire(instance);
-      pool[key].push_back(instance);
-      updatePooledCount(key);
+      stems[key].push_back(instance);
+      updateStemsReady(key);
     } else if (frame.type == "READY") {
       if (instance->state != State::kStarting) return;
       instance->state = State::kReady;
@@ -933,11 +933,11 @@ struct SandboxEngine::Impl {
     const bool stemWasLoaded = wasStem && instance->loaded;
     if (wasStem) {
       // A pre-started sandbox died before anyone used it: nobody is told.
-      const PoolKey key = keyOf(instance->spec);
+      const StemKey key = keyOf(instance->spec);
       if (instance->loaded) {
-        auto& stems = pool[key];
-        stems.erase(std::remove(stems.begin(), stems.end(), instance), stems.end());
-        updatePooledCount(key);
+        auto& ready = stems[key];
+        ready.erase(std::remove(ready.begin(), ready.end(), instance), ready.end());
+        updateStemsReady(key);
       } else {
         --launchingStems[key];
       }
@@ -998,16 +998,16 @@ struct SandboxEngine::Impl {
   std::atomic<InstanceId> nextId;
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work;
-  std::map<InstanceId, InstancePtr> instances;     // on the loop only
-  size_t requestsInFlight = 0;                     // on the loop only: sum of instances' inflight
-  std::map<PoolKey, std::deque<InstancePtr>> pool; // ready stems, on the loop only
-  std::map<PoolKey, int> launchingStems;           // on the loop only
-  std::set<NetworkSandboxKind> networkKinds;       // on the loop only; see wanted()
-  uid_t stemSerial = 0;                            // on the loop only
-  std::filesystem::path compiledShimDir;           // on the loop only; see compilePythonShim()
-  mutable common::Mutex pooledMu;
-  common::CondVar pooledChanged;
-  std::map<PoolKey, size_t> pooledCounts ABSL_GUARDED_BY(pooledMu); // for pooled(), from any thread
+  std::map<InstanceId, InstancePtr> instances;      // on the loop only
+  size_t requestsInFlight = 0;                      // on the loop only: sum of instances' inflight
+  std::map<StemKey, std::deque<InstancePtr>> stems; // ready stems, on the loop only
+  std::map<StemKey, int> launchingStems;            // on the loop only
+  std::set<NetworkSandboxKind> networkKinds;        // on the loop only; see wanted()
+  uid_t stemSerial = 0;                             // on the loop only
+  std::filesystem::path compiledShimDir;            // on the loop only; see compilePythonShim()
+  mutable common::Mutex stemsReadyMu;
+  common::CondVar stemsReadyChanged;
+  std::map<StemKey, size_t> stemsReadyCounts ABSL_GUARDED_BY(stemsReadyMu); // for pooled(), from any thread
   // Launched by the spawner but not yet handed to the loop; only the destructor reads it after
   // both threads have stopped.
   common::Mutex unclaimedMu;
@@ -1039,19 +1039,20 @@ void SandboxEngine::invoke(InstanceId id, InvokeRequest request, InvokeCallback 
   });
 }
 
-size_t SandboxEngine::pooled(common::Runtime runtime, uint32_t memoryMb, bool network) const {
-  common::MutexLock lock(impl_->pooledMu);
-  auto it = impl_->pooledCounts.find({runtime, memoryMb, network});
-  return it == impl_->pooledCounts.end() ? 0 : it->second;
+size_t SandboxEngine::stemsReady(common::Runtime runtime, uint32_t memoryMb, bool network) const {
+  common::MutexLock lock(impl_->stemsReadyMu);
+  auto it = impl_->stemsReadyCounts.find({runtime, memoryMb, network});
+  return it == impl_->stemsReadyCounts.end() ? 0 : it->second;
 }
 
-bool SandboxEngine::waitPooled(common::Runtime runtime, uint32_t memoryMb, size_t count,
-                               std::chrono::milliseconds timeout, bool network) const {
-  common::MutexLock lock(impl_->pooledMu);
-  return impl_->pooledChanged.waitFor(impl_->pooledMu, timeout, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->pooledMu) {
-    auto it = impl_->pooledCounts.find({runtime, memoryMb, network});
-    return it != impl_->pooledCounts.end() && it->second >= count;
-  });
+bool SandboxEngine::waitStemsReady(common::Runtime runtime, uint32_t memoryMb, size_t count,
+                                   std::chrono::milliseconds timeout, bool network) const {
+  common::MutexLock lock(impl_->stemsReadyMu);
+  return impl_->stemsReadyChanged.waitFor(impl_->stemsReadyMu, timeout,
+                                          [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->stemsReadyMu) {
+                                            auto it = impl_->stemsReadyCounts.find({runtime, memoryMb, network});
+                                            return it != impl_->stemsReadyCounts.end() && it->second >= count;
+                                          });
 }
 
 void SandboxEngine::setNetworkKinds(std::set<NetworkSandboxKind> kinds) {

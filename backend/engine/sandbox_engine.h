@@ -84,10 +84,10 @@ public:
 
   // Pre-started sandboxes ready now for `runtime` at `memoryMb`, with or without network.
   // Thread-safe.
-  size_t pooled(common::Runtime runtime, uint32_t memoryMb, bool network = false) const;
+  size_t stemsReady(common::Runtime runtime, uint32_t memoryMb, bool network = false) const;
   // Waits until at least `count` are ready, or `timeout` passes (false). Thread-safe.
-  bool waitPooled(common::Runtime runtime, uint32_t memoryMb, size_t count, std::chrono::milliseconds timeout,
-                  bool network = false) const;
+  bool waitStemsReady(common::Runtime runtime, uint32_t memoryMb, size_t count, std::chrono::milliseconds timeout,
+                      bool network = false) const;
 
 private:
   struct Impl;

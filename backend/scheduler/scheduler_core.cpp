@@ -85,11 +85,11 @@ SchedulerCore::Function& SchedulerCore::functionFor(const FunctionDefinitionPtr&
   return *it->second;
 }
 
-SchedulerCore::Pool& SchedulerCore::poolFor(Function& function, const engine::InstanceSpec& spec) {
+SchedulerCore::InstancePool& SchedulerCore::poolFor(Function& function, const engine::InstanceSpec& spec) {
   for (auto& pool : function.pools) {
     if (pool->spec == spec) return *pool;
   }
-  auto pool = std::make_unique<Pool>();
+  auto pool = std::make_unique<InstancePool>();
   pool->function = &function;
   pool->spec = spec;
   pool->retryBackoff = options_.retryBackoff;
@@ -127,7 +127,7 @@ void SchedulerCore::update(FunctionDefinitionPtr definition) {
     // A new version or an instance-visible config change: roll over. With a reserved target the
     // new pool warms first and takes over when its reserved instances are ready, so that
     // reserved traffic sees no cold start; without one it takes over now.
-    Pool& fresh = poolFor(function, definition->spec);
+    InstancePool& fresh = poolFor(function, definition->spec);
     if (function.next && function.next != &fresh) retire(*function.next);
     function.next = nullptr;
     if (target == 0) {
@@ -152,8 +152,8 @@ void SchedulerCore::update(FunctionDefinitionPtr definition) {
   collect(function);
 }
 
-void SchedulerCore::switchCurrent(Function& function, Pool& pool) {
-  Pool* old = function.current;
+void SchedulerCore::switchCurrent(Function& function, InstancePool& pool) {
+  InstancePool* old = function.current;
   function.current = &pool;
   if (function.next == &pool) function.next = nullptr;
   pool.reservedTarget = function.definition->reservedTarget;
@@ -176,7 +176,7 @@ void SchedulerCore::switchCurrent(Function& function, Pool& pool) {
   createInstances();
 }
 
-void SchedulerCore::retire(Pool& pool) {
+void SchedulerCore::retire(InstancePool& pool) {
   pool.reservedTarget = 0;
   std::vector<engine::InstanceId> members(pool.members.begin(), pool.members.end());
   for (engine::InstanceId id : members) drain(instances_.at(id));
@@ -220,7 +220,7 @@ void SchedulerCore::shutdown() {
 void SchedulerCore::collect(Function& function) {
   auto& pools = function.pools;
   pools.erase(std::remove_if(pools.begin(), pools.end(),
-                             [&](const std::unique_ptr<Pool>& pool) {
+                             [&](const std::unique_ptr<InstancePool>& pool) {
                                return pool.get() != function.current && pool.get() != function.next &&
                                       pool->members.empty() && pool->queue.empty();
                              }),
@@ -240,7 +240,7 @@ void SchedulerCore::submit(Invocation invocation, InvocationCallback done) {
   Waiter waiter{nextWaiterId_++, std::move(invocation), std::move(done), newRequestId(), clock_.steadyNow(), {}};
   waiter.queueDeadline = waiter.enqueuedAt + absl::ToChronoNanoseconds(definition.queueTimeout);
 
-  Pool* pool = function.current;
+  InstancePool* pool = function.current;
   if (waiter.invocation.versionSpec) {
     pool = &poolFor(function, *waiter.invocation.versionSpec);
   } else if (!pool) {
@@ -264,7 +264,7 @@ void SchedulerCore::submit(Invocation invocation, InvocationCallback done) {
   createInstances();
 }
 
-void SchedulerCore::enqueue(Pool& pool, Waiter waiter, bool first) {
+void SchedulerCore::enqueue(InstancePool& pool, Waiter waiter, bool first) {
   const uint64_t id = waiter.id;
   deadlines_.emplace(std::min(waiter.queueDeadline, waiter.invocation.deadline), id);
   waiterPools_[id] = &pool;
@@ -280,7 +280,7 @@ void SchedulerCore::enqueue(Pool& pool, Waiter waiter, bool first) {
 }
 
 // Serves the oldest waiters while a slot is free: reserved instances first, then on-demand.
-void SchedulerCore::dispatch(Pool& pool) {
+void SchedulerCore::dispatch(InstancePool& pool) {
   while (!pool.queue.empty()) {
     auto& free = pool.freeReserved.empty() ? pool.freeOnDemand : pool.freeReserved;
     if (free.empty()) return;
@@ -290,7 +290,7 @@ void SchedulerCore::dispatch(Pool& pool) {
 
 // Gives the oldest waiters to `instance` while it has a free slot.
 void SchedulerCore::serveFrom(Instance& instance, bool coldStart) {
-  Pool& pool = *instance.pool;
+  InstancePool& pool = *instance.pool;
   while (!pool.queue.empty() && instance.phase == Phase::kReady && hasFreeSlot(instance)) {
     auto waiter = pool.queue.popOldest();
     --pool.function->waiting;
@@ -327,7 +327,7 @@ void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running runni
   // waits again, first in line.
   if (outcome.kind == engine::InvokeOutcome::Kind::kRefused) {
     spdlog::debug("request {} refused by instance {}: {}; queued again", waiter.requestId, id, outcome.reason);
-    Pool* pool = instance ? instance->pool : nullptr;
+    InstancePool* pool = instance ? instance->pool : nullptr;
     if (instance && instance->phase != Phase::kDraining) drain(*instance);
     Function* function = pool ? pool->function : nullptr;
     // Said with the codes the queue's other waiters get (see removeFunction()).
@@ -344,7 +344,7 @@ void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running runni
   }
 
   if (instance) {
-    Pool& pool = *instance->pool;
+    InstancePool& pool = *instance->pool;
     pool.completions.push_back(clock_.steadyNow());
     if (pool.completions.size() > kDrainSamples) pool.completions.pop_front();
     if (outcome.kind == engine::InvokeOutcome::Kind::kCompleted)
@@ -375,7 +375,7 @@ void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running runni
 void SchedulerCore::cancelWaiter(uint64_t waiterId) {
   auto it = waiterPools_.find(waiterId);
   if (it == waiterPools_.end()) return; // already running or gone; the engine handles a running one
-  Pool& pool = *it->second;
+  InstancePool& pool = *it->second;
   auto waiter = pool.queue.remove(waiterId);
   if (!waiter) return;
   --pool.function->waiting;
@@ -400,7 +400,7 @@ void SchedulerCore::answer(Waiter& waiter, InvocationResult result) {
 
 // --- instances ---
 
-uint32_t SchedulerCore::reservedLive(const Pool& pool) const {
+uint32_t SchedulerCore::reservedLive(const InstancePool& pool) const {
   uint32_t reserved = 0;
   for (engine::InstanceId id : pool.members) {
     const Instance& instance = instances_.at(id);
@@ -424,7 +424,7 @@ void SchedulerCore::clearFree(Instance& instance) {
   instance.pool->freeOnDemand.erase(instance.id);
 }
 
-void SchedulerCore::startInstance(Pool& pool, InstanceKind kind) {
+void SchedulerCore::startInstance(InstancePool& pool, InstanceKind kind) {
   const engine::InstanceId id = engine_.start(pool.spec);
   Instance& instance = instances_[id];
   instance.id = id;
@@ -453,7 +453,7 @@ void SchedulerCore::drain(Instance& instance) {
 // starting (busy slots × mean start / mean execution, once both are measured): a queue that the
 // running instances will drain before a start could finish needs no start. Both stop at
 // max_instances.
-SchedulerCore::Demand SchedulerCore::demand(Pool& pool) const {
+SchedulerCore::Demand SchedulerCore::demand(InstancePool& pool) const {
   const Function& function = *pool.function;
   Demand wanted;
   if (function.removed) return wanted;
@@ -487,7 +487,7 @@ SchedulerCore::Demand SchedulerCore::demand(Pool& pool) const {
 uint64_t SchedulerCore::reservedShortfallMb() const {
   uint64_t shortfall = 0;
   for (const auto& [key, function] : functions_) {
-    for (const Pool* pool : {function->current, function->next}) {
+    for (const InstancePool* pool : {function->current, function->next}) {
       if (!pool) continue;
       const uint32_t reserved = reservedLive(*pool);
       if (reserved < pool->reservedTarget) shortfall += uint64_t{pool->reservedTarget - reserved} * pool->spec.memoryMb;
@@ -498,7 +498,7 @@ uint64_t SchedulerCore::reservedShortfallMb() const {
 
 // A reserved start may use any free memory; an on-demand start may not take what reserved
 // targets (of any function) still need.
-bool SchedulerCore::memoryAllows(const Pool& pool, InstanceKind kind, uint64_t reservedShortfallMb) const {
+bool SchedulerCore::memoryAllows(const InstancePool& pool, InstanceKind kind, uint64_t reservedShortfallMb) const {
   if (options_.memoryBudgetMb == 0) return true;
   const uint64_t needed = usedMemoryMb_ + pool.spec.memoryMb;
   if (kind == InstanceKind::kReserved) return needed <= options_.memoryBudgetMb;
@@ -533,11 +533,11 @@ void SchedulerCore::createInstances() {
     }
     bool started = false;
     for (Function* function : order) {
-      std::vector<Pool*> pools = {function->current, function->next};
+      std::vector<InstancePool*> pools = {function->current, function->next};
       for (auto& pool : function->pools) {
         if (pool.get() != function->current && pool.get() != function->next) pools.push_back(pool.get());
       }
-      for (Pool* pool : pools) {
+      for (InstancePool* pool : pools) {
         if (!pool) continue;
         const Demand wanted = demand(*pool);
         if (wanted.reserved + wanted.onDemand == 0) continue;
@@ -574,7 +574,7 @@ void SchedulerCore::createInstances() {
 
 // How long until the queue has drained once, from the rate its latest requests finished at;
 // without one, the queue timeout.
-absl::Duration SchedulerCore::retryAfter(const Pool& pool) const {
+absl::Duration SchedulerCore::retryAfter(const InstancePool& pool) const {
   const absl::Duration timeout = pool.function->definition->queueTimeout;
   const auto& done = pool.completions;
   if (done.size() < 2 || done.back() == done.front()) return timeout;
@@ -586,7 +586,7 @@ absl::Duration SchedulerCore::retryAfter(const Pool& pool) const {
 // Brings the pool's reserved instances towards its target by promoting warm on-demand ones
 // (createInstances() starts the rest). A surplus becomes on-demand, starting ones first, then
 // idle, then busy; nothing is stopped here.
-void SchedulerCore::reconcileReserved(Pool& pool) {
+void SchedulerCore::reconcileReserved(InstancePool& pool) {
   Function& function = *pool.function;
   if (function.removed) return;
   uint32_t reserved = reservedLive(pool);
@@ -623,7 +623,7 @@ void SchedulerCore::reconcileReserved(Pool& pool) {
 
 // A rollover completes when the new pool's reserved instances are all ready.
 void SchedulerCore::promoteIfWarm(Function& function) {
-  Pool* next = function.next;
+  InstancePool* next = function.next;
   if (!next) return;
   uint32_t ready = 0;
   for (engine::InstanceId id : next->members) {
@@ -638,7 +638,7 @@ void SchedulerCore::onStarted(engine::InstanceId id, const engine::StartOutcome&
   if (it == instances_.end()) return;
   Instance& instance = it->second;
   if (instance.phase != Phase::kStarting) return; // drained while starting; its exit follows
-  Pool& pool = *instance.pool;
+  InstancePool& pool = *instance.pool;
   Function& function = *pool.function;
   --pool.starting;
   if (outcome.ready()) {
@@ -703,7 +703,7 @@ void SchedulerCore::onExit(engine::InstanceId id, const engine::InstanceExit& ex
 }
 
 void SchedulerCore::afterExit(Instance& instance) {
-  Pool& pool = *instance.pool;
+  InstancePool& pool = *instance.pool;
   Function& function = *pool.function;
   forget(instance);
   // A dead reserved instance is replaced; waiters get new on-demand instances as needed; the
@@ -715,7 +715,7 @@ void SchedulerCore::afterExit(Instance& instance) {
 }
 
 void SchedulerCore::forget(Instance& instance) {
-  Pool& pool = *instance.pool;
+  InstancePool& pool = *instance.pool;
   clearFree(instance);
   pool.members.erase(instance.id);
   --pool.function->instances;
@@ -746,7 +746,7 @@ void SchedulerCore::onTimer() {
     deadlines_.pop();
     auto it = waiterPools_.find(id);
     if (it == waiterPools_.end()) continue;
-    Pool& pool = *it->second;
+    InstancePool& pool = *it->second;
     auto waiter = pool.queue.remove(id);
     if (!waiter) continue;
     --pool.function->waiting;

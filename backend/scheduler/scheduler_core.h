@@ -60,11 +60,11 @@ public:
 
 private:
   struct Function;
-  struct Pool;
+  struct InstancePool;
   enum class Phase { kStarting, kReady, kDraining };
   struct Instance {
     engine::InstanceId id = 0;
-    Pool* pool = nullptr;
+    InstancePool* pool = nullptr;
     InstanceKind kind = InstanceKind::kOnDemand;
     Phase phase = Phase::kStarting;
     uint32_t inFlight = 0;
@@ -75,7 +75,7 @@ private:
     bool exited = false;
   };
   // The instances of one spec (a version with one config), and the requests waiting for them.
-  struct Pool {
+  struct InstancePool {
     Function* function = nullptr;
     engine::InstanceSpec spec;
     uint32_t reservedTarget = 0;
@@ -98,11 +98,11 @@ private:
   };
   struct Function {
     FunctionDefinitionPtr definition;
-    std::vector<std::unique_ptr<Pool>> pools;
-    Pool* current = nullptr; // serves the active version; null while there is no code
-    Pool* next = nullptr;    // a new spec warming its reserved instances before taking over
-    uint32_t instances = 0;  // over all pools, against maxInstances
-    uint32_t waiting = 0;    // over all pools, against maxQueueLength
+    std::vector<std::unique_ptr<InstancePool>> pools;
+    InstancePool* current = nullptr; // serves the active version; null while there is no code
+    InstancePool* next = nullptr;    // a new spec warming its reserved instances before taking over
+    uint32_t instances = 0;          // over all pools, against maxInstances
+    uint32_t waiting = 0;            // over all pools, against maxQueueLength
     bool removed = false;
   };
   // What the dispatch decided about a running request, for its result.
@@ -114,14 +114,14 @@ private:
   };
 
   Function& functionFor(const FunctionDefinitionPtr& definition);
-  Pool& poolFor(Function& function, const engine::InstanceSpec& spec);
-  void switchCurrent(Function& function, Pool& pool);
-  void retire(Pool& pool);
+  InstancePool& poolFor(Function& function, const engine::InstanceSpec& spec);
+  void switchCurrent(Function& function, InstancePool& pool);
+  void retire(InstancePool& pool);
   void removeFunction(std::unique_ptr<Function> function, const absl::Status& why);
 
   // Queues the waiter (at the head when `first`: it was refused unrun and keeps its turn).
-  void enqueue(Pool& pool, Waiter waiter, bool first = false);
-  void dispatch(Pool& pool);
+  void enqueue(InstancePool& pool, Waiter waiter, bool first = false);
+  void dispatch(InstancePool& pool);
   void serveFrom(Instance& instance, bool coldStart);
   void run(Instance& instance, Waiter waiter, bool coldStart);
   void finished(engine::InstanceId id, Waiter waiter, Running running, engine::InvokeOutcome outcome);
@@ -130,7 +130,7 @@ private:
   // Ends a waiter that did not run: fills in its request id and queue wait, and calls it back.
   void answer(Waiter& waiter, InvocationResult result);
 
-  void reconcileReserved(Pool& pool);
+  void reconcileReserved(InstancePool& pool);
   // Starts the instances the pools want, within max_instances, the memory budget and the
   // creation tokens, one function at a time in turn.
   void createInstances();
@@ -138,18 +138,18 @@ private:
     uint32_t reserved = 0;
     uint32_t onDemand = 0;
   };
-  Demand demand(Pool& pool) const;
-  bool memoryAllows(const Pool& pool, InstanceKind kind, uint64_t reservedShortfallMb) const;
+  Demand demand(InstancePool& pool) const;
+  bool memoryAllows(const InstancePool& pool, InstanceKind kind, uint64_t reservedShortfallMb) const;
   uint64_t reservedShortfallMb() const;
   void refillTokens(SteadyTime now);
-  void startInstance(Pool& pool, InstanceKind kind);
-  absl::Duration retryAfter(const Pool& pool) const;
+  void startInstance(InstancePool& pool, InstanceKind kind);
+  absl::Duration retryAfter(const InstancePool& pool) const;
   void drain(Instance& instance);
   void setFree(Instance& instance);
   void clearFree(Instance& instance);
   bool hasFreeSlot(const Instance& instance) const;
   // Reserved instances of the pool that are starting or ready (not draining).
-  uint32_t reservedLive(const Pool& pool) const;
+  uint32_t reservedLive(const InstancePool& pool) const;
   void promoteIfWarm(Function& function);
   void forget(Instance& instance);
   void afterExit(Instance& instance);
@@ -170,7 +170,7 @@ private:
   // Queue deadlines, soonest first; entries of waiters that already left are skipped.
   using Deadline = std::pair<SteadyTime, uint64_t>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
-  std::unordered_map<uint64_t, Pool*> waiterPools_;
+  std::unordered_map<uint64_t, InstancePool*> waiterPools_;
   // Creation tokens, and the function that got the last one (the round continues after it).
   double tokens_ = 0;
   SteadyTime tokensAt_;

@@ -566,7 +566,7 @@ protected:
     options.poolMemoryMb = {128};
   }
   bool poolReady(uint32_t memoryMb = 128, common::Runtime runtime = common::Runtime::kPython3) {
-    return engine_->waitPooled(runtime, memoryMb, 1, std::chrono::milliseconds(60000));
+    return engine_->waitStemsReady(runtime, memoryMb, 1, std::chrono::milliseconds(60000));
   }
 };
 
@@ -577,7 +577,7 @@ TEST_F(PooledEngineTest, AStartTakesAPreStartedSandboxAndThePoolRefills) {
                     "    return '%d %s %s' % (os.getuid(), os.environ['MODE'], sorted(os.listdir('/code')))\n"}});
   spec.environment = {{"MODE", "sale"}};
   const InstanceId id = startReady(spec);
-  EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+  EXPECT_EQ(recorder_.path(id), StartPath::kStem);
   auto result = call(id, "");
   ASSERT_TRUE(result.completed());
   ASSERT_FALSE(result->error.has_value()) << result->error->message << result->error->trace;
@@ -608,16 +608,16 @@ TEST_F(PooledEngineTest, AStartWithNetworkNeverTakesAStemWithoutAndTheReverse) {
                                  "    return ' '.join(sorted(l.split(':')[0].strip() for l in lines if l))\n";
   ASSERT_TRUE(poolReady());
   engine_->setNetworkKinds({{common::Runtime::kPython3, 128}});
-  ASSERT_TRUE(engine_->waitPooled(common::Runtime::kPython3, 128, 1, std::chrono::milliseconds(60000), true));
+  ASSERT_TRUE(engine_->waitStemsReady(common::Runtime::kPython3, 128, 1, std::chrono::milliseconds(60000), true));
   InstanceSpec online = function({{"index.py", interfaces}});
   online.networkAccess = true;
   const InstanceId pooledOnline = startReady(online);
-  EXPECT_EQ(recorder_.path(pooledOnline), StartPath::kPool);
+  EXPECT_EQ(recorder_.path(pooledOnline), StartPath::kStem);
   EXPECT_EQ(call(pooledOnline, "")->output, "lo tap0");
 
   ASSERT_TRUE(poolReady());
   const InstanceId offline = startReady(function({{"index.py", interfaces}}));
-  EXPECT_EQ(recorder_.path(offline), StartPath::kPool);
+  EXPECT_EQ(recorder_.path(offline), StartPath::kStem);
   EXPECT_EQ(call(offline, "")->output, "lo") << "a start without network got a stem with network";
 }
 
@@ -625,7 +625,7 @@ TEST_F(PooledEngineTest, AStartWithNetworkNeverTakesAStemWithoutAndTheReverse) {
 // that stored functions use, and go when the last such function does.
 TEST_F(PooledEngineTest, NetworkStemsAreKeptOnlyForTheKindsThatFunctionsUse) {
   ASSERT_TRUE(poolReady());
-  EXPECT_EQ(engine_->pooled(common::Runtime::kPython3, 128, true), 0u) << "network stems before anyone asked";
+  EXPECT_EQ(engine_->stemsReady(common::Runtime::kPython3, 128, true), 0u) << "network stems before anyone asked";
   EXPECT_EQ(networkHelpers(), 0u);
 
   // A network start of a kind nobody declared is direct, and does not warm that kind.
@@ -636,7 +636,7 @@ TEST_F(PooledEngineTest, NetworkStemsAreKeptOnlyForTheKindsThatFunctionsUse) {
   EXPECT_EQ(networkHelpers(), 1u) << "the direct start's own helper";
 
   engine_->setNetworkKinds({{common::Runtime::kPython3, 128}});
-  ASSERT_TRUE(engine_->waitPooled(common::Runtime::kPython3, 128, 1, std::chrono::milliseconds(60000), true));
+  ASSERT_TRUE(engine_->waitStemsReady(common::Runtime::kPython3, 128, 1, std::chrono::milliseconds(60000), true));
   EXPECT_EQ(networkHelpers(), 2u);
 
   // The last such function is gone: its stems and their helpers go too, and none come back.
@@ -645,15 +645,15 @@ TEST_F(PooledEngineTest, NetworkStemsAreKeptOnlyForTheKindsThatFunctionsUse) {
   ASSERT_TRUE(recorder_.waitExit(direct, std::chrono::seconds(60)).has_value());
   EXPECT_TRUE(recorder_.waitUntil([] { return networkHelpers() == 0; }, std::chrono::seconds(60)))
       << networkHelpers() << " network helpers left";
-  EXPECT_EQ(engine_->pooled(common::Runtime::kPython3, 128, true), 0u);
+  EXPECT_EQ(engine_->stemsReady(common::Runtime::kPython3, 128, true), 0u);
   // The pool without network is untouched.
-  EXPECT_EQ(engine_->pooled(common::Runtime::kPython3, 128, false), 1u);
+  EXPECT_EQ(engine_->stemsReady(common::Runtime::kPython3, 128, false), 1u);
 }
 
 TEST_F(PooledEngineTest, ThePoolRefillsAfterAPooledStartThatGetsNoRequest) {
   ASSERT_TRUE(poolReady());
   const InstanceId id = startReady(function({{"index.py", "def handler(e, c):\n    return ''\n"}}));
-  EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+  EXPECT_EQ(recorder_.path(id), StartPath::kStem);
   // The replacement waits for the first request, but not for ever.
   EXPECT_TRUE(poolReady()) << "the pool refills without a request to the instance";
 }
@@ -665,7 +665,7 @@ TEST_F(PooledEngineTest, EachPooledSandboxServesOneFunctionWithAUidOfItsOwn) {
     ASSERT_TRUE(poolReady());
     InstanceSpec spec = function({{file, code}, {"marker-" + std::to_string(functions_ + 1), ""}});
     const InstanceId id = startReady(spec);
-    EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+    EXPECT_EQ(recorder_.path(id), StartPath::kStem);
     auto result = call(id, "");
     ASSERT_TRUE(result.completed());
     answers.push_back(result->output);
@@ -687,7 +687,7 @@ TEST_F(PooledEngineTest, AnEmptyPoolFallsBackToADirectStartAndWarmsThatSizeFromT
   EXPECT_EQ(call(id, "")->output, "direct");
   EXPECT_TRUE(poolReady(256)) << "a size asked for once is kept warm";
   const InstanceId pooled = startReady(spec);
-  EXPECT_EQ(recorder_.path(pooled), StartPath::kPool);
+  EXPECT_EQ(recorder_.path(pooled), StartPath::kStem);
 }
 
 TEST_F(PooledEngineTest, AFailedInitializerInAPooledSandboxFailsTheStart) {
@@ -700,7 +700,7 @@ TEST_F(PooledEngineTest, AFailedInitializerInAPooledSandboxFailsTheStart) {
   ASSERT_TRUE(ready.has_value());
   EXPECT_EQ(ready->kind, StartOutcome::Kind::kFunctionFault) << *ready;
   EXPECT_THAT(ready->message, HasSubstr("RuntimeError: boom"));
-  EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+  EXPECT_EQ(recorder_.path(id), StartPath::kStem);
   EXPECT_TRUE(recorder_.waitExit(id).has_value());
   EXPECT_TRUE(poolReady()) << "the pool refills";
 }
@@ -715,7 +715,7 @@ TEST_F(PooledEngineTest, CodeThatCannotBeLinkedFailsTheStartAsThePlatformsFault)
   ASSERT_TRUE(ready.has_value());
   EXPECT_EQ(ready->kind, StartOutcome::Kind::kPlatformFault) << "not the function's own failure: " << *ready;
   EXPECT_THAT(ready->message, HasSubstr("cannot link the function's code"));
-  EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+  EXPECT_EQ(recorder_.path(id), StartPath::kStem);
   auto exit = recorder_.waitExit(id);
   ASSERT_TRUE(exit.has_value());
   EXPECT_THAT(exit->reason, HasSubstr("cannot link the function's code"));
@@ -734,7 +734,7 @@ TEST_F(PooledEngineTest, PythonRunsTheShimCompiledOnceAndItsFramesStayOutOfTrace
     }
     spec.memoryMb = pooled ? 128 : 192; // no pool of 192 MiB: a direct start
     const InstanceId id = startReady(spec);
-    EXPECT_EQ(recorder_.path(id), pooled ? StartPath::kPool : StartPath::kZygote);
+    EXPECT_EQ(recorder_.path(id), pooled ? StartPath::kStem : StartPath::kZygote);
     // Forked from the zygote (pooled or not), which loaded the shim once from source, compiled
     // under its name inside: the argv a direct start's interpreter would have had.
     EXPECT_EQ(call(id, "cmdline")->output, "/usr/bin/python3 -S /runtime/python/surge_runtime.py ");
@@ -758,7 +758,7 @@ TEST_F(PooledEngineTest, ALargerCodeTreeIsLinkedInWholeToo) {
   for (int i = 0; i < 40; ++i) files["data-" + std::to_string(i) + ".txt"] = std::to_string(i);
   ASSERT_TRUE(poolReady());
   const InstanceId id = startReady(function(files));
-  EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+  EXPECT_EQ(recorder_.path(id), StartPath::kStem);
   EXPECT_EQ(call(id, "")->output, "41");
 }
 
@@ -769,7 +769,7 @@ TEST_F(PooledEngineTest, NodejsIsPooledToo) {
   spec.runtime = common::Runtime::kNodejs;
   spec.environment = {{"MODE", "node"}};
   const InstanceId id = startReady(spec);
-  EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+  EXPECT_EQ(recorder_.path(id), StartPath::kStem);
   auto result = call(id, "");
   ASSERT_TRUE(result.completed());
   EXPECT_EQ(result->output, "hello from node");
@@ -785,7 +785,7 @@ protected:
 };
 
 TEST_F(PoolSizePerRuntimeTest, EachRuntimeKeepsTheNumberOfSandboxesConfiguredForIt) {
-  ASSERT_TRUE(engine_->waitPooled(common::Runtime::kPython3, 128, 3, 60s)) << "Python keeps 3, not the default 1";
+  ASSERT_TRUE(engine_->waitStemsReady(common::Runtime::kPython3, 128, 3, 60s)) << "Python keeps 3, not the default 1";
   // Three starts at once all find a pre-started sandbox.
   std::vector<InstanceId> ids;
   for (int i = 0; i < 3; ++i) {
@@ -795,7 +795,7 @@ TEST_F(PoolSizePerRuntimeTest, EachRuntimeKeepsTheNumberOfSandboxesConfiguredFor
     auto ready = recorder_.waitStarted(id, 60s);
     ASSERT_TRUE(ready.has_value());
     EXPECT_TRUE(ready->ready()) << *ready;
-    EXPECT_EQ(recorder_.path(id), StartPath::kPool);
+    EXPECT_EQ(recorder_.path(id), StartPath::kStem);
     EXPECT_EQ(call(id, "")->output, "py");
   }
   // Node.js keeps none: its starts are direct, also after one has been asked for.
@@ -806,7 +806,7 @@ TEST_F(PoolSizePerRuntimeTest, EachRuntimeKeepsTheNumberOfSandboxesConfiguredFor
     EXPECT_EQ(recorder_.path(id), StartPath::kDirect);
     EXPECT_EQ(call(id, "")->output, "js");
   }
-  EXPECT_EQ(engine_->pooled(common::Runtime::kNodejs, 128), 0u);
+  EXPECT_EQ(engine_->stemsReady(common::Runtime::kNodejs, 128), 0u);
 }
 
 // A Python runtime dir whose shim waits for a byte on the FIFO /runtime/gate before it runs the
@@ -870,12 +870,12 @@ TEST_F(GatedPoolTest, APreStartedSandboxJoinsThePoolOnlyOnceItsRuntimeHasLoaded)
   // A round trip through the engine's loop: whatever it was told about the launch, it has handled.
   auto refused = call(999999, "");
   EXPECT_EQ(refused.kind, InvokeOutcome::Kind::kRefused) << refused;
-  EXPECT_EQ(engine_->pooled(common::Runtime::kPython3, 128), 0u) << "pooled before its runtime said LOADED";
+  EXPECT_EQ(engine_->stemsReady(common::Runtime::kPython3, 128), 0u) << "pooled before its runtime said LOADED";
 
   ASSERT_EQ(::write(gate_, "x", 1), 1);
-  ASSERT_TRUE(engine_->waitPooled(common::Runtime::kPython3, 128, 1, 60s));
+  ASSERT_TRUE(engine_->waitStemsReady(common::Runtime::kPython3, 128, 1, 60s));
   const InstanceId pooled = startReady(function({{"index.py", "def handler(e, c):\n    return 'pooled'\n"}}));
-  EXPECT_EQ(recorder_.path(pooled), StartPath::kPool);
+  EXPECT_EQ(recorder_.path(pooled), StartPath::kStem);
   EXPECT_EQ(call(pooled, "")->output, "pooled");
 }
 

@@ -76,7 +76,7 @@ public:
                          [&](engine::InstanceId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return exits_.contains(id); });
     });
   }
-  // Waits until `condition` (state outside this recorder, e.g. SandboxEngine::pooled(), which
+  // Waits until `condition` (state outside this recorder, e.g. SandboxEngine::stemsReady(), which
   // notifies nobody) holds: rechecked at every event and at least every millisecond. False at
   // the timeout.
   bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
