@@ -3,6 +3,7 @@
 #include "engine/sandbox_launcher.h"
 
 #include "common/mutex.h"
+#include "common/unique_fd.h"
 #include "engine/cgroups.h"
 #include "engine/child_signals.h"
 #include "engine/seccomp_filter.h"
@@ -75,35 +76,10 @@ const char* describe(ChildStep step) {
   return "starting";
 }
 
-// Closes a descriptor when it goes out of scope.
-class Fd {
-public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = other.release();
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
-private:
-  int fd_ = -1;
-};
-
-absl::StatusOr<std::array<Fd, 2>> makePipe() {
+absl::StatusOr<std::array<common::UniqueFd, 2>> makePipe() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
-  return std::array<Fd, 2>{Fd(fds[0]), Fd(fds[1])};
+  return std::array<common::UniqueFd, 2>{common::UniqueFd(fds[0]), common::UniqueFd(fds[1])};
 }
 
 bool hasNul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
@@ -435,11 +411,11 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launchWith(const SandboxSpe
   const std::string nsswitch =
       spec.network ? "passwd: files\ngroup: files\nhosts: files dns\n" : "passwd: files\ngroup: files\nhosts: files\n";
   const std::string resolv = "nameserver 10.0.2.3\n"; // slirp4netns's forwarder
-  std::array<Fd, kChildFdCount> sources;
+  std::array<common::UniqueFd, kChildFdCount> sources;
   {
     auto seccomp = filter_.toMemfd();
     if (!seccomp.ok()) return seccomp.status();
-    sources[kSeccompFd] = Fd(*seccomp);
+    sources[kSeccompFd].reset(*seccomp);
     for (const auto& [index, name, text] :
          {std::tuple<int, const char*, const std::string*>{kPasswdFd, "surge-passwd", &passwd},
           {kGroupFd, "surge-group", &group},
@@ -449,10 +425,10 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launchWith(const SandboxSpe
       if (text == nullptr) continue;
       auto fd = sealedMemfd(name, text->data(), text->size());
       if (!fd.ok()) return fd.status();
-      sources[index] = Fd(*fd);
+      sources[index].reset(*fd);
     }
-    sources[0] = Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (sources[0].get() < 0) return absl::InternalError(absl::StrCat("open /dev/null: ", std::strerror(errno)));
+    sources[0].reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!sources[0].valid()) return absl::InternalError(absl::StrCat("open /dev/null: ", std::strerror(errno)));
   }
   auto outPipe = makePipe();
   auto errPipe = makePipe();
