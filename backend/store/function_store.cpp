@@ -173,12 +173,6 @@ std::optional<CodeVersionRecord> loadVersion(SQLite::Database& db, int64_t funct
   return readVersion(query);
 }
 
-// Removes a folder tree that was made read-only on purpose; a failure is logged, and the next
-// start's sweep tries again.
-void removeTree(const fs::path& path) {
-  if (auto status = common::removeTree(path); !status.ok()) spdlog::warn("{}", status.ToString());
-}
-
 // Whether the code at `code` has the files the config's handler and initializer name (a custom
 // runtime's initializer names no file). A missing file is INVALID_ARGUMENT for code being
 // uploaded, FAILED_PRECONDITION for code already stored.
@@ -245,7 +239,7 @@ fs::path FunctionStore::codeDir(const std::string& sha256) const { return option
 
 absl::Status FunctionStore::collectGarbage() {
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(options_.dataDir / "tmp", ec)) removeTree(entry.path());
+  for (const auto& entry : fs::directory_iterator(options_.dataDir / "tmp", ec)) common::removeTreeOrWarn(entry.path());
 
   std::set<std::string> referenced;
   try {
@@ -263,7 +257,7 @@ absl::Status FunctionStore::collectGarbage() {
   }
   for (const auto& entry : fs::directory_iterator(options_.dataDir / "code", ec)) {
     if (!referenced.contains(entry.path().filename().string())) {
-      removeTree(entry.path());
+      common::removeTreeOrWarn(entry.path());
       ++removed;
     }
   }
@@ -282,7 +276,7 @@ void FunctionStore::removeIfUnreferenced(const std::vector<std::string>& shas) {
       continue; // left for the start-up collection
     }
     (void)blobs_->remove(sha);
-    removeTree(codeDir(sha));
+    common::removeTreeOrWarn(codeDir(sha));
   }
 }
 
@@ -513,7 +507,7 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
   const fs::path finalCode = codeDir(*sha);
   std::optional<UnpackedArchive> unpacked;
   absl::Cleanup removeStaged = [&] {
-    if (!staged.empty()) removeTree(staged);
+    if (!staged.empty()) common::removeTreeOrWarn(staged);
   };
   {
     auto current = getFunction(ns, name);
