@@ -1,12 +1,12 @@
 // Conversions between the surge.v1 function messages and the store's records.
 #include "api/function_mapping.h"
 
+#include "api/proto_time.h"
 #include "common/absl_compat.h"
 #include "common/names.h"
 
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_join.h>
-#include <google/protobuf/util/time_util.h>
 
 #include <array>
 #include <functional>
@@ -14,12 +14,6 @@
 
 namespace surge::api {
 namespace {
-
-using google::protobuf::util::TimeUtil;
-
-google::protobuf::Timestamp toTimestamp(absl::Time time) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
-}
 
 absl::StatusOr<common::Runtime> runtimeFromProto(v1::Runtime runtime) {
   switch (runtime) {
@@ -120,8 +114,8 @@ void toProto(const store::FunctionRecord& record, v1::Function& out) {
   p.set_description(c.description);
   out.set_active_version(record.activeVersion);
   out.set_revision(record.revision);
-  *out.mutable_create_time() = toTimestamp(record.createTime);
-  *out.mutable_update_time() = toTimestamp(record.updateTime);
+  *out.mutable_create_time() = toProtoTimestamp(record.createTime);
+  *out.mutable_update_time() = toProtoTimestamp(record.updateTime);
 }
 
 void toProto(const store::CodeVersionRecord& record, v1::CodeVersion& out) {
@@ -130,7 +124,7 @@ void toProto(const store::CodeVersionRecord& record, v1::CodeVersion& out) {
   out.set_size_bytes(record.sizeBytes);
   out.set_unpacked_bytes(record.unpackedBytes);
   out.set_file_count(record.fileCount);
-  *out.mutable_upload_time() = toTimestamp(record.uploadTime);
+  *out.mutable_upload_time() = toProtoTimestamp(record.uploadTime);
   out.set_active(record.active);
 }
 

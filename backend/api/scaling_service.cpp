@@ -3,6 +3,7 @@
 
 #include "api/function_directory.h"
 #include "api/function_mapping.h"
+#include "api/proto_time.h"
 #include "api/status_mapping.h"
 #include "api/unimplemented_services.h"
 #include "auth/audit_log.h"
@@ -11,7 +12,6 @@
 #include "store/function_store.h"
 
 #include <absl/strings/str_cat.h>
-#include <google/protobuf/util/time_util.h>
 
 namespace surge::api {
 namespace {
@@ -39,8 +39,7 @@ void toProto(const scheduler::FunctionStatus& status, v1::ScalingStatus& out) {
     proto.set_state(toProto(instance.state));
     proto.set_version(instance.version);
     proto.set_in_flight(instance.inFlight);
-    *proto.mutable_start_time() =
-        google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(instance.startTime));
+    *proto.mutable_start_time() = toProtoTimestamp(instance.startTime);
   }
 }
 

@@ -9,6 +9,8 @@
 #include <absl/time/time.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "api/proto_time.h"
+
 namespace surge::cli {
 
 Table::Table(std::vector<std::string> header) : header_(std::move(header)) {}
@@ -93,7 +95,7 @@ std::string formatBytes(int64_t bytes) {
 
 std::string formatTimestamp(const google::protobuf::Timestamp& timestamp) {
   if (timestamp.seconds() == 0 && timestamp.nanos() == 0) return "-";
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(timestamp.seconds()), absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", api::fromProtoTimestamp(timestamp), absl::UTCTimeZone());
 }
 
 std::string qualifiedName(std::string_view ns, std::string_view name) {
