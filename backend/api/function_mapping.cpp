@@ -1,4 +1,5 @@
-// Conversions between the surge.v1 function messages and the store's records.
+// Conversions between the surge.v1 function messages and the store's records, and the
+// scheduler's instance kinds.
 #include "api/function_mapping.h"
 
 #include "api/proto_time.h"
@@ -126,6 +127,14 @@ void toProto(const store::CodeVersionRecord& record, v1::CodeVersion& out) {
   out.set_file_count(record.fileCount);
   *out.mutable_upload_time() = toProtoTimestamp(record.uploadTime);
   out.set_active(record.active);
+}
+
+v1::InstanceKind toProto(scheduler::InstanceKind kind) {
+  switch (kind) {
+  case scheduler::InstanceKind::kReserved: return v1::RESERVED;
+  case scheduler::InstanceKind::kOnDemand: return v1::ON_DEMAND;
+  }
+  return v1::INSTANCE_KIND_UNSPECIFIED;
 }
 
 absl::Status applyFieldMask(const google::protobuf::FieldMask& mask, const v1::FunctionConfig& source,

@@ -35,7 +35,7 @@ void toProto(const scheduler::FunctionStatus& status, v1::ScalingStatus& out) {
   for (const scheduler::InstanceStatus& instance : status.instances) {
     v1::InstanceStatus& proto = *out.add_instances();
     proto.set_id(std::to_string(instance.id));
-    proto.set_kind(instance.kind == scheduler::InstanceKind::kReserved ? v1::RESERVED : v1::ON_DEMAND);
+    proto.set_kind(api::toProto(instance.kind)); // qualified: the toProto overloads above hide it
     proto.set_state(toProto(instance.state));
     proto.set_version(instance.version);
     proto.set_in_flight(instance.inFlight);
