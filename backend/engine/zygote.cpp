@@ -25,8 +25,9 @@
 namespace surge::engine {
 namespace {
 
-constexpr int kZygoteControlFd = 3;
-constexpr int kZygoteShimFd = 4;
+using sandbox::kZygoteControlFd;
+using sandbox::kZygoteShimFd;
+
 // A zygote answers a request within microseconds; one silent this long is stuck.
 constexpr int kReplyTimeoutMs = 5000;
 
@@ -59,7 +60,7 @@ Zygote::Process Zygote::start() {
   const common::UniqueFd devNull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   const common::UniqueFd shim(::open(options_.shimSource.c_str(), O_RDONLY | O_CLOEXEC));
   // The argv of a direct start's interpreter: the children's /proc/self/cmdline shows it.
-  std::vector<std::string> args = {"/usr/bin/python3", "-S", options_.shimInside};
+  std::vector<std::string> args = {sandbox::kPython, "-S", options_.shimInside};
   const std::string program = options_.program.string();
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
