@@ -13,6 +13,7 @@
 #include "store/blob_store.h"
 #include "store/database.h"
 #include "store/schema.h"
+#include "store/sqlite_call.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <absl/cleanup/cleanup.h>
@@ -242,12 +243,12 @@ absl::Status FunctionStore::collectGarbage() {
   for (const auto& entry : fs::directory_iterator(options_.dataDir / "tmp", ec)) common::removeTreeOrWarn(entry.path());
 
   std::set<std::string> referenced;
-  try {
+  auto listed = sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::Status {
     SQLite::Statement query(db_.writer(), "SELECT DISTINCT sha256 FROM code_versions");
     while (query.executeStep()) referenced.insert(query.getColumn(0).getString());
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+    return absl::OkStatus();
+  });
+  if (!listed.ok()) return listed;
   int removed = 0;
   for (const std::string& sha : blobs_->list()) {
     if (!referenced.contains(sha)) {
@@ -287,7 +288,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::createFunction(const std::string& 
   if (auto status = validateConfig(config); !status.ok()) return status;
 
   common::MutexLock lock(db_.writeMutex());
-  try {
+  return sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::StatusOr<FunctionRecord> {
     SQLite::Transaction transaction(db_.writer());
     if (loadFunction(db_.writer(), ns, name)) {
       return absl::AlreadyExistsError(absl::StrCat("function '", qualified(ns, name), "' already exists"));
@@ -314,25 +315,21 @@ absl::StatusOr<FunctionRecord> FunctionStore::createFunction(const std::string& 
     saveFunction(db_.writer(), record.id, record);
     transaction.commit();
     return record;
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 absl::StatusOr<FunctionRecord> FunctionStore::getFunction(const std::string& ns, const std::string& name) const {
   if (auto status = validateRef(ns, name); !status.ok()) return status;
-  try {
+  return sqliteCall([&]() -> absl::StatusOr<FunctionRecord> {
     auto lease = db_.read();
     auto row = loadFunction(*lease, ns, name);
     if (!row) return notFound(ns, name);
     return std::move(row->record);
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 absl::StatusOr<std::vector<FunctionRecord>> FunctionStore::listReservedFunctions() const {
-  try {
+  return sqliteCall([&]() -> absl::StatusOr<std::vector<FunctionRecord>> {
     auto lease = db_.read();
     SQLite::Statement query(*lease, absl::StrCat(kSelectFunction, R"sql(
         WHERE f.reserved_target > 0 ORDER BY f.id)sql"));
@@ -340,13 +337,11 @@ absl::StatusOr<std::vector<FunctionRecord>> FunctionStore::listReservedFunctions
     while (query.executeStep()) functions.push_back(readFunctionRow(query).record);
     for (FunctionRecord& function : functions) loadEnvironment(*lease, function.id, function.config);
     return functions;
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 absl::StatusOr<std::vector<std::pair<common::Runtime, uint32_t>>> FunctionStore::listNetworkKinds() const {
-  try {
+  return sqliteCall([&]() -> absl::StatusOr<std::vector<std::pair<common::Runtime, uint32_t>>> {
     auto lease = db_.read();
     SQLite::Statement query(*lease, R"sql(
         SELECT DISTINCT runtime, memory_mb FROM functions
@@ -357,9 +352,7 @@ absl::StatusOr<std::vector<std::pair<common::Runtime, uint32_t>>> FunctionStore:
       if (runtime) kinds.emplace_back(*runtime, query.getColumn(1).getUInt());
     }
     return kinds;
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 absl::StatusOr<FunctionPage> FunctionStore::listFunctions(const std::string& ns, const std::string& prefix,
@@ -377,7 +370,7 @@ absl::StatusOr<FunctionPage> FunctionStore::listFunctions(const std::string& ns,
   if (!pageToken.empty() && !common::isValidName(pageToken)) {
     return absl::InvalidArgumentError("page_token is not one this server issued; start again without it");
   }
-  try {
+  return sqliteCall([&]() -> absl::StatusOr<FunctionPage> {
     auto lease = db_.read();
     // Names hold only [a-z0-9-], all below '~', so [prefix, prefix + "~") is exactly the prefix
     // range, and the (namespace, name) index serves the whole query.
@@ -403,9 +396,7 @@ absl::StatusOr<FunctionPage> FunctionStore::listFunctions(const std::string& ns,
     }
     for (size_t i = 0; i < ids.size(); ++i) loadEnvironment(*lease, ids[i], page.functions[i].config);
     return page;
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 absl::StatusOr<FunctionRecord>
@@ -434,7 +425,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::updateConfig(const std::string& ns
                                                            int64_t expectedRevision, const ConfigMutator& mutate) {
   if (auto status = validateRef(ns, name); !status.ok()) return status;
   common::MutexLock lock(db_.writeMutex());
-  try {
+  return sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::StatusOr<FunctionRecord> {
     return updateFunctionRow(ns, name, expectedRevision, [&](FunctionRecord& record) -> absl::Status {
       FunctionConfig config = record.config;
       if (auto status = mutate(config); !status.ok()) return status;
@@ -449,9 +440,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::updateConfig(const std::string& ns
       record.config = std::move(config);
       return absl::OkStatus();
     });
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 absl::StatusOr<int64_t> FunctionStore::deleteFunction(const std::string& ns, const std::string& name,
@@ -459,8 +448,7 @@ absl::StatusOr<int64_t> FunctionStore::deleteFunction(const std::string& ns, con
   if (auto status = validateRef(ns, name); !status.ok()) return status;
   common::MutexLock lock(db_.writeMutex());
   std::vector<std::string> shas;
-  int64_t id = 0;
-  try {
+  auto id = sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::StatusOr<int64_t> {
     SQLite::Transaction transaction(db_.writer());
     auto row = loadFunction(db_.writer(), ns, name);
     if (!row) return notFound(ns, name);
@@ -472,11 +460,9 @@ absl::StatusOr<int64_t> FunctionStore::deleteFunction(const std::string& ns, con
     remove.bind(1, row->id);
     remove.exec();
     transaction.commit();
-    id = row->id;
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
-  removeIfUnreferenced(shas);
+    return row->id;
+  });
+  if (id.ok()) removeIfUnreferenced(shas);
   return id;
 }
 
@@ -624,7 +610,7 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
 absl::StatusOr<std::vector<CodeVersionRecord>> FunctionStore::listVersions(const std::string& ns,
                                                                            const std::string& name) const {
   if (auto status = validateRef(ns, name); !status.ok()) return status;
-  try {
+  return sqliteCall([&]() -> absl::StatusOr<std::vector<CodeVersionRecord>> {
     auto lease = db_.read();
     auto row = loadFunction(*lease, ns, name);
     if (!row) return notFound(ns, name);
@@ -636,9 +622,7 @@ absl::StatusOr<std::vector<CodeVersionRecord>> FunctionStore::listVersions(const
       versions.back().active = versions.back().version == row->record.activeVersion;
     }
     return versions;
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 absl::StatusOr<FunctionRecord> FunctionStore::setActiveVersion(const std::string& ns, const std::string& name,
@@ -647,7 +631,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::setActiveVersion(const std::string
   if (version < 1)
     return absl::InvalidArgumentError(absl::StrCat("version ", version, " is not valid: versions start at 1"));
   common::MutexLock lock(db_.writeMutex());
-  try {
+  return sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::StatusOr<FunctionRecord> {
     // updateFunctionRow() calls it with the write lock held.
     auto activate = [&](FunctionRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::Status {
       SQLite::Statement query(db_.writer(), R"sql(
@@ -667,9 +651,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::setActiveVersion(const std::string
       return absl::OkStatus();
     };
     return updateFunctionRow(ns, name, expectedRevision, activate);
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 } // namespace surge::store
