@@ -1,6 +1,7 @@
 // AdminService: API keys and the audit trail, answered from the worker pool.
 #include "api/admin_service.h"
 
+#include "api/proto_time.h"
 #include "api/status_mapping.h"
 #include "auth/audit_log.h"
 #include "auth/key_store.h"
@@ -8,17 +9,11 @@
 #include "common/worker_pool.h"
 
 #include <absl/strings/str_cat.h>
-#include <google/protobuf/util/time_util.h>
 
 namespace surge::api {
 namespace {
 
 using auth::Operation;
-using google::protobuf::util::TimeUtil;
-
-google::protobuf::Timestamp toTimestamp(absl::Time time) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
-}
 
 absl::StatusOr<auth::Role> roleFromProto(v1::Role role) {
   switch (role) {
@@ -46,9 +41,9 @@ void toProto(const auth::ApiKey& key, v1::ApiKey& out) {
   out.set_role(roleToProto(key.role));
   for (const auto& f : key.functions) out.add_functions(f);
   for (const auto& ns : key.namespaces) out.add_namespaces(ns);
-  *out.mutable_create_time() = toTimestamp(key.createTime);
-  if (key.lastUsedTime) *out.mutable_last_used_time() = toTimestamp(*key.lastUsedTime);
-  if (key.revokeTime) *out.mutable_revoke_time() = toTimestamp(*key.revokeTime);
+  *out.mutable_create_time() = toProtoTimestamp(key.createTime);
+  if (key.lastUsedTime) *out.mutable_last_used_time() = toProtoTimestamp(*key.lastUsedTime);
+  if (key.revokeTime) *out.mutable_revoke_time() = toProtoTimestamp(*key.revokeTime);
 }
 
 absl::Status checkCovers(const auth::Principal& who, const std::vector<std::string>& namespaces,
@@ -126,15 +121,13 @@ grpc::ServerUnaryReactor* AdminService::ListAuditEvents(grpc::CallbackServerCont
   return runAdmitted(guard_, workers_, context, Operation::kReadAudit,
                      [this, request, response](const auth::Principal&) -> absl::Status {
                        const absl::Time since =
-                           request->has_since_time()
-                               ? absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(request->since_time()))
-                               : absl::InfinitePast();
+                           request->has_since_time() ? fromProtoTimestamp(request->since_time()) : absl::InfinitePast();
                        auto page = audit_.list(since, request->page_size(), request->page_token());
                        if (!page.ok()) return page.status();
                        for (const auto& event : page->events) {
                          v1::AuditEvent& out = *response->add_events();
                          out.set_id(event.id);
-                         *out.mutable_time() = toTimestamp(event.time);
+                         *out.mutable_time() = toProtoTimestamp(event.time);
                          out.set_key_id(event.keyId);
                          out.set_key_name(event.keyName);
                          out.set_action(event.action);

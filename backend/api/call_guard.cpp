@@ -3,6 +3,7 @@
 
 #include "api/status_mapping.h"
 #include "auth/key_store.h"
+#include "common/function_ref.h"
 
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_join.h>
@@ -25,7 +26,7 @@ absl::StatusOr<PrincipalPtr> CallGuard::admit(const grpc::CallbackServerContext&
 
 absl::Status checkFunctionVisible(const auth::Principal& who, const std::string& ns, const std::string& name) {
   if (who.seesNamespace(ns)) return absl::OkStatus();
-  return absl::NotFoundError(absl::StrCat("function '", ns, "/", name, "' not found"));
+  return absl::NotFoundError(absl::StrCat("function '", common::FunctionRef{ns, name}.key(), "' not found"));
 }
 
 absl::Status checkMayCreateIn(const auth::Principal& who, const std::string& ns) {

@@ -1,12 +1,13 @@
-// Conversions between the surge.v1 function messages and the store's records.
+// Conversions between the surge.v1 function messages and the store's records, and the
+// scheduler's instance kinds.
 #include "api/function_mapping.h"
 
+#include "api/proto_time.h"
 #include "common/absl_compat.h"
 #include "common/names.h"
 
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_join.h>
-#include <google/protobuf/util/time_util.h>
 
 #include <array>
 #include <functional>
@@ -14,12 +15,6 @@
 
 namespace surge::api {
 namespace {
-
-using google::protobuf::util::TimeUtil;
-
-google::protobuf::Timestamp toTimestamp(absl::Time time) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
-}
 
 absl::StatusOr<common::Runtime> runtimeFromProto(v1::Runtime runtime) {
   switch (runtime) {
@@ -120,8 +115,8 @@ void toProto(const store::FunctionRecord& record, v1::Function& out) {
   p.set_description(c.description);
   out.set_active_version(record.activeVersion);
   out.set_revision(record.revision);
-  *out.mutable_create_time() = toTimestamp(record.createTime);
-  *out.mutable_update_time() = toTimestamp(record.updateTime);
+  *out.mutable_create_time() = toProtoTimestamp(record.createTime);
+  *out.mutable_update_time() = toProtoTimestamp(record.updateTime);
 }
 
 void toProto(const store::CodeVersionRecord& record, v1::CodeVersion& out) {
@@ -130,8 +125,16 @@ void toProto(const store::CodeVersionRecord& record, v1::CodeVersion& out) {
   out.set_size_bytes(record.sizeBytes);
   out.set_unpacked_bytes(record.unpackedBytes);
   out.set_file_count(record.fileCount);
-  *out.mutable_upload_time() = toTimestamp(record.uploadTime);
+  *out.mutable_upload_time() = toProtoTimestamp(record.uploadTime);
   out.set_active(record.active);
+}
+
+v1::InstanceKind toProto(scheduler::InstanceKind kind) {
+  switch (kind) {
+  case scheduler::InstanceKind::kReserved: return v1::RESERVED;
+  case scheduler::InstanceKind::kOnDemand: return v1::ON_DEMAND;
+  }
+  return v1::INSTANCE_KIND_UNSPECIFIED;
 }
 
 absl::Status applyFieldMask(const google::protobuf::FieldMask& mask, const v1::FunctionConfig& source,

@@ -1,9 +1,12 @@
-// Conversions between the surge.v1 function messages and the store's records.
+// Conversions between the surge.v1 function messages and the store's records, and the
+// scheduler's instance kinds.
 #pragma once
 
+#include "scheduler/scheduler_types.h"
 #include "store/function_config.h"
 #include "store/function_store.h"
 #include "surge/v1/function.pb.h"
+#include "surge/v1/invoke.pb.h"
 
 #include <absl/status/statusor.h>
 
@@ -19,6 +22,7 @@ absl::StatusOr<store::FunctionConfig> fromProto(const v1::FunctionConfig& config
 
 void toProto(const store::FunctionRecord& record, v1::Function& out);
 void toProto(const store::CodeVersionRecord& record, v1::CodeVersion& out);
+v1::InstanceKind toProto(scheduler::InstanceKind kind);
 
 // Copies the fields named in `mask` from `source` into `target`. Paths are FunctionConfig
 // field names, optionally prefixed "config.". INVALID_ARGUMENT for an empty mask, an unknown

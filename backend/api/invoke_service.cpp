@@ -16,10 +16,6 @@
 namespace surge::api {
 namespace {
 
-v1::InstanceKind toProto(scheduler::InstanceKind kind) {
-  return kind == scheduler::InstanceKind::kReserved ? v1::RESERVED : v1::ON_DEMAND;
-}
-
 // The gRPC deadline (system clock) as a point on the scheduler's steady clock.
 scheduler::SteadyTime steadyDeadline(std::chrono::system_clock::time_point deadline) {
   if (deadline == std::chrono::system_clock::time_point::max()) return scheduler::SteadyTime::max();

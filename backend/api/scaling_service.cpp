@@ -2,6 +2,7 @@
 #include "api/scaling_service.h"
 
 #include "api/function_mapping.h"
+#include "api/proto_time.h"
 #include "api/status_mapping.h"
 #include "api/unimplemented_services.h"
 #include "common/function_ref.h"
@@ -11,7 +12,6 @@
 #include "store/function_store.h"
 
 #include <absl/strings/str_cat.h>
-#include <google/protobuf/util/time_util.h>
 
 namespace surge::api {
 namespace {
@@ -35,12 +35,11 @@ void toProto(const scheduler::FunctionStatus& status, v1::ScalingStatus& out) {
   for (const scheduler::InstanceStatus& instance : status.instances) {
     v1::InstanceStatus& proto = *out.add_instances();
     proto.set_id(std::to_string(instance.id));
-    proto.set_kind(instance.kind == scheduler::InstanceKind::kReserved ? v1::RESERVED : v1::ON_DEMAND);
+    proto.set_kind(api::toProto(instance.kind)); // qualified: the toProto overloads above hide it
     proto.set_state(toProto(instance.state));
     proto.set_version(instance.version);
     proto.set_in_flight(instance.inFlight);
-    *proto.mutable_start_time() =
-        google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(instance.startTime));
+    *proto.mutable_start_time() = toProtoTimestamp(instance.startTime);
   }
 }
 

@@ -4,6 +4,7 @@
 #include "auth/principal.h"
 #include "common/clock.h"
 #include "store/database.h"
+#include "store/sqlite_call.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <absl/strings/numbers.h>
@@ -15,7 +16,7 @@ namespace surge::auth {
 absl::Status AuditLog::record(const Principal& who, const std::string& action, const std::string& target,
                               const std::string& detail) {
   common::MutexLock lock(db_.writeMutex());
-  try {
+  auto recorded = store::sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::Status {
     SQLite::Statement insert(db_.writer(), R"sql(
       INSERT INTO audit_events (time_us, key_id, key_name, action, target, detail) VALUES (?, ?, ?, ?, ?, ?))sql");
     insert.bind(1, absl::ToUnixMicros(clock_.now()));
@@ -26,10 +27,11 @@ absl::Status AuditLog::record(const Principal& who, const std::string& action, c
     insert.bind(6, detail);
     insert.exec();
     return absl::OkStatus();
-  } catch (const SQLite::Exception& e) {
-    spdlog::error("audit: cannot record {} {} by {}: {}", action, target, who.keyName, e.what());
-    return store::sqliteError(e);
+  });
+  if (!recorded.ok()) {
+    spdlog::error("audit: cannot record {} {} by {}: {}", action, target, who.keyName, recorded.ToString());
   }
+  return recorded;
 }
 
 absl::StatusOr<AuditPage> AuditLog::list(absl::Time since, int pageSize, const std::string& pageToken) const {
@@ -41,7 +43,7 @@ absl::StatusOr<AuditPage> AuditLog::list(absl::Time since, int pageSize, const s
   if (!pageToken.empty() && !absl::SimpleAtoi(pageToken, &after)) {
     return absl::InvalidArgumentError("page_token is not one this server issued; start again without it");
   }
-  try {
+  return store::sqliteCall([&]() -> absl::StatusOr<AuditPage> {
     auto lease = db_.read();
     SQLite::Statement query(*lease, R"sql(
       SELECT id, time_us, key_id, key_name, action, target, detail FROM audit_events
@@ -66,9 +68,7 @@ absl::StatusOr<AuditPage> AuditLog::list(absl::Time since, int pageSize, const s
       page.nextPageToken = absl::StrCat(page.events.back().id);
     }
     return page;
-  } catch (const SQLite::Exception& e) {
-    return store::sqliteError(e);
-  }
+  });
 }
 
 } // namespace surge::auth

@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/names.h"
 #include "store/database.h"
+#include "store/sqlite_call.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <absl/strings/str_cat.h>
@@ -129,7 +130,7 @@ absl::StatusOr<std::unique_ptr<KeyStore>> KeyStore::open(store::Database& db, co
 }
 
 absl::Status KeyStore::load() {
-  try {
+  return store::sqliteCall([&]() -> absl::Status {
     auto lease = db_.read();
     SQLite::Statement query(*lease, absl::StrCat(kSelectKey, "ORDER BY created_us"));
     common::MutexLock lock(mu_);
@@ -147,9 +148,7 @@ absl::Status KeyStore::load() {
       active_[key.id] = std::move(cached);
     }
     return absl::OkStatus();
-  } catch (const SQLite::Exception& e) {
-    return store::sqliteError(e);
-  }
+  });
 }
 
 bool KeyStore::hasAnyKey() const {
@@ -199,7 +198,7 @@ absl::StatusOr<KeyStore::ReplacedKey> KeyStore::insertKey(const std::string& nam
   cached->principal = principalOf(key);
 
   common::MutexLock writeLock(db_.writeMutex());
-  try {
+  auto written = store::sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::Status {
     SQLite::Transaction transaction(db_.writer());
     SQLite::Statement taken(db_.writer(), "SELECT id FROM api_keys WHERE name = ? AND revoked_us IS NULL");
     taken.bind(1, name);
@@ -229,9 +228,9 @@ absl::StatusOr<KeyStore::ReplacedKey> KeyStore::insertKey(const std::string& nam
       if (auto status = beforeCommit(created.token); !status.ok()) return status; // rolls back
     }
     transaction.commit();
-  } catch (const SQLite::Exception& e) {
-    return store::sqliteError(e);
-  }
+    return absl::OkStatus();
+  });
+  if (!written.ok()) return written;
   common::MutexLock lock(mu_);
   anyKey_ = true;
   if (result.revokedId) active_.erase(*result.revokedId);
@@ -241,14 +240,14 @@ absl::StatusOr<KeyStore::ReplacedKey> KeyStore::insertKey(const std::string& nam
 
 absl::StatusOr<std::vector<ApiKey>> KeyStore::list(bool includeRevoked) const {
   std::vector<ApiKey> keys;
-  try {
+  auto listed = store::sqliteCall([&]() -> absl::Status {
     auto lease = db_.read();
     SQLite::Statement query(
         *lease, absl::StrCat(kSelectKey, includeRevoked ? "" : "WHERE revoked_us IS NULL ", "ORDER BY created_us, id"));
     while (query.executeStep()) keys.push_back(readKey(query));
-  } catch (const SQLite::Exception& e) {
-    return store::sqliteError(e);
-  }
+    return absl::OkStatus();
+  });
+  if (!listed.ok()) return listed;
   // The cache knows uses that are not persisted yet.
   common::MutexLock lock(mu_);
   for (ApiKey& key : keys) {
@@ -263,7 +262,7 @@ absl::StatusOr<std::vector<ApiKey>> KeyStore::list(bool includeRevoked) const {
 absl::StatusOr<ApiKey> KeyStore::revoke(const std::string& nameOrId) {
   common::MutexLock writeLock(db_.writeMutex());
   ApiKey key;
-  try {
+  auto revoked = store::sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::Status {
     SQLite::Transaction transaction(db_.writer());
     SQLite::Statement find(db_.writer(), absl::StrCat(kSelectKey, "WHERE (name = ? OR id = ?) AND revoked_us IS NULL"));
     find.bind(1, nameOrId);
@@ -287,9 +286,9 @@ absl::StatusOr<ApiKey> KeyStore::revoke(const std::string& nameOrId) {
     revoke.bind(2, key.id);
     revoke.exec();
     transaction.commit();
-  } catch (const SQLite::Exception& e) {
-    return store::sqliteError(e);
-  }
+    return absl::OkStatus();
+  });
+  if (!revoked.ok()) return revoked;
   common::MutexLock lock(mu_);
   active_.erase(key.id);
   return key;

@@ -13,6 +13,7 @@
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 
+#include "api/proto_time.h"
 #include "cli/command_support.h"
 #include "cli/context.h"
 #include "cli/output.h"
@@ -59,12 +60,7 @@ int runAudit(Context& context, const AuditState& state) {
     auto since = parseSince(state.since, absl::Now());
     if (!since.ok()) return context.usageError(since.status());
     // A time before 1970 asks for everything there is; leaving since_time unset says so.
-    if (*since > absl::UnixEpoch()) {
-      const int64_t seconds = absl::ToUnixSeconds(*since);
-      request.mutable_since_time()->set_seconds(seconds);
-      request.mutable_since_time()->set_nanos(
-          static_cast<int32_t>(absl::ToInt64Nanoseconds(*since - absl::FromUnixSeconds(seconds))));
-    }
+    if (*since > absl::UnixEpoch()) *request.mutable_since_time() = api::toProtoTimestamp(*since);
   }
   auto stub = v1::AdminService::NewStub(context.channel());
   v1::ListAuditEventsResponse all;

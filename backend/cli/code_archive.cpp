@@ -19,6 +19,7 @@
 #include <absl/strings/str_cat.h>
 
 #include "common/sha256.h"
+#include "common/unique_fd.h"
 
 namespace surge::cli {
 namespace {
@@ -56,22 +57,19 @@ absl::Status zipError(const std::string& what, zip_error_t* error) {
 absl::Status zipError(const std::string& what, zip_t* archive) { return zipError(what, zip_get_error(archive)); }
 
 absl::StatusOr<std::string> readFile(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errnoError(errno, "open", path);
+  const common::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errnoError(errno, "open", path);
   std::string data;
   char buffer[64 * 1024];
   for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
-      int error = errno;
-      ::close(fd);
-      return errnoError(error, "read", path);
+      return errnoError(errno, "read", path);
     }
     data.append(buffer, static_cast<size_t>(n));
   }
-  ::close(fd);
   return data;
 }
 

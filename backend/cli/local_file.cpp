@@ -12,6 +12,7 @@
 #include <absl/strings/str_cat.h>
 
 #include "common/absl_compat.h"
+#include "common/unique_fd.h"
 
 namespace surge::cli {
 namespace {
@@ -26,34 +27,29 @@ absl::Status readError(int error, std::string_view what, const std::filesystem::
 } // namespace
 
 absl::StatusOr<std::string> readSmallFile(const std::filesystem::path& path, std::string_view what, size_t maxBytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return readError(errno, what, path);
+  const common::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return readError(errno, what, path);
   struct stat info {};
-  if (::fstat(fd, &info) == 0 && S_ISDIR(info.st_mode)) {
-    ::close(fd);
+  if (::fstat(fd.get(), &info) == 0 && S_ISDIR(info.st_mode)) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot read ", toAbsl(what), " '", path.string(), "': it is a directory; give a file"));
   }
   std::string data;
   char buffer[16 * 1024];
   for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
-      const int error = errno;
-      ::close(fd);
-      return readError(error, what, path);
+      return readError(errno, what, path);
     }
     data.append(buffer, static_cast<size_t>(n));
     if (data.size() > maxBytes) {
-      ::close(fd);
       return absl::InvalidArgumentError(absl::StrCat("cannot read ", toAbsl(what), " '", path.string(),
                                                      "': it is larger than ", maxBytes,
                                                      " bytes, too large to be one; is it the right file?"));
     }
   }
-  ::close(fd);
   return data;
 }
 

@@ -1,13 +1,16 @@
 // Tables, key-value blocks, JSON and value formatting for surgectl's output.
 #include "cli/output.h"
 
-#include <algorithm>
-#include <cstdlib>
+#include "api/proto_time.h"
+#include "common/function_ref.h"
 
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_format.h>
 #include <absl/time/time.h>
 #include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cstdlib>
 
 namespace surge::cli {
 
@@ -93,14 +96,11 @@ std::string formatBytes(int64_t bytes) {
 
 std::string formatTimestamp(const google::protobuf::Timestamp& timestamp) {
   if (timestamp.seconds() == 0 && timestamp.nanos() == 0) return "-";
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(timestamp.seconds()), absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", api::fromProtoTimestamp(timestamp), absl::UTCTimeZone());
 }
 
 std::string qualifiedName(std::string_view ns, std::string_view name) {
-  std::string qualified(ns);
-  qualified += '/';
-  qualified += name;
-  return qualified;
+  return common::FunctionRef{std::string(ns), std::string(name)}.key();
 }
 
 } // namespace surge::cli

@@ -3,6 +3,7 @@
 
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_format.h>
+#include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
 
@@ -30,6 +31,10 @@ absl::Status removeTree(const fs::path& path) {
   fs::remove_all(path, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot remove ", path.string(), ": ", ec.message()));
   return absl::OkStatus();
+}
+
+void removeTreeOrWarn(const fs::path& path) {
+  if (auto status = removeTree(path); !status.ok()) spdlog::warn("{}", status.ToString());
 }
 
 absl::Status clearDirectory(const fs::path& dir) {

@@ -11,6 +11,9 @@ namespace surge::common {
 // code). Missing is fine. Returns what stopped the removal, if anything.
 absl::Status removeTree(const std::filesystem::path& path);
 
+// removeTree() for clean-ups that a later sweep repeats: a failure is logged as a warning.
+void removeTreeOrWarn(const std::filesystem::path& path);
+
 // Removes everything inside `dir`, keeping `dir` itself. Missing is fine.
 absl::Status clearDirectory(const std::filesystem::path& dir);
 

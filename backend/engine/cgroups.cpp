@@ -2,6 +2,7 @@
 #include "engine/cgroups.h"
 
 #include "common/absl_compat.h"
+#include "common/unique_fd.h"
 
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
@@ -57,13 +58,12 @@ std::span<const ControllerProbe> probesFor(CgroupVersion version) {
 }
 
 absl::Status writeFile(const fs::path& path, std::string_view value) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) {
+  const common::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     return absl::InternalError(absl::StrCat("cannot open ", path.string(), ": ", std::strerror(errno)));
   }
-  const ssize_t written = ::write(fd, value.data(), value.size());
+  const ssize_t written = ::write(fd.get(), value.data(), value.size());
   const int error = errno;
-  ::close(fd);
   if (written != static_cast<ssize_t>(value.size())) {
     return absl::InternalError(absl::StrCat("cannot write '", common::toAbsl(value), "' to ", path.string(), ": ",
                                             written < 0 ? std::strerror(error) : "short write"));
@@ -119,10 +119,9 @@ bool processInCgroup(pid_t pid, const std::string& relPath) {
 // recycled between reading cgroup.procs and the kill is never signalled: the membership is
 // checked on the process the pidfd refers to.
 void killMember(pid_t pid, const std::string& relPath) {
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) return; // already gone
-  if (processInCgroup(pid, relPath)) ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
-  ::close(pidfd);
+  const common::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) return; // already gone
+  if (processInCgroup(pid, relPath)) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
 }
 
 // Directories of the cgroup at `dir` and all below it, deepest first (rmdir order).

@@ -6,6 +6,7 @@
 #include "common/files.h"
 #include "common/mutex.h"
 #include "engine/frame_codec.h"
+#include "engine/sandbox_constants.h"
 #include "engine/sandbox_launcher.h"
 
 #include <absl/strings/str_cat.h>
@@ -35,8 +36,8 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr size_t kStderrTailBytes = 4096;
 constexpr auto kDrainGrace = std::chrono::seconds(10);
 // Where the runtime shims, and the compiled Python shim, are bound in every sandbox.
-constexpr const char* kShimDir = "/runtime";
-constexpr const char* kCompiledShimDir = "/runtime-compiled";
+using sandbox::kCompiledShimDir;
+using sandbox::kShimDir;
 // A start that took a pre-started sandbox has its replacement launched when it has answered its
 // first request, or this long after READY if no request comes sooner.
 constexpr auto kRefillDelay = std::chrono::milliseconds(20);
@@ -56,11 +57,11 @@ absl::StatusOr<std::vector<std::string>> runtimeCommand(common::Runtime runtime)
   switch (runtime) {
   case common::Runtime::kPython3:
     // Debian's interpreter, never a shim on PATH; -S skips site-packages: faster, and nothing of the host.
-    return std::vector<std::string>{"/usr/bin/python3", "-S", "/runtime/python/surge_runtime.py"};
-  case common::Runtime::kNodejs: return std::vector<std::string>{"/usr/bin/node", "/runtime/nodejs/surge_runtime.js"};
+    return std::vector<std::string>{sandbox::kPython, "-S", sandbox::kPythonShim};
+  case common::Runtime::kNodejs: return std::vector<std::string>{sandbox::kNode, sandbox::kNodeShim};
   case common::Runtime::kCustom:
     // The function's own executable speaks the runtime protocol on fd 3.
-    return std::vector<std::string>{"/code/bootstrap"};
+    return std::vector<std::string>{sandbox::kCustomBootstrap};
   }
   return absl::InvalidArgumentError("unknown runtime");
 }
@@ -173,9 +174,9 @@ struct SandboxEngine::Impl {
       fs::permissions(folder, fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add, ec);
     }
     // Compiled under the name the shim has inside the sandbox, so its tracebacks read the same.
-    const std::string insideName = (fs::path(kShimDir) / "python" / "surge_runtime.py").string();
+    const std::string insideName = sandbox::kPythonShim;
     std::vector<std::string> args = {
-        "/usr/bin/python3",
+        sandbox::kPython, // the sandboxes' interpreter is the host's
         "-I",
         "-S",
         "-c",
@@ -205,9 +206,7 @@ struct SandboxEngine::Impl {
   // The argv of `runtime` inside the sandbox: the compiled Python shim when there is one.
   absl::StatusOr<std::vector<std::string>> commandFor(common::Runtime runtime) const {
     if (runtime == common::Runtime::kPython3 && !compiledShimDir.empty()) {
-      return std::vector<std::string>{
-          "/usr/bin/python3", "-S",
-          (std::filesystem::path(kCompiledShimDir) / "python" / "surge_runtime.pyc").string()};
+      return std::vector<std::string>{sandbox::kPython, "-S", sandbox::kCompiledPythonShim};
     }
     return runtimeCommand(runtime);
   }
@@ -570,7 +569,7 @@ struct SandboxEngine::Impl {
     line("memory_mb", std::to_string(spec.memoryMb));
     line("timeout_ms", std::to_string(absl::ToInt64Milliseconds(spec.timeout)));
     line("concurrency", std::to_string(spec.concurrency));
-    line("code_dir", "/code");
+    line("code_dir", sandbox::kCodeDir);
     for (const auto& [key, value] : spec.environment) line("env." + key, value);
     send(instance, init);
     // Loading the handler plus the initializer may take the initializer's timeout, plus a margin
@@ -988,7 +987,7 @@ struct SandboxEngine::Impl {
   static void removeSandboxDir(const std::filesystem::path& dir) {
     if (dir.empty()) return;
     // Only links and folders of ours: the code itself stays.
-    if (auto status = common::removeTree(dir); !status.ok()) spdlog::warn("{}", status.ToString());
+    common::removeTreeOrWarn(dir);
   }
 
   SandboxEngineOptions options;

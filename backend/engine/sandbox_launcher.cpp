@@ -3,8 +3,10 @@
 #include "engine/sandbox_launcher.h"
 
 #include "common/mutex.h"
+#include "common/unique_fd.h"
 #include "engine/cgroups.h"
 #include "engine/child_signals.h"
+#include "engine/sandbox_constants.h"
 #include "engine/seccomp_filter.h"
 
 #include <absl/base/thread_annotations.h>
@@ -35,25 +37,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr uid_t kMinSandboxId = 10000;
-constexpr uid_t kOverflowId = 65534; // "nobody": shared with unrelated daemons
+using namespace sandbox; // its descriptor numbers and paths are this file's vocabulary
+
 constexpr uint32_t kMinMemoryMb = 16;
 constexpr uint32_t kMaxTmpMb = 512;
 // bubblewrap's outer process and its init in the pid namespace, plus the program.
 constexpr uint32_t kMinPids = 3;
 constexpr size_t kMaxNameLength = 64;
 
-// Descriptor numbers in the child, as bubblewrap is told them. 0-2 are stdio, 3 the protocol.
-constexpr int kProtocolFd = 3;
-constexpr int kSeccompFd = 4;
-constexpr int kPasswdFd = 5;
-constexpr int kGroupFd = 6;
-constexpr int kHostsFd = 7;
-constexpr int kNsswitchFd = 8;
-constexpr int kResolvFd = 9;       // network sandboxes only
-constexpr int kChildFdCount = 10;  // 0..9 are placed in the child
-constexpr int kErrorReportFd = 10; // close-on-exec: EOF tells the parent that exec succeeded
-constexpr int kFirstFreeFd = 11;
+// The child's own descriptors, above the sandbox's.
+constexpr int kErrorReportFd = kFdCount; // close-on-exec: EOF tells the parent that exec succeeded
+constexpr int kFirstFreeFd = kErrorReportFd + 1;
 
 // Where the child failed before exec; reported through the error pipe.
 enum class ChildStep : int32_t { kSignals, kCgroup, kNetwork, kDescriptors, kCredentials, kPrctl, kExec };
@@ -75,35 +69,10 @@ const char* describe(ChildStep step) {
   return "starting";
 }
 
-// Closes a descriptor when it goes out of scope.
-class Fd {
-public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = other.release();
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
-private:
-  int fd_ = -1;
-};
-
-absl::StatusOr<std::array<Fd, 2>> makePipe() {
+absl::StatusOr<std::array<common::UniqueFd, 2>> makePipe() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
-  return std::array<Fd, 2>{Fd(fds[0]), Fd(fds[1])};
+  return std::array<common::UniqueFd, 2>{common::UniqueFd(fds[0]), common::UniqueFd(fds[1])};
 }
 
 bool hasNul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
@@ -134,9 +103,9 @@ absl::Status validate(const SandboxSpec& spec) {
         absl::StrCat("sandbox name '", spec.name, "' must be 1-", kMaxNameLength, " characters of [a-z0-9-]"));
   }
   for (const auto& [what, id] : {std::pair<const char*, uint32_t>{"uid", spec.uid}, {"gid", spec.gid}}) {
-    if (id < kMinSandboxId || id == kOverflowId) {
-      return absl::InvalidArgumentError(absl::StrCat("sandbox ", what, " ", id, " must be at least ", kMinSandboxId,
-                                                     " and not ", kOverflowId, " (nobody)"));
+    if (id < kMinId || id == kOverflowId) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sandbox ", what, " ", id, " must be at least ", kMinId, " and not ", kOverflowId, " (nobody)"));
     }
   }
   std::error_code ec;
@@ -144,7 +113,7 @@ absl::Status validate(const SandboxSpec& spec) {
     return absl::InvalidArgumentError(
         absl::StrCat("code directory '", spec.codeDir.string(), "' must be an absolute path to a directory"));
   }
-  static const fs::path kReserved[] = {"/usr", "/etc", "/code", "/tmp", "/proc", "/dev"};
+  static const fs::path kReserved[] = {"/usr", "/etc", kCodeDir, "/tmp", "/proc", "/dev"};
   for (const auto& [host, inside] : spec.readOnlyBinds) {
     if (!host.is_absolute() || !fs::exists(host, ec)) {
       return absl::InvalidArgumentError(
@@ -226,7 +195,7 @@ std::vector<std::string> hostLayoutArgs() {
 // Everything the forked child needs, prepared before fork(): after it, in a multi-threaded
 // process, only async-signal-safe calls are allowed (no allocation).
 struct ChildPlan {
-  std::array<int, kChildFdCount> sources{}; // host fd to place at index, or -1 to leave closed
+  std::array<int, kFdCount> sources{}; // host fd to place at index, or -1 to leave closed
   int errorFd = -1;
   std::vector<const char*> joinFiles; // the child is single-threaded: it moves itself
   int netnsFd = -1;                   // join this network namespace (bwrap then makes none)
@@ -261,15 +230,15 @@ struct ChildPlan {
 
   // Descriptors: copy every source above the target range first, so that placing one cannot
   // overwrite another that happens to sit at a target number; then close everything else.
-  std::array<int, kChildFdCount> moved{};
-  for (int target = 0; target < kChildFdCount; ++target) {
+  std::array<int, kFdCount> moved{};
+  for (int target = 0; target < kFdCount; ++target) {
     moved[target] = plan.sources[target] < 0 ? -1 : ::fcntl(plan.sources[target], F_DUPFD_CLOEXEC, kFirstFreeFd);
     if (plan.sources[target] >= 0 && moved[target] < 0) childFail(errorFd, ChildStep::kDescriptors);
   }
   const int movedError = ::fcntl(errorFd, F_DUPFD_CLOEXEC, kFirstFreeFd);
   if (movedError < 0) childFail(errorFd, ChildStep::kDescriptors);
   errorFd = movedError;
-  for (int target = 0; target < kChildFdCount; ++target) {
+  for (int target = 0; target < kFdCount; ++target) {
     if (moved[target] < 0) {
       ::close(target); // e.g. no protocol descriptor: fd 3 stays closed
       continue;
@@ -399,12 +368,12 @@ std::vector<std::string> BwrapSandboxLauncher::bwrapArgs(const SandboxSpec& spec
   // bounded tmpfs and make the rest read-only.
   args.insert(args.end(), {"--size", tmpSize, "--tmpfs", "/dev/shm", "--remount-ro", "/dev"});
   args.insert(args.end(), {"--size", tmpSize, "--tmpfs", "/tmp"});
-  args.insert(args.end(), {"--ro-bind", spec.codeDir.string(), "/code"});
+  args.insert(args.end(), {"--ro-bind", spec.codeDir.string(), kCodeDir});
   for (const auto& [host, inside] : spec.readOnlyBinds) {
     args.insert(args.end(), {"--ro-bind", host.string(), inside.string()});
   }
   // Last mount step: bwrap's root is a tmpfs owned by the sandbox user, writable unless this.
-  args.insert(args.end(), {"--remount-ro", "/", "--chdir", "/code", "--seccomp", std::to_string(kSeccompFd), "--"});
+  args.insert(args.end(), {"--remount-ro", "/", "--chdir", kCodeDir, "--seccomp", std::to_string(kSeccompFd), "--"});
   args.insert(args.end(), spec.argv.begin(), spec.argv.end());
   return args;
 }
@@ -435,11 +404,11 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launchWith(const SandboxSpe
   const std::string nsswitch =
       spec.network ? "passwd: files\ngroup: files\nhosts: files dns\n" : "passwd: files\ngroup: files\nhosts: files\n";
   const std::string resolv = "nameserver 10.0.2.3\n"; // slirp4netns's forwarder
-  std::array<Fd, kChildFdCount> sources;
+  std::array<common::UniqueFd, kFdCount> sources;
   {
     auto seccomp = filter_.toMemfd();
     if (!seccomp.ok()) return seccomp.status();
-    sources[kSeccompFd] = Fd(*seccomp);
+    sources[kSeccompFd].reset(*seccomp);
     for (const auto& [index, name, text] :
          {std::tuple<int, const char*, const std::string*>{kPasswdFd, "surge-passwd", &passwd},
           {kGroupFd, "surge-group", &group},
@@ -449,10 +418,10 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launchWith(const SandboxSpe
       if (text == nullptr) continue;
       auto fd = sealedMemfd(name, text->data(), text->size());
       if (!fd.ok()) return fd.status();
-      sources[index] = Fd(*fd);
+      sources[index].reset(*fd);
     }
-    sources[0] = Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (sources[0].get() < 0) return absl::InternalError(absl::StrCat("open /dev/null: ", std::strerror(errno)));
+    sources[0].reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!sources[0].valid()) return absl::InternalError(absl::StrCat("open /dev/null: ", std::strerror(errno)));
   }
   auto outPipe = makePipe();
   auto errPipe = makePipe();
@@ -475,7 +444,7 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launchWith(const SandboxSpe
       request.uid = spec.uid;
       request.gid = spec.gid;
       for (const auto& file : joinFiles) request.joinFiles.push_back(file.string());
-      for (int i = 0; i < kChildFdCount; ++i) {
+      for (int i = 0; i < kFdCount; ++i) {
         const int fd = i == kProtocolFd ? spec.protocolFd : sources[i].get();
         if (fd >= 0) request.fds.emplace_back(fd, i);
       }
@@ -512,7 +481,7 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launchWith(const SandboxSpe
     }
   }
   ChildPlan plan;
-  for (int i = 0; i < kChildFdCount; ++i) plan.sources[i] = sources[i].get();
+  for (int i = 0; i < kFdCount; ++i) plan.sources[i] = sources[i].get();
   plan.sources[kProtocolFd] = spec.protocolFd;
   plan.errorFd = (*reportPipe)[1].get();
   for (const auto& file : joinFiles) plan.joinFiles.push_back(file.c_str());

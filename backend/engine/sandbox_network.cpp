@@ -2,6 +2,7 @@
 // sockets pass through cgroup BPF programs that refuse the host and other forbidden places.
 #include "engine/sandbox_network.h"
 
+#include "common/unique_fd.h"
 #include "engine/child_signals.h"
 
 #include <absl/strings/numbers.h>
@@ -171,18 +172,6 @@ void removeCgroup(const fs::path& dir) {
   }
 }
 
-// Closes a descriptor when it goes out of scope.
-struct OwnedFd {
-  int fd = -1;
-  explicit OwnedFd(int value = -1) : fd(value) {}
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  ~OwnedFd() {
-    if (fd >= 0) ::close(fd);
-  }
-  int release() { return std::exchange(fd, -1); }
-};
-
 } // namespace
 
 absl::StatusOr<Ipv4Net> parseIpv4Net(const std::string& text) {
@@ -245,8 +234,6 @@ SandboxNetwork::~SandboxNetwork() {
   removeCgroup(cgroupDir_);
   std::error_code ec;
   if (!resolvConf_.empty()) fs::remove(resolvConf_, ec);
-  common::MutexLock lock(mu_);
-  for (int fd : programFds_) ::close(fd);
 }
 
 std::vector<Ipv4Net> SandboxNetwork::refused() const {
@@ -262,52 +249,50 @@ absl::Status SandboxNetwork::attachPrograms(std::vector<uint32_t> hostAddresses)
   for (uint32_t address : hostAddresses) refused.push_back({address, maskOf(32)});
   refused.insert(refused.end(), options_.deny.begin(), options_.deny.end());
 
-  const int cgroup = ::open(cgroupDir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (cgroup < 0) return absl::InternalError(absl::StrCat("open ", cgroupDir_.string(), ": ", std::strerror(errno)));
-  OwnedFd cgroupFd(cgroup);
-  std::vector<int> attached;
+  const common::UniqueFd cgroupFd(::open(cgroupDir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!cgroupFd.valid()) {
+    return absl::InternalError(absl::StrCat("open ", cgroupDir_.string(), ": ", std::strerror(errno)));
+  }
+  const int cgroup = cgroupFd.get();
+  std::vector<common::UniqueFd> attached;
   const std::pair<bpf_attach_type, std::vector<bpf_insn>> hooks[] = {
       {BPF_CGROUP_INET4_CONNECT, ipv4Filter(refused, options_.dnsUpstream)},
       {BPF_CGROUP_UDP4_SENDMSG, ipv4Filter(refused, options_.dnsUpstream)},
       {BPF_CGROUP_INET6_CONNECT, refuseAll()},
       {BPF_CGROUP_UDP6_SENDMSG, refuseAll()}};
-  for (const auto& [type, program] : hooks) {
-    auto fd = loadProgram(program, type);
-    bpf_attr attr{};
-    if (fd.ok()) {
-      attr.target_fd = static_cast<uint32_t>(cgroup);
-      attr.attach_bpf_fd = static_cast<uint32_t>(*fd);
-      attr.attach_type = type;
-      attr.attach_flags = BPF_F_ALLOW_MULTI;
+  // Detaches `programs`, attached in the order of `hooks`; they close with their owner.
+  auto detachAll = [&](const std::vector<common::UniqueFd>& programs) {
+    for (size_t i = 0; i < programs.size(); ++i) {
+      bpf_attr detach{};
+      detach.target_fd = static_cast<uint32_t>(cgroup);
+      detach.attach_bpf_fd = static_cast<uint32_t>(programs[i].get());
+      detach.attach_type = hooks[i % std::size(hooks)].first;
+      bpf(BPF_PROG_DETACH, detach);
     }
-    if (!fd.ok() || bpf(BPF_PROG_ATTACH, attr) != 0) {
-      const absl::Status failed =
-          fd.ok() ? absl::FailedPreconditionError(absl::StrCat("cannot attach the network filter to ",
-                                                               cgroupDir_.string(), ": ", std::strerror(errno)))
-                  : fd.status();
-      if (fd.ok()) ::close(*fd);
-      for (size_t i = 0; i < attached.size(); ++i) {
-        bpf_attr detach{};
-        detach.target_fd = static_cast<uint32_t>(cgroup);
-        detach.attach_bpf_fd = static_cast<uint32_t>(attached[i]);
-        detach.attach_type = hooks[i].first;
-        bpf(BPF_PROG_DETACH, detach);
-        ::close(attached[i]);
-      }
+  };
+  for (const auto& [type, program] : hooks) {
+    auto loaded = loadProgram(program, type);
+    if (!loaded.ok()) {
+      detachAll(attached);
+      return loaded.status();
+    }
+    common::UniqueFd fd(*loaded);
+    bpf_attr attr{};
+    attr.target_fd = static_cast<uint32_t>(cgroup);
+    attr.attach_bpf_fd = static_cast<uint32_t>(fd.get());
+    attr.attach_type = type;
+    attr.attach_flags = BPF_F_ALLOW_MULTI;
+    if (bpf(BPF_PROG_ATTACH, attr) != 0) {
+      const absl::Status failed = absl::FailedPreconditionError(
+          absl::StrCat("cannot attach the network filter to ", cgroupDir_.string(), ": ", std::strerror(errno)));
+      detachAll(attached);
       return failed;
     }
-    attached.push_back(*fd);
+    attached.push_back(std::move(fd));
   }
   // The new programs run beside the old ones (all must allow) until the old ones go: no
   // moment without a filter.
-  for (size_t i = 0; i < programFds_.size(); ++i) {
-    bpf_attr detach{};
-    detach.target_fd = static_cast<uint32_t>(cgroup);
-    detach.attach_bpf_fd = static_cast<uint32_t>(programFds_[i]);
-    detach.attach_type = hooks[i % std::size(hooks)].first;
-    bpf(BPF_PROG_DETACH, detach);
-    ::close(programFds_[i]);
-  }
+  detachAll(programFds_);
   programFds_ = std::move(attached);
   refused_ = std::move(refused);
   hostAddresses_ = std::move(hostAddresses);
@@ -325,27 +310,28 @@ absl::StatusOr<NetworkAttachment> SandboxNetwork::attach() {
   }
 
   // A new network namespace, made on this thread and left at once: only the fd keeps it.
-  OwnedFd own(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-  if (own.fd < 0) return absl::InternalError(absl::StrCat("open own network namespace: ", std::strerror(errno)));
+  common::UniqueFd own(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!own.valid()) return absl::InternalError(absl::StrCat("open own network namespace: ", std::strerror(errno)));
   if (::unshare(CLONE_NEWNET) != 0) {
     return absl::InternalError(absl::StrCat("cannot make a network namespace: ", std::strerror(errno)));
   }
-  OwnedFd netns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  common::UniqueFd netns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   const int openError = errno;
   // This thread must be back on the host's network before anything else: a broken invariant.
-  if (::setns(own.fd, CLONE_NEWNET) != 0) {
+  if (::setns(own.get(), CLONE_NEWNET) != 0) {
     spdlog::critical("cannot return to the host's network namespace: {}", std::strerror(errno));
     std::abort();
   }
-  if (netns.fd < 0) return absl::InternalError(absl::StrCat("open new network namespace: ", std::strerror(openError)));
+  if (!netns.valid())
+    return absl::InternalError(absl::StrCat("open new network namespace: ", std::strerror(openError)));
 
   int exitPipe[2], readyPipe[2];
   if (::pipe2(exitPipe, O_CLOEXEC) != 0) return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
-  OwnedFd exitRead(exitPipe[0]), exitWrite(exitPipe[1]);
+  common::UniqueFd exitRead(exitPipe[0]), exitWrite(exitPipe[1]);
   if (::pipe2(readyPipe, O_CLOEXEC) != 0) return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
-  OwnedFd readyRead(readyPipe[0]), readyWrite(readyPipe[1]);
-  OwnedFd log(static_cast<int>(::syscall(SYS_memfd_create, "surge-slirp-log", MFD_CLOEXEC)));
-  if (log.fd < 0) return absl::InternalError(absl::StrCat("memfd: ", std::strerror(errno)));
+  common::UniqueFd readyRead(readyPipe[0]), readyWrite(readyPipe[1]);
+  common::UniqueFd log(static_cast<int>(::syscall(SYS_memfd_create, "surge-slirp-log", MFD_CLOEXEC)));
+  if (!log.valid()) return absl::InternalError(absl::StrCat("memfd: ", std::strerror(errno)));
 
   // Everything the child needs, prepared before fork(): after it only async-signal-safe calls.
   const std::string procs = (cgroupDir_ / "cgroup.procs").string();
@@ -365,7 +351,7 @@ absl::StatusOr<NetworkAttachment> SandboxNetwork::attach() {
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   char* const noEnv[] = {nullptr};
-  const std::array<int, 3> sources = {exitRead.fd, readyWrite.fd, netns.fd};
+  const std::array<int, 3> sources = {exitRead.get(), readyWrite.get(), netns.get()};
   const pid_t parent = ::getpid();
   const bool hasResolver = !resolvConf_.empty();
 
@@ -390,7 +376,7 @@ absl::StatusOr<NetworkAttachment> SandboxNetwork::attach() {
       if (moved[i] < 0) ::_exit(123);
     }
     const int devNull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devNull < 0 || ::dup2(devNull, 0) != 0 || ::dup2(devNull, 1) != 1 || ::dup2(log.fd, 2) != 2) ::_exit(124);
+    if (devNull < 0 || ::dup2(devNull, 0) != 0 || ::dup2(devNull, 1) != 1 || ::dup2(log.get(), 2) != 2) ::_exit(124);
     for (size_t i = 0; i < moved.size(); ++i) {
       if (::dup2(moved[i], kExitFd + static_cast<int>(i)) < 0) ::_exit(125);
     }
@@ -400,13 +386,13 @@ absl::StatusOr<NetworkAttachment> SandboxNetwork::attach() {
   }
 
   // Only the helper keeps its ends.
-  ::close(exitRead.release());
-  ::close(readyWrite.release());
+  exitRead.reset();
+  readyWrite.reset();
   NetworkAttachment attachment{netns.release(), pid, exitWrite.release()};
-  pollfd ready{readyRead.fd, POLLIN, 0};
+  pollfd ready{readyRead.get(), POLLIN, 0};
   char byte = 0;
   const int polled = ::poll(&ready, 1, static_cast<int>(std::chrono::milliseconds(kReadyTimeout).count()));
-  if (polled == 1 && ::read(readyRead.fd, &byte, 1) == 1) return attachment;
+  if (polled == 1 && ::read(readyRead.get(), &byte, 1) == 1) return attachment;
 
   // Why: the step the child failed at, or what slirp4netns said.
   ::kill(pid, SIGKILL);
@@ -415,7 +401,7 @@ absl::StatusOr<NetworkAttachment> SandboxNetwork::attach() {
   attachment.helperPid = -1;
   detach(attachment);
   std::string output(2048, '\0');
-  const ssize_t n = ::pread(log.fd, output.data(), output.size(), 0);
+  const ssize_t n = ::pread(log.get(), output.data(), output.size(), 0);
   output.resize(n > 0 ? static_cast<size_t>(n) : 0);
   static const char* const kSteps[] = {"joining the helpers' cgroup", "setting the parent-death signal",
                                        "giving it its resolv.conf",   "arranging descriptors",

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/mutex.h"
+#include "common/unique_fd.h"
 
 #include <absl/base/thread_annotations.h>
 #include <absl/status/statusor.h>
@@ -93,8 +94,8 @@ private:
   std::filesystem::path resolvConf_; // what the helpers read as /etc/resolv.conf; empty: the host's
   mutable common::Mutex mu_;
   std::vector<Ipv4Net> refused_ ABSL_GUARDED_BY(mu_);
-  std::vector<uint32_t> hostAddresses_ ABSL_GUARDED_BY(mu_); // what refused_ was built from
-  std::vector<int> programFds_ ABSL_GUARDED_BY(mu_);         // attached to cgroupDir_
+  std::vector<uint32_t> hostAddresses_ ABSL_GUARDED_BY(mu_);      // what refused_ was built from
+  std::vector<common::UniqueFd> programFds_ ABSL_GUARDED_BY(mu_); // attached to cgroupDir_
 };
 
 } // namespace surge::engine

@@ -2,6 +2,7 @@
 #include "engine/seccomp_filter.h"
 
 #include "common/absl_compat.h"
+#include "common/unique_fd.h"
 
 #include <absl/strings/str_cat.h>
 
@@ -71,29 +72,23 @@ absl::Status seccompError(std::string_view what, int rc) {
 } // namespace
 
 absl::StatusOr<int> sealedMemfd(const char* name, const void* bytes, size_t size) {
-  const int fd = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return absl::InternalError(absl::StrCat("memfd_create: ", std::strerror(errno)));
+  common::UniqueFd fd(::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd.valid()) return absl::InternalError(absl::StrCat("memfd_create: ", std::strerror(errno)));
   const auto* data = static_cast<const char*>(bytes);
   size_t left = size;
   while (left > 0) {
-    const ssize_t written = ::write(fd, data, left);
+    const ssize_t written = ::write(fd.get(), data, left);
     if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) {
-      const int error = errno;
-      ::close(fd);
-      return absl::InternalError(absl::StrCat("cannot write memfd ", name, ": ", std::strerror(error)));
-    }
+    if (written <= 0) return absl::InternalError(absl::StrCat("cannot write memfd ", name, ": ", std::strerror(errno)));
     data += written;
     left -= static_cast<size_t>(written);
   }
   // Sealed so that whoever holds the descriptor reads exactly what was written.
-  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0 ||
-      ::lseek(fd, 0, SEEK_SET) != 0) {
-    const int error = errno;
-    ::close(fd);
-    return absl::InternalError(absl::StrCat("cannot seal memfd ", name, ": ", std::strerror(error)));
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0 ||
+      ::lseek(fd.get(), 0, SEEK_SET) != 0) {
+    return absl::InternalError(absl::StrCat("cannot seal memfd ", name, ": ", std::strerror(errno)));
   }
-  return fd;
+  return fd.release();
 }
 
 absl::StatusOr<SeccompFilter> SeccompFilter::build() {
@@ -140,16 +135,13 @@ absl::StatusOr<SeccompFilter> SeccompFilter::build() {
 
   // libseccomp 2.5 exports only to a descriptor; read the program back so that each launch can
   // get its own copy.
-  const int fd = ::memfd_create("surge-seccomp-export", MFD_CLOEXEC);
-  if (fd < 0) return absl::InternalError(absl::StrCat("memfd_create: ", std::strerror(errno)));
-  if (const int rc = seccomp_export_bpf(ctx.get(), fd); rc != 0) {
-    ::close(fd);
+  const common::UniqueFd fd(::memfd_create("surge-seccomp-export", MFD_CLOEXEC));
+  if (!fd.valid()) return absl::InternalError(absl::StrCat("memfd_create: ", std::strerror(errno)));
+  if (const int rc = seccomp_export_bpf(ctx.get(), fd.get()); rc != 0)
     return seccompError("cannot export the filter", rc);
-  }
-  const off_t size = ::lseek(fd, 0, SEEK_END);
+  const off_t size = ::lseek(fd.get(), 0, SEEK_END);
   std::vector<uint8_t> program(size > 0 ? static_cast<size_t>(size) : 0);
-  const ssize_t read = program.empty() ? -1 : ::pread(fd, program.data(), program.size(), 0);
-  ::close(fd);
+  const ssize_t read = program.empty() ? -1 : ::pread(fd.get(), program.data(), program.size(), 0);
   if (read != static_cast<ssize_t>(program.size())) {
     return absl::InternalError("seccomp: cannot read the exported filter back");
   }

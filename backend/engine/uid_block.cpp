@@ -76,20 +76,17 @@ absl::StatusOr<std::unique_ptr<UidBlock>> UidBlock::claim(const std::string& hol
       continue;
     }
     const fs::path path = lockDir / absl::StrCat("block-", index, ".lock");
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
+    common::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd.valid()) {
       return absl::FailedPreconditionError(absl::StrCat("cannot open ", path.string(), ": ", std::strerror(errno)));
     }
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);
-      continue; // another server holds it
-    }
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue; // another server holds it
     // For a person who looks: who holds the block. Best effort; the lock is what counts.
     const std::string note = absl::StrCat(::getpid(), " ", holder, "\n");
-    if (::ftruncate(fd, 0) == 0) {
-      [[maybe_unused]] const ssize_t written = ::pwrite(fd, note.data(), note.size(), 0);
+    if (::ftruncate(fd.get(), 0) == 0) {
+      [[maybe_unused]] const ssize_t written = ::pwrite(fd.get(), note.data(), note.size(), 0);
     }
-    return std::unique_ptr<UidBlock>(new UidBlock(fd, index));
+    return std::unique_ptr<UidBlock>(new UidBlock(std::move(fd), index));
   }
   return absl::ResourceExhaustedError(
       absl::StrCat("no free block of sandbox uids: of the ", kBlockCount, " blocks of ", kBlockSize, " uids from ",
@@ -98,7 +95,5 @@ absl::StatusOr<std::unique_ptr<UidBlock>> UidBlock::claim(const std::string& hol
                    "are held by running servers (see ",
                    lockDir.string(), ")"));
 }
-
-UidBlock::~UidBlock() { ::close(fd_); }
 
 } // namespace surge::engine

@@ -2,6 +2,8 @@
 // on one host (or a surged and a test) never run functions as the same uid.
 #pragma once
 
+#include "common/unique_fd.h"
+
 #include <absl/status/statusor.h>
 
 #include <sys/types.h>
@@ -44,7 +46,6 @@ public:
   static absl::StatusOr<std::unique_ptr<UidBlock>> claim(const std::string& holder,
                                                          const std::filesystem::path& lockDir = kDefaultLockDir,
                                                          const HostIds& host = HostIds::read());
-  ~UidBlock();
   UidBlock(const UidBlock&) = delete;
   UidBlock& operator=(const UidBlock&) = delete;
 
@@ -53,8 +54,9 @@ public:
   int index() const { return index_; }
 
 private:
-  UidBlock(int fd, int index) : fd_(fd), index_(index), first_(kFirstUid + static_cast<uid_t>(index) * kBlockSize) {}
-  int fd_;
+  UidBlock(common::UniqueFd fd, int index)
+      : fd_(std::move(fd)), index_(index), first_(kFirstUid + static_cast<uid_t>(index) * kBlockSize) {}
+  common::UniqueFd fd_; // holds the flock
   int index_;
   uid_t first_;
 };

@@ -2,6 +2,7 @@
 // to over a SOCK_SEQPACKET socketpair, replaced when it dies or has forked its budget.
 #include "engine/zygote.h"
 
+#include "common/unique_fd.h"
 #include "engine/child_signals.h"
 
 #include <absl/strings/str_cat.h>
@@ -24,8 +25,9 @@
 namespace surge::engine {
 namespace {
 
-constexpr int kZygoteControlFd = 3;
-constexpr int kZygoteShimFd = 4;
+using sandbox::kZygoteControlFd;
+using sandbox::kZygoteShimFd;
+
 // A zygote answers a request within microseconds; one silent this long is stuck.
 constexpr int kReplyTimeoutMs = 5000;
 
@@ -53,10 +55,12 @@ Zygote::Process Zygote::start() {
     spdlog::warn("cannot start the Python zygote: socketpair: {}", std::strerror(errno));
     return process;
   }
-  const int devNull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  const int shim = ::open(options_.shimSource.c_str(), O_RDONLY | O_CLOEXEC);
+  common::UniqueFd ours(fds[0]);
+  const common::UniqueFd theirs(fds[1]);
+  const common::UniqueFd devNull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  const common::UniqueFd shim(::open(options_.shimSource.c_str(), O_RDONLY | O_CLOEXEC));
   // The argv of a direct start's interpreter: the children's /proc/self/cmdline shows it.
-  std::vector<std::string> args = {"/usr/bin/python3", "-S", options_.shimInside};
+  std::vector<std::string> args = {sandbox::kPython, "-S", options_.shimInside};
   const std::string program = options_.program.string();
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
@@ -69,10 +73,11 @@ Zygote::Process Zygote::start() {
   if (pid == 0) {
     // Async-signal-safe calls only: the daemon is multi-threaded.
     restoreDefaultSignals();
-    const int control = ::fcntl(fds[1], F_DUPFD, 10);
-    const int source = shim < 0 ? -1 : ::fcntl(shim, F_DUPFD, 10);
-    if (control < 0 || source < 0 || devNull < 0 || ::dup2(devNull, 0) != 0 || ::dup2(devNull, 1) != 1 ||
-        ::dup2(control, kZygoteControlFd) != kZygoteControlFd || ::dup2(source, kZygoteShimFd) != kZygoteShimFd)
+    const int control = ::fcntl(theirs.get(), F_DUPFD, 10);
+    const int source = shim.valid() ? ::fcntl(shim.get(), F_DUPFD, 10) : -1;
+    if (control < 0 || source < 0 || !devNull.valid() || ::dup2(devNull.get(), 0) != 0 ||
+        ::dup2(devNull.get(), 1) != 1 || ::dup2(control, kZygoteControlFd) != kZygoteControlFd ||
+        ::dup2(source, kZygoteShimFd) != kZygoteShimFd)
       ::_exit(127);
     // stderr stays the daemon's: a zygote that cannot load says why in the daemon's log.
     ::syscall(SYS_close_range, kZygoteShimFd + 1, ~0U, 0);
@@ -81,16 +86,12 @@ Zygote::Process Zygote::start() {
     ::execve(program.c_str(), argv.data(), env);
     ::_exit(127);
   }
-  if (devNull >= 0) ::close(devNull);
-  if (shim >= 0) ::close(shim);
-  ::close(fds[1]);
   if (pid < 0) {
     spdlog::warn("cannot start the Python zygote: fork: {}", std::strerror(errno));
-    ::close(fds[0]);
     return process;
   }
   process.pid = pid;
-  process.control = fds[0];
+  process.control = ours.release();
   return process;
 }
 

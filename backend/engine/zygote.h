@@ -2,6 +2,8 @@
 // requests, and replaces it when it dies or has forked its budget. docs/engine.md explains it.
 #pragma once
 
+#include "engine/sandbox_constants.h"
+
 #include <absl/status/statusor.h>
 
 #include <sys/types.h>
@@ -19,7 +21,7 @@ struct ZygoteOptions {
   // The Python shim the zygote loads from the host, and the path the sandbox's argv names it by
   // (bound there read-only; the compiled copy at /runtime-compiled is accepted as well).
   std::filesystem::path shimSource = SURGE_ZYGOTE_SHIM;
-  std::string shimInside = "/runtime/python/surge_runtime.py";
+  std::string shimInside = sandbox::kPythonShim;
   // Every child of one zygote shares its address-space layout (ASLR is chosen at exec). After
   // this many forks it is replaced by a freshly exec'd one, prepared while it still serves.
   int forksPerZygote = 64;

@@ -28,27 +28,23 @@ absl::StatusOr<std::unique_ptr<DataDirLock>> DataDirLock::acquire(const std::fil
                                    std::filesystem::perms::others_exec,
                                std::filesystem::perm_options::replace, ec);
   const std::filesystem::path path = dataDir / "surged.lock";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  common::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot use data dir ", dataDir.string(), ": ", std::strerror(errno)));
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     char holder[32] = {};
-    const ssize_t n = ::pread(fd, holder, sizeof(holder) - 1, 0);
-    ::close(fd);
+    const ssize_t n = ::pread(fd.get(), holder, sizeof(holder) - 1, 0);
     return absl::FailedPreconditionError(
         absl::StrCat("data dir ", dataDir.string(), " is in use by another surged",
                      n > 0 ? absl::StrCat(" (pid ", std::string(holder, n), ")") : ""));
   }
   const std::string pid = std::to_string(::getpid());
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
-    ::close(fd);
+  if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0) {
     return absl::FailedPreconditionError(absl::StrCat("cannot write ", path.string(), ": ", std::strerror(errno)));
   }
-  return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
+  return std::unique_ptr<DataDirLock>(new DataDirLock(std::move(fd)));
 }
-
-DataDirLock::~DataDirLock() { ::close(fd_); }
 
 } // namespace surge::server

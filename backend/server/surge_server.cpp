@@ -15,7 +15,7 @@
 #include "common/clock.h"
 #include "common/failpoint.h"
 #include "common/files.h"
-#include "common/sha256.h"
+#include "common/unique_fd.h"
 #include "common/worker_pool.h"
 #include "control/function_control.h"
 #include "engine/uid_block.h"
@@ -85,13 +85,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> serverCredentials(const
 // fsync'd, then renamed into place.
 absl::Status writeSecretFile(const fs::path& path, const std::string& content) {
   const fs::path temp = fs::path(path).concat(".tmp");
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
+  common::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid())
     return absl::FailedPreconditionError(absl::StrCat("cannot write ", temp.string(), ": ", std::strerror(errno)));
-  const bool ok = ::fchmod(fd, 0600) == 0 &&
-                  ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
-                  ::fsync(fd) == 0;
-  ::close(fd);
+  const bool ok = ::fchmod(fd.get(), 0600) == 0 &&
+                  ::write(fd.get(), content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+                  ::fsync(fd.get()) == 0;
+  fd.reset();
   if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
     return absl::FailedPreconditionError(absl::StrCat("cannot write ", path.string(), ": ", std::strerror(errno)));
   }

@@ -4,6 +4,7 @@
 
 #include "common/absl_compat.h"
 #include "common/files.h"
+#include "common/unique_fd.h"
 
 #include <absl/strings/ascii.h>
 #include <absl/strings/escaping.h>
@@ -49,30 +50,8 @@ struct ZipFileCloser {
 };
 using ZipFilePtr = std::unique_ptr<zip_file_t, ZipFileCloser>;
 
-class UniqueFd {
-public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return fd_; }
-  // Closes now so that a failing close() (which can report a lost write) can be checked.
-  int close() {
-    const int result = ::close(fd_);
-    fd_ = -1;
-    return result;
-  }
-
-private:
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int fd_;
-};
-
 using common::toAbsl;
+using common::UniqueFd;
 
 // Entry names come from the uploader; escape them so a message never carries control bytes.
 std::string shown(std::string_view name) { return absl::CHexEscape(toAbsl(name)); }
@@ -340,7 +319,7 @@ absl::Status unpackFile(zip_t* archive, const FileEntry& entry, int rootFd, cons
   // directories on the way were all created by this call and the archive has no links.
   UniqueFd out(
       ::openat(rootFd, entry.path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, S_IRUSR | S_IWUSR));
-  if (out.get() < 0) return ioError("create", outPath, errno);
+  if (!out.valid()) return ioError("create", outPath, errno);
 
   int64_t entryBytes = 0;
   for (;;) {
@@ -380,7 +359,7 @@ absl::Status unpackFile(zip_t* archive, const FileEntry& entry, int rootFd, cons
 absl::StatusOr<UnpackedArchive> unpackPlan(zip_t* archive, const Plan& plan, const fs::path& destDir,
                                            const ArchiveLimits& limits) {
   UniqueFd root(::open(destDir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (root.get() < 0) return ioError("open", destDir, errno);
+  if (!root.valid()) return ioError("open", destDir, errno);
   for (const std::string& directory : plan.directories) {
     if (::mkdirat(root.get(), directory.c_str(), S_IRWXU) != 0) {
       const int error = errno;

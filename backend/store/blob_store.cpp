@@ -25,19 +25,17 @@ absl::Status errnoError(absl::string_view what, const fs::path& path) {
 } // namespace
 
 absl::Status syncDirectory(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errnoError("cannot open folder", dir);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return errnoError("cannot fsync folder", dir);
+  const common::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return errnoError("cannot open folder", dir);
+  if (::fsync(fd.get()) != 0) return errnoError("cannot fsync folder", dir);
   return absl::OkStatus();
 }
 
-BlobWriter::BlobWriter(fs::path tempPath, int fd, int64_t maxBytes)
-    : tempPath_(std::move(tempPath)), fd_(fd), maxBytes_(maxBytes), hasher_(std::make_unique<common::Sha256>()) {}
+BlobWriter::BlobWriter(fs::path tempPath, common::UniqueFd fd, int64_t maxBytes)
+    : tempPath_(std::move(tempPath)), fd_(std::move(fd)), maxBytes_(maxBytes),
+      hasher_(std::make_unique<common::Sha256>()) {}
 
 BlobWriter::~BlobWriter() {
-  if (fd_ >= 0) ::close(fd_);
   if (!committed_) {
     std::error_code ec;
     fs::remove(tempPath_, ec);
@@ -45,14 +43,14 @@ BlobWriter::~BlobWriter() {
 }
 
 absl::Status BlobWriter::append(std::string_view bytes) {
-  if (fd_ < 0) return absl::FailedPreconditionError("upload already finished");
+  if (!fd_.valid()) return absl::FailedPreconditionError("upload already finished");
   if (size_ + static_cast<int64_t>(bytes.size()) > maxBytes_) {
     return absl::InvalidArgumentError(absl::StrCat("code archive is larger than the limit of ", maxBytes_, " bytes"));
   }
   const char* data = bytes.data();
   size_t left = bytes.size();
   while (left > 0) {
-    const ssize_t written = ::write(fd_, data, left);
+    const ssize_t written = ::write(fd_.get(), data, left);
     if (written < 0) {
       if (errno == EINTR) continue;
       return errnoError("cannot write", tempPath_);
@@ -66,10 +64,9 @@ absl::Status BlobWriter::append(std::string_view bytes) {
 }
 
 absl::StatusOr<std::string> BlobWriter::finish() {
-  if (fd_ < 0) return absl::FailedPreconditionError("upload already finished");
-  if (::fsync(fd_) != 0) return errnoError("cannot fsync", tempPath_);
-  ::close(fd_);
-  fd_ = -1;
+  if (!fd_.valid()) return absl::FailedPreconditionError("upload already finished");
+  if (::fsync(fd_.get()) != 0) return errnoError("cannot fsync", tempPath_);
+  fd_.reset();
   return hasher_->hexDigest();
 }
 
@@ -89,9 +86,9 @@ absl::StatusOr<std::unique_ptr<BlobStore>> BlobStore::open(fs::path root, fs::pa
 
 absl::StatusOr<std::unique_ptr<BlobWriter>> BlobStore::newWriter(int64_t maxBytes) {
   std::string pattern = (tempDir_ / "upload-XXXXXX").string();
-  const int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
-  if (fd < 0) return errnoError("cannot create a temp file in", tempDir_);
-  return std::unique_ptr<BlobWriter>(new BlobWriter(fs::path(pattern), fd, maxBytes));
+  common::UniqueFd fd(::mkostemp(pattern.data(), O_CLOEXEC));
+  if (!fd.valid()) return errnoError("cannot create a temp file in", tempDir_);
+  return std::unique_ptr<BlobWriter>(new BlobWriter(fs::path(pattern), std::move(fd), maxBytes));
 }
 
 fs::path BlobStore::pathFor(const std::string& sha256) const { return root_ / "sha256" / sha256.substr(0, 2) / sha256; }

@@ -1,6 +1,8 @@
 // Content-addressed storage of code archives: one file per SHA-256, written crash-safely.
 #pragma once
 
+#include "common/unique_fd.h"
+
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
 
@@ -36,10 +38,10 @@ public:
 
 private:
   friend class BlobStore;
-  BlobWriter(std::filesystem::path tempPath, int fd, int64_t maxBytes);
+  BlobWriter(std::filesystem::path tempPath, common::UniqueFd fd, int64_t maxBytes);
 
   std::filesystem::path tempPath_;
-  int fd_ = -1;
+  common::UniqueFd fd_; // closed by finish()
   int64_t size_ = 0;
   int64_t maxBytes_ = 0;
   bool committed_ = false;

@@ -5,7 +5,6 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <absl/strings/str_cat.h>
-#include <sqlite3.h>
 
 namespace surge::store {
 namespace {
@@ -20,13 +19,6 @@ std::unique_ptr<SQLite::Database> openConnection(const std::filesystem::path& pa
 }
 
 } // namespace
-
-absl::Status sqliteError(const SQLite::Exception& e) {
-  if (e.getErrorCode() == SQLITE_CONSTRAINT) {
-    return absl::FailedPreconditionError(absl::StrCat("store constraint failed: ", e.what()));
-  }
-  return absl::InternalError(absl::StrCat("store error: ", e.what()));
-}
 
 Database::Database(std::filesystem::path path) : path_(std::move(path)) {}
 

@@ -13,7 +13,6 @@
 
 namespace SQLite {
 class Database;
-class Exception;
 } // namespace SQLite
 
 namespace surge::store {
@@ -55,8 +54,5 @@ private:
   common::Mutex idleMu_;
   std::vector<std::unique_ptr<SQLite::Database>> idleReaders_ ABSL_GUARDED_BY(idleMu_);
 };
-
-// INTERNAL (or FAILED_PRECONDITION for a constraint) with SQLite's message.
-absl::Status sqliteError(const SQLite::Exception& e);
 
 } // namespace surge::store

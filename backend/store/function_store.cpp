@@ -9,10 +9,12 @@
 #include "common/clock.h"
 #include "common/failpoint.h"
 #include "common/files.h"
+#include "common/function_ref.h"
 #include "common/names.h"
 #include "store/blob_store.h"
 #include "store/database.h"
 #include "store/schema.h"
+#include "store/sqlite_call.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <absl/cleanup/cleanup.h>
@@ -47,7 +49,7 @@ struct FunctionRow {
   FunctionRecord record;
 };
 
-std::string qualified(const std::string& ns, const std::string& name) { return absl::StrCat(ns, "/", name); }
+std::string qualified(const std::string& ns, const std::string& name) { return common::FunctionRef{ns, name}.key(); }
 
 absl::Status notFound(const std::string& ns, const std::string& name) {
   return absl::NotFoundError(absl::StrCat("function '", qualified(ns, name), "' not found"));
@@ -173,12 +175,6 @@ std::optional<CodeVersionRecord> loadVersion(SQLite::Database& db, int64_t funct
   return readVersion(query);
 }
 
-// Removes a folder tree that was made read-only on purpose; a failure is logged, and the next
-// start's sweep tries again.
-void removeTree(const fs::path& path) {
-  if (auto status = common::removeTree(path); !status.ok()) spdlog::warn("{}", status.ToString());
-}
-
 // Whether the code at `code` has the files the config's handler and initializer name (a custom
 // runtime's initializer names no file). A missing file is INVALID_ARGUMENT for code being
 // uploaded, FAILED_PRECONDITION for code already stored.
@@ -245,15 +241,15 @@ fs::path FunctionStore::codeDir(const std::string& sha256) const { return option
 
 absl::Status FunctionStore::collectGarbage() {
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(options_.dataDir / "tmp", ec)) removeTree(entry.path());
+  for (const auto& entry : fs::directory_iterator(options_.dataDir / "tmp", ec)) common::removeTreeOrWarn(entry.path());
 
   std::set<std::string> referenced;
-  try {
+  auto listed = sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::Status {
     SQLite::Statement query(db_.writer(), "SELECT DISTINCT sha256 FROM code_versions");
     while (query.executeStep()) referenced.insert(query.getColumn(0).getString());
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+    return absl::OkStatus();
+  });
+  if (!listed.ok()) return listed;
   int removed = 0;
   for (const std::string& sha : blobs_->list()) {
     if (!referenced.contains(sha)) {
@@ -263,7 +259,7 @@ absl::Status FunctionStore::collectGarbage() {
   }
   for (const auto& entry : fs::directory_iterator(options_.dataDir / "code", ec)) {
     if (!referenced.contains(entry.path().filename().string())) {
-      removeTree(entry.path());
+      common::removeTreeOrWarn(entry.path());
       ++removed;
     }
   }
@@ -282,7 +278,7 @@ void FunctionStore::removeIfUnreferenced(const std::vector<std::string>& shas) {
       continue; // left for the start-up collection
     }
     (void)blobs_->remove(sha);
-    removeTree(codeDir(sha));
+    common::removeTreeOrWarn(codeDir(sha));
   }
 }
 
@@ -293,7 +289,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::createFunction(const std::string& 
   if (auto status = validateConfig(config); !status.ok()) return status;
 
   common::MutexLock lock(db_.writeMutex());
-  try {
+  return sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::StatusOr<FunctionRecord> {
     SQLite::Transaction transaction(db_.writer());
     if (loadFunction(db_.writer(), ns, name)) {
       return absl::AlreadyExistsError(absl::StrCat("function '", qualified(ns, name), "' already exists"));
@@ -320,25 +316,21 @@ absl::StatusOr<FunctionRecord> FunctionStore::createFunction(const std::string& 
     saveFunction(db_.writer(), record.id, record);
     transaction.commit();
     return record;
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 absl::StatusOr<FunctionRecord> FunctionStore::getFunction(const std::string& ns, const std::string& name) const {
   if (auto status = validateRef(ns, name); !status.ok()) return status;
-  try {
+  return sqliteCall([&]() -> absl::StatusOr<FunctionRecord> {
     auto lease = db_.read();
     auto row = loadFunction(*lease, ns, name);
     if (!row) return notFound(ns, name);
     return std::move(row->record);
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 absl::StatusOr<std::vector<FunctionRecord>> FunctionStore::listReservedFunctions() const {
-  try {
+  return sqliteCall([&]() -> absl::StatusOr<std::vector<FunctionRecord>> {
     auto lease = db_.read();
     SQLite::Statement query(*lease, absl::StrCat(kSelectFunction, R"sql(
         WHERE f.reserved_target > 0 ORDER BY f.id)sql"));
@@ -346,13 +338,11 @@ absl::StatusOr<std::vector<FunctionRecord>> FunctionStore::listReservedFunctions
     while (query.executeStep()) functions.push_back(readFunctionRow(query).record);
     for (FunctionRecord& function : functions) loadEnvironment(*lease, function.id, function.config);
     return functions;
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 absl::StatusOr<std::vector<std::pair<common::Runtime, uint32_t>>> FunctionStore::listNetworkKinds() const {
-  try {
+  return sqliteCall([&]() -> absl::StatusOr<std::vector<std::pair<common::Runtime, uint32_t>>> {
     auto lease = db_.read();
     SQLite::Statement query(*lease, R"sql(
         SELECT DISTINCT runtime, memory_mb FROM functions
@@ -363,9 +353,7 @@ absl::StatusOr<std::vector<std::pair<common::Runtime, uint32_t>>> FunctionStore:
       if (runtime) kinds.emplace_back(*runtime, query.getColumn(1).getUInt());
     }
     return kinds;
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 absl::StatusOr<FunctionPage> FunctionStore::listFunctions(const std::string& ns, const std::string& prefix,
@@ -383,7 +371,7 @@ absl::StatusOr<FunctionPage> FunctionStore::listFunctions(const std::string& ns,
   if (!pageToken.empty() && !common::isValidName(pageToken)) {
     return absl::InvalidArgumentError("page_token is not one this server issued; start again without it");
   }
-  try {
+  return sqliteCall([&]() -> absl::StatusOr<FunctionPage> {
     auto lease = db_.read();
     // Names hold only [a-z0-9-], all below '~', so [prefix, prefix + "~") is exactly the prefix
     // range, and the (namespace, name) index serves the whole query.
@@ -409,9 +397,7 @@ absl::StatusOr<FunctionPage> FunctionStore::listFunctions(const std::string& ns,
     }
     for (size_t i = 0; i < ids.size(); ++i) loadEnvironment(*lease, ids[i], page.functions[i].config);
     return page;
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 absl::StatusOr<FunctionRecord>
@@ -440,7 +426,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::updateConfig(const std::string& ns
                                                            int64_t expectedRevision, const ConfigMutator& mutate) {
   if (auto status = validateRef(ns, name); !status.ok()) return status;
   common::MutexLock lock(db_.writeMutex());
-  try {
+  return sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::StatusOr<FunctionRecord> {
     return updateFunctionRow(ns, name, expectedRevision, [&](FunctionRecord& record) -> absl::Status {
       FunctionConfig config = record.config;
       if (auto status = mutate(config); !status.ok()) return status;
@@ -455,9 +441,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::updateConfig(const std::string& ns
       record.config = std::move(config);
       return absl::OkStatus();
     });
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 absl::StatusOr<int64_t> FunctionStore::deleteFunction(const std::string& ns, const std::string& name,
@@ -465,8 +449,7 @@ absl::StatusOr<int64_t> FunctionStore::deleteFunction(const std::string& ns, con
   if (auto status = validateRef(ns, name); !status.ok()) return status;
   common::MutexLock lock(db_.writeMutex());
   std::vector<std::string> shas;
-  int64_t id = 0;
-  try {
+  auto id = sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::StatusOr<int64_t> {
     SQLite::Transaction transaction(db_.writer());
     auto row = loadFunction(db_.writer(), ns, name);
     if (!row) return notFound(ns, name);
@@ -478,11 +461,9 @@ absl::StatusOr<int64_t> FunctionStore::deleteFunction(const std::string& ns, con
     remove.bind(1, row->id);
     remove.exec();
     transaction.commit();
-    id = row->id;
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
-  removeIfUnreferenced(shas);
+    return row->id;
+  });
+  if (id.ok()) removeIfUnreferenced(shas);
   return id;
 }
 
@@ -513,7 +494,7 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
   const fs::path finalCode = codeDir(*sha);
   std::optional<UnpackedArchive> unpacked;
   absl::Cleanup removeStaged = [&] {
-    if (!staged.empty()) removeTree(staged);
+    if (!staged.empty()) common::removeTreeOrWarn(staged);
   };
   {
     auto current = getFunction(ns, name);
@@ -630,7 +611,7 @@ absl::StatusOr<UploadResult> FunctionStore::commitUpload(std::unique_ptr<CodeUpl
 absl::StatusOr<std::vector<CodeVersionRecord>> FunctionStore::listVersions(const std::string& ns,
                                                                            const std::string& name) const {
   if (auto status = validateRef(ns, name); !status.ok()) return status;
-  try {
+  return sqliteCall([&]() -> absl::StatusOr<std::vector<CodeVersionRecord>> {
     auto lease = db_.read();
     auto row = loadFunction(*lease, ns, name);
     if (!row) return notFound(ns, name);
@@ -642,9 +623,7 @@ absl::StatusOr<std::vector<CodeVersionRecord>> FunctionStore::listVersions(const
       versions.back().active = versions.back().version == row->record.activeVersion;
     }
     return versions;
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 absl::StatusOr<FunctionRecord> FunctionStore::setActiveVersion(const std::string& ns, const std::string& name,
@@ -653,7 +632,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::setActiveVersion(const std::string
   if (version < 1)
     return absl::InvalidArgumentError(absl::StrCat("version ", version, " is not valid: versions start at 1"));
   common::MutexLock lock(db_.writeMutex());
-  try {
+  return sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::StatusOr<FunctionRecord> {
     // updateFunctionRow() calls it with the write lock held.
     auto activate = [&](FunctionRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_.writeMutex()) -> absl::Status {
       SQLite::Statement query(db_.writer(), R"sql(
@@ -673,9 +652,7 @@ absl::StatusOr<FunctionRecord> FunctionStore::setActiveVersion(const std::string
       return absl::OkStatus();
     };
     return updateFunctionRow(ns, name, expectedRevision, activate);
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+  });
 }
 
 } // namespace surge::store

@@ -50,6 +50,19 @@ TEST(Files, ClearDirectoryRemovesEverythingInsideAlsoReadOnlyTreesAndKeepsTheFol
   EXPECT_TRUE(clearDirectory(dir.path() / "missing").ok());
 }
 
+TEST(Files, RemoveTreeOrWarnRemovesReadOnlyTreesAndIgnoresMissingOnes) {
+  testing::TempDir dir;
+  const fs::path code = dir.path() / "code" / "abc";
+  fs::create_directories(code / "lib");
+  std::ofstream(code / "lib" / "x.py") << "x";
+  fs::permissions(code / "lib", fs::perms::owner_read | fs::perms::owner_exec);
+  fs::permissions(code, fs::perms::owner_read | fs::perms::owner_exec);
+  removeTreeOrWarn(code);
+  EXPECT_FALSE(fs::exists(code));
+  EXPECT_TRUE(fs::is_directory(dir.path() / "code"));
+  removeTreeOrWarn(dir.path() / "missing");
+}
+
 TEST(Files, CheckPassableByAnyoneNamesTheFirstFolderThatKeepsOthersOut) {
   testing::TempDir dir;
   fs::create_directories(dir.path() / "a" / "b");

@@ -58,11 +58,14 @@
 #include <string>
 #include <vector>
 
+#include "engine/sandbox_constants.h"
+
 namespace {
 
-constexpr int kMaxFds = 9;                 // 0-2 stdio, 3 protocol, 4 seccomp, 5-8 /etc data
-constexpr size_t kMaxRequest = 256 * 1024; // far above what the launcher sends
-constexpr const char* kPython = "/usr/bin/python3";
+namespace sandbox = surge::engine::sandbox;
+
+constexpr int kMaxFds = sandbox::kZygoteFdCount; // 0-2 stdio, 3 protocol, 4 seccomp, 5-8 /etc data
+constexpr size_t kMaxRequest = 256 * 1024;       // far above what the launcher sends
 
 // One mount-tree step, in the order the request lists them.
 struct Op {
@@ -113,10 +116,11 @@ std::string parse(const std::vector<std::string>& s, const std::vector<int>& rec
   if (!next(word) || word != "spawn-v1") return "the request does not start with 'spawn-v1'";
   uint64_t uid = 0, gid = 0;
   std::string text;
-  if (!next(text) || !parseUnsigned(text, uid) || uid < 10000 || uid == 65534 || uid > 0xfffffffe)
-    return "uid '" + text + "' must be a number >= 10000 and not 65534";
-  if (!next(text) || !parseUnsigned(text, gid) || gid < 10000 || gid == 65534 || gid > 0xfffffffe)
-    return "gid '" + text + "' must be a number >= 10000 and not 65534";
+  auto validId = [](uint64_t id) { return id >= sandbox::kMinId && id != sandbox::kOverflowId && id <= 0xfffffffe; };
+  const std::string idRule =
+      "' must be a number >= " + std::to_string(sandbox::kMinId) + " and not " + std::to_string(sandbox::kOverflowId);
+  if (!next(text) || !parseUnsigned(text, uid) || !validId(uid)) return "uid '" + text + idRule;
+  if (!next(text) || !parseUnsigned(text, gid) || !validId(gid)) return "gid '" + text + idRule;
   plan.uid = static_cast<uid_t>(uid);
   plan.gid = static_cast<gid_t>(gid);
   plan.fds.fill(-1);
@@ -129,7 +133,7 @@ std::string parse(const std::vector<std::string>& s, const std::vector<int>& rec
     if (!parseUnsigned(text.substr(start, comma - start), target) || target >= kMaxFds || plan.fds[target] >= 0 ||
         used >= received.size())
       return "descriptor list '" + text + "' does not match the " + std::to_string(received.size()) +
-             " descriptors sent (targets 0-8, each once)";
+             " descriptors sent (targets 0-" + std::to_string(kMaxFds - 1) + ", each once)";
     plan.fds[target] = received[used++];
     start = comma + 1;
   }
@@ -370,9 +374,9 @@ std::vector<char> readAll(int fd) {
   // As bubblewrap, which sets PWD after its chdir, over any PWD of the spec's.
   std::erase_if(env, [](const std::string& entry) { return entry.rfind("PWD=", 0) == 0; });
   env.push_back("PWD=" + plan.chdir);
-  const bool python = argv[0] == kPython && argv.size() >= 3 && argv[1] == "-S" &&
-                      ((argv[2] == "-c" && argv.size() >= 4) || argv[2] == gShimInside ||
-                       argv[2] == "/runtime-compiled/python/surge_runtime.pyc");
+  const bool python =
+      argv[0] == sandbox::kPython && argv.size() >= 3 && argv[1] == "-S" &&
+      ((argv[2] == "-c" && argv.size() >= 4) || argv[2] == gShimInside || argv[2] == sandbox::kCompiledPythonShim);
   if (!python) {
     std::vector<char*> args, envp;
     for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
@@ -491,8 +495,8 @@ std::vector<char> readAll(int fd) {
     errno = EINVAL;
     fail(err, "reading the seccomp program");
   }
-  // Only 0-3 pass into the sandbox; the data descriptors are consumed.
-  if (::syscall(SYS_close_range, 4, ~0U, 0) != 0) fail(err, "closing descriptors");
+  // Only stdio and the protocol pass into the sandbox; the data descriptors are consumed.
+  if (::syscall(SYS_close_range, sandbox::kProtocolFd + 1, ~0U, 0) != 0) fail(err, "closing descriptors");
   // Last: the filter refuses mount, unshare and the rest of what the set-up needed.
   sock_fprog filter{static_cast<unsigned short>(program.size() / sizeof(sock_filter)),
                     reinterpret_cast<sock_filter*>(const_cast<char*>(program.data()))};
@@ -501,7 +505,7 @@ std::vector<char> readAll(int fd) {
   const pid_t child = ::fork();
   if (child < 0) fail(err, "forking the program");
   if (child == 0) runProgram(plan);
-  for (int fd = 0; fd <= 3; ++fd) ::close(fd);
+  for (int fd = 0; fd <= sandbox::kProtocolFd; ++fd) ::close(fd);
   for (;;) {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, 0);
@@ -725,7 +729,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: surge-zygote -S <shim path inside>, control socket at fd 3, shim source at fd 4\n");
     return 2;
   }
-  const int control = 3;
+  const int control = sandbox::kZygoteControlFd;
   gShimInside = argv[2];
   const pid_t engine = ::getppid();
 
@@ -744,7 +748,7 @@ int main(int argc, char** argv) {
   PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
   PyObject* done = PyRun_String(kBootstrap, Py_file_input, globals, globals);
   PyObject* preload = PyDict_GetItemString(globals, "preload");
-  PyObject* module = done && preload ? PyObject_CallFunction(preload, "is", 4, argv[2]) : nullptr;
+  PyObject* module = done && preload ? PyObject_CallFunction(preload, "is", sandbox::kZygoteShimFd, argv[2]) : nullptr;
   if (module == nullptr) {
     PyErr_Print();
     return 1;
