@@ -15,12 +15,16 @@
 #include <ifaddrs.h>
 #include <linux/bpf.h>
 #include <linux/magic.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -28,6 +32,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -222,15 +227,68 @@ absl::StatusOr<std::unique_ptr<SandboxNetwork>> SandboxNetwork::create(NetworkOp
       return absl::FailedPreconditionError(absl::StrCat("cannot write ", network->resolvConf_.string()));
     }
   }
-  common::MutexLock lock(network->mu_);
-  if (auto status = network->attachPrograms(hostIpv4Addresses()); !status.ok()) return status;
+  // Subscribed before the addresses are first read, so that no change falls between the two.
+  network->addressEvents_ = common::UniqueFd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  sockaddr_nl groups{};
+  groups.nl_family = AF_NETLINK;
+  groups.nl_groups = RTMGRP_IPV4_IFADDR;
+  if (!network->addressEvents_.valid() ||
+      ::bind(network->addressEvents_.get(), reinterpret_cast<const sockaddr*>(&groups), sizeof(groups)) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot follow the host's address changes (rtnetlink): ", std::strerror(errno)));
+  }
+  network->stopFd_ = common::UniqueFd(::eventfd(0, EFD_CLOEXEC));
+  if (!network->stopFd_.valid()) return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
+  {
+    common::MutexLock lock(network->mu_);
+    if (auto status = network->attachPrograms(hostIpv4Addresses()); !status.ok()) return status;
+  }
+  network->watcher_ = std::thread([raw = network.get()] { raw->watchHostAddresses(); });
   return network;
+}
+
+void SandboxNetwork::watchHostAddresses() {
+  std::array<char, 16384> buffer{};
+  for (;;) {
+    pollfd fds[] = {{addressEvents_.get(), POLLIN, 0}, {stopFd_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      spdlog::error("the sandboxes' network filter stops following the host's addresses: poll: {}",
+                    std::strerror(errno));
+      return;
+    }
+    if (fds[1].revents != 0) return;
+    // What changed does not matter, only the set now: drain the announcements, then read it.
+    // An overflow (ENOBUFS) lost some, which the read covers as well.
+    while (::recv(addressEvents_.get(), buffer.data(), buffer.size(), MSG_DONTWAIT) > 0 || errno == ENOBUFS) {
+    }
+    if (auto status = followHostAddresses(); !status.ok()) {
+      spdlog::error("cannot refuse the host's new addresses to the sandboxes: {}", status.ToString());
+    }
+  }
+}
+
+absl::Status SandboxNetwork::followHostAddresses() {
+  std::vector<uint32_t> addresses = hostIpv4Addresses();
+  common::MutexLock lock(mu_);
+  if (addresses == hostAddresses_) return absl::OkStatus();
+  for (uint32_t address : addresses) {
+    if (!std::binary_search(hostAddresses_.begin(), hostAddresses_.end(), address)) {
+      spdlog::info("the sandboxes' network filter refuses the new host address {}", toText(address));
+    }
+  }
+  return attachPrograms(std::move(addresses));
 }
 
 SandboxNetwork::SandboxNetwork(NetworkOptions options, fs::path cgroupDir)
     : options_(std::move(options)), cgroupDir_(std::move(cgroupDir)) {}
 
 SandboxNetwork::~SandboxNetwork() {
+  if (watcher_.joinable()) {
+    const uint64_t one = 1;
+    if (::write(stopFd_.get(), &one, sizeof(one)) != sizeof(one)) spdlog::error("cannot stop the address watcher");
+    watcher_.join();
+  }
   removeCgroup(cgroupDir_);
   std::error_code ec;
   if (!resolvConf_.empty()) fs::remove(resolvConf_, ec);
@@ -300,14 +358,8 @@ absl::Status SandboxNetwork::attachPrograms(std::vector<uint32_t> hostAddresses)
 }
 
 absl::StatusOr<NetworkAttachment> SandboxNetwork::attach() {
-  {
-    std::vector<uint32_t> addresses = hostIpv4Addresses();
-    common::MutexLock lock(mu_);
-    if (addresses != hostAddresses_) {
-      spdlog::info("the host's IPv4 addresses changed; the sandboxes' network filter follows");
-      if (auto status = attachPrograms(std::move(addresses)); !status.ok()) return status;
-    }
-  }
+  // The watcher follows changes too; this covers one it has not read yet.
+  if (auto status = followHostAddresses(); !status.ok()) return status;
 
   // A new network namespace, made on this thread and left at once: only the fd keeps it.
   common::UniqueFd own(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace surge::engine {
@@ -75,7 +76,8 @@ public:
   // Makes a namespace and starts its helper; returns once the helper has configured it (a few
   // ms; INTERNAL after 5 s or on any failure, with nothing left behind). Blocks: call it from
   // the thread that launches sandboxes, which must outlive the helper (its parent-death signal).
-  // Refreshes the programs first if the host's addresses changed.
+  // Refreshes the programs first if the host's addresses changed (a thread of this object also
+  // follows every change the kernel announces, for the helpers already running).
   absl::StatusOr<NetworkAttachment> attach();
   // Stops the helper, reaps it and closes the namespace. Safe on an empty attachment.
   void detach(NetworkAttachment& attachment);
@@ -88,6 +90,11 @@ private:
   SandboxNetwork(NetworkOptions options, std::filesystem::path cgroupDir);
   // Builds the programs for the current host addresses and attaches them, replacing older ones.
   absl::Status attachPrograms(std::vector<uint32_t> hostAddresses) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reads the host's addresses and, if they changed, attaches programs that refuse the new set.
+  absl::Status followHostAddresses();
+  // The watcher thread: waits for the kernel's address announcements (rtnetlink) and follows
+  // each, until stopFd_ is readable.
+  void watchHostAddresses();
 
   NetworkOptions options_;
   std::filesystem::path cgroupDir_;
@@ -96,6 +103,11 @@ private:
   std::vector<Ipv4Net> refused_ ABSL_GUARDED_BY(mu_);
   std::vector<uint32_t> hostAddresses_ ABSL_GUARDED_BY(mu_);      // what refused_ was built from
   std::vector<common::UniqueFd> programFds_ ABSL_GUARDED_BY(mu_); // attached to cgroupDir_
+  // An address added to the host later (a new interface, DHCP, a container bridge) must be
+  // refused to the helpers already running, not only to those attached after it.
+  common::UniqueFd addressEvents_; // NETLINK_ROUTE, subscribed to IPv4 address changes
+  common::UniqueFd stopFd_;        // an eventfd: the destructor stops the watcher with it
+  std::thread watcher_;
 };
 
 } // namespace surge::engine

@@ -350,8 +350,9 @@ void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running runni
     if (outcome.kind == engine::InvokeOutcome::Kind::kCompleted)
       addSample(pool.meanExecution, outcome.result.execution);
   }
-  absl::StatusOr<engine::InvokeResult> answered = absl::CancelledError(outcome.reason);
-  if (outcome.kind == engine::InvokeOutcome::Kind::kCompleted) answered = std::move(outcome.result);
+  absl::StatusOr<engine::InvokeResult> answered =
+      outcome.completed() ? absl::StatusOr<engine::InvokeResult>(std::move(outcome.result))
+                          : absl::StatusOr<engine::InvokeResult>(absl::CancelledError(outcome.reason));
   InvocationResult result{std::move(answered),  std::move(waiter.requestId),
                           running.queueWait,    running.coldStart,
                           absl::ZeroDuration(), id,

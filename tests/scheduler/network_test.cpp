@@ -365,6 +365,28 @@ TEST_F(NetworkTest, NeitherReachesTheHostLinkLocalADeniedRangeOrAnotherSandbox) 
   }
 }
 
+// An address the host gets after the helpers started (a new interface, DHCP, a container bridge)
+// is refused to the instances already running, not only to those started later.
+TEST_F(NetworkTest, AHostAddressAddedLaterIsRefusedToInstancesAlreadyRunning) {
+  ASSERT_THAT(call("net-on", absl::StrCat("tcp ", subnet_, ".2 ", kPort)), StartsWith("ok:")) << "warm first";
+  // A new interface (a veth pair on the host: this kernel has no dummy links) with an address.
+  const std::string link = absl::StrCat("sta", ::getpid() % 100000);
+  const std::string added = subnet_ + ".9";
+  run(absl::StrCat("ip link add ", link, " type veth peer name stb", ::getpid() % 100000));
+  run(absl::StrCat("ip addr add ", added, "/32 dev ", link));
+  run(absl::StrCat("ip link set ", link, " up"));
+  // surged says when its filter has it; until then the instance might still get through.
+  const std::string followed = absl::StrCat("refuses the new host address ", added, "\n");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (surged_->log().find(followed) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10)); // a poll with a deadline
+  }
+  EXPECT_THAT(surged_->log(), HasSubstr(followed));
+  // The host's server on every address listens there too.
+  EXPECT_THAT(call("net-on", absl::StrCat("tcp ", added, " ", kPort + 1)), StartsWith("error:"));
+  run(absl::StrCat("ip link del ", link)); // takes its peer with it
+}
+
 TEST_F(NetworkTest, IPv6FailsAtOnceWithNetworkUnreachable) {
   const auto started = std::chrono::steady_clock::now();
   EXPECT_EQ(call("net-on", "tcp 2001:db8::1 80"), "error:OSError:101");
