@@ -17,7 +17,6 @@ namespace {
 std::string seconds(absl::Duration d) { return absl::StrFormat("%g s", absl::ToDoubleSeconds(d)); }
 
 // Token counts are fractions; a timer may fire a hair before a whole token is in.
-constexpr double kTokenSlack = 1e-6;
 
 // Weight of the newest sample in a pool's moving means.
 constexpr double kMeanWeight = 0.125;
@@ -58,8 +57,8 @@ absl::StatusOr<engine::InvokeResult> startFailureOutcome(const std::string& key,
 
 SchedulerCore::SchedulerCore(engine::Engine& engine, const common::Clock& clock, engine::Executor post,
                              SchedulerOptions options)
-    : engine_(engine), clock_(clock), post_(std::move(post)), options_(options), tokens_(options.creationBurst),
-      tokensAt_(clock.steadyNow()), nextSweep_(clock.steadyNow() + absl::ToChronoNanoseconds(options.sweepInterval)) {
+    : engine_(engine), clock_(clock), post_(std::move(post)), options_(options), gate_(options, clock.steadyNow()),
+      nextSweep_(clock.steadyNow() + absl::ToChronoNanoseconds(options.sweepInterval)) {
   std::random_device random;
   requestPrefix_ = absl::StrFormat("%08x%08x-", random(), random());
 }
@@ -436,7 +435,7 @@ void SchedulerCore::startInstance(InstancePool& pool, InstanceKind kind) {
   pool.members.insert(id);
   ++pool.starting;
   ++pool.function->instances;
-  usedMemoryMb_ += pool.spec.memoryMb;
+  gate_.started(pool.spec.memoryMb);
 }
 
 // Takes no new requests; the engine stops it once its in-flight ones finish.
@@ -497,28 +496,11 @@ uint64_t SchedulerCore::reservedShortfallMb() const {
   return shortfall;
 }
 
-// A reserved start may use any free memory; an on-demand start may not take what reserved
-// targets (of any function) still need.
-bool SchedulerCore::memoryAllows(const InstancePool& pool, InstanceKind kind, uint64_t reservedShortfallMb) const {
-  if (options_.memoryBudgetMb == 0) return true;
-  const uint64_t needed = usedMemoryMb_ + pool.spec.memoryMb;
-  if (kind == InstanceKind::kReserved) return needed <= options_.memoryBudgetMb;
-  return needed + reservedShortfallMb <= options_.memoryBudgetMb;
-}
-
-void SchedulerCore::refillTokens(SteadyTime now) {
-  const double perSecond = options_.creationPerMinute / 60.0;
-  tokens_ = std::min<double>(options_.creationBurst,
-                             tokens_ + perSecond * std::chrono::duration<double>(now - tokensAt_).count());
-  tokensAt_ = now;
-}
-
 // One start per function per round, the round going on from the function after the one that
 // started last: a hot function cannot starve a quiet one's first cold start when tokens are
 // scarce. Within a function the current pool comes first.
 void SchedulerCore::createInstances() {
-  refillTokens(clock_.steadyNow());
-  waitingForTokens_ = false;
+  gate_.beginRound(clock_.steadyNow());
   // Kept up to date below as reserved instances start, rather than recounted per start.
   uint64_t shortfall = options_.memoryBudgetMb > 0 ? reservedShortfallMb() : 0;
   uint32_t starting = 0;
@@ -543,26 +525,13 @@ void SchedulerCore::createInstances() {
         const Demand wanted = demand(*pool);
         if (wanted.reserved + wanted.onDemand == 0) continue;
         const InstanceKind kind = wanted.reserved > 0 ? InstanceKind::kReserved : InstanceKind::kOnDemand;
-        if (!memoryAllows(*pool, kind, shortfall)) {
-          pool->heldBy = absl::StrCat("the server's instance memory budget of ", options_.memoryBudgetMb,
-                                      " MiB is in use or set aside for reserved instances");
-          continue;
-        }
-        if (starting >= options_.maxConcurrentStarts) {
-          pool->heldBy = absl::StrCat("the server's limit of ", options_.maxConcurrentStarts,
-                                      " instances starting at once was reached");
-          continue;
-        }
-        if (tokens_ < 1 - kTokenSlack) {
-          pool->heldBy = absl::StrCat("the server's instance creation rate (", options_.creationBurst,
-                                      " at once, then ", options_.creationPerMinute, " per minute) was reached");
-          waitingForTokens_ = true;
+        if (auto held = gate_.refusal(pool->spec.memoryMb, kind, shortfall, starting)) {
+          pool->heldBy = std::move(*held);
           continue;
         }
         startInstance(*pool, kind);
         ++starting;
         if (kind == InstanceKind::kReserved) shortfall -= std::min<uint64_t>(shortfall, pool->spec.memoryMb);
-        tokens_ -= 1;
         pool->heldBy.clear();
         lastCreator_ = function->definition->key;
         started = true;
@@ -720,7 +689,7 @@ void SchedulerCore::forget(Instance& instance) {
   clearFree(instance);
   pool.members.erase(instance.id);
   --pool.function->instances;
-  usedMemoryMb_ -= pool.spec.memoryMb;
+  gate_.gone(pool.spec.memoryMb);
   instances_.erase(instance.id);
 }
 
@@ -731,12 +700,7 @@ std::optional<SteadyTime> SchedulerCore::nextWakeup() const {
   if (!deadlines_.empty()) next = deadlines_.top().first;
   if (!instances_.empty() && (!next || nextSweep_ < *next)) next = nextSweep_;
   if (!retries_.empty() && (!next || *retries_.begin() < *next)) next = *retries_.begin();
-  if (waitingForTokens_ && options_.creationPerMinute > 0) {
-    const double perSecond = options_.creationPerMinute / 60.0;
-    const auto untilToken = std::chrono::duration_cast<SteadyTime::duration>(
-        std::chrono::duration<double>(std::max(0.0, 1.0 - tokens_) / perSecond));
-    if (!next || tokensAt_ + untilToken < *next) next = tokensAt_ + untilToken;
-  }
+  if (auto token = gate_.nextToken(); token && (!next || *token < *next)) next = *token;
   return next;
 }
 
@@ -803,7 +767,7 @@ void SchedulerCore::sweep(SteadyTime now) {
 std::string SchedulerCore::newRequestId() { return absl::StrFormat("%s%x", requestPrefix_, ++nextRequest_); }
 
 absl::Status SchedulerCore::reservationFits(const std::string& key, uint32_t count, uint32_t memoryMb) const {
-  if (options_.memoryBudgetMb == 0) return absl::OkStatus();
+  if (gate_.memoryBudgetMb() == 0) return absl::OkStatus();
   uint64_t others = 0;
   // Every stored target counts, also one whose function has no code yet: it warms the moment
   // code arrives. The definition's memory is the config's, which the next version will run with.
@@ -811,12 +775,8 @@ absl::Status SchedulerCore::reservationFits(const std::string& key, uint32_t cou
     if (otherKey == key) continue;
     others += uint64_t{function->definition->reservedTarget} * function->definition->spec.memoryMb;
   }
-  const uint64_t needed = uint64_t{count} * memoryMb;
-  if (others + needed <= options_.memoryBudgetMb) return absl::OkStatus();
-  return absl::ResourceExhaustedError(absl::StrCat("reserving ", count, " instances of ", memoryMb, " MiB needs ",
-                                                   needed, " MiB, but the instance memory budget is ",
-                                                   options_.memoryBudgetMb, " MiB and other functions reserve ", others,
-                                                   " MiB"));
+  return gate_.reservationFits(absl::StrCat("reserving ", count, " instances of ", memoryMb, " MiB"),
+                               uint64_t{count} * memoryMb, others);
 }
 
 // --- status ---

@@ -8,6 +8,7 @@
 #include "engine/engine.h"
 #include "scheduler/pending_queue.h"
 #include "scheduler/scheduler_types.h"
+#include "scheduler/start_gate.h"
 
 #include <cstdint>
 #include <deque>
@@ -139,9 +140,7 @@ private:
     uint32_t onDemand = 0;
   };
   Demand demand(InstancePool& pool) const;
-  bool memoryAllows(const InstancePool& pool, InstanceKind kind, uint64_t reservedShortfallMb) const;
   uint64_t reservedShortfallMb() const;
-  void refillTokens(SteadyTime now);
   void startInstance(InstancePool& pool, InstanceKind kind);
   absl::Duration retryAfter(const InstancePool& pool) const;
   void drain(Instance& instance);
@@ -171,12 +170,10 @@ private:
   using Deadline = std::pair<SteadyTime, uint64_t>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::unordered_map<uint64_t, InstancePool*> waiterPools_;
-  // Creation tokens, and the function that got the last one (the round continues after it).
-  double tokens_ = 0;
-  SteadyTime tokensAt_;
-  bool waitingForTokens_ = false;
+  // Memory budget, concurrent starts and creation tokens; and the function that started last
+  // (the next round goes on after it).
+  StartGate gate_;
   std::string lastCreator_;
-  uint64_t usedMemoryMb_ = 0;         // memory_mb of every instance not yet gone
   std::multiset<SteadyTime> retries_; // when failed reserved starts may be tried again
   uint64_t nextWaiterId_ = 1;
   uint64_t nextRequest_ = 0;
