@@ -5,6 +5,7 @@
 #include "common/absl_compat.h"
 #include "common/files.h"
 #include "common/mutex.h"
+#include "engine/exit_classification.h"
 #include "engine/frame_codec.h"
 #include "engine/sandbox_constants.h"
 #include "engine/sandbox_launcher.h"
@@ -869,54 +870,23 @@ struct SandboxEngine::Impl {
     if (instance->process.pid > 0) ::kill(instance->process.pid, SIGKILL);
   }
 
-  // Why a start that ended before READY failed, and whose fault that is.
-  static StartOutcome startFailure(const Instance& instance, const std::string& reason) {
-    using Kind = StartOutcome::Kind;
-    auto outcome = [&instance](Kind kind, std::string message) {
-      return StartOutcome{kind, std::move(message), instance.path};
-    };
-    if (!instance.platformStartFailure.ok()) {
-      return outcome(Kind::kPlatformFault, std::string(instance.platformStartFailure.message()));
-    }
-    if (instance.stopRequested) return outcome(Kind::kStopped, "stopped before it was ready");
-    if (instance.killedFor) {
-      return outcome(Kind::kFunctionFault, absl::StrCat(instance.killedFor->message, "\n", instance.killedFor->trace));
-    }
-    // Our Python and Node.js shims say LOADED before they read INIT and import anything of the
-    // function's, so an exit before it means the sandbox or the interpreter failed to come up.
-    // A custom runtime's bootstrap is the function's own code, whenever it fails.
-    const bool ownShim =
-        instance.spec.runtime == common::Runtime::kPython3 || instance.spec.runtime == common::Runtime::kNodejs;
-    if (ownShim && !instance.saidLoaded) {
-      return outcome(Kind::kPlatformFault,
-                     absl::StrCat("the sandbox did not come up (", reason, "): ", instance.stderrTail));
-    }
-    return outcome(Kind::kFunctionFault,
-                   absl::StrCat("the runtime exited during start-up (", reason, "): ", instance.stderrTail));
-  }
-
   void onProcessExit(const InstancePtr& instance) {
     int status = 0;
     ::waitpid(instance->process.pid, &status, 0);
     drainPipes(instance); // the last words on stderr belong in the crash report
-    const bool oom = launcher->oomKilled(instance->process);
-    std::string reason;
-    FunctionError error;
-    if (oom) {
-      reason = "out of memory";
-      error = {"OutOfMemory", absl::StrCat("memory limit ", instance->spec.memoryMb, " MiB exceeded"), ""};
-    } else if (instance->killedFor) {
-      error = *instance->killedFor;
-      reason = instance->stopRequested ? "stopped" : error.message;
-    } else if (!instance->platformStartFailure.ok()) {
-      reason = std::string(instance->platformStartFailure.message());
-      error = {"InstanceLost", reason, ""};
-    } else {
-      const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      reason = code > 128 ? absl::StrCat("killed by signal ", code - 128) : absl::StrCat("exit code ", code);
-      error = {"Crashed", absl::StrCat("the instance crashed: ", reason), instance->stderrTail};
-      if (instance->stopRequested && code == 0) reason = "stopped";
-    }
+    ExitFacts facts;
+    facts.waitStatus = status;
+    facts.oomKilled = launcher->oomKilled(instance->process);
+    facts.stopRequested = instance->stopRequested;
+    facts.killedFor = instance->killedFor;
+    facts.platformStartFailure = std::string(instance->platformStartFailure.message());
+    facts.saidLoaded = instance->saidLoaded;
+    facts.runtime = instance->spec.runtime;
+    facts.memoryMb = instance->spec.memoryMb;
+    facts.stderrTail = instance->stderrTail;
+    ExitClassification exited = classifyExit(facts);
+    const std::string reason = std::move(exited.reason);
+    const FunctionError error = std::move(exited.requestError);
     for (auto& [requestId, pending] : instance->inflight) {
       if (pending.timer) pending.timer->cancel();
       InvokeResult result;
@@ -945,7 +915,7 @@ struct SandboxEngine::Impl {
                      instance->stderrTail);
       }
     } else if (!instance->becameReady) {
-      notifyStarted(id, startFailure(*instance, reason));
+      notifyStarted(id, classifyFailedStart(facts, reason, instance->path));
     }
     instance->state = State::kExiting;
     instance->lifeTimer.reset();
