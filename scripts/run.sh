@@ -23,6 +23,30 @@ surgectl=build/backend/cli/surgectl
 out=$(mktemp)
 smoke_dir=
 data_dir=surge-data
+
+# The sandboxes' unprivileged uids must pass through every folder above the data dir and the
+# runtime shims. A checkout under a private folder (a 0700 home, mktemp -d) cannot serve them:
+# then the data and a copy of the shims go to a folder they can pass.
+passable() { # DIR: every folder from / to DIR lets others through
+  local dir
+  dir=$(realpath "$1")
+  while [[ $dir != / ]]; do
+    [[ $(( 8#$(stat -c %a "$dir") & 1 )) == 1 ]] || return 1
+    dir=$(dirname "$dir")
+  done
+}
+if ! passable "$PWD"; then
+  staging=/var/lib/surge-quickstart
+  mkdir -p "$staging"
+  chmod 711 "$staging"
+  rm -rf "$staging/runtimes"
+  cp -r backend/engine/runtimes "$staging/runtimes"
+  chmod -R a+rX "$staging/runtimes"
+  data_dir=$staging/data
+  set -- --runtime-dir "$staging/runtimes" "$@"
+  echo "run.sh: $PWD is not passable by the sandboxes' uids; data and runtime shims go to $staging"
+fi
+
 if ((smoke)); then
   smoke_dir=$(mktemp -d)
   chmod 711 "$smoke_dir" # the sandboxes' uids pass through it to the code in the data dir
@@ -31,12 +55,14 @@ if ((smoke)); then
 else
   # surgectl finds the admin key in surged's data dir: the default, or the one given here.
   args=("$@")
+  given=0
   for ((i = 0; i < ${#args[@]}; i++)); do
     case "${args[i]}" in
-      --data-dir) data_dir=${args[i + 1]:-} ;;
-      --data-dir=*) data_dir=${args[i]#--data-dir=} ;;
+      --data-dir) data_dir=${args[i + 1]:-} given=1 ;;
+      --data-dir=*) data_dir=${args[i]#--data-dir=} given=1 ;;
     esac
   done
+  if ((!given)) && [[ $data_dir != surge-data ]]; then set -- --data-dir "$data_dir" "$@"; fi
 fi
 
 "$surged" "$@" >"$out" &

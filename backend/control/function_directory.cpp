@@ -95,15 +95,21 @@ FunctionDirectory::versionSpec(const scheduler::FunctionDefinition& function, in
 }
 
 void FunctionDirectory::changed(const store::FunctionRecord& record) {
+  sync(record);
+  refreshNetworkKindsOrWarn();
+}
+
+void FunctionDirectory::sync(const store::FunctionRecord& record) {
   auto definition = toDefinition(record, store_.codeDir(record.activeSha256));
-  {
-    // Under the lock, so that the scheduler gets updates and removals in the order they are
-    // made here (posting does not block).
-    common::MutexLock lock(mu_);
-    const bool known = definitions_.contains(definition->key);
-    // A function nobody has invoked and nobody reserves costs the scheduler nothing.
-    if ((known || definition->reservedTarget > 0) && rememberLocked(definition)) scheduler_.update(definition);
-  }
+  // Under the lock, so that the scheduler gets updates and removals in the order they are made
+  // here (posting does not block).
+  common::MutexLock lock(mu_);
+  const bool known = definitions_.contains(definition->key);
+  // A function nobody has invoked and nobody reserves costs the scheduler nothing.
+  if ((known || definition->reservedTarget > 0) && rememberLocked(definition)) scheduler_.update(definition);
+}
+
+void FunctionDirectory::refreshNetworkKindsOrWarn() {
   if (auto status = refreshNetworkKinds(); !status.ok()) {
     spdlog::warn("cannot tell which network sandboxes to pre-start: {}", status.ToString());
   }
@@ -117,9 +123,7 @@ void FunctionDirectory::deleted(const std::string& ns, const std::string& name, 
     definitions_.erase(key);
     scheduler_.remove(key);
   }
-  if (auto status = refreshNetworkKinds(); !status.ok()) {
-    spdlog::warn("cannot tell which network sandboxes to pre-start: {}", status.ToString());
-  }
+  refreshNetworkKindsOrWarn();
 }
 
 absl::Status FunctionDirectory::refreshNetworkKinds() {
@@ -141,7 +145,7 @@ absl::Status FunctionDirectory::warmReserved() {
     if (record.activeVersion > 0) {
       spdlog::info("warming {} reserved instances of {}/{}", record.config.reservedTarget, record.ns, record.name);
     }
-    changed(record);
+    sync(record); // the network kinds are read once, after all of them (FunctionControl::start)
   }
   return absl::OkStatus();
 }

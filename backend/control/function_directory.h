@@ -50,7 +50,7 @@ public:
   // load of that function (its id) that read the store before the delete is ignored from now on.
   void deleted(const std::string& ns, const std::string& name, int64_t functionId);
   // Hands every function with a reserved target to the scheduler, which warms its instances.
-  // Called once at start-up.
+  // Called once at start-up, followed by refreshNetworkKinds() (FunctionControl::start).
   absl::Status warmReserved();
   // Tells the scheduler which network-on sandboxes the stored functions would start, so that
   // the engine pre-starts those and no others. Called at start-up; changed() and deleted() call
@@ -58,6 +58,9 @@ public:
   absl::Status refreshNetworkKinds();
 
 private:
+  // changed() without the network kinds: caches the definition and tells the scheduler.
+  void sync(const store::FunctionRecord& record);
+  void refreshNetworkKindsOrWarn();
   // Caches `definition` unless a newer one of the same function is already there. False when
   // the function has been deleted.
   bool rememberLocked(const scheduler::FunctionDefinitionPtr& definition) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -377,11 +377,7 @@ TEST_F(NetworkTest, AHostAddressAddedLaterIsRefusedToInstancesAlreadyRunning) {
   run(absl::StrCat("ip link set ", link, " up"));
   // surged says when its filter has it; until then the instance might still get through.
   const std::string followed = absl::StrCat("refuses the new host address ", added, "\n");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (surged_->log().find(followed) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10)); // a poll with a deadline
-  }
-  EXPECT_THAT(surged_->log(), HasSubstr(followed));
+  EXPECT_TRUE(surged_->waitForLog(followed, std::chrono::seconds(30))) << surged_->log();
   // The host's server on every address listens there too.
   EXPECT_THAT(call("net-on", absl::StrCat("tcp ", added, " ", kPort + 1)), StartsWith("error:"));
   run(absl::StrCat("ip link del ", link)); // takes its peer with it

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -195,6 +196,30 @@ std::string SurgedProcess::log() const {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+bool SurgedProcess::waitForLog(std::string_view text, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const int watch = ::inotify_init1(IN_CLOEXEC);
+  if (watch < 0 || ::inotify_add_watch(watch, logPath_.c_str(), IN_MODIFY) < 0) {
+    if (watch >= 0) ::close(watch);
+    throw std::runtime_error(std::string("cannot watch surged's log: ") + std::strerror(errno));
+  }
+  bool found = false;
+  // Watched first, read second: a write between the two still wakes the next poll.
+  while (!(found = log().find(text) != std::string::npos)) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd events{watch, POLLIN, 0};
+    if (::poll(&events, 1, static_cast<int>(left.count())) > 0) {
+      char buffer[4096];
+      while (::read(watch, buffer, sizeof(buffer)) < 0 && errno == EINTR) {
+      }
+    }
+  }
+  ::close(watch);
+  return found;
 }
 
 int SurgedProcess::stop(std::chrono::milliseconds timeout) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <sys/types.h>
@@ -45,6 +46,8 @@ public:
   pid_t pid() const { return pid_; }
   // What surged wrote to stderr so far.
   std::string log() const;
+  // Waits until the log holds `text`, woken by each write to it (inotify); false at the timeout.
+  bool waitForLog(std::string_view text, std::chrono::milliseconds timeout) const;
 
   // Sends SIGTERM and waits (bounded) for the exit; returns the exit code, or -1.
   int stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));
