@@ -11,7 +11,7 @@ engine::InstanceId FakeEngine::start(const engine::InstanceSpec& spec) {
   instances_[id].spec = spec;
   if (mode_ == Mode::kAnswerAtOnce) {
     instances_[id].ready = true;
-    executor_([this, id] { observer_.onStarted(id, engine::StartOutcome{}); });
+    executor_([&observer = observer_, id] { observer.onStarted(id, engine::StartOutcome{}); });
   }
   return id;
 }
@@ -70,7 +70,7 @@ void FakeEngine::finishStart(engine::InstanceId id, engine::StartOutcome::Kind k
   if (it == instances_.end()) return;
   const engine::StartOutcome outcome{kind, std::move(message), engine::StartPath::kDirect};
   it->second.ready = outcome.ready();
-  executor_([this, id, outcome] { observer_.onStarted(id, outcome); });
+  executor_([&observer = observer_, id, outcome] { observer.onStarted(id, outcome); });
   if (!outcome.ready()) exitLocked(id, engine::InstanceExit{"failed to start", false}, "", "");
 }
 
@@ -106,7 +106,7 @@ void FakeEngine::exitLocked(engine::InstanceId id, const engine::InstanceExit& e
     calls_.erase(call);
   }
   instances_.erase(it);
-  executor_([this, id, exit] { observer_.onExit(id, exit); });
+  executor_([&observer = observer_, id, exit] { observer.onExit(id, exit); });
 }
 
 std::map<engine::InstanceId, FakeEngine::Instance> FakeEngine::instances() const {

@@ -14,6 +14,8 @@
 namespace surge::testing {
 
 // Thread-safe. Every event and completion goes through the Executor, as with the real engine.
+// Posted events hold the observer, never the engine: the Scheduler destroys its engine before
+// the events already queued on its loop have run.
 class FakeEngine final : public engine::Engine {
 public:
   enum class Mode {
