@@ -1,12 +1,16 @@
-// SchedulerCore: the scheduling policy. Per function it keeps pools of instances (one pool per
-// instance spec), a pending queue per pool, reserved-first dispatch, background scale-out, idle
-// reclaim and the reserved target. It runs on one loop and is driven by calls and engine events,
-// so it needs no locks, and tests drive it with a fake clock and a fake engine.
+// SchedulerCore: the scheduling policy. It composes a function's instance pools (InstancePool:
+// queue, free slots, demand; FunctionPools and its rollover rules), the StartGate (memory budget,
+// starts at once, creation tokens), and does what they decide: dispatch (reserved first), starts
+// in turn over the functions, drains and idle reclaim, queue deadlines and start retries. It runs
+// on one loop and is driven by calls and engine events, so it needs no locks, and tests drive it
+// with a fake clock and a fake engine.
 #pragma once
 
 #include "common/clock.h"
 #include "engine/engine.h"
+#include "scheduler/instance_pool.h"
 #include "scheduler/pending_queue.h"
+#include "scheduler/rollover.h"
 #include "scheduler/scheduler_types.h"
 #include "scheduler/start_gate.h"
 
@@ -60,52 +64,6 @@ public:
   void onExit(engine::InstanceId id, const engine::InstanceExit& exit) override;
 
 private:
-  struct Function;
-  struct InstancePool;
-  enum class Phase { kStarting, kReady, kDraining };
-  struct Instance {
-    engine::InstanceId id = 0;
-    InstancePool* pool = nullptr;
-    InstanceKind kind = InstanceKind::kOnDemand;
-    Phase phase = Phase::kStarting;
-    uint32_t inFlight = 0;
-    SteadyTime idleSince;
-    absl::Time startTime;
-    SteadyTime startedAt; // when start() was asked, for the pool's mean start time
-    // The engine said it is gone, but answers for requests sent to it are still on their way.
-    bool exited = false;
-  };
-  // The instances of one spec (a version with one config), and the requests waiting for them.
-  struct InstancePool {
-    Function* function = nullptr;
-    engine::InstanceSpec spec;
-    uint32_t reservedTarget = 0;
-    std::set<engine::InstanceId> members;
-    // Ready instances with a free slot, oldest first, so that load packs onto few instances and
-    // the others go idle and are reclaimed.
-    std::set<engine::InstanceId> freeReserved, freeOnDemand;
-    uint32_t starting = 0;
-    PendingQueue queue;
-    // Why the last start this pool wanted did not happen ("" when nothing held it back); named
-    // in the message of a request that times out in the queue.
-    std::string heldBy;
-    // When its latest requests finished (at most kDrainSamples): the queue's drain rate.
-    std::deque<SteadyTime> completions;
-    // Moving means of its requests' execution and its instances' start; zero until measured.
-    absl::Duration meanExecution;
-    absl::Duration meanStart;
-    SteadyTime retryAt;          // no reserved start before this (after a failed start)
-    absl::Duration retryBackoff; // the next wait after a failure
-  };
-  struct Function {
-    FunctionDefinitionPtr definition;
-    std::vector<std::unique_ptr<InstancePool>> pools;
-    InstancePool* current = nullptr; // serves the active version; null while there is no code
-    InstancePool* next = nullptr;    // a new spec warming its reserved instances before taking over
-    uint32_t instances = 0;          // over all pools, against maxInstances
-    uint32_t waiting = 0;            // over all pools, against maxQueueLength
-    bool removed = false;
-  };
   // What the dispatch decided about a running request, for its result.
   struct Running {
     absl::Duration queueWait;
@@ -114,17 +72,16 @@ private:
     int64_t version = 0;
   };
 
-  Function& functionFor(const FunctionDefinitionPtr& definition);
-  InstancePool& poolFor(Function& function, const engine::InstanceSpec& spec);
-  void switchCurrent(Function& function, InstancePool& pool);
+  FunctionPools& functionFor(const FunctionDefinitionPtr& definition);
+  void switchCurrent(FunctionPools& function, InstancePool& pool);
   void retire(InstancePool& pool);
-  void removeFunction(std::unique_ptr<Function> function, const absl::Status& why);
+  void removeFunction(std::unique_ptr<FunctionPools> function, const absl::Status& why);
 
   // Queues the waiter (at the head when `first`: it was refused unrun and keeps its turn).
   void enqueue(InstancePool& pool, Waiter waiter, bool first = false);
   void dispatch(InstancePool& pool);
-  void serveFrom(Instance& instance, bool coldStart);
-  void run(Instance& instance, Waiter waiter, bool coldStart);
+  void serveFrom(PoolInstance& instance, bool coldStart);
+  void run(PoolInstance& instance, Waiter waiter, bool coldStart);
   void finished(engine::InstanceId id, Waiter waiter, Running running, engine::InvokeOutcome outcome);
   void cancelWaiter(uint64_t waiterId);
   void failWaiter(Waiter& waiter, absl::Status status, absl::Duration retryAfter = absl::ZeroDuration());
@@ -135,24 +92,15 @@ private:
   // Starts the instances the pools want, within max_instances, the memory budget and the
   // creation tokens, one function at a time in turn.
   void createInstances();
-  struct Demand {
-    uint32_t reserved = 0;
-    uint32_t onDemand = 0;
-  };
   Demand demand(InstancePool& pool) const;
   uint64_t reservedShortfallMb() const;
   void startInstance(InstancePool& pool, InstanceKind kind);
   absl::Duration retryAfter(const InstancePool& pool) const;
-  void drain(Instance& instance);
-  void setFree(Instance& instance);
-  void clearFree(Instance& instance);
-  bool hasFreeSlot(const Instance& instance) const;
-  // Reserved instances of the pool that are starting or ready (not draining).
-  uint32_t reservedLive(const InstancePool& pool) const;
-  void promoteIfWarm(Function& function);
-  void forget(Instance& instance);
-  void afterExit(Instance& instance);
-  void collect(Function& function);
+  void drain(PoolInstance& instance);
+  void promoteIfWarm(FunctionPools& function);
+  void forget(PoolInstance& instance);
+  void afterExit(PoolInstance& instance);
+  void collect(FunctionPools& function);
   void sweep(SteadyTime now);
 
   std::string newRequestId();
@@ -162,10 +110,11 @@ private:
   engine::Executor post_;
   SchedulerOptions options_;
   // Ordered, so that creation tokens go round the functions in a stable order.
-  std::map<std::string, std::unique_ptr<Function>> functions_;
+  std::map<std::string, std::unique_ptr<FunctionPools>> functions_;
   // Deleted or replaced functions whose instances are still draining.
-  std::vector<std::unique_ptr<Function>> departed_;
-  std::unordered_map<engine::InstanceId, Instance> instances_;
+  std::vector<std::unique_ptr<FunctionPools>> departed_;
+  // Every instance started and not yet forgotten; nodes stay put, so pools point at them.
+  std::unordered_map<engine::InstanceId, PoolInstance> instances_;
   // Queue deadlines, soonest first; entries of waiters that already left are skipped.
   using Deadline = std::pair<SteadyTime, uint64_t>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
