@@ -353,15 +353,10 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launchWith(const SandboxSpe
   if (spec.viaZygote && !spec.network) {
     common::MutexLock lock(zygoteMu_);
     if (zygote_) {
-      ZygoteRequest request;
-      request.uid = layout.uid;
-      request.gid = layout.gid;
-      request.joinFiles = layout.cgroupFiles;
+      std::vector<int> fds;
       for (const int target : layout.fds)
-        request.fds.emplace_back(target == kProtocolFd ? spec.protocolFd : sources[target].get(), target);
-      const std::vector<std::string> args = toBwrapArgs(layout, options_.bwrap.string());
-      request.bwrapArgs.assign(args.begin() + 1, args.end());
-      auto pid = zygote_->spawn(request);
+        fds.push_back(target == kProtocolFd ? spec.protocolFd : sources[target].get());
+      auto pid = zygote_->spawn(layout, fds);
       if (pid.ok()) {
         SandboxProcess process;
         process.pid = *pid;
