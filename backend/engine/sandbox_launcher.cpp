@@ -395,8 +395,8 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launchWith(const SandboxSpe
   plan.errorFd = (*reportPipe)[1].get();
   for (const auto& file : layout.cgroupFiles) plan.joinFiles.push_back(file.c_str());
   plan.netnsFd = network.netnsFd;
-  plan.uid = spec.uid;
-  plan.gid = spec.gid;
+  plan.uid = layout.uid;
+  plan.gid = layout.gid;
   plan.parent = ::getpid();
   plan.program = args.front().c_str();
   for (auto& arg : args) plan.argv.push_back(arg.data());

@@ -83,7 +83,7 @@ PyObject* gRun = nullptr; // the bootstrap's run(argv, env)
 
 // Fills `plan` from the request: decode() checks the layout itself; this, what only the zygote
 // can do. An empty string, or what was wrong.
-std::string accept(std::string_view bytes, const std::vector<int>& received, Plan& plan) {
+std::string acceptRequest(std::string_view bytes, const std::vector<int>& received, Plan& plan) {
   std::string error;
   if (!surge::engine::decode(bytes, plan.layout, error)) return error;
   const std::vector<int>& targets = plan.layout.fds;
@@ -468,7 +468,7 @@ void reply(int control, const std::string& text) {
 // for a request it serves, 'R' for one it refused and answered.
 Plan readRequest(const char* bytes, size_t size, const std::vector<int>& received, int control, int status) {
   Plan plan;
-  const std::string error = accept(std::string_view(bytes, size), received, plan);
+  const std::string error = acceptRequest(std::string_view(bytes, size), received, plan);
   const char outcome = error.empty() ? 'K' : 'R';
   if (!error.empty()) reply(control, "REFUSED " + std::to_string(::getpid()) + " " + error);
   if (::write(status, &outcome, 1) != 1 || !error.empty()) ::_exit(1);
