@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -79,6 +80,10 @@ absl::Status checkPassableByAnyone(const fs::path& dir) {
     }
   }
   return absl::OkStatus();
+}
+
+bool isWithin(const fs::path& path, const fs::path& top) {
+  return std::mismatch(top.begin(), top.end(), path.begin(), path.end()).first == top.end();
 }
 
 } // namespace surge::common

@@ -26,4 +26,8 @@ absl::Status makeNewDirectory(const std::filesystem::path& path, std::filesystem
 // A part that does not exist yet is not checked (it will be made).
 absl::Status checkPassableByAnyone(const std::filesystem::path& dir);
 
+// Whether `path` is `top` or below it, comparing their elements as written (neither is resolved
+// or normalised).
+bool isWithin(const std::filesystem::path& path, const std::filesystem::path& top);
+
 } // namespace surge::common

@@ -2,11 +2,14 @@
 // and execs an unprivileged bwrap that builds the namespaces, mounts and seccomp filter.
 #include "engine/sandbox_launcher.h"
 
+#include "common/files.h"
 #include "common/mutex.h"
 #include "common/unique_fd.h"
 #include "engine/cgroups.h"
 #include "engine/child_signals.h"
 #include "engine/sandbox_constants.h"
+#include "engine/sandbox_layout.h"
+#include "engine/sandbox_layout_builder.h"
 #include "engine/seccomp_filter.h"
 
 #include <absl/base/thread_annotations.h>
@@ -40,7 +43,6 @@ namespace {
 using namespace sandbox; // its descriptor numbers and paths are this file's vocabulary
 
 constexpr uint32_t kMinMemoryMb = 16;
-constexpr uint32_t kMaxTmpMb = 512;
 // bubblewrap's outer process and its init in the pid namespace, plus the program.
 constexpr uint32_t kMinPids = 3;
 constexpr size_t kMaxNameLength = 64;
@@ -91,12 +93,6 @@ bool validParent(std::string_view name) {
   });
 }
 
-// Whether `path` is `top` or below it.
-bool within(const fs::path& path, const fs::path& top) {
-  auto [topEnd, pathIt] = std::mismatch(top.begin(), top.end(), path.begin(), path.end());
-  return topEnd == top.end();
-}
-
 absl::Status validate(const SandboxSpec& spec) {
   if (!validName(spec.name)) {
     return absl::InvalidArgumentError(
@@ -123,7 +119,7 @@ absl::Status validate(const SandboxSpec& spec) {
                         std::none_of(inside.begin(), inside.end(), [](const fs::path& p) { return p == ".."; });
     if (!normal || inside == inside.root_path() || hasNul(inside.native()) || hasNul(host.native()) ||
         std::any_of(std::begin(kReserved), std::end(kReserved),
-                    [&target = inside](const fs::path& r) { return within(target, r); })) {
+                    [&target = inside](const fs::path& r) { return common::isWithin(target, r); })) {
       return absl::InvalidArgumentError(
           absl::StrCat("bind target '", inside.string(),
                        "' must be a normalised absolute path outside /, /usr, /etc, /code, /tmp, /proc and /dev"));
@@ -156,40 +152,6 @@ absl::Status validate(const SandboxSpec& spec) {
     return absl::InvalidArgumentError(absl::StrCat("protocolFd ", spec.protocolFd, " is not an open descriptor"));
   }
   return absl::OkStatus();
-}
-
-// bwrap arguments that depend only on the host: the top-level directories the runtime needs,
-// mirrored as they are on the host (symlinks into /usr on merged-usr systems), and the host
-// /etc files worth sharing.
-std::vector<std::string> hostLayoutArgs() {
-  std::vector<std::string> args = {"--ro-bind", "/usr", "/usr"};
-  for (const char* top : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
-    struct stat st {};
-    if (::lstat(top, &st) != 0) continue;
-    if (S_ISLNK(st.st_mode)) {
-      std::error_code ec;
-      const fs::path target = fs::read_symlink(top, ec);
-      // Only links into /usr: anything else would expose more of the host.
-      const fs::path resolved = (fs::path("/") / target).lexically_normal();
-      if (!ec && within(resolved, "/usr")) args.insert(args.end(), {"--symlink", target.string(), top});
-    } else if (S_ISDIR(st.st_mode)) {
-      args.insert(args.end(), {"--ro-bind", top, top});
-    }
-  }
-  std::error_code ec;
-  if (fs::is_regular_file("/etc/ld.so.cache", ec)) {
-    args.insert(args.end(), {"--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"});
-  }
-  // Symlinks only (e.g. /usr/bin/nodejs -> /etc/alternatives/nodejs -> /usr/bin/node).
-  if (fs::is_directory("/etc/alternatives", ec)) {
-    args.insert(args.end(), {"--ro-bind", "/etc/alternatives", "/etc/alternatives"});
-  }
-  if (fs::is_symlink("/etc/localtime", ec)) {
-    args.insert(args.end(), {"--symlink", fs::read_symlink("/etc/localtime", ec).string(), "/etc/localtime"});
-  } else if (fs::is_regular_file("/etc/localtime", ec)) {
-    args.insert(args.end(), {"--ro-bind", "/etc/localtime", "/etc/localtime"});
-  }
-  return args;
 }
 
 // Everything the forked child needs, prepared before fork(): after it, in a multi-threaded
@@ -282,7 +244,7 @@ public:
   BwrapSandboxLauncher(LauncherOptions options, Cgroups cgroups, SeccompFilter filter,
                        absl::StatusOr<std::unique_ptr<SandboxNetwork>> network)
       : options_(std::move(options)), cgroups_(std::move(cgroups)), filter_(std::move(filter)),
-        hostArgs_(hostLayoutArgs()), network_(std::move(network)) {
+        layouts_(SandboxLayoutBuilder::forHost()), network_(std::move(network)) {
     if (options_.zygote.program.empty()) return;
     if (::access(options_.zygote.program.c_str(), X_OK) != 0) {
       spdlog::warn("the Python zygote is not executable at '{}': Python sandboxes start by bubblewrap",
@@ -314,69 +276,18 @@ public:
   }
 
 private:
-  std::vector<std::string> bwrapArgs(const SandboxSpec& spec) const;
   // launch() once the network, if any, is attached.
   absl::StatusOr<SandboxProcess> launchWith(const SandboxSpec& spec, const NetworkAttachment& network);
 
   const LauncherOptions options_;
   const Cgroups cgroups_;
   const SeccompFilter filter_;
-  const std::vector<std::string> hostArgs_;
+  const SandboxLayoutBuilder layouts_;
   // Outbound network for SandboxSpec::network, or why there is none.
   absl::StatusOr<std::unique_ptr<SandboxNetwork>> network_;
   mutable common::Mutex zygoteMu_; // launch() is thread-safe; the zygote serves one request at a time
   std::unique_ptr<Zygote> zygote_ ABSL_PT_GUARDED_BY(zygoteMu_);
 };
-
-std::vector<std::string> BwrapSandboxLauncher::bwrapArgs(const SandboxSpec& spec) const {
-  const uint64_t tmpBytes = uint64_t{std::min(kMaxTmpMb, spec.memoryMb)} << 20;
-  const std::string tmpSize = std::to_string(tmpBytes);
-  // An unprivileged bwrap: the user namespace maps the sandbox uid to itself, and no further
-  // user namespaces can be made inside. The cgroup namespace hides the host's cgroup paths;
-  // --new-session leaves no controlling terminal to push input into (TIOCSTI).
-  std::vector<std::string> args = {options_.bwrap.string(),
-                                   "--unshare-user",
-                                   "--disable-userns",
-                                   "--unshare-pid",
-                                   "--unshare-ipc",
-                                   "--unshare-uts",
-                                   "--unshare-cgroup",
-                                   "--die-with-parent",
-                                   "--new-session",
-                                   "--hostname",
-                                   "surge",
-                                   "--clearenv"};
-  // A network sandbox joins the namespace the launcher prepared (ChildPlan::netnsFd).
-  if (!spec.network) args.insert(args.begin() + 4, "--unshare-net");
-  for (const auto& [key, value] : spec.env) args.insert(args.end(), {"--setenv", key, value});
-  args.insert(args.end(), hostArgs_.begin(), hostArgs_.end());
-  for (const auto& [fd, file] : {std::pair<int, const char*>{kPasswdFd, "/etc/passwd"},
-                                 {kGroupFd, "/etc/group"},
-                                 {kHostsFd, "/etc/hosts"},
-                                 {kNsswitchFd, "/etc/nsswitch.conf"}}) {
-    args.insert(args.end(), {"--perms", "0444", "--ro-bind-data", std::to_string(fd), file});
-  }
-  if (spec.network) {
-    args.insert(args.end(), {"--perms", "0444", "--ro-bind-data", std::to_string(kResolvFd), "/etc/resolv.conf"});
-    // The CA certificates, so that HTTPS clients verify servers (links into /usr, bound above).
-    std::error_code ec;
-    if (fs::is_directory("/etc/ssl/certs", ec))
-      args.insert(args.end(), {"--ro-bind", "/etc/ssl/certs", "/etc/ssl/certs"});
-  }
-  args.insert(args.end(), {"--proc", "/proc", "--dev", "/dev"});
-  // bwrap's /dev is a writable tmpfs: keep /dev/shm (POSIX semaphores and shared memory) as a
-  // bounded tmpfs and make the rest read-only.
-  args.insert(args.end(), {"--size", tmpSize, "--tmpfs", "/dev/shm", "--remount-ro", "/dev"});
-  args.insert(args.end(), {"--size", tmpSize, "--tmpfs", "/tmp"});
-  args.insert(args.end(), {"--ro-bind", spec.codeDir.string(), kCodeDir});
-  for (const auto& [host, inside] : spec.readOnlyBinds) {
-    args.insert(args.end(), {"--ro-bind", host.string(), inside.string()});
-  }
-  // Last mount step: bwrap's root is a tmpfs owned by the sandbox user, writable unless this.
-  args.insert(args.end(), {"--remount-ro", "/", "--chdir", kCodeDir, "--seccomp", std::to_string(kSeccompFd), "--"});
-  args.insert(args.end(), spec.argv.begin(), spec.argv.end());
-  return args;
-}
 
 absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launch(const SandboxSpec& spec) {
   if (auto status = validate(spec); !status.ok()) return status;
@@ -435,21 +346,17 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launchWith(const SandboxSpe
   auto dirs = cgroups_.createGroup(spec.name, {uint64_t{spec.memoryMb} << 20, spec.pidsMax, spec.background});
   if (!dirs.ok()) return dirs.status();
 
-  std::vector<std::string> args = bwrapArgs(spec);
-  const std::vector<fs::path> joinFiles = cgroups_.joinFiles(*dirs);
+  std::vector<std::string> joinFiles;
+  for (const auto& file : cgroups_.joinFiles(*dirs)) joinFiles.push_back(file.string());
+  // The one description of this sandbox, which the zygote or bubblewrap carries out.
+  const SandboxLayout layout = layouts_.build(spec, std::move(joinFiles));
   if (spec.viaZygote && !spec.network) {
     common::MutexLock lock(zygoteMu_);
     if (zygote_) {
-      ZygoteRequest request;
-      request.uid = spec.uid;
-      request.gid = spec.gid;
-      for (const auto& file : joinFiles) request.joinFiles.push_back(file.string());
-      for (int i = 0; i < kFdCount; ++i) {
-        const int fd = i == kProtocolFd ? spec.protocolFd : sources[i].get();
-        if (fd >= 0) request.fds.emplace_back(fd, i);
-      }
-      request.bwrapArgs.assign(args.begin() + 1, args.end());
-      auto pid = zygote_->spawn(request);
+      std::vector<int> fds;
+      for (const int target : layout.fds)
+        fds.push_back(target == kProtocolFd ? spec.protocolFd : sources[target].get());
+      auto pid = zygote_->spawn(layout, fds);
       if (pid.ok()) {
         SandboxProcess process;
         process.pid = *pid;
@@ -480,14 +387,16 @@ absl::StatusOr<SandboxProcess> BwrapSandboxLauncher::launchWith(const SandboxSpe
       if (!dirs.ok()) return dirs.status();
     }
   }
+  std::vector<std::string> args = toBwrapArgs(layout, options_.bwrap.string());
   ChildPlan plan;
-  for (int i = 0; i < kFdCount; ++i) plan.sources[i] = sources[i].get();
-  plan.sources[kProtocolFd] = spec.protocolFd;
+  plan.sources.fill(-1);
+  for (const int target : layout.fds)
+    plan.sources[target] = target == kProtocolFd ? spec.protocolFd : sources[target].get();
   plan.errorFd = (*reportPipe)[1].get();
-  for (const auto& file : joinFiles) plan.joinFiles.push_back(file.c_str());
+  for (const auto& file : layout.cgroupFiles) plan.joinFiles.push_back(file.c_str());
   plan.netnsFd = network.netnsFd;
-  plan.uid = spec.uid;
-  plan.gid = spec.gid;
+  plan.uid = layout.uid;
+  plan.gid = layout.gid;
   plan.parent = ::getpid();
   plan.program = args.front().c_str();
   for (auto& arg : args) plan.argv.push_back(arg.data());

@@ -54,7 +54,8 @@ struct SandboxSpec {
   int protocolFd = -1;
   // Fork the sandbox from the Python zygote (engine/zygote.h) instead of exec'ing bubblewrap:
   // the same namespaces, uid, mounts, capabilities, cgroup and seccomp filter, built by the
-  // zygote's child from the same bubblewrap arguments. A `/usr/bin/python3 -S` argv running the
+  // zygote's child from the same SandboxLayout (engine/sandbox_layout.h) bubblewrap's arguments
+  // are made from. A `/usr/bin/python3 -S` argv running the
   // shim or `-c CODE` then runs in the zygote's already-loaded interpreter; any other program is
   // exec'd inside the finished sandbox. Falls back to bubblewrap when no zygote is configured or
   // none can serve (SandboxProcess::zygote says which).

@@ -6,7 +6,6 @@
 #include "engine/child_signals.h"
 
 #include <absl/strings/str_cat.h>
-#include <absl/strings/str_join.h>
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
@@ -129,7 +128,14 @@ void Zygote::reapRetired() {
   std::erase_if(retired_, [](pid_t pid) { return ::waitpid(pid, nullptr, WNOHANG) != 0; });
 }
 
-absl::StatusOr<pid_t> Zygote::spawn(const ZygoteRequest& request) {
+absl::StatusOr<pid_t> Zygote::spawn(const SandboxLayout& layout, const std::vector<int>& fds) {
+  // Encoded before anything else: a layout too large for the zygote is the caller's error, not
+  // the zygote's, and must not cost a zygote.
+  std::string payload = encode(layout);
+  if (payload.size() > kMaxEncodedLayout) {
+    return absl::InvalidArgumentError(absl::StrCat("the sandbox request is too large for the zygote: ", payload.size(),
+                                                   " bytes, at most ", kMaxEncodedLayout));
+  }
   reapRetired();
   if (current_.pid < 0 && std::chrono::steady_clock::now() < retryAfter_)
     return absl::UnavailableError("the Python zygote failed to load recently");
@@ -154,22 +160,6 @@ absl::StatusOr<pid_t> Zygote::spawn(const ZygoteRequest& request) {
     next_ = Process{};
   }
 
-  std::vector<std::string> strings = {"spawn-v1", std::to_string(request.uid), std::to_string(request.gid)};
-  std::vector<std::string> targets;
-  std::vector<int> fds;
-  for (const auto& [fd, target] : request.fds) {
-    fds.push_back(fd);
-    targets.push_back(std::to_string(target));
-  }
-  strings.push_back(absl::StrJoin(targets, ","));
-  strings.insert(strings.end(), request.joinFiles.begin(), request.joinFiles.end());
-  strings.push_back("--");
-  strings.insert(strings.end(), request.bwrapArgs.begin(), request.bwrapArgs.end());
-  std::string payload;
-  for (const auto& s : strings) {
-    payload.append(s);
-    payload.push_back('\0');
-  }
   iovec iov{payload.data(), payload.size()};
   std::vector<char> controlBuffer(CMSG_SPACE(sizeof(int) * std::max<size_t>(fds.size(), 1)));
   msghdr message{};

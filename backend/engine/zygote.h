@@ -3,6 +3,7 @@
 #pragma once
 
 #include "engine/sandbox_constants.h"
+#include "engine/sandbox_layout.h"
 
 #include <absl/status/statusor.h>
 
@@ -32,16 +33,6 @@ struct ZygoteOptions {
   std::chrono::milliseconds loadFailureBackoff{5000};
 };
 
-// What the zygote needs for one sandbox: the same bubblewrap arguments the launcher would exec
-// bwrap with (without the bwrap path), and the descriptors they name.
-struct ZygoteRequest {
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::vector<std::string> joinFiles;   // cgroup files the child writes "0" to, as root, first
-  std::vector<std::pair<int, int>> fds; // (descriptor here, its number in the sandbox)
-  std::vector<std::string> bwrapArgs;   // options, then "--", then argv
-};
-
 // Not thread-safe: one thread (the launcher's caller) uses it. That thread must outlive the
 // zygotes and their children: the children's parent-death signal is tied to it, as bwrap's is.
 class Zygote {
@@ -53,12 +44,15 @@ public:
 
   // Starts a zygote now (on the calling thread), if none is running or loading.
   void warmUp();
-  // Forks a sandboxed process. Its pid, a child of the caller (CLONE_PARENT): wait for it as
-  // for bubblewrap's outer process. UNAVAILABLE when no zygote could serve (it died, or is still
-  // loading past bootWait): the caller falls back to bubblewrap, and a new zygote is on its way
-  // (loadFailureBackoff later when the last one exited while loading).
-  // INVALID_ARGUMENT when the zygote refused the request, with its reason.
-  absl::StatusOr<pid_t> spawn(const ZygoteRequest& request);
+  // Forks a sandboxed process as `layout` describes it, given `fds`: one open descriptor of the
+  // caller's for each of layout.fds, in that order (the zygote takes 0-8: no network). Its pid,
+  // a child of the caller (CLONE_PARENT): wait for it as for bubblewrap's outer process.
+  // UNAVAILABLE when no zygote could serve (it died, or is still loading past bootWait): the
+  // caller falls back to bubblewrap, and a new zygote is on its way (loadFailureBackoff later
+  // when the last one exited while loading). INVALID_ARGUMENT when the zygote refused the
+  // request, with its reason (what decode() or the zygote's own checks reject), or when the
+  // encoded layout is larger than kMaxEncodedLayout.
+  absl::StatusOr<pid_t> spawn(const SandboxLayout& layout, const std::vector<int>& fds);
   // The zygote serving now, or -1 (for tests and monitoring).
   pid_t pid() const { return current_.pid; }
 

@@ -1345,38 +1345,66 @@ TEST(Zygote, RefusesABadRequestWithTheReasonAndServesOn) {
   Zygote zygote(options);
   const int devNull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   ASSERT_GE(devNull, 0);
-  ZygoteRequest request;
-  request.uid = kUid;
-  request.gid = kUid;
-  request.fds = {{devNull, 0}, {devNull, 1}, {devNull, 2}, {devNull, 4}};
-  request.bwrapArgs = {"--unshare-user", "--bogus", "--", "/bin/true"};
-  auto refused = zygote.spawn(request);
+  SandboxLayout layout;
+  layout.uid = kUid;
+  layout.gid = kUid;
+  layout.fds = {0, 1, 2, 4};
+  std::vector<int> fds = {devNull, devNull, devNull, devNull};
+  layout.seccompFd = 4;
+  layout.argv = {"/bin/true"};
+  MountOp bogus;
+  bogus.kind = static_cast<MountOp::Kind>(99);
+  bogus.target = "/x";
+  layout.mounts = {bogus};
+  auto refused = zygote.spawn(layout, fds);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(refused.status().message(), "the Python zygote refused the sandbox: unknown sandbox option '--bogus'");
+  EXPECT_EQ(refused.status().message(), "the Python zygote refused the sandbox: unknown mount operation 99");
   const pid_t first = zygote.pid();
   EXPECT_GT(first, 0);
 
-  request.bwrapArgs = {"--unshare-user", "--", "/bin/true"};
-  refused = zygote.spawn(request);
+  layout.mounts.clear();
+  layout.seccompFd = -1;
+  refused = zygote.spawn(layout, fds);
   EXPECT_EQ(refused.status().message(),
-            "the Python zygote refused the sandbox: a sandbox without --seccomp is refused");
+            "the Python zygote refused the sandbox: a sandbox without a seccomp program is refused");
 
-  request.bwrapArgs = {"--seccomp", "4", "--", "/bin/true"};
-  request.uid = 0;
-  refused = zygote.spawn(request);
+  layout.seccompFd = 4;
+  layout.uid = 0;
+  refused = zygote.spawn(layout, fds);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(refused.status().message(),
             "the Python zygote refused the sandbox: uid '0' must be a number >= 10000 and not 65534");
 
-  request.uid = kUid;
-  request.fds = {{devNull, 0}};
-  refused = zygote.spawn(request);
+  layout.uid = kUid;
+  layout.fds = {0};
+  fds = {devNull};
+  refused = zygote.spawn(layout, fds);
   EXPECT_EQ(refused.status().message(), "the Python zygote refused the sandbox: descriptors 0, 1 and 2 are required");
 
-  request.bwrapArgs = {"--seccomp", "9", "--", "/bin/true"};
-  request.fds = {{devNull, 0}, {devNull, 1}, {devNull, 2}};
-  refused = zygote.spawn(request);
-  EXPECT_EQ(refused.status().message(), "the Python zygote refused the sandbox: --seccomp descriptor '9' was not sent");
+  layout.seccompFd = 9;
+  layout.fds = {0, 1, 2};
+  fds = {devNull, devNull, devNull};
+  refused = zygote.spawn(layout, fds);
+  EXPECT_EQ(refused.status().message(), "the Python zygote refused the sandbox: seccomp descriptor '9' was not sent");
+
+  // What only the zygote checks, beyond decode(): the descriptors that arrived, and its limits.
+  layout.seccompFd = 4;
+  layout.fds = {0, 1, 2, 4};
+  refused = zygote.spawn(layout, fds);
+  EXPECT_EQ(refused.status().message(),
+            "the Python zygote refused the sandbox: the sandbox names 4 descriptors, but 3 were sent");
+  layout.fds = {0, 1, 2, 4, 9};
+  fds = {devNull, devNull, devNull, devNull, devNull};
+  refused = zygote.spawn(layout, fds);
+  EXPECT_EQ(refused.status().message(),
+            "the Python zygote refused the sandbox: descriptor 9 is beyond the zygote's 0-8");
+  layout.fds = {0, 1, 2, 4};
+  fds = {devNull, devNull, devNull, devNull};
+  layout.ownNetwork = false;
+  refused = zygote.spawn(layout, fds);
+  EXPECT_EQ(refused.status().message(),
+            "the Python zygote refused the sandbox: a sandbox that joins a prepared network namespace starts by "
+            "bubblewrap");
   // Refusing is no failure of the zygote: the same one still serves.
   EXPECT_EQ(zygote.pid(), first);
   ::close(devNull);

@@ -10,10 +10,9 @@
 // SOCK_SEQPACKET socket. The zygote sends "READY" once loaded, then
 // answers each request with "OK <pid>" or "ERR <message>" (nothing was started), or A answers
 // "REFUSED <pid> <reason>" (A read the request, refused it and exits; reap it). The zygote never
-// reads a request itself (see serve()). A request is NUL-separated strings:
-//   "spawn-v1", uid, gid, fd targets ("0,1,2,3,..."), cgroup files to join..., "--",
-//   bubblewrap's own arguments (the subset SandboxLauncher uses), "--", argv...
-// with the descriptors as SCM_RIGHTS, one per listed target. End of stream: the zygote exits.
+// reads a request itself (see serve()). A request is an encoded SandboxLayout
+// (engine/sandbox_layout.h, the same description bubblewrap's arguments are made from), with the
+// descriptors as SCM_RIGHTS, one per entry of its fds. End of stream: the zygote exits.
 //
 // Each request is served by three processes, as bubblewrap does it:
 //   A (clone with CLONE_PARENT, so a child of the engine, which waits for it): reads the request,
@@ -56,182 +55,48 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/sandbox_constants.h"
+#include "engine/sandbox_layout.h"
 
 namespace {
 
 namespace sandbox = surge::engine::sandbox;
+using surge::engine::MountOp;
+using surge::engine::SandboxLayout;
 
-constexpr int kMaxFds = sandbox::kZygoteFdCount; // 0-2 stdio, 3 protocol, 4 seccomp, 5-8 /etc data
-constexpr size_t kMaxRequest = 256 * 1024;       // far above what the launcher sends
+constexpr int kMaxFds = sandbox::kZygoteFdCount;                 // 0-2 stdio, 3 protocol, 4 seccomp, 5-8 /etc data
+constexpr size_t kMaxRequest = surge::engine::kMaxEncodedLayout; // far above what the launcher sends
 
-// One mount-tree step, in the order the request lists them.
-struct Op {
-  enum Kind { kRoBind, kSymlink, kData, kProc, kDev, kTmpfs, kRemountRo } kind;
-  std::string a, b; // kRoBind: host source, target; kSymlink: link text, target; others: target in a
-  uint64_t size = 0;
-  int fd = -1;
-  mode_t perms = 0;
-};
-
+// A request's sandbox, and the descriptor received for each of its numbers (or -1).
 struct Plan {
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::array<int, kMaxFds> fds{}; // received descriptor per target number, or -1
-  std::vector<std::string> joinFiles;
-  std::string hostname;
-  std::vector<std::string> env; // KEY=VALUE, in order
-  std::vector<Op> ops;
-  std::string chdir = "/";
-  int seccompTarget = -1;
-  std::vector<std::string> argv;
+  SandboxLayout layout;
+  std::array<int, kMaxFds> fds{};
 };
 
 std::string gShimInside;  // the shim's path inside the sandbox, as the engine's argv names it
 PyObject* gRun = nullptr; // the bootstrap's run(argv, env)
 
-// ---- parsing (in the zygote, before any fork: a bad request gets an answer, not a dead child) ----
+// ---- the request (read by A, never by the zygote: see serve()) ----
 
-bool parseUnsigned(const std::string& text, uint64_t& out) {
-  if (text.empty() || text.size() > 19) return false;
-  out = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-    out = out * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return true;
-}
-
-// Fills `plan` from the request's strings; an empty string, or what was wrong.
-std::string parse(const std::vector<std::string>& s, const std::vector<int>& received, Plan& plan) {
-  size_t i = 0;
-  auto next = [&](std::string& out) {
-    if (i >= s.size()) return false;
-    out = s[i++];
-    return true;
-  };
-  std::string word;
-  if (!next(word) || word != "spawn-v1") return "the request does not start with 'spawn-v1'";
-  uint64_t uid = 0, gid = 0;
-  std::string text;
-  auto validId = [](uint64_t id) { return id >= sandbox::kMinId && id != sandbox::kOverflowId && id <= 0xfffffffe; };
-  const std::string idRule =
-      "' must be a number >= " + std::to_string(sandbox::kMinId) + " and not " + std::to_string(sandbox::kOverflowId);
-  if (!next(text) || !parseUnsigned(text, uid) || !validId(uid)) return "uid '" + text + idRule;
-  if (!next(text) || !parseUnsigned(text, gid) || !validId(gid)) return "gid '" + text + idRule;
-  plan.uid = static_cast<uid_t>(uid);
-  plan.gid = static_cast<gid_t>(gid);
+// Fills `plan` from the request: decode() checks the layout itself; this, what only the zygote
+// can do. An empty string, or what was wrong.
+std::string acceptRequest(std::string_view bytes, const std::vector<int>& received, Plan& plan) {
+  std::string error;
+  if (!surge::engine::decode(bytes, plan.layout, error)) return error;
+  const std::vector<int>& targets = plan.layout.fds;
+  if (targets.size() != received.size())
+    return "the sandbox names " + std::to_string(targets.size()) + " descriptors, but " +
+           std::to_string(received.size()) + " were sent";
   plan.fds.fill(-1);
-  if (!next(text)) return "the request has no descriptor list";
-  size_t used = 0;
-  for (size_t start = 0; start < text.size();) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    uint64_t target = 0;
-    if (!parseUnsigned(text.substr(start, comma - start), target) || target >= kMaxFds || plan.fds[target] >= 0 ||
-        used >= received.size())
-      return "descriptor list '" + text + "' does not match the " + std::to_string(received.size()) +
-             " descriptors sent (targets 0-" + std::to_string(kMaxFds - 1) + ", each once)";
-    plan.fds[target] = received[used++];
-    start = comma + 1;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (targets[i] >= kMaxFds)
+      return "descriptor " + std::to_string(targets[i]) + " is beyond the zygote's 0-" + std::to_string(kMaxFds - 1);
+    plan.fds[targets[i]] = received[i];
   }
-  if (used != received.size()) return "descriptor list '" + text + "' names fewer descriptors than were sent";
-  for (int target : {0, 1, 2})
-    if (plan.fds[target] < 0) return "descriptors 0, 1 and 2 are required";
-  while (next(word) && word != "--") {
-    if (word.empty() || word[0] != '/') return "cgroup file '" + word + "' must be an absolute path";
-    plan.joinFiles.push_back(word);
-  }
-  if (word != "--") return "the request ends before its sandbox arguments";
-
-  uint64_t pendingSize = 0;
-  mode_t pendingPerms = 0;
-  auto target = [&](const char* option, std::string& out) -> std::string {
-    if (!next(out)) return std::string(option) + " needs a path";
-    if (out.empty() || out[0] != '/' || out.find("/..") != std::string::npos)
-      return std::string(option) + " path '" + out + "' must be absolute, without '..'";
-    return "";
-  };
-  auto fdArgument = [&](const char* option, int& out) -> std::string {
-    uint64_t number = 0;
-    if (!next(text) || !parseUnsigned(text, number) || number >= kMaxFds || plan.fds[number] < 0)
-      return std::string(option) + " descriptor '" + text + "' was not sent";
-    out = static_cast<int>(number);
-    return "";
-  };
-  bool argvFollows = false;
-  while (next(word)) {
-    std::string error;
-    if (word == "--") {
-      argvFollows = true;
-      break;
-    }
-    // Namespaces, the new session, the cleared environment and the parent-death signal are not
-    // options here: every sandbox gets all of them.
-    if (word == "--unshare-user" || word == "--unshare-pid" || word == "--unshare-net" || word == "--unshare-ipc" ||
-        word == "--unshare-uts" || word == "--unshare-cgroup" || word == "--die-with-parent" ||
-        word == "--new-session" || word == "--clearenv" || word == "--disable-userns") {
-      continue;
-    } else if (word == "--hostname") {
-      if (!next(plan.hostname)) return "--hostname needs a name";
-    } else if (word == "--setenv") {
-      std::string key, value;
-      if (!next(key) || !next(value) || key.empty() || key.find('=') != std::string::npos)
-        return "--setenv needs a name without '=' and a value";
-      plan.env.push_back(key + "=" + value);
-    } else if (word == "--ro-bind") {
-      Op op{Op::kRoBind, "", "", 0, -1, 0};
-      if (!(error = target("--ro-bind", op.a)).empty() || !(error = target("--ro-bind", op.b)).empty()) return error;
-      plan.ops.push_back(op);
-    } else if (word == "--symlink") {
-      Op op{Op::kSymlink, "", "", 0, -1, 0};
-      if (!next(op.a) || op.a.empty()) return "--symlink needs a link text";
-      if (!(error = target("--symlink", op.b)).empty()) return error;
-      plan.ops.push_back(op);
-    } else if (word == "--perms") {
-      uint64_t mode = 0;
-      if (!next(text) || text.size() > 4) return "--perms needs an octal mode";
-      for (char c : text) {
-        if (c < '0' || c > '7') return "--perms '" + text + "' is not an octal mode";
-        mode = mode * 8 + static_cast<uint64_t>(c - '0');
-      }
-      pendingPerms = static_cast<mode_t>(mode);
-    } else if (word == "--ro-bind-data") {
-      Op op{Op::kData, "", "", 0, -1, pendingPerms ? pendingPerms : 0444};
-      if (!(error = fdArgument("--ro-bind-data", op.fd)).empty() || !(error = target("--ro-bind-data", op.a)).empty())
-        return error;
-      plan.ops.push_back(op);
-      pendingPerms = 0;
-    } else if (word == "--proc" || word == "--dev" || word == "--tmpfs" || word == "--remount-ro") {
-      Op op{word == "--proc"    ? Op::kProc
-            : word == "--dev"   ? Op::kDev
-            : word == "--tmpfs" ? Op::kTmpfs
-                                : Op::kRemountRo,
-            "",
-            "",
-            pendingSize,
-            -1,
-            0};
-      if (!(error = target(word.c_str(), op.a)).empty()) return error;
-      plan.ops.push_back(op);
-      pendingSize = 0;
-    } else if (word == "--size") {
-      if (!next(text) || !parseUnsigned(text, pendingSize) || pendingSize == 0) return "--size needs a byte count";
-    } else if (word == "--chdir") {
-      if (!(error = target("--chdir", plan.chdir)).empty()) return error;
-    } else if (word == "--seccomp") {
-      if (!(error = fdArgument("--seccomp", plan.seccompTarget)).empty()) return error;
-    } else {
-      return "unknown sandbox option '" + word + "'";
-    }
-  }
-  if (!argvFollows) return "the request has no '--' before the program's arguments";
-  while (next(word)) plan.argv.push_back(word);
-  if (plan.argv.empty() || plan.argv[0].empty() || plan.argv[0][0] != '/')
-    return "the program must be an absolute path";
-  if (plan.seccompTarget < 0) return "a sandbox without --seccomp is refused";
+  if (!plan.layout.ownNetwork) return "a sandbox that joins a prepared network namespace starts by bubblewrap";
   return "";
 }
 
@@ -369,11 +234,13 @@ std::vector<char> readAll(int fd) {
 
 // C: the program, in its finished sandbox.
 [[noreturn]] void runProgram(const Plan& plan) {
-  const auto& argv = plan.argv;
-  std::vector<std::string> env = plan.env;
+  const auto& argv = plan.layout.argv;
+  std::vector<std::string> env;
   // As bubblewrap, which sets PWD after its chdir, over any PWD of the spec's.
-  std::erase_if(env, [](const std::string& entry) { return entry.rfind("PWD=", 0) == 0; });
-  env.push_back("PWD=" + plan.chdir);
+  for (const auto& [key, value] : plan.layout.env) {
+    if (key != "PWD") env.push_back(key + "=" + value);
+  }
+  env.push_back("PWD=" + plan.layout.chdir);
   const bool python =
       argv[0] == sandbox::kPython && argv.size() >= 3 && argv[1] == "-S" &&
       ((argv[2] == "-c" && argv.size() >= 4) || argv[2] == gShimInside || argv[2] == sandbox::kCompiledPythonShim);
@@ -420,8 +287,9 @@ std::vector<char> readAll(int fd) {
 [[noreturn]] void runInit(const Plan& plan) {
   const int err = 2;
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(err, "setting the parent-death signal");
-  mapSelf(err, plan.uid, plan.gid);
-  if (!plan.hostname.empty() && ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0)
+  const SandboxLayout& layout = plan.layout;
+  mapSelf(err, layout.uid, layout.gid);
+  if (!layout.hostname.empty() && ::sethostname(layout.hostname.data(), layout.hostname.size()) != 0)
     fail(err, "setting the hostname");
   loopbackUp(err);
 
@@ -434,39 +302,40 @@ std::vector<char> readAll(int fd) {
   if (::mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
     fail(err, "mounting the root tmpfs");
 
-  for (const Op& op : plan.ops) {
-    const std::string target = "/newroot" + (op.kind == Op::kRoBind || op.kind == Op::kSymlink ? op.b : op.a);
+  for (const MountOp& op : layout.mounts) {
+    const std::string target = "/newroot" + op.target;
     switch (op.kind) {
-    case Op::kRoBind:
-      if (!bindReadOnly("/oldroot" + op.a, target)) fail(err, "binding", op.a);
+    case MountOp::Kind::kRoBind:
+      if (!bindReadOnly("/oldroot" + op.source, target)) fail(err, "binding", op.source);
       break;
-    case Op::kSymlink:
-      if (!makeDirs(parentOf(target)) || ::symlink(op.a.c_str(), target.c_str()) != 0) fail(err, "linking", op.b);
+    case MountOp::Kind::kSymlink:
+      if (!makeDirs(parentOf(target)) || ::symlink(op.source.c_str(), target.c_str()) != 0)
+        fail(err, "linking", op.target);
       break;
-    case Op::kData: {
+    case MountOp::Kind::kData: {
       const std::vector<char> bytes = readAll(plan.fds[op.fd]);
       const int fd =
           makeDirs(parentOf(target)) ? ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
       if (fd < 0 || ::write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()) ||
           ::fchmod(fd, op.perms) != 0)
-        fail(err, "writing", op.a);
+        fail(err, "writing", op.target);
       ::close(fd);
       break;
     }
-    case Op::kProc:
+    case MountOp::Kind::kProc:
       if (!makeDirs(target) || ::mount("proc", target.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
-        fail(err, "mounting", op.a);
+        fail(err, "mounting", op.target);
       break;
-    case Op::kDev: makeDev(err, target); break;
-    case Op::kTmpfs: {
+    case MountOp::Kind::kDev: makeDev(err, target); break;
+    case MountOp::Kind::kTmpfs: {
       const std::string options = "mode=0755" + (op.size ? ",size=" + std::to_string(op.size) : std::string());
       if (!makeDirs(target) || ::mount("tmpfs", target.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0)
-        fail(err, "mounting", op.a);
+        fail(err, "mounting", op.target);
       break;
     }
-    case Op::kRemountRo:
-      if (op.a == "/") break; // after the /proc covers below
-      if (!remountReadOnly(target)) fail(err, "remounting read-only", op.a);
+    case MountOp::Kind::kRemountRo:
+      if (op.target == "/") break; // after the /proc covers below
+      if (!remountReadOnly(target)) fail(err, "remounting read-only", op.target);
       break;
     }
   }
@@ -485,12 +354,12 @@ std::vector<char> readAll(int fd) {
       ::chdir("/") != 0)
     fail(err, "entering the new root");
   if (::unshare(CLONE_NEWUSER) != 0) fail(err, "entering the nested user namespace");
-  mapSelf(err, plan.uid, plan.gid);
-  if (::chdir(plan.chdir.c_str()) != 0) fail(err, "changing directory to", plan.chdir);
+  mapSelf(err, layout.uid, layout.gid);
+  if (::chdir(layout.chdir.c_str()) != 0) fail(err, "changing directory to", layout.chdir);
 
   dropCapabilities(err);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(err, "setting no_new_privs");
-  const std::vector<char> program = readAll(plan.fds[plan.seccompTarget]);
+  const std::vector<char> program = readAll(plan.fds[layout.seccompFd]);
   if (program.empty() || program.size() % sizeof(sock_filter) != 0) {
     errno = EINVAL;
     fail(err, "reading the seccomp program");
@@ -527,7 +396,8 @@ std::vector<char> readAll(int fd) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (const auto& file : plan.joinFiles) {
+  const SandboxLayout& layout = plan.layout;
+  for (const auto& file : layout.cgroupFiles) {
     if (!writeFile(file, "0")) fail(err, "joining the cgroup", file);
   }
   // Descriptors: everything above the targets first, then in place; the rest closed.
@@ -552,8 +422,8 @@ std::vector<char> readAll(int fd) {
   const rlimit noCore{0, 0};
   ::setrlimit(RLIMIT_CORE, &noCore);
   ::umask(022);
-  if (::setgroups(0, nullptr) != 0 || ::setresgid(plan.gid, plan.gid, plan.gid) != 0 ||
-      ::setresuid(plan.uid, plan.uid, plan.uid) != 0 || ::getuid() != plan.uid || ::geteuid() != plan.uid)
+  if (::setgroups(0, nullptr) != 0 || ::setresgid(layout.gid, layout.gid, layout.gid) != 0 ||
+      ::setresuid(layout.uid, layout.uid, layout.uid) != 0 || ::getuid() != layout.uid || ::geteuid() != layout.uid)
     fail(2, "switching to the sandbox uid");
   // The uid change made this process undumpable, and so its /proc files root's, which the user
   // namespace below could then not write its own maps to. bubblewrap, exec'd as this uid, is
@@ -564,11 +434,11 @@ std::vector<char> readAll(int fd) {
   if (::getppid() != engine) ::_exit(1); // the engine is gone already
   // Bind sources as the host sees them, as this uid, as bubblewrap resolves them: after the
   // first pivot an absolute symlink on the way would resolve against the temporary root.
-  for (Op& op : placed.ops) {
-    if (op.kind != Op::kRoBind) continue;
+  for (MountOp& op : placed.layout.mounts) {
+    if (op.kind != MountOp::Kind::kRoBind) continue;
     char resolved[PATH_MAX];
-    if (::realpath(op.a.c_str(), resolved) == nullptr) fail(2, "resolving", op.a);
-    op.a = resolved;
+    if (::realpath(op.source.c_str(), resolved) == nullptr) fail(2, "resolving", op.source);
+    op.source = resolved;
   }
 
   const long child = ::syscall(SYS_clone,
@@ -597,14 +467,8 @@ void reply(int control, const std::string& text) {
 // that the engine reaps it; it then exits. Either way it tells the zygote over `status`: 'K'
 // for a request it serves, 'R' for one it refused and answered.
 Plan readRequest(const char* bytes, size_t size, const std::vector<int>& received, int control, int status) {
-  std::vector<std::string> strings;
-  for (size_t start = 0; start < size;) {
-    const size_t length = ::strnlen(bytes + start, size - start);
-    strings.emplace_back(bytes + start, length);
-    start += length + 1;
-  }
   Plan plan;
-  const std::string error = parse(strings, received, plan);
+  const std::string error = acceptRequest(std::string_view(bytes, size), received, plan);
   const char outcome = error.empty() ? 'K' : 'R';
   if (!error.empty()) reply(control, "REFUSED " + std::to_string(::getpid()) + " " + error);
   if (::write(status, &outcome, 1) != 1 || !error.empty()) ::_exit(1);
