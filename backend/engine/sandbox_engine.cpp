@@ -7,9 +7,9 @@
 
 #include "common/files.h"
 #include "common/mutex.h"
+#include "engine/engine_loop.h"
 #include "engine/exit_classification.h"
-#include "engine/frame_codec.h"
-#include "engine/instance_channel.h"
+#include "engine/instance.h"
 #include "engine/instance_sandbox.h"
 #include "engine/instance_state.h"
 #include "engine/runtime_session.h"
@@ -20,19 +20,16 @@
 #include <asio.hpp>
 #include <spdlog/spdlog.h>
 
-#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <map>
-#include <thread>
 
 namespace surge::engine {
 namespace {
 
-constexpr auto kDrainGrace = std::chrono::seconds(10);
 // A start that took a pre-started sandbox has its replacement launched when it has answered its
 // first request, or this long after READY if no request comes sooner.
 constexpr auto kRefillDelay = std::chrono::milliseconds(20);
@@ -44,62 +41,15 @@ constexpr auto kStemLoadTimeout = std::chrono::seconds(60);
 using A = InstanceAction;
 using E = InstanceEvent;
 
-struct Instance {
-  explicit Instance(asio::io_context& io) : channel(io) {}
-
-  InstanceId id = 0;
-  InstanceSpec spec;
-  SandboxSpec sandbox;
-  SandboxProcess process;
-  InstanceState state = InstanceState::kLaunching; // changed by SandboxEngine::Impl::apply() only
-  StartPath path = StartPath::kDirect;
-  InstanceChannel channel;
-  RuntimeSession session;
-  std::unique_ptr<asio::posix::stream_descriptor> pidfd;
-  std::unique_ptr<asio::steady_timer> lifeTimer; // stem load, initializer timeout, or drain grace
-  // Pooled sandboxes: their own folder, bound at /code, that receives the code by hard links.
-  std::filesystem::path sandboxDir;
-  // What its exit report reads (ExitFacts). Facts, not states: they say what happened, in
-  // whichever state it happened.
-  std::optional<FunctionError> killedFor; // why the engine killed it, for the requests it takes down
-  absl::Status platformStartFailure;      // the platform, not the function, failed the start
-  // The runtime has said LOADED (any start, pooled or not): until then none of the function's
-  // code has run, so with one of our own shims an exit before it is the platform's fault.
-  bool saidLoaded = false;
-  bool stopRequested = false; // the platform asked for its end (stop(), or a retired stem)
-  // A task pending rather than a state: taken from the pool, the pool is refilled once this
-  // start has served its first request, or kRefillDelay after READY, or when it fails or exits,
-  // whichever comes first, in whatever state it is then.
-  bool refillPending = false;
-  std::unique_ptr<asio::steady_timer> refillTimer;
-};
-using InstancePtr = std::shared_ptr<Instance>;
-
-// What an event brings for InstanceAction::kRecordCause.
-struct Cause {
-  std::optional<FunctionError> error; // killedFor
-  absl::Status platform;              // platformStartFailure
-};
-
 } // namespace
 
-struct SandboxEngine::Impl {
-  // What an instance's channel reports. It holds the instance, which keeps the channel alive
-  // until its last completion has run.
-  struct ChannelEvents {
-    Impl* engine;
-    InstancePtr instance;
-    void onFrame(Frame&& frame) { engine->onFrame(instance, std::move(frame)); }
-    void onBroken(const absl::Status& status) { engine->onBroken(instance, status); }
-    void onOutput(std::string_view data) { instance->session.output(data); }
-  };
-
+struct SandboxEngine::Impl final : LifecycleHandler {
   Impl(SandboxEngineOptions options, std::unique_ptr<SandboxLauncher> launcher, Executor executor,
        InstanceObserver& observer)
-      : options(std::move(options)), launcher(std::move(launcher)), executor(std::move(executor)), observer(observer),
-        nextId(this->options.firstInstanceId),
+      : options(std::move(options)), launcher(std::move(launcher)), nextId(this->options.firstInstanceId),
         pool(!this->options.sandboxesDir.empty(), this->options.poolSize, this->options.poolSizes),
-        work(asio::make_work_guard(io)), loop([this] { runLoop(); }) {
+        loop(std::move(executor), observer, this->options.loopSpin, this->options.spinMaxInFlight), io(loop.io()),
+        session(loop, *this) {
     // Before the first sandbox: nothing an earlier engine left (its folders, with another
     // function's code linked in) may be found by a new sandbox.
     if (!this->options.sandboxesDir.empty()) {
@@ -129,10 +79,8 @@ struct SandboxEngine::Impl {
     // Stop the loop first: no handler runs after this, so what is left can be cleaned up here,
     // synchronously. Launches and clean-ups already queued on the spawner and the file thread
     // still finish, but what they hand back goes through the stopped loop and is dropped: from
-    // here on nothing reaches the caller's Executor (see deliver()).
-    work.reset();
-    io.stop();
-    loop.join();
+    // here on nothing reaches the caller's Executor (see EngineLoop::deliver()).
+    loop.stop();
     spawner.join();
     files.join();
     auto reap = [this](SandboxProcess& process) {
@@ -149,50 +97,6 @@ struct SandboxEngine::Impl {
     // Sandboxes whose launch finished after the loop stopped never reached onLaunched().
     common::MutexLock lock(unclaimedMu); // uncontended: both threads have stopped
     for (auto& [id, process] : unclaimed) reap(process);
-  }
-
-  // Runs the loop. With a spin, after each burst of work the thread keeps polling for
-  // `loopSpin` before it sleeps, as long as few requests are in flight: the reply to a request
-  // just written (or the next request of a caller that just got its reply) usually comes within
-  // that, and a sleeping thread wakes slowly on these VMs (tens of microseconds a wake-up). With
-  // more requests in flight the loop has work anyway, and spinning would take the CPU the
-  // instances need. sched_yield() lets any other thread ready on this CPU go first.
-  void runLoop() {
-    if (options.loopSpin <= std::chrono::microseconds::zero()) {
-      io.run();
-      return;
-    }
-    auto lastWork = std::chrono::steady_clock::now();
-    while (!io.stopped()) {
-      if (io.poll() > 0) {
-        lastWork = std::chrono::steady_clock::now();
-      } else if (requestsInFlight > options.spinMaxInFlight ||
-                 std::chrono::steady_clock::now() - lastWork >= options.loopSpin) {
-        io.run_one(); // sleeps until there is work, or the loop stops
-        lastWork = std::chrono::steady_clock::now();
-      } else {
-        ::sched_yield();
-      }
-    }
-  }
-
-  // ---- on the caller's side ----
-  // Through the caller's executor; without one, as a task of its own on this loop (never inline).
-  // Called on the loop only, so that once the destructor has stopped the loop nothing more
-  // reaches the executor. A task must not refer to the engine: the executor may run it after
-  // the engine is gone, so it holds the callback or the observer, which are the caller's.
-  void deliver(std::function<void()> task) {
-    if (executor) return executor(std::move(task));
-    asio::post(io, std::move(task));
-  }
-  void complete(InvokeCallback done, InvokeOutcome result) {
-    deliver([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
-  }
-  void notifyStarted(InstanceId id, StartOutcome outcome) {
-    deliver([&observer = observer, id, outcome = std::move(outcome)] { observer.onStarted(id, outcome); });
-  }
-  void notifyExit(InstanceId id, InstanceExit exit) {
-    deliver([&observer = observer, id, exit = std::move(exit)] { observer.onExit(id, exit); });
   }
 
   // ---- the state machine ----
@@ -213,7 +117,7 @@ struct SandboxEngine::Impl {
   // kProcessExited, which failStart() and onProcessExit() apply themselves. An action may apply
   // a further event (a stem that joins an unwanted pool is retired; a small tree is linked at
   // once): each transition's own actions are all taken in the order below, which allows that.
-  bool apply(const InstancePtr& instance, InstanceEvent event, Cause cause = {}) {
+  bool apply(const InstancePtr& instance, InstanceEvent event, Cause cause) override {
     const InstanceTransition t = advance(instance, event);
     if (t.kind != InstanceTransition::Kind::kMove) return false;
     if (t.has(A::kRecordCause)) {
@@ -226,9 +130,9 @@ struct SandboxEngine::Impl {
     if (t.has(A::kKillProcess) && instance->process.pid > 0) ::kill(instance->process.pid, SIGKILL);
     if (t.has(A::kLeavePool)) pool.remove(stemKeyOf(instance->spec), instance->id);
     if (t.has(A::kArmLoadTimer)) armLoadTimer(instance);
-    if (t.has(A::kSendInit)) sendInit(instance);
+    if (t.has(A::kSendInit)) session.sendInit(instance);
     if (t.has(A::kStartServing)) startServing(instance);
-    if (t.has(A::kStartDrain)) startDrain(instance);
+    if (t.has(A::kStartDrain)) session.startDrain(instance);
     if (t.has(A::kJoinPool)) joinPool(instance);
     if (t.has(A::kLinkCode)) linkCode(instance);
     return true;
@@ -294,11 +198,11 @@ struct SandboxEngine::Impl {
     instance->pidfd = std::make_unique<asio::posix::stream_descriptor>(io, pidfd);
     instance->pidfd->async_wait(asio::posix::stream_descriptor::wait_read,
                                 [this, instance](const asio::error_code&) { onProcessExit(instance); });
-    instance->channel.readFrames(ChannelEvents{this, instance});
-    instance->channel.readPipes(ChannelEvents{this, instance});
+    instance->channel.readFrames(session.eventsOf(instance));
+    instance->channel.readPipes(session.eventsOf(instance));
     // A stem waits for LOADED; a start gets INIT; one stopped while it was being launched (when
     // there was no process to kill) is killed now, and its exit reports it.
-    apply(instance, E::kLaunched);
+    apply(instance, E::kLaunched, {});
   }
 
   // A launch that failed, or a start that could not even be launched.
@@ -311,22 +215,10 @@ struct SandboxEngine::Impl {
       spdlog::warn("cannot pre-start a sandbox: {}", status.ToString());
     }
     if (t.has(A::kReportFailedLaunch)) {
-      notifyStarted(id,
-                    StartOutcome{StartOutcome::Kind::kPlatformFault, std::string(status.message()), instance->path});
-      notifyExit(id, InstanceExit{absl::StrCat("failed to start: ", status.message()), false});
+      loop.notifyStarted(
+          id, StartOutcome{StartOutcome::Kind::kPlatformFault, std::string(status.message()), instance->path});
+      loop.notifyExit(id, InstanceExit{absl::StrCat("failed to start: ", status.message()), false});
     }
-  }
-
-  // Hands the instance its function: INIT, then READY within the initializer's timeout.
-  void sendInit(const InstancePtr& instance) {
-    instance->channel.send(initFrame(instance->spec), instance);
-    // Loading the handler plus the initializer may take the initializer's timeout, plus a margin
-    // for the interpreter itself.
-    instance->lifeTimer = std::make_unique<asio::steady_timer>(
-        io, absl::ToChronoSeconds(instance->spec.initializerTimeout) + std::chrono::seconds(10));
-    instance->lifeTimer->async_wait([this, instance](const asio::error_code& ec) {
-      if (!ec) apply(instance, E::kInitTimeout, {initializerTimeout(instance->spec.initializerTimeout), {}});
-    });
   }
 
   void startServing(const InstancePtr& instance) {
@@ -341,7 +233,7 @@ struct SandboxEngine::Impl {
     if (auto status = launcher->throttleCpu(instance->process, instance->sandbox); !status.ok()) {
       spdlog::warn("instance {}: cannot apply the CPU quota: {}", instance->id, status.ToString());
     }
-    notifyStarted(instance->id, StartOutcome{StartOutcome::Kind::kReady, "", instance->path});
+    loop.notifyStarted(instance->id, StartOutcome{StartOutcome::Kind::kReady, "", instance->path});
   }
 
   // ---- the pool of pre-started sandboxes ----
@@ -349,6 +241,8 @@ struct SandboxEngine::Impl {
   void refill(const StemKey& key) {
     for (int missing = pool.reserveLaunches(key); missing > 0; --missing) launchStem(key);
   }
+
+  void firstReplySent(const InstancePtr& instance) override { refillAfterStart(instance); }
 
   void refillAfterStart(const InstancePtr& instance) {
     if (!instance->refillPending) return;
@@ -376,7 +270,7 @@ struct SandboxEngine::Impl {
     // would make the start wait for the interpreter after all.
     instance->lifeTimer = std::make_unique<asio::steady_timer>(io, kStemLoadTimeout);
     instance->lifeTimer->async_wait([this, instance](const asio::error_code& ec) {
-      if (!ec && apply(instance, E::kLoadTimeout)) {
+      if (!ec && apply(instance, E::kLoadTimeout, {})) {
         spdlog::warn("a pre-started sandbox did not load its runtime within {} s", kStemLoadTimeout.count());
       }
     });
@@ -399,7 +293,7 @@ struct SandboxEngine::Impl {
   // expected, not a warning, and reported to nobody.
   void retire(const InstancePtr& stem) {
     stem->stopRequested = true;
-    apply(stem, E::kRetired);
+    apply(stem, E::kRetired, {});
   }
 
   // Gives `spec` a stem from the pool, if one is ready: the code is hard-linked into the stem's
@@ -421,7 +315,7 @@ struct SandboxEngine::Impl {
     stem->id = id;
     stem->spec = spec;
     instances[id] = stem;
-    apply(stem, E::kTaken);
+    apply(stem, E::kTaken, {});
     return true;
   }
 
@@ -444,7 +338,7 @@ struct SandboxEngine::Impl {
 
   void onLinked(const InstancePtr& stem, const absl::Status& linked) {
     if (linked.ok()) {
-      apply(stem, E::kLinked);
+      apply(stem, E::kLinked, {});
       return;
     }
     apply(stem, E::kLinkFailed,
@@ -452,100 +346,12 @@ struct SandboxEngine::Impl {
            absl::InternalError(absl::StrCat("cannot link the function's code into the sandbox: ", linked.message()))});
   }
 
-  // ---- protocol ----
-  void onFrame(const InstancePtr& instance, Frame&& frame) {
-    if (frame.type == "RESULT" || frame.type == "ERROR") return onReply(instance, std::move(frame));
-    if (frame.type == "LOG") return instance->session.log(frame.id, frame.body);
-    if (frame.type == "LOADED") {
-      // The runtime is up and waits for INIT. Only a stem acts on it; a direct start goes on to
-      // READY, and only remembers it for the start-failure report.
-      instance->saidLoaded = true;
-      apply(instance, E::kLoadedFrame);
-    } else if (frame.type == "READY") {
-      apply(instance, E::kReadyFrame);
-    } else if (frame.type == "INITERROR") {
-      // The runtime exits by itself; the exit path reports the failed start.
-      apply(instance, E::kInitErrorFrame, {initializerError(frame.body), {}});
-    }
-  }
-
-  void onReply(const InstancePtr& instance, Frame&& frame) {
-    RuntimeSession& session = instance->session;
-    // What the request wrote to the raw descriptors before replying may still sit in the
-    // pipes: take it now, or it would miss the request's logs.
-    if (session.size() == 1) instance->channel.drainPipes([&session](std::string_view data) { session.output(data); });
-    std::optional<PendingRequest> pending = session.remove(frame.id);
-    if (!pending) return;
-    --requestsInFlight;
-    if (pending->timer) pending->timer->cancel();
-    complete(std::move(pending->done), replyOutcome(*pending, std::move(frame), SteadyClock::now()));
-    refillAfterStart(instance); // once the first reply is on its way
-    // Draining: STOP once the last request has finished.
-    if (instance->state == InstanceState::kDraining && session.empty()) {
-      instance->channel.send(Frame{"STOP", "-", {}, ""}, instance);
-    }
-  }
-
-  void onBroken(const InstancePtr& instance, const absl::Status& status) {
-    spdlog::warn("instance {} broke the runtime protocol: {}", instance->id, status.ToString());
-    apply(instance, E::kProtocolError, {FunctionError{"Crashed", "the runtime broke the protocol", ""}, {}});
-  }
-
-  // ---- invoke ----
-  // `calledAt`: when the caller called invoke(), on its own thread.
   void invoke(InstanceId id, InvokeRequest request, InvokeCallback done, SteadyClock::time_point calledAt) {
     auto it = instances.find(id);
     if (it == instances.end()) {
-      return complete(std::move(done), InvokeOutcome::refusedBecause(absl::StrCat("instance ", id, " is gone")));
+      return loop.complete(std::move(done), InvokeOutcome::refusedBecause(absl::StrCat("instance ", id, " is gone")));
     }
-    const InstancePtr& instance = it->second;
-    if (instance->state != InstanceState::kReady) {
-      return complete(std::move(done), InvokeOutcome::refusedBecause(absl::StrCat("instance ", id, " is not ready")));
-    }
-    if (auto refusal = instance->session.refusal(id, request.requestId, instance->spec.concurrency)) {
-      return complete(std::move(done), InvokeOutcome::refusedBecause(std::move(*refusal)));
-    }
-    const auto now = SteadyClock::now();
-    const auto limit = now + absl::ToChronoMilliseconds(instance->spec.timeout);
-    const auto deadline = std::min(limit, request.deadline);
-    const auto remainingMs = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
-
-    PendingRequest& pending = instance->session.add(request.requestId);
-    ++requestsInFlight;
-    pending.done = std::move(done);
-    pending.sent = now;
-    // The time the request was given, as its Timeout error will say: the function's timeout, or
-    // the caller's deadline counted from its call (not from here, a thread hop later).
-    pending.limit = deadline < limit ? absl::FromChrono(deadline - calledAt) : instance->spec.timeout;
-    pending.cancellation = request.cancellation;
-    pending.timer = std::make_unique<asio::steady_timer>(io, deadline);
-    pending.timer->async_wait([this, instance, requestId = request.requestId](const asio::error_code& ec) {
-      if (!ec) onTimeout(instance, requestId);
-    });
-    if (request.cancellation) {
-      request.cancellation->setHook([this, instance, requestId = request.requestId] {
-        asio::post(io, [this, instance, requestId] { onCancel(instance, requestId); });
-      });
-    }
-    instance->channel.send(Frame{"INVOKE",
-                                 request.requestId,
-                                 {std::to_string(std::max<int64_t>(remainingMs, 0))},
-                                 std::move(request.payload)},
-                           instance);
-  }
-
-  void onCancel(const InstancePtr& instance, const std::string& requestId) {
-    if (instance->session.cancel(requestId)) instance->channel.send(Frame{"CANCEL", requestId, {}, ""}, instance);
-  }
-
-  void onTimeout(const InstancePtr& instance, const std::string& requestId) {
-    std::optional<PendingRequest> pending = instance->session.remove(requestId);
-    if (!pending) return;
-    --requestsInFlight;
-    complete(std::move(pending->done), timeoutOutcome(*pending, SteadyClock::now()));
-    // The handler may be stuck anywhere; only killing the instance gets the slot back safely.
-    apply(instance, E::kRequestTimeout,
-          {FunctionError{"InstanceLost", "another request on the instance timed out", ""}, {}});
+    session.invoke(it->second, std::move(request), std::move(done), calledAt);
   }
 
   // ---- stop and exit ----
@@ -554,26 +360,15 @@ struct SandboxEngine::Impl {
     if (it == instances.end()) return;
     const InstancePtr instance = it->second;
     instance->stopRequested = true;
-    apply(instance, mode == StopMode::kNow ? E::kStopNow : E::kStopDrain);
-  }
-
-  // Drain: no new requests; STOP once idle, and a kill if the runtime has not exited after the
-  // function timeout plus a grace.
-  void startDrain(const InstancePtr& instance) {
-    if (instance->session.empty()) instance->channel.send(Frame{"STOP", "-", {}, ""}, instance);
-    instance->lifeTimer =
-        std::make_unique<asio::steady_timer>(io, kDrainGrace + absl::ToChronoSeconds(instance->spec.timeout));
-    instance->lifeTimer->async_wait([this, instance](const asio::error_code& ec) {
-      if (!ec) apply(instance, E::kDrainTimeout);
-    });
+    apply(instance, mode == StopMode::kNow ? E::kStopNow : E::kStopDrain, {});
   }
 
   void onProcessExit(const InstancePtr& instance) {
     int status = 0;
     ::waitpid(instance->process.pid, &status, 0);
-    RuntimeSession& session = instance->session;
+    InFlightRequests& requests = instance->requests;
     // The last words on stderr belong in the crash report.
-    instance->channel.drainPipes([&session](std::string_view data) { session.output(data); });
+    instance->channel.drainPipes([&requests](std::string_view data) { requests.output(data); });
     ExitFacts facts;
     facts.waitStatus = status;
     facts.oomKilled = launcher->oomKilled(instance->process);
@@ -587,12 +382,7 @@ struct SandboxEngine::Impl {
     ExitClassification exited = classifyExit(facts);
     const std::string reason = std::move(exited.reason);
     const FunctionError error = std::move(exited.requestError);
-    std::map<std::string, PendingRequest> lost = session.removeAll();
-    for (auto& [requestId, pending] : lost) {
-      if (pending.timer) pending.timer->cancel();
-      complete(std::move(pending.done), lostOutcome(pending, error, SteadyClock::now()));
-    }
-    requestsInFlight -= lost.size();
+    session.failAll(*instance, error);
     const InstanceId id = instance->id;
     const StemKey key = stemKeyOf(instance->spec);
     const bool wasStem = isStem(instance->state);
@@ -604,7 +394,7 @@ struct SandboxEngine::Impl {
       spdlog::warn("a pre-started sandbox died {} ({}): {}", t.has(A::kLeavePool) ? "idle" : "while loading", reason,
                    instance->channel.stderrTail());
     }
-    if (t.has(A::kReportFailedStart)) notifyStarted(id, classifyFailedStart(facts, reason, instance->path));
+    if (t.has(A::kReportFailedStart)) loop.notifyStarted(id, classifyFailedStart(facts, reason, instance->path));
     instance->lifeTimer.reset();
     instance->channel.close();
     instance->pidfd.reset();
@@ -620,7 +410,8 @@ struct SandboxEngine::Impl {
         // Reported from the loop, not from here: while the engine is being destroyed, this runs
         // after the loop has stopped, and the event must be dropped with the rest of the queue
         // rather than reach a caller that is tearing down its observer.
-        if (report) asio::post(io, [this, id, reason, requested] { notifyExit(id, InstanceExit{reason, requested}); });
+        if (report)
+          asio::post(io, [this, id, reason, requested] { loop.notifyExit(id, InstanceExit{reason, requested}); });
       });
     });
     // One that died idle is replaced at once. One that never loaded is not: its runtime may be
@@ -631,14 +422,13 @@ struct SandboxEngine::Impl {
 
   SandboxEngineOptions options;
   std::unique_ptr<SandboxLauncher> launcher;
-  Executor executor;
-  InstanceObserver& observer;
   std::atomic<InstanceId> nextId;
   StemPool pool; // on the loop only, but for its ready counts
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> work;
+  // Before every member that holds asio objects of the loop: it outlives them.
+  EngineLoop loop;
+  asio::io_context& io;
+  RuntimeSession session;
   std::map<InstanceId, InstancePtr> instances; // on the loop only
-  size_t requestsInFlight = 0;                 // on the loop only: the sum of the instances' sessions
   std::filesystem::path compiledShimDir;       // on the loop only; see compilePythonShim()
   // Launched by the spawner but not yet handed to the loop; only the destructor reads it after
   // both threads have stopped.
@@ -647,7 +437,6 @@ struct SandboxEngine::Impl {
   asio::thread_pool spawner{1};
   // Links code into pooled sandboxes' folders and removes those folders.
   asio::thread_pool files{1};
-  std::thread loop;
 };
 
 SandboxEngine::SandboxEngine(SandboxEngineOptions options, std::unique_ptr<SandboxLauncher> launcher, Executor executor,
@@ -656,7 +445,7 @@ SandboxEngine::SandboxEngine(SandboxEngineOptions options, std::unique_ptr<Sandb
 
 SandboxEngine::~SandboxEngine() = default;
 
-asio::io_context& SandboxEngine::loop() { return impl_->io; }
+asio::io_context& SandboxEngine::loop() { return impl_->loop.io(); }
 
 InstanceId SandboxEngine::start(const InstanceSpec& spec) {
   const InstanceId id = impl_->nextId++;
