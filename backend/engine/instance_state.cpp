@@ -131,6 +131,11 @@ using Table = std::array<std::array<Cell, kInstanceEventCount>, kInstanceStateCo
 
 constexpr Table buildTable() {
   Table table{};
+  // Spelled out: GCC 12 value-initializes the nested arrays' cells without their default
+  // member initializers in a constant expression.
+  for (auto& cells : table) {
+    for (Cell& cell : cells) cell = {Kind::kImpossible, S::kExited, 0, {}, false};
+  }
   for (const Row& row : kRows) {
     for (int state = 0; state < kInstanceStateCount; ++state) {
       if ((row.from & (1u << state)) == 0) continue;
