@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/engine.h"
+#include "engine/exit_classification.h"
 #include "engine/instance_channel.h"
 #include "engine/instance_state.h"
 #include "engine/sandbox_launcher.h"
@@ -91,6 +92,9 @@ struct Instance {
   // whichever comes first, in whatever state it is then.
   bool refillPending = false;
   std::unique_ptr<asio::steady_timer> refillTimer;
+
+  // What exit_classification needs to know, once the process has ended with `waitStatus`.
+  ExitFacts exitFacts(int waitStatus, bool oomKilled) const;
 };
 using InstancePtr = std::shared_ptr<Instance>;
 

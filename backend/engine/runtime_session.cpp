@@ -14,6 +14,8 @@ namespace surge::engine {
 namespace {
 
 constexpr auto kDrainGrace = std::chrono::seconds(10);
+// A pre-started runtime that has not said LOADED by then is killed.
+constexpr auto kStemLoadTimeout = std::chrono::seconds(60);
 // Loading the handler plus the initializer may take the initializer's timeout, plus this margin
 // for the interpreter itself.
 constexpr auto kInitMargin = std::chrono::seconds(10);
@@ -65,26 +67,6 @@ FunctionError initializerTimeout(absl::Duration initializerTimeout) {
                        absl::StrCat("initializer timed out after ", seconds(initializerTimeout), " s"), ""};
 }
 
-std::optional<PendingRequest> InFlightRequests::remove(const std::string& requestId) {
-  auto it = requests_.find(requestId);
-  if (it == requests_.end()) return std::nullopt;
-  std::optional<PendingRequest> pending(std::move(it->second));
-  requests_.erase(it);
-  return pending;
-}
-
-bool InFlightRequests::cancel(const std::string& requestId) {
-  auto it = requests_.find(requestId);
-  if (it == requests_.end() || it->second.cancelled) return false;
-  it->second.cancelled = true;
-  return true;
-}
-
-void InFlightRequests::log(const std::string& requestId, std::string_view data) {
-  auto it = requests_.find(requestId);
-  if (it != requests_.end()) it->second.log.append(data);
-}
-
 InvokeOutcome replyOutcome(PendingRequest& pending, Frame&& frame, SteadyClock::time_point now) {
   InvokeResult result;
   result.execution = absl::FromChrono(now - pending.sent);
@@ -117,6 +99,17 @@ InvokeOutcome lostOutcome(PendingRequest& pending, const FunctionError& error, S
   result.error = error;
   pending.log.finishInto(result);
   return InvokeOutcome::fromResult(std::move(result));
+}
+
+void RuntimeSession::awaitLoaded(const InstancePtr& instance) {
+  // Not in the pool before its runtime has loaded and says so (LOADED): a stem taken earlier
+  // would make the start wait for the interpreter after all.
+  instance->lifeTimer = std::make_unique<asio::steady_timer>(loop_.io(), kStemLoadTimeout);
+  instance->lifeTimer->async_wait([this, instance](const asio::error_code& ec) {
+    if (!ec && lifecycle_.apply(instance, InstanceEvent::kLoadTimeout, {})) {
+      spdlog::warn("a pre-started sandbox did not load its runtime within {} s", kStemLoadTimeout.count());
+    }
+  });
 }
 
 void RuntimeSession::sendInit(const InstancePtr& instance) {

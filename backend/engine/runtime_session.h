@@ -51,6 +51,8 @@ public:
   };
   ChannelEvents eventsOf(const InstancePtr& instance) { return {this, instance}; }
 
+  // A stem has kStemLoadTimeout to say LOADED (InstanceEvent::kLoadTimeout).
+  void awaitLoaded(const InstancePtr& instance);
   // Hands the instance its function: INIT, then READY within the initializer's timeout
   // (InstanceEvent::kInitTimeout).
   void sendInit(const InstancePtr& instance);

@@ -35,8 +35,6 @@ namespace {
 constexpr auto kRefillDelay = std::chrono::milliseconds(20);
 // Code of at most this many files and folders is linked into a pre-started sandbox on the loop.
 constexpr int kInlineLinkEntries = 16;
-// A pre-started runtime that has not said LOADED by then is killed.
-constexpr auto kStemLoadTimeout = std::chrono::seconds(60);
 
 using A = InstanceAction;
 using E = InstanceEvent;
@@ -129,7 +127,7 @@ struct SandboxEngine::Impl final : LifecycleHandler {
     }
     if (t.has(A::kKillProcess) && instance->process.pid > 0) ::kill(instance->process.pid, SIGKILL);
     if (t.has(A::kLeavePool)) pool.remove(stemKeyOf(instance->spec), instance->id);
-    if (t.has(A::kArmLoadTimer)) armLoadTimer(instance);
+    if (t.has(A::kArmLoadTimer)) session.awaitLoaded(instance);
     if (t.has(A::kSendInit)) session.sendInit(instance);
     if (t.has(A::kStartServing)) startServing(instance);
     if (t.has(A::kStartDrain)) session.startDrain(instance);
@@ -146,11 +144,17 @@ struct SandboxEngine::Impl final : LifecycleHandler {
     refill(stemKeyOf(spec));
   }
 
-  void startDirect(InstanceId id, const InstanceSpec& spec) {
+  InstancePtr newInstance(InstanceId id, InstanceState state, StartPath path) {
     auto instance = std::make_shared<Instance>(io);
     instance->id = id;
+    instance->state = state;
+    instance->path = path;
+    return instances[id] = instance;
+  }
+
+  void startDirect(InstanceId id, const InstanceSpec& spec) {
+    InstancePtr instance = newInstance(id, InstanceState::kLaunching, StartPath::kDirect);
     instance->spec = spec;
-    instances[id] = instance;
     auto sandbox = directSandbox(id, spec, options, compiledShimDir);
     if (!sandbox.ok()) return failStart(instance, sandbox.status());
     instance->sandbox = *std::move(sandbox);
@@ -252,28 +256,13 @@ struct SandboxEngine::Impl final : LifecycleHandler {
   }
 
   void launchStem(const StemKey& key) {
-    auto instance = std::make_shared<Instance>(io);
-    instance->id = nextId++;
-    instance->state = InstanceState::kStemLaunching;
-    instance->path = StartPath::kStem;
+    InstancePtr instance = newInstance(nextId++, InstanceState::kStemLaunching, StartPath::kStem);
     instance->spec.runtime = key.runtime;
     instance->spec.memoryMb = key.memoryMb;
     instance->spec.networkAccess = key.network;
-    instances[instance->id] = instance;
     instance->sandbox = stemSandbox(instance->id, key, pool.nextSerial(), options, compiledShimDir);
     instance->sandboxDir = stemSandboxDir(instance->sandbox);
     launchSandbox(instance);
-  }
-
-  void armLoadTimer(const InstancePtr& instance) {
-    // Not in the pool before its runtime has loaded and says so (LOADED): a stem taken earlier
-    // would make the start wait for the interpreter after all.
-    instance->lifeTimer = std::make_unique<asio::steady_timer>(io, kStemLoadTimeout);
-    instance->lifeTimer->async_wait([this, instance](const asio::error_code& ec) {
-      if (!ec && apply(instance, E::kLoadTimeout, {})) {
-        spdlog::warn("a pre-started sandbox did not load its runtime within {} s", kStemLoadTimeout.count());
-      }
-    });
   }
 
   void joinPool(const InstancePtr& instance) {
@@ -337,10 +326,7 @@ struct SandboxEngine::Impl final : LifecycleHandler {
   }
 
   void onLinked(const InstancePtr& stem, const absl::Status& linked) {
-    if (linked.ok()) {
-      apply(stem, E::kLinked, {});
-      return;
-    }
+    if (linked.ok()) return (void)apply(stem, E::kLinked, {});
     apply(stem, E::kLinkFailed,
           {std::nullopt,
            absl::InternalError(absl::StrCat("cannot link the function's code into the sandbox: ", linked.message()))});
@@ -369,16 +355,7 @@ struct SandboxEngine::Impl final : LifecycleHandler {
     InFlightRequests& requests = instance->requests;
     // The last words on stderr belong in the crash report.
     instance->channel.drainPipes([&requests](std::string_view data) { requests.output(data); });
-    ExitFacts facts;
-    facts.waitStatus = status;
-    facts.oomKilled = launcher->oomKilled(instance->process);
-    facts.stopRequested = instance->stopRequested;
-    facts.killedFor = instance->killedFor;
-    facts.platformStartFailure = std::string(instance->platformStartFailure.message());
-    facts.saidLoaded = instance->saidLoaded;
-    facts.runtime = instance->spec.runtime;
-    facts.memoryMb = instance->spec.memoryMb;
-    facts.stderrTail = instance->channel.stderrTail();
+    const ExitFacts facts = instance->exitFacts(status, launcher->oomKilled(instance->process));
     ExitClassification exited = classifyExit(facts);
     const std::string reason = std::move(exited.reason);
     const FunctionError error = std::move(exited.requestError);
