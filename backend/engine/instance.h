@@ -47,7 +47,8 @@ public:
   }
   // A new request in flight (the caller fills it in).
   PendingRequest& add(const std::string& requestId) { return requests_[requestId]; }
-  // The request, out of the table; nullopt when it is not in flight (it timed out, say).
+  // The request, out of the table, its hook on the caller's cancellation token cleared; nullopt
+  // when it is not in flight (it timed out, say).
   std::optional<PendingRequest> remove(const std::string& requestId);
   // Marks a request cancelled; true the first time, when CANCEL is to be sent.
   bool cancel(const std::string& requestId);
@@ -58,7 +59,7 @@ public:
     if (requests_.size() == 1) requests_.begin()->second.log.append(data);
   }
   // Every request still in flight, out of the table (the instance is gone).
-  std::map<std::string, PendingRequest> removeAll() { return std::exchange(requests_, {}); }
+  std::map<std::string, PendingRequest> removeAll();
 
 private:
   std::map<std::string, PendingRequest> requests_;

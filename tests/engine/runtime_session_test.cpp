@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <vector>
+
 namespace surge::engine {
 namespace {
 
@@ -184,6 +187,25 @@ TEST(InFlightRequests, ACancelIsSentOnceAndOnlyForARequestInFlight) {
   EXPECT_TRUE(requests.cancel("r1"));
   EXPECT_FALSE(requests.cancel("r1"));
   EXPECT_TRUE(requests.remove("r1")->cancelled);
+}
+
+TEST(InFlightRequests, AFinishedRequestLetsGoOfTheCallersTokenSoItsHookNoLongerHoldsTheInstance) {
+  InFlightRequests requests;
+  auto holder = std::make_shared<int>(0); // stands for the instance the session's hook captures
+  std::vector<std::shared_ptr<CancellationToken>> tokens;
+  for (const char* id : {"r1", "r2", "r3"}) {
+    auto token = std::make_shared<CancellationToken>();
+    token->setHook([holder] { ++*holder; });
+    requests.add(id).cancellation = token;
+    tokens.push_back(token);
+  }
+  EXPECT_EQ(holder.use_count(), 4);
+  ASSERT_TRUE(requests.remove("r1").has_value());
+  EXPECT_EQ(holder.use_count(), 3) << "a replied or timed-out request keeps no hook";
+  requests.removeAll(); // the instance is gone
+  EXPECT_EQ(holder.use_count(), 1);
+  for (auto& token : tokens) token->cancel();
+  EXPECT_EQ(*holder, 0) << "cancelling after the answer reaches nothing";
 }
 
 } // namespace
