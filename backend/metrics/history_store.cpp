@@ -53,6 +53,15 @@ absl::StatusOr<std::unique_ptr<HistoryStore>> HistoryStore::open(HistoryOptions 
   try {
     store->db_ = std::make_unique<SQLite::Database>(store->options_.file.string(),
                                                     SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, kBusyTimeoutMs);
+    // Admin-level data (docs/security.md): for surged's user alone. SQLite gives the -wal and
+    // -shm files the database file's mode, so this comes before WAL mode.
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::path file = store->options_.file;
+      file += suffix;
+      std::error_code ec;
+      std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                   std::filesystem::perm_options::replace, ec);
+    }
     store->db_->exec("PRAGMA journal_mode = WAL");
     // Losing the last second of metrics in a power cut is acceptable; a sync per second is not.
     store->db_->exec("PRAGMA synchronous = NORMAL");

@@ -121,6 +121,17 @@ TEST_F(HistoryStoreTest, MinutesPastThirtyOneDaysAreForgotten) {
   EXPECT_TRUE(minutes->points.empty());
 }
 
+TEST_F(HistoryStoreTest, TheFileIsForSurgedsUserAlone) {
+  auto store = open();
+  ASSERT_TRUE(store->append({{"ns/f", second(kStart, 1, 100, 0)}}).ok());
+  for (const char* name : {"metrics.db", "metrics.db-wal", "metrics.db-shm"}) {
+    const auto perms = std::filesystem::status(dir_.path() / name).permissions();
+    EXPECT_EQ(perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+              std::filesystem::perms::none)
+        << name;
+  }
+}
+
 TEST_F(HistoryStoreTest, BadQueriesSayWhatIsWrong) {
   auto store = open();
   EXPECT_EQ(store->query("ns/f", kStart, kStart, 1, kStart).status().code(), absl::StatusCode::kInvalidArgument);
