@@ -74,7 +74,6 @@ TEST_F(HistoryStoreTest, SecondsComeBackAtOneSecondOrMergedIntoLongerSteps) {
 TEST_F(HistoryStoreTest, FinishedMinutesRollUpAndOutliveTheirSecondsAndARestart) {
   {
     auto store = open();
-    LogHistogram all;
     for (int i = 0; i < 180; ++i) {
       const double micros = 100 + i; // every second a little slower
       ASSERT_TRUE(store->append({{"ns/f", second(kStart + i, 2, micros, i % 60 == 30 ? 7 : 1)}}).ok());
