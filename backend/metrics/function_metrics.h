@@ -5,6 +5,7 @@
 // lists every figure with its unit and its Prometheus name.
 #pragma once
 
+#include "common/instance_kind.h"
 #include "metrics/log_histogram.h"
 
 #include <absl/time/time.h>
@@ -61,9 +62,10 @@ struct Distributions {
   bool operator==(const Distributions&) const = default;
 };
 
+using Kind = common::InstanceKind;
+using State = common::InstanceState;
+
 // Read at the end of the second.
-enum class Kind : uint8_t { kReserved, kOnDemand };
-enum class State : uint8_t { kStarting, kIdle, kBusy, kDraining };
 struct Gauges {
   std::array<std::array<uint32_t, 4>, 2> instances{}; // [Kind][State]
   uint32_t inFlight = 0;

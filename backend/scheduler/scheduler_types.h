@@ -2,6 +2,7 @@
 // gets back, and the status it reports. Plain values, shared by the core, the facade and the API.
 #pragma once
 
+#include "common/instance_kind.h"
 #include "engine/engine.h"
 
 #include <absl/status/statusor.h>
@@ -33,8 +34,8 @@ struct FunctionDefinition {
 };
 using FunctionDefinitionPtr = std::shared_ptr<const FunctionDefinition>;
 
-enum class InstanceKind { kReserved, kOnDemand };
-enum class InstanceState { kStarting, kIdle, kBusy, kDraining };
+using common::InstanceKind;
+using common::InstanceState;
 
 // One call to run a function.
 struct Invocation {
