@@ -2,6 +2,7 @@
 #include "metrics/history_store.h"
 
 #include "metrics/sample_codec.h"
+#include "store/sqlite_call.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <absl/strings/str_cat.h>
@@ -25,10 +26,6 @@ CREATE TABLE IF NOT EXISTS minutes(
   PRIMARY KEY(series, t)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rolled(until INTEGER NOT NULL);
 )sql";
-
-absl::Status sqliteError(const SQLite::Exception& e) {
-  return absl::InternalError(absl::StrCat("metrics history: ", e.what()));
-}
 
 int64_t floorTo(int64_t t, int64_t step) { return t >= 0 ? t / step * step : -((-t + step - 1) / step) * step; }
 
@@ -75,7 +72,7 @@ absl::StatusOr<std::unique_ptr<HistoryStore>> HistoryStore::open(HistoryOptions 
 
 absl::Status HistoryStore::append(const std::vector<std::pair<std::string, Sample>>& second) {
   common::MutexLock lock(mu_);
-  try {
+  return store::sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     SQLite::Transaction transaction(*db_);
     SQLite::Statement insert(*db_, "INSERT OR REPLACE INTO seconds(series, t, sample) VALUES (?, ?, ?)");
     for (const auto& [series, sample] : second) {
@@ -87,16 +84,14 @@ absl::Status HistoryStore::append(const std::vector<std::pair<std::string, Sampl
       insert.reset();
     }
     transaction.commit();
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
-  return absl::OkStatus();
+    return absl::OkStatus();
+  });
 }
 
 absl::Status HistoryStore::compact(int64_t now) {
   common::MutexLock lock(mu_);
   const int64_t currentMinute = floorTo(now, kMinute);
-  try {
+  return store::sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     SQLite::Transaction transaction(*db_);
     int64_t rolledUntil = 0;
     {
@@ -151,10 +146,8 @@ absl::Status HistoryStore::compact(int64_t now) {
     forgetMinutes.bind(1, now - options_.minutesKept);
     forgetMinutes.exec();
     transaction.commit();
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
-  return absl::OkStatus();
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<HistoryRange> HistoryStore::query(const std::string& series, int64_t from, int64_t to, int64_t step,
@@ -170,7 +163,7 @@ absl::StatusOr<HistoryRange> HistoryStore::query(const std::string& series, int6
         absl::StrCat("a step of ", range.step, " s gives more than ", options_.maxPoints, " points; raise the step"));
   }
   common::MutexLock lock(mu_);
-  try {
+  const absl::Status read = store::sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     SQLite::Statement rows(*db_, bySeconds
                                      ? "SELECT t, sample, 0, 0 FROM seconds WHERE series = ? AND t >= ? AND t < ? "
                                        "ORDER BY t"
@@ -191,9 +184,9 @@ absl::StatusOr<HistoryRange> HistoryStore::query(const std::string& series, int6
       const double inFlightSeconds = bySeconds ? sample->gauges.inFlight : rows.getColumn(3).getDouble();
       accumulate(range.points.back(), *sample, peak, inFlightSeconds);
     }
-  } catch (const SQLite::Exception& e) {
-    return sqliteError(e);
-  }
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return read;
   for (HistoryPoint& point : range.points) point.meanInFlight /= static_cast<double>(range.step);
   return range;
 }
