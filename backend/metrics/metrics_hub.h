@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,11 +21,23 @@
 
 namespace surge::metrics {
 
-// One second of every series that had anything: "" is the server's series; the others are
-// "namespace/name", sorted.
+// What only the server as a whole has, read at the end of the second.
+struct ServerGauges {
+  uint64_t memoryBudgetMb = 0;   // the instance memory budget; 0: none
+  uint64_t memoryUsedMb = 0;     // held by instances not yet gone
+  uint64_t memoryReservedMb = 0; // reserved targets × their memory
+  uint32_t startsInProgress = 0;
+  std::map<std::string, uint32_t> prestarted; // ready pre-started sandboxes by runtime name
+
+  bool operator==(const ServerGauges&) const = default;
+};
+
+// One second of every series that had anything: "" is the server's series (always present);
+// the others are "namespace/name", sorted.
 struct Frame {
   int64_t second = 0;
   std::vector<std::pair<std::string, Sample>> series;
+  ServerGauges server;
 };
 using FramePtr = std::shared_ptr<const Frame>;
 
