@@ -200,6 +200,8 @@ public:
   // network-on ones of these kinds alone, and none at all while the set is empty: each costs a
   // network namespace and a helper process.
   virtual void setNetworkKinds(std::set<NetworkSandboxKind> kinds) = 0;
+  // Pre-started sandboxes ready now, by runtime name ("python3", "nodejs"), for the metrics.
+  virtual std::map<std::string, uint32_t> prestartedSandboxes() const = 0;
 };
 
 } // namespace surge::engine

@@ -437,6 +437,8 @@ void SandboxEngine::invoke(InstanceId id, InvokeRequest request, InvokeCallback 
   });
 }
 
+std::map<std::string, uint32_t> SandboxEngine::prestartedSandboxes() const { return impl_->pool.readyByRuntime(); }
+
 size_t SandboxEngine::stemsReady(common::Runtime runtime, uint32_t memoryMb, bool network) const {
   return impl_->pool.readyCount({runtime, memoryMb, network});
 }

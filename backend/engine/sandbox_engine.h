@@ -77,6 +77,7 @@ public:
   void stop(InstanceId id, StopMode mode) override;
   // Network-on stems are pre-started for these kinds alone; those of other kinds are killed.
   void setNetworkKinds(std::set<NetworkSandboxKind> kinds) override;
+  std::map<std::string, uint32_t> prestartedSandboxes() const override;
 
   // The loop the engine runs on. A caller may post its own (non-blocking) work to it; such work
   // must not outlive the engine.

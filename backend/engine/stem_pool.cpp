@@ -88,6 +88,13 @@ size_t StemPool::readyCount(const StemKey& key) const {
   return it == readyCounts_.end() ? 0 : it->second;
 }
 
+std::map<std::string, uint32_t> StemPool::readyByRuntime() const {
+  std::map<std::string, uint32_t> ready;
+  common::MutexLock lock(readyMu_);
+  for (const auto& [key, count] : readyCounts_) ready[std::string(common::runtimeName(key.runtime))] += count;
+  return ready;
+}
+
 bool StemPool::waitReady(const StemKey& key, size_t count, std::chrono::milliseconds timeout) const {
   common::MutexLock lock(readyMu_);
   return readyChanged_.waitFor(readyMu_, timeout, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(readyMu_) {

@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
 #include <vector>
 
 namespace surge::engine {
@@ -63,6 +64,8 @@ public:
 
   // Ready stems of `key` now. Thread-safe.
   size_t readyCount(const StemKey& key) const;
+  // Ready stems by runtime name, over every memory size and network. Thread-safe.
+  std::map<std::string, uint32_t> readyByRuntime() const;
   // Waits until at least `count` are ready, or `timeout` passes (false). Thread-safe.
   bool waitReady(const StemKey& key, size_t count, std::chrono::milliseconds timeout) const;
 

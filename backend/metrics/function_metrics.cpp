@@ -91,7 +91,7 @@ void FunctionMetrics::refused(Refusal cause, absl::Duration queueWait) {
   queueWait_.record(micros(queueWait));
 }
 
-void FunctionMetrics::heldBack(StartLimit limit) { ++counters_.heldBack[static_cast<size_t>(limit)]; }
+void FunctionMetrics::heldBack(StartLimit limit) { counters_.heldBack[static_cast<size_t>(limit)] = 1; }
 
 void FunctionMetrics::coldStart(absl::Duration took) {
   ++counters_.coldStarts;

@@ -42,7 +42,7 @@ std::string_view toString(StartLimit limit);
 struct Counters {
   std::array<uint64_t, kOutcomeCount> invocations{};
   std::array<uint64_t, kRefusalCount> refused{};
-  std::array<uint64_t, kStartLimitCount> heldBack{};
+  std::array<uint64_t, kStartLimitCount> heldBack{}; // seconds held back, by limit
   uint64_t coldStarts = 0;
 
   // Invocations of every outcome, refused ones included.
@@ -105,7 +105,9 @@ public:
                   std::optional<absl::Duration> execution);
   // An invocation that never ran; counted in invocations as kRefused too.
   void refused(Refusal cause, absl::Duration queueWait);
-  // A start the function wanted was held back.
+  // A start the function wanted was held back by `limit`. Counted once per second per limit: the
+  // scheduler asks again on every event while it is held, so the count says in how many seconds
+  // the limit held the function back, not how often it was asked.
   void heldBack(StartLimit limit);
   // An instance became ready, `took` after it was asked to start.
   void coldStart(absl::Duration took);

@@ -7,6 +7,15 @@
 #include <algorithm>
 
 namespace surge::scheduler {
+
+InstanceState reportedState(const PoolInstance& instance) {
+  switch (instance.phase) {
+  case Phase::kStarting: return InstanceState::kStarting;
+  case Phase::kReady: return instance.inFlight > 0 ? InstanceState::kBusy : InstanceState::kIdle;
+  case Phase::kDraining: return InstanceState::kDraining;
+  }
+  return InstanceState::kStarting;
+}
 namespace {
 
 // Weight of the newest sample in a pool's moving means.
@@ -145,6 +154,7 @@ Demand InstancePool::demand(bool mayStartReserved, uint32_t room, uint32_t maxIn
   if (queue.size() > coming) wanted.onDemand = static_cast<uint32_t>((queue.size() - coming + slots - 1) / slots);
   if (wanted.total() > room) {
     heldBy = absl::StrCat("max_instances ", maxInstances, " was reached");
+    wanted.capped = true;
     wanted.reserved = std::min(wanted.reserved, room);
     wanted.onDemand = std::min(wanted.onDemand, room - wanted.reserved);
   }

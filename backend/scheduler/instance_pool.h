@@ -38,10 +38,15 @@ struct PoolInstance {
   bool exited = false;
 };
 
+// The state GetScalingStatus and the metrics report: STARTING, IDLE or BUSY (ready, with or
+// without requests in flight), DRAINING.
+InstanceState reportedState(const PoolInstance& instance);
+
 // What a pool wants started.
 struct Demand {
   uint32_t reserved = 0;
   uint32_t onDemand = 0;
+  bool capped = false; // max_instances cut it
   uint32_t total() const { return reserved + onDemand; }
 };
 
@@ -89,7 +94,7 @@ public:
   // What the pool wants started: its reserved shortfall when `mayStartReserved` (it serves the
   // active version, and a failed start's backoff has passed), and on-demand instances while the
   // waiters outnumber the slots already on their way; at most `room` in all. A cut by `room`
-  // sets heldBy.
+  // sets heldBy and `capped`.
   Demand demand(bool mayStartReserved, uint32_t room, uint32_t maxInstances);
 
   // --- measures ---

@@ -1,10 +1,12 @@
 // PendingQueue: the requests of one instance pool that wait for a free slot, oldest first.
 #pragma once
 
+#include "metrics/function_metrics.h"
 #include "scheduler/scheduler_types.h"
 
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 
@@ -17,6 +19,8 @@ struct Waiter {
   std::string requestId;
   SteadyTime enqueuedAt;
   SteadyTime queueDeadline; // enqueuedAt + the function's queue timeout
+  // Where its ending is counted (its function's, which it may outlive).
+  std::shared_ptr<metrics::FunctionMetrics> metrics;
 };
 
 // FIFO with removal by id in O(1) (a cancelled or expired waiter leaves from the middle).

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "engine/engine.h"
+#include "metrics/function_metrics.h"
 #include "scheduler/instance_pool.h"
 #include "scheduler/scheduler_types.h"
 
@@ -26,6 +27,9 @@ struct FunctionPools {
   uint32_t instances = 0;          // over all pools, against maxInstances
   uint32_t waiting = 0;            // over all pools, against maxQueueLength
   bool removed = false;
+  // This second's figures, shared by every FunctionPools of the same name (a deleted and
+  // recreated function is one series) and by its waiters.
+  std::shared_ptr<metrics::FunctionMetrics> metrics;
 
   // The pool of `spec`, made (with `retryBackoff` as its first backoff) when there is none.
   InstancePool& poolFor(const engine::InstanceSpec& spec, absl::Duration retryBackoff);

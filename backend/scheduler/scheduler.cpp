@@ -23,6 +23,11 @@ struct Scheduler::Loop final : engine::InstanceObserver {
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<SchedulerCore> core;
   std::thread thread; // only with a loop of our own
+  // The metrics' second: rolled just after each whole second of `clock`.
+  const common::Clock* clock = nullptr;
+  FrameSink onSecond;
+  std::unique_ptr<asio::steady_timer> secondTimer;
+  int64_t lastRolled = 0;
 
   // Every task ends by re-arming the timer: whatever it did may have added an earlier deadline.
   void post(std::function<void()> task) {
@@ -57,6 +62,22 @@ struct Scheduler::Loop final : engine::InstanceObserver {
     });
   }
 
+  void armSecond() {
+    const absl::Time now = clock->now();
+    const absl::Duration intoSecond = now - absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+    // A millisecond past the boundary, so that the second has surely ended by the clock.
+    secondTimer->expires_after(absl::ToChronoNanoseconds(absl::Seconds(1) - intoSecond + absl::Milliseconds(1)));
+    secondTimer->async_wait([this](const asio::error_code& error) {
+      if (error || !core) return; // shutting down
+      const int64_t second = absl::ToUnixSeconds(clock->now()) - 1;
+      if (second > lastRolled) { // a clock that stood still (in tests) ends no second twice
+        lastRolled = second;
+        onSecond(std::make_shared<const metrics::Frame>(core->rollMetrics(second)));
+      }
+      armSecond();
+    });
+  }
+
   // Engine events may set new wake-ups (start retries, the idle sweep once instances exist).
   void onStarted(engine::InstanceId id, const engine::StartOutcome& outcome) override {
     if (!core) return;
@@ -73,7 +94,8 @@ struct Scheduler::Loop final : engine::InstanceObserver {
 Scheduler::Scheduler() : loop_(std::make_unique<Loop>()) {}
 
 absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::create(const EngineFactory& makeEngine,
-                                                             const common::Clock& clock, SchedulerOptions options) {
+                                                             const common::Clock& clock, SchedulerOptions options,
+                                                             FrameSink onSecond) {
   std::unique_ptr<Scheduler> scheduler(new Scheduler());
   Loop& loop = *scheduler->loop_;
   auto made = makeEngine([&loop](std::function<void()> task) { loop.post(std::move(task)); }, loop);
@@ -83,6 +105,12 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::create(const EngineFactory
   loop.timer = std::make_unique<asio::steady_timer>(*loop.io);
   loop.core = std::make_unique<SchedulerCore>(
       *loop.engine, clock, [&loop](std::function<void()> task) { loop.post(std::move(task)); }, options);
+  if (onSecond) {
+    loop.clock = &clock;
+    loop.onSecond = std::move(onSecond);
+    loop.secondTimer = std::make_unique<asio::steady_timer>(*loop.io);
+    asio::post(*loop.io, [&loop] { loop.armSecond(); });
+  }
   if (!made->loop) {
     loop.work.emplace(asio::make_work_guard(loop.ownIo));
     loop.thread = std::thread([&loop] { loop.ownIo.run(); });
@@ -101,6 +129,7 @@ Scheduler::~Scheduler() {
     loop.runAndWait([&] {
       loop.core.reset();
       loop.timer.reset();
+      loop.secondTimer.reset();
     });
     loop.work.reset();
     loop.thread.join();
@@ -108,7 +137,10 @@ Scheduler::~Scheduler() {
     // On the engine's loop: the timer goes first, on the loop; the engine's destructor then
     // stops the loop and drops the events still queued (completions included, which hold the
     // core), so the core goes last, with nothing left to call it.
-    loop.runAndWait([&] { loop.timer.reset(); });
+    loop.runAndWait([&] {
+      loop.timer.reset();
+      loop.secondTimer.reset();
+    });
     loop.engine.reset();
     loop.core.reset();
   }

@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "engine/engine.h"
+#include "metrics/metrics_hub.h"
 #include "scheduler/scheduler_types.h"
 
 #include <absl/status/statusor.h>
@@ -34,12 +35,18 @@ struct EngineOnLoop {
 using EngineFactory =
     std::function<absl::StatusOr<EngineOnLoop>(engine::Executor executor, engine::InstanceObserver& observer)>;
 
+// Receives each second's metrics, on the scheduler's loop, just after the second ends: it must
+// only hand the frame on (MetricsHub::publish, a queue), never block.
+using FrameSink = std::function<void(metrics::FramePtr)>;
+
 // Thread-safe: every method posts to the loop and returns at once. Callbacks run on the loop
 // thread and must not block.
 class Scheduler {
 public:
+  // With `onSecond`, the loop ends each second of `clock` (SchedulerCore::rollMetrics) and hands
+  // the frame over; without, no metrics are rolled.
   static absl::StatusOr<std::unique_ptr<Scheduler>> create(const EngineFactory& makeEngine, const common::Clock& clock,
-                                                           SchedulerOptions options = {});
+                                                           SchedulerOptions options = {}, FrameSink onSecond = {});
   // Fails the waiters with UNAVAILABLE, stops every instance, destroys the engine, joins the loop.
   ~Scheduler();
 

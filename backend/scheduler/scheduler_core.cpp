@@ -3,6 +3,7 @@
 #include "scheduler/scheduler_core.h"
 
 #include "common/absl_compat.h"
+#include "scheduler/metrics_recording.h"
 
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_format.h>
@@ -84,6 +85,7 @@ void SchedulerCore::update(FunctionDefinitionPtr definition) {
   }
   if (it == functions_.end()) {
     it = functions_.emplace(definition->key, std::make_unique<FunctionPools>()).first;
+    it->second->metrics = metricsFor(definition->key);
   } else if (definition->revision <= it->second->definition->revision) {
     return;
   }
@@ -175,7 +177,8 @@ void SchedulerCore::collect(FunctionPools& function) {
 void SchedulerCore::submit(Invocation invocation, InvocationCallback done) {
   FunctionPools& function = functionFor(invocation.function);
   const FunctionDefinition& definition = *function.definition;
-  Waiter waiter{nextWaiterId_++, std::move(invocation), std::move(done), newRequestId(), clock_.steadyNow(), {}};
+  Waiter waiter{nextWaiterId_++, std::move(invocation), std::move(done), newRequestId(), clock_.steadyNow(), {},
+                function.metrics};
   waiter.queueDeadline = waiter.enqueuedAt + absl::ToChronoNanoseconds(definition.queueTimeout);
 
   InstancePool* pool = function.current;
@@ -191,11 +194,11 @@ void SchedulerCore::submit(Invocation invocation, InvocationCallback done) {
     if (PoolInstance* free = pool->freeInstance()) return run(*free, std::move(waiter), false);
   }
   if (function.waiting >= definition.maxQueueLength) {
-    return failWaiter(waiter,
-                      absl::ResourceExhaustedError(
-                          absl::StrCat("the queue of function '", definition.key, "' is full: ", function.waiting,
-                                       " requests wait (max_queue_length ", definition.maxQueueLength, ")")),
-                      retryAfter(*pool));
+    return refuse(waiter, metrics::Refusal::kQueueFull,
+                  absl::ResourceExhaustedError(
+                      absl::StrCat("the queue of function '", definition.key, "' is full: ", function.waiting,
+                                   " requests wait (max_queue_length ", definition.maxQueueLength, ")")),
+                  retryAfter(*pool));
   }
   enqueue(*pool, std::move(waiter));
   createInstances();
@@ -289,6 +292,12 @@ void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running runni
   absl::StatusOr<engine::InvokeResult> answered =
       outcome.completed() ? absl::StatusOr<engine::InvokeResult>(std::move(outcome.result))
                           : absl::StatusOr<engine::InvokeResult>(absl::CancelledError(outcome.reason));
+  if (auto counted = outcomeOf(answered)) {
+    std::optional<absl::Duration> execution;
+    if (answered.ok()) execution = answered->execution;
+    waiter.metrics->invocation(*counted, absl::FromChrono(clock_.steadyNow() - waiter.enqueuedAt), running.queueWait,
+                               execution);
+  }
   InvocationResult result{std::move(answered),  std::move(waiter.requestId),
                           running.queueWait,    running.coldStart,
                           absl::ZeroDuration(), id,
@@ -320,18 +329,29 @@ void SchedulerCore::cancelWaiter(uint64_t waiterId) {
   failWaiter(*waiter, absl::CancelledError("the caller cancelled the request while it waited in the queue"));
 }
 
-void SchedulerCore::failWaiter(Waiter& waiter, absl::Status status, absl::Duration retryAfter) {
+void SchedulerCore::failWaiter(Waiter& waiter, absl::Status status) {
   InvocationResult result;
   result.outcome = std::move(status);
-  result.retryAfter = retryAfter;
   answer(waiter, std::move(result));
 }
 
-void SchedulerCore::answer(Waiter& waiter, InvocationResult result) {
+void SchedulerCore::refuse(Waiter& waiter, metrics::Refusal cause, absl::Status status, absl::Duration retryAfter) {
+  InvocationResult result;
+  result.outcome = std::move(status);
+  result.retryAfter = retryAfter;
+  answer(waiter, std::move(result), cause);
+}
+
+void SchedulerCore::answer(Waiter& waiter, InvocationResult result, std::optional<metrics::Refusal> refusal) {
   waiterPools_.erase(waiter.id);
   if (waiter.invocation.cancellation) waiter.invocation.cancellation->setHook({});
   result.requestId = waiter.requestId;
   result.queueWait = absl::FromChrono(clock_.steadyNow() - waiter.enqueuedAt);
+  if (refusal) {
+    waiter.metrics->refused(*refusal, result.queueWait);
+  } else if (auto counted = outcomeOf(result.outcome)) {
+    waiter.metrics->invocation(*counted, result.queueWait, result.queueWait, std::nullopt);
+  }
   waiter.done(std::move(result));
 }
 
@@ -407,10 +427,12 @@ void SchedulerCore::createInstances() {
       for (InstancePool* pool : pools) {
         if (!pool) continue;
         const Demand wanted = demand(*pool);
+        if (wanted.capped) function->metrics->heldBack(metrics::StartLimit::kMaxInstances);
         if (wanted.total() == 0) continue;
         const InstanceKind kind = wanted.reserved > 0 ? InstanceKind::kReserved : InstanceKind::kOnDemand;
         if (auto held = gate_.refusal(pool->spec().memoryMb, kind, shortfall, starting)) {
-          pool->heldBy = std::move(*held);
+          function->metrics->heldBack(held->limit);
+          pool->heldBy = std::move(held->reason);
           continue;
         }
         startInstance(*pool, kind);
@@ -451,7 +473,9 @@ void SchedulerCore::onStarted(engine::InstanceId id, const engine::StartOutcome&
   if (outcome.ready()) {
     pool.setPhase(instance, Phase::kReady); // free from now on
     pool.resetBackoff(options_.retryBackoff);
-    pool.recordStart(absl::FromChrono(clock_.steadyNow() - instance.startedAt));
+    const absl::Duration took = absl::FromChrono(clock_.steadyNow() - instance.startedAt);
+    pool.recordStart(took);
+    function.metrics->coldStart(took);
     // The waiters it takes now waited for its start: they are the cold starts.
     serveFrom(instance, true);
     if (instance.inFlight == 0) instance.idleSince = clock_.steadyNow();
@@ -552,12 +576,12 @@ void SchedulerCore::onTimer() {
                                                                    " in the queue of function '", key, "'")));
     } else {
       const std::string why = pool.heldBy.empty() ? "" : absl::StrCat("; new instances were held back: ", pool.heldBy);
-      failWaiter(*waiter,
-                 absl::ResourceExhaustedError(
-                     absl::StrCat("no instance of function '", key, "' became free within its queue timeout of ",
-                                  seconds(function.definition->queueTimeout), " (", function.instances,
-                                  " instances, max_instances ", function.definition->maxInstances, ")", why)),
-                 retryAfter(pool));
+      refuse(*waiter, metrics::Refusal::kQueueTimeout,
+             absl::ResourceExhaustedError(
+                 absl::StrCat("no instance of function '", key, "' became free within its queue timeout of ",
+                              seconds(function.definition->queueTimeout), " (", function.instances,
+                              " instances, max_instances ", function.definition->maxInstances, ")", why)),
+             retryAfter(pool));
     }
     collect(function);
   }
@@ -593,6 +617,54 @@ void SchedulerCore::sweep(SteadyTime now) {
   });
 }
 
+// --- metrics ---
+
+std::shared_ptr<metrics::FunctionMetrics> SchedulerCore::metricsFor(const std::string& key) {
+  auto& entry = metrics_[key];
+  if (!entry) entry = std::make_shared<metrics::FunctionMetrics>();
+  return entry;
+}
+
+metrics::Frame SchedulerCore::rollMetrics(int64_t second) {
+  metrics::Frame frame;
+  frame.second = second;
+  frame.server.memoryBudgetMb = gate_.memoryBudgetMb();
+  frame.server.memoryUsedMb = gate_.usedMemoryMb();
+  frame.server.prestarted = engine_.prestartedSandboxes();
+  // Deleted functions still draining count under their name too.
+  std::map<std::string, metrics::Gauges> gauges;
+  for (const auto& [key, function] : functions_) {
+    gauges[key].add(gaugesOf(*function));
+    frame.server.memoryReservedMb +=
+        uint64_t{function->definition->reservedTarget} * function->definition->spec.memoryMb;
+  }
+  for (const auto& function : departed_) gauges[function->definition->key].add(gaugesOf(*function));
+
+  metrics::Sample total;
+  total.second = second;
+  frame.series.emplace_back("", metrics::Sample{});
+  for (auto it = metrics_.begin(); it != metrics_.end();) {
+    const bool recorded = !it->second->idle();
+    auto found = gauges.find(it->first);
+    const metrics::Gauges current = found == gauges.end() ? metrics::Gauges{} : found->second;
+    metrics::Sample sample = it->second->roll(second, current);
+    if (recorded || current != metrics::Gauges{}) {
+      total.counters.add(sample.counters);
+      total.latency.merge(sample.latency);
+      total.gauges.add(sample.gauges);
+      frame.series.emplace_back(it->first, std::move(sample));
+    } else if (it->second.use_count() == 1) {
+      it = metrics_.erase(it); // neither a function nor a waiter refers to it, and it had nothing
+      continue;
+    }
+    ++it;
+  }
+  for (const auto& kind : total.gauges.instances)
+    frame.server.startsInProgress += kind[static_cast<size_t>(InstanceState::kStarting)];
+  frame.series.front().second = std::move(total);
+  return frame;
+}
+
 std::string SchedulerCore::newRequestId() { return absl::StrFormat("%s%x", requestPrefix_, ++nextRequest_); }
 
 absl::Status SchedulerCore::reservationFits(const std::string& key, uint32_t count, uint32_t memoryMb) const {
@@ -620,15 +692,9 @@ FunctionStatus SchedulerCore::status(const std::string& key) const {
   status.queueDepth = function.waiting;
   for (const auto& pool : function.pools) {
     for (const auto& [id, instance] : pool->members()) {
-      InstanceState state = InstanceState::kStarting;
-      if (instance->phase == Phase::kDraining) {
-        state = InstanceState::kDraining;
-      } else if (instance->phase == Phase::kReady) {
-        state = instance->inFlight > 0 ? InstanceState::kBusy : InstanceState::kIdle;
-      }
       status.inFlight += instance->inFlight;
-      status.instances.push_back(
-          {id, instance->kind, state, pool->spec().version, instance->inFlight, instance->startTime});
+      status.instances.push_back({id, instance->kind, reportedState(*instance), pool->spec().version,
+                                  instance->inFlight, instance->startTime});
     }
     status.reservedReady += pool->reservedReady();
   }

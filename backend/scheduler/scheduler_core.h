@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "engine/engine.h"
+#include "metrics/metrics_hub.h"
 #include "scheduler/instance_pool.h"
 #include "scheduler/pending_queue.h"
 #include "scheduler/rollover.h"
@@ -56,6 +57,11 @@ public:
   // Instances this core has started and not yet seen exit, over all functions.
   size_t instanceCount() const { return instances_.size(); }
 
+  // Ends the metrics' current second (`second`: Unix seconds at its start): every function with
+  // anything recorded or anything running, queued or reserved, the server's sum first, and the
+  // server's gauges. Forgets the figures of functions that are gone and had nothing.
+  metrics::Frame rollMetrics(int64_t second);
+
   // When onTimer() next has work (queue timeouts, idle reclaim, start retries); nullopt: none.
   std::optional<SteadyTime> nextWakeup() const;
   void onTimer();
@@ -84,9 +90,13 @@ private:
   void run(PoolInstance& instance, Waiter waiter, bool coldStart);
   void finished(engine::InstanceId id, Waiter waiter, Running running, engine::InvokeOutcome outcome);
   void cancelWaiter(uint64_t waiterId);
-  void failWaiter(Waiter& waiter, absl::Status status, absl::Duration retryAfter = absl::ZeroDuration());
-  // Ends a waiter that did not run: fills in its request id and queue wait, and calls it back.
-  void answer(Waiter& waiter, InvocationResult result);
+  void failWaiter(Waiter& waiter, absl::Status status);
+  // Refuses a waiter for load (RESOURCE_EXHAUSTED), saying when a retry has a fair chance.
+  void refuse(Waiter& waiter, metrics::Refusal cause, absl::Status status, absl::Duration retryAfter);
+  // Ends a waiter that did not run: fills in its request id and queue wait, counts it (a
+  // refusal with `refusal`'s cause), and calls it back.
+  void answer(Waiter& waiter, InvocationResult result, std::optional<metrics::Refusal> refusal = std::nullopt);
+  std::shared_ptr<metrics::FunctionMetrics> metricsFor(const std::string& key);
 
   void reconcileReserved(InstancePool& pool);
   // Starts the instances the pools want, within max_instances, the memory budget and the
@@ -128,6 +138,8 @@ private:
   uint64_t nextRequest_ = 0;
   std::string requestPrefix_;
   SteadyTime nextSweep_;
+  // Each function's current second, by name; kept while anything refers to it or it has figures.
+  std::map<std::string, std::shared_ptr<metrics::FunctionMetrics>> metrics_;
 };
 
 } // namespace surge::scheduler

@@ -27,24 +27,27 @@ void StartGate::beginRound(SteadyTime now) {
   waitingForToken_ = false;
 }
 
-std::optional<std::string> StartGate::refusal(uint64_t memoryMb, InstanceKind kind, uint64_t reservedShortfallMb,
-                                              uint32_t startingNow) {
+std::optional<HeldBack> StartGate::refusal(uint64_t memoryMb, InstanceKind kind, uint64_t reservedShortfallMb,
+                                           uint32_t startingNow) {
   if (memoryBudgetMb_ > 0) {
     // A reserved start may use any free memory; an on-demand one not what reserved targets
     // still need.
     const uint64_t needed = usedMemoryMb_ + memoryMb + (kind == InstanceKind::kReserved ? 0 : reservedShortfallMb);
     if (needed > memoryBudgetMb_) {
-      return absl::StrCat("the server's instance memory budget of ", memoryBudgetMb_,
-                          " MiB is in use or set aside for reserved instances");
+      return HeldBack{metrics::StartLimit::kMemory,
+                      absl::StrCat("the server's instance memory budget of ", memoryBudgetMb_,
+                                   " MiB is in use or set aside for reserved instances")};
     }
   }
   if (startingNow >= maxConcurrentStarts_) {
-    return absl::StrCat("the server's limit of ", maxConcurrentStarts_, " instances starting at once was reached");
+    return HeldBack{metrics::StartLimit::kConcurrentStarts, absl::StrCat("the server's limit of ", maxConcurrentStarts_,
+                                                                         " instances starting at once was reached")};
   }
   if (tokens_ < 1 - kTokenSlack) {
     waitingForToken_ = true;
-    return absl::StrCat("the server's instance creation rate (", creationBurst_, " at once, then ", creationPerMinute_,
-                        " per minute) was reached");
+    return HeldBack{metrics::StartLimit::kCreationRate,
+                    absl::StrCat("the server's instance creation rate (", creationBurst_, " at once, then ",
+                                 creationPerMinute_, " per minute) was reached")};
   }
   return std::nullopt;
 }

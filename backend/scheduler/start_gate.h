@@ -4,6 +4,7 @@
 // creation rate (a token bucket). It counts what it let through until the instance is gone.
 #pragma once
 
+#include "metrics/function_metrics.h"
 #include "scheduler/scheduler_types.h"
 
 #include <absl/status/status.h>
@@ -13,6 +14,12 @@
 #include <string>
 
 namespace surge::scheduler {
+
+// Why a start may not happen now: the limit (counted in metrics) and what a held-back request is told.
+struct HeldBack {
+  metrics::StartLimit limit;
+  std::string reason;
+};
 
 // Not thread-safe: the scheduler's loop owns it. Time comes from the caller (a fake clock in tests).
 class StartGate {
@@ -25,8 +32,8 @@ public:
   // Why a start of `memoryMb` of `kind` may not happen now, or nullopt when it may.
   // `reservedShortfallMb`: memory that reserved targets still need and no instance holds yet;
   // an on-demand start may not take it. `startingNow`: instances starting at this moment.
-  std::optional<std::string> refusal(uint64_t memoryMb, InstanceKind kind, uint64_t reservedShortfallMb,
-                                     uint32_t startingNow);
+  std::optional<HeldBack> refusal(uint64_t memoryMb, InstanceKind kind, uint64_t reservedShortfallMb,
+                                  uint32_t startingNow);
   // A start went through: takes a token and counts its memory.
   void started(uint64_t memoryMb);
   // An instance that went through is gone: its memory is free again.

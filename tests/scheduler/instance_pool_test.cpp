@@ -121,11 +121,13 @@ TEST_F(InstancePoolTest, DemandStopsAtTheRoomLeftAndSaysSo) {
   EXPECT_EQ(wanted.reserved, 3u);
   EXPECT_EQ(wanted.onDemand, 5u);
   EXPECT_TRUE(pool.heldBy.empty());
+  EXPECT_FALSE(wanted.capped);
 
   wanted = pool.demand(true, 4, 10);
   EXPECT_EQ(wanted.reserved, 3u) << "reserved instances come first";
   EXPECT_EQ(wanted.onDemand, 1u);
   EXPECT_EQ(pool.heldBy, "max_instances 10 was reached");
+  EXPECT_TRUE(wanted.capped);
 
   wanted = pool.demand(false, 100, 100);
   EXPECT_EQ(wanted.reserved, 0u) << "no reserved start while it may not (backoff, not the active pool)";

@@ -31,7 +31,8 @@ TEST(StartGate, ABurstThenOneTokenPerIntervalAndTheTimerKnowsWhen) {
   }
   auto held = gate.refusal(128, InstanceKind::kOnDemand, 0, 0);
   ASSERT_TRUE(held.has_value());
-  EXPECT_EQ(*held, "the server's instance creation rate (2 at once, then 60 per minute) was reached");
+  EXPECT_EQ(held->limit, metrics::StartLimit::kCreationRate);
+  EXPECT_EQ(held->reason, "the server's instance creation rate (2 at once, then 60 per minute) was reached");
   ASSERT_TRUE(gate.nextToken().has_value());
   EXPECT_EQ(*gate.nextToken(), kStart + 1s);
 
@@ -66,7 +67,9 @@ TEST(StartGate, OnDemandStartsLeaveWhatReservedTargetsStillNeed) {
   // 512 used, 256 set aside for reserved targets: an on-demand 512 would eat into them.
   auto held = gate.refusal(512, InstanceKind::kOnDemand, 256, 0);
   ASSERT_TRUE(held.has_value());
-  EXPECT_EQ(*held, "the server's instance memory budget of 1024 MiB is in use or set aside for reserved instances");
+  EXPECT_EQ(held->limit, metrics::StartLimit::kMemory);
+  EXPECT_EQ(held->reason,
+            "the server's instance memory budget of 1024 MiB is in use or set aside for reserved instances");
   EXPECT_FALSE(gate.refusal(256, InstanceKind::kOnDemand, 256, 0).has_value());
   EXPECT_FALSE(gate.refusal(512, InstanceKind::kReserved, 256, 0).has_value()) << "reserved may use all that is free";
   EXPECT_TRUE(gate.refusal(768, InstanceKind::kReserved, 0, 0).has_value());
@@ -88,7 +91,8 @@ TEST(StartGate, StartsAtOnceAreCapped) {
   EXPECT_FALSE(gate.refusal(128, InstanceKind::kOnDemand, 0, 3).has_value());
   auto held = gate.refusal(128, InstanceKind::kReserved, 0, 4);
   ASSERT_TRUE(held.has_value());
-  EXPECT_EQ(*held, "the server's limit of 4 instances starting at once was reached");
+  EXPECT_EQ(held->limit, metrics::StartLimit::kConcurrentStarts);
+  EXPECT_EQ(held->reason, "the server's limit of 4 instances starting at once was reached");
 }
 
 TEST(StartGate, AReservationThatDoesNotFitSaysTheSums) {

@@ -29,6 +29,8 @@ public:
   void invoke(engine::InstanceId id, engine::InvokeRequest request, engine::InvokeCallback done) override;
   void stop(engine::InstanceId id, engine::StopMode mode) override;
   void setNetworkKinds(std::set<engine::NetworkSandboxKind> kinds) override;
+  // The fake pre-starts nothing.
+  std::map<std::string, uint32_t> prestartedSandboxes() const override { return {}; }
 
   // --- what the test controls ---
   // Ends a start: ready, or failed for `message` with the fault `kind` says.
