@@ -12,7 +12,6 @@ namespace {
 using auth::Operation;
 
 constexpr const char* kSchedules = "scheduled reservations";
-constexpr const char* kMetrics = "the metrics recorder";
 constexpr const char* kLogs = "invocation logging";
 
 absl::Status pendingStatus(const char* call, const char* part) {
@@ -50,19 +49,6 @@ grpc::ServerUnaryReactor* finishScheduleCallPending(CallGuard& guard, grpc::Call
                                                     Operation operation, const std::string& ns,
                                                     const std::string& function, const char* call) {
   return pendingForFunction(guard, context, operation, ns, function, call, kSchedules);
-}
-
-grpc::ServerWriteReactor<v1::MetricsSnapshot>* PendingMetricsService::WatchMetrics(grpc::CallbackServerContext* context,
-                                                                                   const v1::WatchMetricsRequest*) {
-  return pendingStream<v1::MetricsSnapshot>(guard_, context, Operation::kReadMetrics, "MetricsService.WatchMetrics",
-                                            kMetrics);
-}
-
-grpc::ServerUnaryReactor* PendingMetricsService::QueryMetrics(grpc::CallbackServerContext* context,
-                                                              const v1::QueryMetricsRequest*,
-                                                              v1::QueryMetricsResponse*) {
-  auto who = guard_.admit(*context, Operation::kReadMetrics);
-  return finishNow(context, who.ok() ? pendingStatus("MetricsService.QueryMetrics", kMetrics) : who.status());
 }
 
 grpc::ServerWriteReactor<v1::LogLine>* PendingLogService::TailLogs(grpc::CallbackServerContext* context,

@@ -5,7 +5,6 @@
 
 #include "api/call_guard.h"
 #include "surge/v1/logs.grpc.pb.h"
-#include "surge/v1/metrics.grpc.pb.h"
 
 namespace surge::api {
 
@@ -14,18 +13,6 @@ namespace surge::api {
 grpc::ServerUnaryReactor* finishScheduleCallPending(CallGuard& guard, grpc::CallbackServerContext* context,
                                                     auth::Operation operation, const std::string& ns,
                                                     const std::string& function, const char* call);
-
-class PendingMetricsService final : public v1::MetricsService::CallbackService {
-public:
-  explicit PendingMetricsService(CallGuard& guard) : guard_(guard) {}
-  grpc::ServerWriteReactor<v1::MetricsSnapshot>* WatchMetrics(grpc::CallbackServerContext* context,
-                                                              const v1::WatchMetricsRequest*) override;
-  grpc::ServerUnaryReactor* QueryMetrics(grpc::CallbackServerContext* context, const v1::QueryMetricsRequest*,
-                                         v1::QueryMetricsResponse*) override;
-
-private:
-  CallGuard& guard_;
-};
 
 class PendingLogService final : public v1::LogService::CallbackService {
 public:

@@ -191,4 +191,19 @@ absl::StatusOr<HistoryRange> HistoryStore::query(const std::string& series, int6
   return range;
 }
 
+absl::StatusOr<std::vector<std::string>> HistoryStore::seriesBetween(int64_t from, int64_t to) const {
+  std::vector<std::string> names;
+  common::MutexLock lock(mu_);
+  const absl::Status read = store::sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    SQLite::Statement rows(*db_, "SELECT series FROM seconds WHERE t >= ?1 AND t < ?2 "
+                                 "UNION SELECT series FROM minutes WHERE t >= ?1 - 59 AND t < ?2 ORDER BY 1");
+    rows.bind(1, from);
+    rows.bind(2, to);
+    while (rows.executeStep()) names.push_back(rows.getColumn(0).getString());
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return read;
+  return names;
+}
+
 } // namespace surge::metrics

@@ -67,6 +67,10 @@ public:
   absl::StatusOr<HistoryRange> query(const std::string& series, int64_t from, int64_t to, int64_t step,
                                      int64_t now) const;
 
+  // The series with any row between `from` and `to` ([from, to), Unix seconds), sorted; ""
+  // (the server) among them.
+  absl::StatusOr<std::vector<std::string>> seriesBetween(int64_t from, int64_t to) const;
+
 private:
   explicit HistoryStore(HistoryOptions options);
 

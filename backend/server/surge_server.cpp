@@ -6,6 +6,7 @@
 #include "api/call_guard.h"
 #include "api/function_service.h"
 #include "api/invoke_service.h"
+#include "api/metrics_service.h"
 #include "api/reflection_service.h"
 #include "api/scaling_service.h"
 #include "api/status_mapping.h"
@@ -19,6 +20,9 @@
 #include "common/worker_pool.h"
 #include "control/function_control.h"
 #include "engine/uid_block.h"
+#include "metrics/frame_pipeline.h"
+#include "metrics/history_store.h"
+#include "metrics/metrics_hub.h"
 #include "scheduler/scheduler.h"
 #include "server/data_dir_lock.h"
 #include "server/sandbox_engine_factory.h"
@@ -186,7 +190,15 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
     parts.engine = std::move(*factory);
   }
   const scheduler::SchedulerOptions limits = schedulerOptions(config);
-  auto scheduler = scheduler::Scheduler::create(parts.engine, clock, limits);
+  server->metricsHub_ = std::make_unique<metrics::MetricsHub>();
+  auto history = metrics::HistoryStore::open({.file = config.dataDir / "metrics.db"});
+  if (!history.ok()) return history.status();
+  server->metricsHistory_ = std::move(*history);
+  server->metricsPipeline_ = std::make_unique<metrics::FramePipeline>(
+      *server->metricsHub_, server->metricsHistory_.get(), std::vector<metrics::FrameConsumer>{});
+  auto scheduler = scheduler::Scheduler::create(
+      parts.engine, clock, limits,
+      [pipeline = server->metricsPipeline_.get()](metrics::FramePtr frame) { pipeline->publish(std::move(frame)); });
   if (!scheduler.ok()) return scheduler.status();
   server->scheduler_ = std::move(*scheduler);
   spdlog::info("instances may use {} MiB, start {} at once then {} per minute, {} at a time", limits.memoryBudgetMb,
@@ -198,7 +210,8 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
       std::make_unique<api::InvokeService>(guard, server->control_->directory(), *server->scheduler_, workers);
   server->scalingService_ =
       std::make_unique<api::ScalingService>(*server->control_, *server->scheduler_, guard, workers);
-  server->metricsService_ = std::make_unique<api::PendingMetricsService>(guard);
+  server->metricsService_ = std::make_unique<api::MetricsService>(*server->metricsHub_, *server->metricsHistory_,
+                                                                  server->control_->directory(), clock, guard, workers);
   server->logService_ = std::make_unique<api::PendingLogService>(guard);
   server->adminService_ = std::make_unique<api::AdminService>(*server->keys_, guard, *server->audit_, workers);
   server->reflectionService_ = std::make_unique<api::ReflectionService>(

@@ -36,13 +36,18 @@ class FunctionService;
 class ReflectionService;
 class InvokeService;
 class ScalingService;
-class PendingMetricsService;
+class MetricsService;
 class PendingLogService;
 } // namespace surge::api
 
 namespace surge::engine {
 class UidBlock;
 }
+namespace surge::metrics {
+class FramePipeline;
+class HistoryStore;
+class MetricsHub;
+} // namespace surge::metrics
 
 namespace surge::server {
 
@@ -96,12 +101,16 @@ private:
   std::unique_ptr<auth::KeyStore> keys_;
   std::unique_ptr<auth::AuditLog> audit_;
   std::unique_ptr<api::CallGuard> guard_;
+  // The metrics: the scheduler hands each second to the pipeline, so these outlive it.
+  std::unique_ptr<metrics::MetricsHub> metricsHub_;
+  std::unique_ptr<metrics::HistoryStore> metricsHistory_;
+  std::unique_ptr<metrics::FramePipeline> metricsPipeline_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   std::unique_ptr<control::FunctionControl> control_;
   std::unique_ptr<api::FunctionService> functionService_;
   std::unique_ptr<api::InvokeService> invokeService_;
   std::unique_ptr<api::ScalingService> scalingService_;
-  std::unique_ptr<api::PendingMetricsService> metricsService_;
+  std::unique_ptr<api::MetricsService> metricsService_;
   std::unique_ptr<api::PendingLogService> logService_;
   std::unique_ptr<api::AdminService> adminService_;
   std::unique_ptr<api::ReflectionService> reflectionService_;
