@@ -88,6 +88,14 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
         auto net = engine::parseIpv4Net(value);
         return net.ok() ? std::string() : std::string(net.status().message());
       });
+  app.add_option("--metrics-listen", config.metricsListen,
+                 "HOST:PORT of a Prometheus endpoint with every function's metrics (admin-level data; off by "
+                 "default; loopback only unless --metrics-insecure)");
+  app.add_flag("--metrics-insecure", config.metricsInsecure, "Allow the Prometheus endpoint on a non-loopback address");
+  app.add_option("--metrics-auth-file", config.metricsAuthFile,
+                 "File holding one line 'user:password' that every scrape of the Prometheus endpoint must present "
+                 "(HTTP basic authentication)")
+      ->check(CLI::ExistingFile);
   app.add_flag("--reset-admin-key", config.resetAdminKey,
                "Revoke the key 'bootstrap-admin', write a new admin token to <data-dir>/admin.key, and exit "
                "(surged must not be running on the data dir)");
@@ -120,6 +128,15 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
                  "--tls-key, or --insecure if the network is trusted.\n";
     return {std::nullopt, 2};
   }
+  if (!config.metricsListen.empty() && config.metricsListen.find(':') == std::string::npos) {
+    std::cerr << "surged: --metrics-listen wants HOST:PORT, e.g. 127.0.0.1:9464; got '" << config.metricsListen
+              << "'\n";
+    return {std::nullopt, 2};
+  }
+  if (!config.metricsAuthFile.empty() && config.metricsListen.empty()) {
+    std::cerr << "surged: --metrics-auth-file needs --metrics-listen\n";
+    return {std::nullopt, 2};
+  }
   return {config, 0};
 }
 
@@ -127,8 +144,8 @@ ServerConfig withAbsolutePaths(ServerConfig config) {
   auto absolute = [](std::filesystem::path& path) {
     if (!path.empty()) path = std::filesystem::absolute(path).lexically_normal();
   };
-  for (std::filesystem::path* path :
-       {&config.dataDir, &config.tlsCert, &config.tlsKey, &config.tlsClientCa, &config.runtimeDir, &config.zygote}) {
+  for (std::filesystem::path* path : {&config.dataDir, &config.tlsCert, &config.tlsKey, &config.tlsClientCa,
+                                      &config.runtimeDir, &config.zygote, &config.metricsAuthFile}) {
     absolute(*path);
   }
   return config;

@@ -55,6 +55,13 @@ struct ServerConfig {
   std::string networkDns;
   std::vector<std::string> networkDeny;
 
+  // The Prometheus endpoint: HOST:PORT, empty: off. It serves admin-level data (every function's
+  // figures), so only on loopback unless `metricsInsecure`; with `metricsAuthFile` (one line,
+  // "user:password") every scrape needs HTTP basic authentication.
+  std::string metricsListen;
+  bool metricsInsecure = false;
+  std::filesystem::path metricsAuthFile;
+
   // Not a server run: replace the bootstrap admin key (--reset-admin-key) and exit.
   bool resetAdminKey = false;
 };

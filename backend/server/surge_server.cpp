@@ -23,6 +23,7 @@
 #include "metrics/frame_pipeline.h"
 #include "metrics/history_store.h"
 #include "metrics/metrics_hub.h"
+#include "metrics/prometheus_exporter.h"
 #include "scheduler/scheduler.h"
 #include "server/data_dir_lock.h"
 #include "server/sandbox_engine_factory.h"
@@ -134,6 +135,29 @@ scheduler::SchedulerOptions schedulerOptions(const ServerConfig& config) {
   return options;
 }
 
+// The Prometheus endpoint of --metrics-listen, with the credentials of --metrics-auth-file.
+absl::StatusOr<std::unique_ptr<metrics::PrometheusExporter>> startPrometheus(const ServerConfig& config) {
+  metrics::ExporterOptions options;
+  options.listen = config.metricsListen;
+  options.insecure = config.metricsInsecure;
+  if (!config.metricsAuthFile.empty()) {
+    std::ifstream in(config.metricsAuthFile);
+    std::string line;
+    if (!in || !std::getline(in, line)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot read the metrics credentials file ", config.metricsAuthFile.string()));
+    }
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == line.size()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the metrics credentials file ", config.metricsAuthFile.string(), " must hold one line 'user:password'"));
+    }
+    options.basicAuthUser = line.substr(0, colon);
+    options.basicAuthPassword = line.substr(colon + 1);
+  }
+  return metrics::PrometheusExporter::start(options);
+}
+
 } // namespace
 
 absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConfig& given, ServerParts parts) {
@@ -191,11 +215,23 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   }
   const scheduler::SchedulerOptions limits = schedulerOptions(config);
   server->metricsHub_ = std::make_unique<metrics::MetricsHub>();
+  std::vector<metrics::FrameConsumer> exporters;
+  if (!config.metricsListen.empty()) {
+    auto exporter = startPrometheus(config);
+    if (!exporter.ok()) return exporter.status();
+    server->prometheus_ = std::move(*exporter);
+    server->metricsAddress_ =
+        absl::StrCat(config.metricsListen.substr(0, config.metricsListen.rfind(':')), ":", server->prometheus_->port());
+    exporters.push_back(
+        [exporter = server->prometheus_.get()](const metrics::Frame& frame) { exporter->publish(frame); });
+    spdlog::info("serving Prometheus metrics on http://{}/metrics{}", server->metricsAddress_,
+                 config.metricsAuthFile.empty() ? "" : " (basic authentication)");
+  }
   auto history = metrics::HistoryStore::open({.file = config.dataDir / "metrics.db"});
   if (!history.ok()) return history.status();
   server->metricsHistory_ = std::move(*history);
-  server->metricsPipeline_ = std::make_unique<metrics::FramePipeline>(
-      *server->metricsHub_, server->metricsHistory_.get(), std::vector<metrics::FrameConsumer>{});
+  server->metricsPipeline_ =
+      std::make_unique<metrics::FramePipeline>(*server->metricsHub_, server->metricsHistory_.get(), exporters);
   auto scheduler = scheduler::Scheduler::create(
       parts.engine, clock, limits,
       [pipeline = server->metricsPipeline_.get()](metrics::FramePtr frame) { pipeline->publish(std::move(frame)); });

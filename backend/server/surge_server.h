@@ -47,6 +47,7 @@ namespace surge::metrics {
 class FramePipeline;
 class HistoryStore;
 class MetricsHub;
+class PrometheusExporter;
 } // namespace surge::metrics
 
 namespace surge::server {
@@ -84,6 +85,8 @@ public:
 
   // "HOST:PORT" with the port actually bound.
   const std::string& listenAddress() const { return listenAddress_; }
+  // The Prometheus endpoint's "HOST:PORT", port bound; empty without --metrics-listen.
+  const std::string& metricsAddress() const { return metricsAddress_; }
   // Stops accepting calls, lets calls in progress finish for up to a few seconds, and returns.
   // Thread-safe; later calls do nothing.
   void shutdown();
@@ -104,6 +107,7 @@ private:
   // The metrics: the scheduler hands each second to the pipeline, so these outlive it.
   std::unique_ptr<metrics::MetricsHub> metricsHub_;
   std::unique_ptr<metrics::HistoryStore> metricsHistory_;
+  std::unique_ptr<metrics::PrometheusExporter> prometheus_;
   std::unique_ptr<metrics::FramePipeline> metricsPipeline_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   std::unique_ptr<control::FunctionControl> control_;
@@ -116,6 +120,7 @@ private:
   std::unique_ptr<api::ReflectionService> reflectionService_;
   std::unique_ptr<grpc::Server> grpcServer_;
   std::string listenAddress_;
+  std::string metricsAddress_;
 };
 
 } // namespace surge::server

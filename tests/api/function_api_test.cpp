@@ -317,15 +317,6 @@ TEST_F(FunctionApiTest, LaterServicesAnswerUnimplementedAndLargeMessagesReachThe
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_THAT(status.error_message(),
               HasSubstr("ScalingService.ListReservationSchedules arrives with scheduled reservations"));
-
-  auto metrics = v1::MetricsService::NewStub(channel_);
-  context = contextWithDeadline();
-  auto stream = metrics->WatchMetrics(context.get(), v1::WatchMetricsRequest());
-  v1::MetricsSnapshot snapshot;
-  EXPECT_FALSE(stream->Read(&snapshot));
-  status = stream->Finish();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("MetricsService.WatchMetrics"));
 }
 
 } // namespace

@@ -205,18 +205,22 @@ TEST_F(SecurityTest, EveryCallAnswersEveryRoleWithTheExactCode) {
          v1::ScalingStatus f;
          return scaling->GetScalingStatus(c, r, &f);
        }},
-      {"WatchMetrics", Code::UNIMPLEMENTED, readers,
+      {"WatchMetrics", Code::NOT_FOUND, readers, // admitted, then the function is looked up
        [&](grpc::ClientContext* c, const std::string&) {
-         auto stream = metrics->WatchMetrics(c, v1::WatchMetricsRequest());
+         v1::WatchMetricsRequest r;
+         r.set_function("no-such-function");
+         auto stream = metrics->WatchMetrics(c, r);
          v1::MetricsSnapshot snapshot;
          while (stream->Read(&snapshot)) {
          }
          return stream->Finish();
        }},
-      {"QueryMetrics", Code::UNIMPLEMENTED, readers,
+      {"QueryMetrics", Code::OK, readers,
        [&](grpc::ClientContext* c, const std::string&) {
+         v1::QueryMetricsRequest r;
+         r.set_function("target");
          v1::QueryMetricsResponse f;
-         return metrics->QueryMetrics(c, v1::QueryMetricsRequest(), &f);
+         return metrics->QueryMetrics(c, r, &f);
        }},
       {"TailLogs", Code::UNIMPLEMENTED, readers,
        [&](grpc::ClientContext* c, const std::string&) {

@@ -4,8 +4,12 @@
 #include "metrics/prometheus_exporter.h"
 
 #include "metrics/metrics_hub.h"
+#include "support/client.h"
+#include "support/function_setup.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
+
+#include "surge/v1/invoke.grpc.pb.h"
 
 #include <absl/strings/escaping.h>
 #include <google/protobuf/struct.pb.h>
@@ -388,6 +392,53 @@ TEST(PrometheusExporter, ScrapesWhilePublishingSeeCountersThatNeverDecrease) {
   stop = true;
   publisher.join();
   EXPECT_GE(last, 10);
+}
+
+// The endpoint of a real surged (--metrics-listen, --metrics-auth-file) with a real sandboxed
+// function: invocations reach the scrape, which the reference parser reads whole.
+TEST(PrometheusEndpoint, SurgedServesItsInvocationsBehindBasicAuth) {
+  testing::TempDir dir;
+  const std::filesystem::path credentials = dir.path() / "metrics.auth";
+  std::ofstream(credentials) << "scraper:s3cret\n";
+  testing::SurgedProcess surged(dir.path() / "data",
+                                {"--metrics-listen", "127.0.0.1:0", "--metrics-auth-file", credentials.string()});
+  const std::string log = surged.log();
+  const std::string marker = "serving Prometheus metrics on http://127.0.0.1:";
+  const size_t at = log.find(marker);
+  ASSERT_NE(at, std::string::npos) << log;
+  const auto port = static_cast<uint16_t>(std::stoi(log.substr(at + marker.size())));
+
+  auto channel = testing::makeChannel(surged.address());
+  ASSERT_TRUE(
+      testing::deployPythonFunction(channel, {.name = "scraped", .code = "def handler(e, c):\n    return e\n"}).ok());
+  auto invoke = v1::InvokeService::NewStub(channel);
+  for (int i = 0; i < 3; ++i) {
+    v1::InvokeRequest request;
+    request.set_function("scraped");
+    request.set_payload("x");
+    v1::InvokeResponse response;
+    auto context = testing::contextWithDeadline();
+    ASSERT_TRUE(invoke->Invoke(context.get(), request, &response).ok());
+  }
+
+  EXPECT_EQ(get(port, "/metrics").status, 401) << "no credentials";
+  const Labels success = {{"namespace", "default"}, {"function", "scraped"}, {"outcome", "success"}};
+  std::optional<double> counted;
+  // The second ends, then the pipeline hands it over: poll, bounded.
+  for (int attempt = 0; attempt < 50 && counted.value_or(0) < 3; ++attempt) {
+    const HttpResponse response = get(port, "/metrics", basic("scraper", "s3cret"));
+    ASSERT_EQ(response.status, 200);
+    counted = Exposition(response.body).value("surge_invocations_total", success);
+    if (counted.value_or(0) < 3) std::this_thread::sleep_for(std::chrono::milliseconds(100)); // poll interval
+  }
+  EXPECT_EQ(counted, 3);
+  const std::string body = get(port, "/metrics", basic("scraper", "s3cret")).body;
+  const Exposition last(body);
+  SCOPED_TRACE(body);
+  EXPECT_EQ(last.type("surge_invocation_duration_seconds"), "histogram");
+  EXPECT_EQ(last.value("surge_invocation_duration_seconds_count", {{"namespace", "default"}, {"function", "scraped"}}),
+            3);
+  EXPECT_EQ(last.value("surge_cold_starts_total", {{"namespace", "default"}, {"function", "scraped"}}), 1);
 }
 
 } // namespace
