@@ -13,6 +13,7 @@
 #include "cli/function_commands.h"
 #include "cli/invoke_command.h"
 #include "cli/key_commands.h"
+#include "cli/metrics_commands.h"
 #include "cli/scaling_commands.h"
 #include "common/names.h"
 
@@ -155,7 +156,8 @@ int applyGlobalFlags(Context& context, const GlobalFlags& flags) {
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   Context context(out, err);
-  CLI::App app("surgectl: manage the functions, API keys and audit trail of a Surge server.", "surgectl");
+  CLI::App app("surgectl: manage the functions, API keys and audit trail of a Surge server, and watch its metrics.",
+               "surgectl");
   // Global flags also work after the command, e.g. "surgectl function list -o json".
   app.fallthrough();
   app.require_subcommand(1);
@@ -168,6 +170,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   registerAuditCommands(app, context);
   registerInvokeCommand(app, context);
   registerScalingCommands(app, context);
+  registerMetricsCommands(app, context);
 
   try {
     // CLI11 consumes the arguments from the back.

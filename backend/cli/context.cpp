@@ -26,6 +26,13 @@ std::unique_ptr<grpc::ClientContext> Context::newCall(std::chrono::seconds deadl
   return newCallContext(deadline, apiKey_.token);
 }
 
+std::unique_ptr<grpc::ClientContext> Context::newStreamCall() {
+  auto call = newCall();
+  // gRPC reads the time_point's maximum as "no deadline".
+  call->set_deadline(std::chrono::system_clock::time_point::max());
+  return call;
+}
+
 int Context::rpcError(const grpc::Status& status) {
   err_ << "error: " << statusCodeName(status.error_code()) << ": " << status.error_message() << '\n';
   // UNAVAILABLE also comes from a reachable server that is, say, shutting down; only a channel

@@ -67,6 +67,8 @@ public:
   // A context for one RPC with the given deadline, carrying the API key. Every call goes
   // through here.
   std::unique_ptr<grpc::ClientContext> newCall(std::chrono::seconds deadline = kRpcDeadline);
+  // As newCall() without a deadline, for a stream that runs until the user stops it (Ctrl-C).
+  std::unique_ptr<grpc::ClientContext> newStreamCall();
 
   // Prints "error: CODE_NAME: message" and a hint for what the user can check: the address
   // (and TLS) when the server could not be reached, where the key came from or was looked for

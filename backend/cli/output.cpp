@@ -41,6 +41,31 @@ void Table::print(std::ostream& out) const {
   for (const auto& row : rows_) printRow(row);
 }
 
+StreamingTable::StreamingTable(std::vector<Column> columns) : columns_(std::move(columns)) {
+  for (Column& column : columns_) column.width = std::max(column.width, column.header.size());
+}
+
+std::string StreamingTable::header() const {
+  std::vector<std::string> cells;
+  for (const Column& column : columns_) cells.push_back(column.header);
+  return row(cells);
+}
+
+std::string StreamingTable::row(const std::vector<std::string>& cells) const {
+  // A row of the wrong width is a bug in the command that builds it.
+  if (cells.size() != columns_.size()) std::abort();
+  std::string line;
+  size_t start = 0; // where the next column starts when every cell before it fits
+  for (size_t i = 0; i < cells.size(); ++i) {
+    line += cells[i];
+    if (i + 1 == cells.size()) break;
+    start += columns_[i].width + 3;
+    // Three spaces at least, as Table has; the later cells line up again where they can.
+    line.append(start > line.size() + 3 ? start - line.size() : 3, ' ');
+  }
+  return line;
+}
+
 void KeyValueBlock::add(std::string key, std::string value) { lines_.emplace_back(std::move(key), std::move(value)); }
 
 void KeyValueBlock::print(std::ostream& out) const {
@@ -56,9 +81,11 @@ void KeyValueBlock::print(std::ostream& out) const {
   }
 }
 
-absl::Status printJson(std::ostream& out, const google::protobuf::Message& message) {
+namespace {
+
+absl::Status printJsonWith(std::ostream& out, const google::protobuf::Message& message, bool pretty) {
   google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
+  options.add_whitespace = pretty;
   options.always_print_primitive_fields = true;
   options.preserve_proto_field_names = false;
   std::string json;
@@ -69,6 +96,16 @@ absl::Status printJson(std::ostream& out, const google::protobuf::Message& messa
   if (json.empty() || json.back() != '\n') json.push_back('\n');
   out << json;
   return absl::OkStatus();
+}
+
+} // namespace
+
+absl::Status printJson(std::ostream& out, const google::protobuf::Message& message) {
+  return printJsonWith(out, message, true);
+}
+
+absl::Status printJsonLine(std::ostream& out, const google::protobuf::Message& message) {
+  return printJsonWith(out, message, false);
 }
 
 std::string_view runtimeName(surge::v1::Runtime runtime) {

@@ -35,6 +35,26 @@ private:
   std::vector<std::vector<std::string>> rows_;
 };
 
+// A table printed a row at a time, for a stream whose later rows are not known yet: each column
+// is as wide as given, or as its header if that is wider. A wider cell shifts the rest of its row
+// right (until a later column has room to line up again) rather than re-aligning the rows
+// already printed.
+class StreamingTable {
+public:
+  struct Column {
+    std::string header;
+    size_t width = 0;
+  };
+  explicit StreamingTable(std::vector<Column> columns);
+
+  // The header line and one row, without the newline; `cells` must have one entry per column.
+  std::string header() const;
+  std::string row(const std::vector<std::string>& cells) const;
+
+private:
+  std::vector<Column> columns_;
+};
+
 // "key: value" lines with the values aligned, for showing one object.
 class KeyValueBlock {
 public:
@@ -49,6 +69,8 @@ private:
 // default, pretty-printed, ending in a newline. Fails only for values JSON cannot represent,
 // e.g. a timestamp out of range.
 absl::Status printJson(std::ostream& out, const google::protobuf::Message& message);
+// As printJson() on one line, for a stream of objects: one JSON object per line (JSON Lines).
+absl::Status printJsonLine(std::ostream& out, const google::protobuf::Message& message);
 
 // "python3", "nodejs", "custom"; "unspecified" for RUNTIME_UNSPECIFIED or unknown values.
 std::string_view runtimeName(surge::v1::Runtime runtime);
