@@ -206,4 +206,25 @@ absl::StatusOr<std::vector<std::string>> HistoryStore::seriesBetween(int64_t fro
   return names;
 }
 
+absl::StatusOr<std::vector<Frame>> HistoryStore::framesBetween(int64_t from, int64_t to) const {
+  std::vector<Frame> frames;
+  common::MutexLock lock(mu_);
+  const absl::Status read = store::sqliteCall([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    SQLite::Statement rows(*db_, "SELECT t, series, sample FROM seconds WHERE t >= ? AND t < ? ORDER BY t, series");
+    rows.bind(1, from);
+    rows.bind(2, to);
+    while (rows.executeStep()) {
+      const SQLite::Column blob = rows.getColumn(2);
+      auto sample = decodeSample(std::string_view(static_cast<const char*>(blob.getBlob()), blob.getBytes()));
+      if (!sample.ok()) continue; // a row this version cannot read: left out, as in compact()
+      const int64_t second = rows.getColumn(0).getInt64();
+      if (frames.empty() || frames.back().second != second) frames.emplace_back().second = second;
+      frames.back().series.emplace_back(rows.getColumn(1).getString(), std::move(*sample));
+    }
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return read;
+  return frames;
+}
+
 } // namespace surge::metrics

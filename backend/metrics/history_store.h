@@ -7,6 +7,7 @@
 
 #include "common/mutex.h"
 #include "metrics/function_metrics.h"
+#include "metrics/metrics_hub.h"
 
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
@@ -67,6 +68,10 @@ public:
   absl::StatusOr<HistoryRange> query(const std::string& series, int64_t from, int64_t to, int64_t step,
                                      int64_t now) const;
 
+  // The stored seconds in [from, to) as frames, oldest first, each with its series in order (""
+  // first); the server's gauges are not stored, so they are zero. For the watchers' backlog
+  // after a restart.
+  absl::StatusOr<std::vector<Frame>> framesBetween(int64_t from, int64_t to) const;
   // The series with any row between `from` and `to` ([from, to), Unix seconds), sorted; ""
   // (the server) among them.
   absl::StatusOr<std::vector<std::string>> seriesBetween(int64_t from, int64_t to) const;

@@ -57,6 +57,8 @@ namespace fs = std::filesystem;
 
 // Large enough for a 6 MiB invoke payload plus its envelope.
 constexpr int kMaxMessageBytes = 8 << 20;
+// Seconds a new metrics watcher gets first (MetricsHub's default backlog).
+constexpr int64_t kWatchBacklogSeconds = 300;
 constexpr const char* kBootstrapKeyName = "bootstrap-admin";
 
 absl::StatusOr<std::string> readFile(const fs::path& path, const char* flag) {
@@ -230,6 +232,14 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   auto history = metrics::HistoryStore::open({.file = config.dataDir / "metrics.db"});
   if (!history.ok()) return history.status();
   server->metricsHistory_ = std::move(*history);
+  // A watcher's chart opens full after a restart too: the hub's backlog starts with the stored
+  // seconds of the last five minutes.
+  const int64_t now = absl::ToUnixSeconds(clock.now());
+  if (auto stored = server->metricsHistory_->framesBetween(now - kWatchBacklogSeconds, now); stored.ok()) {
+    for (metrics::Frame& frame : *stored) server->metricsHub_->publish(std::make_shared<metrics::Frame>(std::move(frame)));
+  } else {
+    spdlog::warn("metrics: the last five minutes could not be read back: {}", stored.status().ToString());
+  }
   server->metricsPipeline_ =
       std::make_unique<metrics::FramePipeline>(*server->metricsHub_, server->metricsHistory_.get(), exporters);
   auto scheduler = scheduler::Scheduler::create(

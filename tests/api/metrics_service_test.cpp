@@ -243,7 +243,7 @@ TEST_F(MetricsServiceTest, QueryAnswersBySecondAndRefusesBadSteps) {
 }
 
 // Not in the shared suite: this one restarts its own server on the same data dir.
-TEST(MetricsHistoryRestartTest, HistorySurvivesARestart) {
+TEST(MetricsHistoryRestartTest, HistoryAndTheWatchBacklogSurviveARestart) {
   testing::TempDir dir;
   const int64_t from = absl::ToUnixSeconds(absl::Now()) - 5;
   auto countStored = [&](const std::shared_ptr<grpc::Channel>& channel) {
@@ -273,7 +273,23 @@ TEST(MetricsHistoryRestartTest, HistorySurvivesARestart) {
     ASSERT_EQ(stored, 4u);
   }
   testing::InProcessSurged again(dir.path() / "data");
-  EXPECT_EQ(countStored(testing::makeChannel(again.address())), 4u);
+  auto channel = testing::makeChannel(again.address());
+  EXPECT_EQ(countStored(channel), 4u);
+
+  // A watcher after the restart gets the stored seconds first, so its chart opens full.
+  auto stub = v1::MetricsService::NewStub(channel);
+  v1::WatchMetricsRequest request;
+  request.set_function("kept");
+  auto context = contextWithDeadline(std::chrono::seconds(10));
+  auto stream = stub->WatchMetrics(context.get(), request);
+  v1::MetricsSnapshot snapshot;
+  uint64_t watched = 0;
+  while (watched < 4 && stream->Read(&snapshot)) {
+    for (const auto& entry : snapshot.functions()) watched += entry.outcomes().success();
+  }
+  EXPECT_EQ(watched, 4u);
+  context->TryCancel();
+  stream->Finish();
 }
 
 } // namespace

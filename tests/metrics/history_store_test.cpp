@@ -131,6 +131,31 @@ TEST_F(HistoryStoreTest, TheFileIsForSurgedsUserAlone) {
   }
 }
 
+TEST_F(HistoryStoreTest, StoredSecondsComeBackAsFramesAndTheSeriesThatHadThem) {
+  auto store = open();
+  for (int64_t t = kStart; t < kStart + 3; ++t) {
+    ASSERT_TRUE(store->append({{"", second(t, 3, 100, 1)}, {"shop/cart", second(t, 2, 100, 1)},
+                               {"blog/post", second(t, 1, 100, 0)}})
+                    .ok());
+  }
+  auto frames = store->framesBetween(kStart + 1, kStart + 10);
+  ASSERT_TRUE(frames.ok()) << frames.status();
+  ASSERT_EQ(frames->size(), 2u);
+  EXPECT_EQ((*frames)[0].second, kStart + 1);
+  EXPECT_EQ((*frames)[1].second, kStart + 2);
+  ASSERT_EQ((*frames)[0].series.size(), 3u);
+  EXPECT_EQ((*frames)[0].series[0].first, "") << "the server's series first, then by name";
+  EXPECT_EQ((*frames)[0].series[1].first, "blog/post");
+  EXPECT_EQ(successes((*frames)[0].series[2].second), 2u);
+
+  auto names = store->seriesBetween(kStart, kStart + 1);
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, (std::vector<std::string>{"", "blog/post", "shop/cart"}));
+  names = store->seriesBetween(kStart + 100, kStart + 200);
+  ASSERT_TRUE(names.ok());
+  EXPECT_TRUE(names->empty());
+}
+
 TEST_F(HistoryStoreTest, BadQueriesSayWhatIsWrong) {
   auto store = open();
   EXPECT_EQ(store->query("ns/f", kStart, kStart, 1, kStart).status().code(), absl::StatusCode::kInvalidArgument);
