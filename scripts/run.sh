@@ -27,14 +27,7 @@ data_dir=surge-data
 # The sandboxes' unprivileged uids must pass through every folder above the data dir and the
 # runtime shims. A checkout under a private folder (a 0700 home, mktemp -d) cannot serve them:
 # then the data and a copy of the shims go to a folder they can pass.
-passable() { # DIR: every folder from / to DIR lets others through
-  local dir
-  dir=$(realpath "$1")
-  while [[ $dir != / ]]; do
-    [[ $(( 8#$(stat -c %a "$dir") & 1 )) == 1 ]] || return 1
-    dir=$(dirname "$dir")
-  done
-}
+source scripts/passable.sh
 if ! passable "$PWD"; then
   staging=/var/lib/surge-quickstart
   mkdir -p "$staging"

@@ -6,14 +6,7 @@ cd "$(dirname "$0")/.."
 # uids must pass through every folder above it. A checkout under a private folder (a 0700 home,
 # mktemp -d) cannot serve them: then the suite runs on a copy in a folder they can pass (its
 # build folder is kept between runs, and ccache makes a first build there cheap).
-passable() { # DIR: every folder from / to DIR lets others through
-  local dir
-  dir=$(realpath "$1")
-  while [[ $dir != / ]]; do
-    [[ $(( 8#$(stat -c %a "$dir") & 1 )) == 1 ]] || return 1
-    dir=$(dirname "$dir")
-  done
-}
+source scripts/passable.sh
 if ! passable "$PWD"; then
   staging=/var/lib/surge-test-checkout
   if ! passable /var/lib; then

@@ -2,10 +2,10 @@
 // FakeEngine answers every start and request at once): a watch stream's figures and scope, 100
 // watchers, a stalled watcher, history by step, and history across a restart.
 #include "support/client.h"
+#include "support/function_setup.h"
 #include "support/in_process_surged.h"
 #include "support/surged_suite.h"
 #include "support/temp_dir.h"
-#include "support/zip_builder.h"
 
 #include "surge/v1/admin.grpc.pb.h"
 #include "surge/v1/invoke.grpc.pb.h"
@@ -26,34 +26,11 @@ namespace {
 using google::protobuf::util::TimeUtil;
 using testing::contextWithDeadline;
 using ::testing::HasSubstr;
-using testing::ZipBuilder;
-
-std::string createKey(v1::AdminService::Stub& admin, const std::string& name, v1::Role role,
-                      std::vector<std::string> namespaces) {
-  v1::CreateApiKeyRequest request;
-  request.set_name(name);
-  request.set_role(role);
-  for (auto& ns : namespaces) request.add_namespaces(ns);
-  v1::CreateApiKeyResponse response;
-  auto context = contextWithDeadline();
-  const grpc::Status status = admin.CreateApiKey(context.get(), request, &response);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return response.secret();
-}
 
 void createWithCode(const std::shared_ptr<grpc::Channel>& channel, const std::string& ns, const std::string& name) {
-  auto functions = v1::FunctionService::NewStub(channel);
-  v1::CreateFunctionRequest request;
-  request.set_namespace_(ns);
-  request.set_name(name);
-  request.mutable_config()->set_runtime(v1::RUNTIME_PYTHON3);
-  request.mutable_config()->set_handler("index.handler");
-  v1::Function function;
-  auto context = contextWithDeadline();
-  ASSERT_TRUE(functions->CreateFunction(context.get(), request, &function).ok());
-  v1::UploadCodeResponse uploaded;
-  const std::string code = ZipBuilder().addFile("index.py", "def handler(e, c):\n    return e\n").bytes();
-  ASSERT_TRUE(testing::uploadCode(*functions, ns, name, code, &uploaded).ok());
+  const absl::Status deployed =
+      testing::deployPythonFunction(channel, {.name = name, .code = "def handler(e, c):\n    return e\n", .ns = ns});
+  ASSERT_TRUE(deployed.ok()) << deployed;
 }
 
 void invoke(const std::shared_ptr<grpc::Channel>& channel, const std::string& ns, const std::string& name, int times) {
@@ -110,7 +87,7 @@ TEST_F(MetricsServiceTest, AWatcherSeesItsFunctionsInvocationsAndAViewerOnlyItsN
   stream->Finish();
 
   // A viewer of "shop" sees cart only, and no server figures; "blog" does not exist for it.
-  const std::string viewer = createKey(*admin_, "shop-viewer", v1::VIEWER, {"shop"});
+  const std::string viewer = testing::createApiKey(*admin_, "shop-viewer", v1::VIEWER, {"shop"});
   context = contextWithDeadline(std::chrono::seconds(30), viewer);
   stream = metrics_->WatchMetrics(context.get(), v1::WatchMetricsRequest());
   uint64_t seen = 0;

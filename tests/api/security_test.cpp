@@ -35,21 +35,6 @@ using ::testing::HasSubstr;
 using testing::ZipBuilder;
 using Code = grpc::StatusCode;
 
-// Creates a key through the API with the admin key; returns its token.
-std::string createKey(v1::AdminService::Stub& admin, const std::string& name, v1::Role role,
-                      std::vector<std::string> namespaces = {}, std::vector<std::string> functions = {}) {
-  v1::CreateApiKeyRequest request;
-  request.set_name(name);
-  request.set_role(role);
-  for (auto& ns : namespaces) request.add_namespaces(ns);
-  for (auto& f : functions) request.add_functions(f);
-  v1::CreateApiKeyResponse response;
-  auto context = contextWithDeadline();
-  const grpc::Status status = admin.CreateApiKey(context.get(), request, &response);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return response.secret();
-}
-
 class SecurityTest : public testing::SurgedSuiteOf<testing::InProcessSurged> {
 protected:
   // Creates (with the admin key) a python function with code in `ns`.
@@ -284,9 +269,9 @@ TEST_F(SecurityTest, EveryCallAnswersEveryRoleWithTheExactCode) {
 
   std::map<std::string, std::string> keys;
   keys["admin"] = surged_->adminKey();
-  keys["developer"] = createKey(*admin_, "matrix-developer", v1::DEVELOPER);
-  keys["invoker"] = createKey(*admin_, "matrix-invoker", v1::INVOKER);
-  keys["viewer"] = createKey(*admin_, "matrix-viewer", v1::VIEWER);
+  keys["developer"] = testing::createApiKey(*admin_, "matrix-developer", v1::DEVELOPER);
+  keys["invoker"] = testing::createApiKey(*admin_, "matrix-invoker", v1::INVOKER);
+  keys["viewer"] = testing::createApiKey(*admin_, "matrix-viewer", v1::VIEWER);
 
   for (const Call& call : calls) {
     for (const std::string& role : {std::string("none"), std::string("bogus"), std::string("admin"),
@@ -294,7 +279,7 @@ TEST_F(SecurityTest, EveryCallAnswersEveryRoleWithTheExactCode) {
       const std::string tag = role + "-" + std::to_string(&call - calls.data());
       // What the call needs to exist so that an allowed call succeeds.
       createFunctionWithCode("doomed-" + tag);
-      createKey(*admin_, "throwaway-" + tag, v1::VIEWER);
+      testing::createApiKey(*admin_, "throwaway-" + tag, v1::VIEWER);
 
       std::unique_ptr<grpc::ClientContext> context;
       Code expected;
@@ -350,7 +335,7 @@ TEST_F(SecurityTest, MissingAndMalformedKeysSayWhatIsWrong) {
 TEST_F(SecurityTest, NamespaceScopedKeySeesNothingOutsideItsNamespaces) {
   createFunctionWithCode("shop-cart", "shop");
   createFunctionWithCode("bank-ledger", "bank");
-  const std::string shopKey = createKey(*admin_, "shop-dev", v1::DEVELOPER, {"shop"});
+  const std::string shopKey = testing::createApiKey(*admin_, "shop-dev", v1::DEVELOPER, {"shop"});
 
   v1::GetFunctionRequest get;
   get.set_namespace_("shop");
@@ -408,7 +393,7 @@ TEST_F(SecurityTest, NamespaceScopedKeySeesNothingOutsideItsNamespaces) {
 }
 
 TEST_F(SecurityTest, InvokerFunctionListAndScopedAdminsAreEnforced) {
-  const std::string invoker = createKey(*admin_, "cart-invoker", v1::INVOKER, {}, {"cart"});
+  const std::string invoker = testing::createApiKey(*admin_, "cart-invoker", v1::INVOKER, {}, {"cart"});
   auto invoke = v1::InvokeService::NewStub(channel_);
   v1::InvokeRequest request;
   request.set_function("ledger");
@@ -434,7 +419,7 @@ TEST_F(SecurityTest, InvokerFunctionListAndScopedAdminsAreEnforced) {
   EXPECT_EQ(status.error_code(), Code::INVALID_ARGUMENT);
 
   // An admin limited to "shop" may not mint an unscoped key, nor one for "bank".
-  const std::string shopAdmin = createKey(*admin_, "shop-admin", v1::ADMIN, {"shop"});
+  const std::string shopAdmin = testing::createApiKey(*admin_, "shop-admin", v1::ADMIN, {"shop"});
   v1::CreateApiKeyRequest wider;
   wider.set_name("wider");
   wider.set_role(v1::DEVELOPER);
@@ -463,7 +448,7 @@ TEST_F(SecurityTest, InvokerFunctionListAndScopedAdminsAreEnforced) {
 }
 
 TEST_F(SecurityTest, RevokedKeyIsRefusedAtOnceAndNamesAreUniqueAmongActiveKeys) {
-  const std::string key = createKey(*admin_, "short-lived", v1::DEVELOPER);
+  const std::string key = testing::createApiKey(*admin_, "short-lived", v1::DEVELOPER);
   v1::ListFunctionsResponse response;
   auto context = contextWithDeadline(std::chrono::seconds(30), key);
   ASSERT_TRUE(functions_->ListFunctions(context.get(), v1::ListFunctionsRequest(), &response).ok());
@@ -518,7 +503,7 @@ TEST_F(SecurityTest, TheLastAdminKeyCannotBeRevoked) {
 }
 
 TEST_F(SecurityTest, KeysAreListedWithoutSecretsAndWithLastUse) {
-  const std::string key = createKey(*admin_, "listed", v1::VIEWER);
+  const std::string key = testing::createApiKey(*admin_, "listed", v1::VIEWER);
   v1::ListFunctionsResponse functions;
   auto context = contextWithDeadline(std::chrono::seconds(30), key);
   ASSERT_TRUE(functions_->ListFunctions(context.get(), v1::ListFunctionsRequest(), &functions).ok());
@@ -571,7 +556,7 @@ TEST_F(SecurityTest, BootstrapKeyFileIsPrivateAndHoldsAWorkingAdminToken) {
 }
 
 TEST_F(SecurityTest, ChangesAreAuditedWithTheKeyThatMadeThem) {
-  const std::string developer = createKey(*admin_, "auditor-subject", v1::DEVELOPER);
+  const std::string developer = testing::createApiKey(*admin_, "auditor-subject", v1::DEVELOPER);
   v1::CreateFunctionRequest create;
   create.set_name("audited");
   create.mutable_config()->set_runtime(v1::RUNTIME_PYTHON3);

@@ -3,6 +3,8 @@
 
 #include "common/sha256.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 
 namespace surge::testing {
@@ -56,6 +58,20 @@ grpc::Status uploadCode(v1::FunctionService::Stub& stub, const std::string& ns, 
   } while (offset < archive.size());
   writer->WritesDone();
   return writer->Finish();
+}
+
+std::string createApiKey(v1::AdminService::Stub& admin, const std::string& name, v1::Role role,
+                         const std::vector<std::string>& namespaces, const std::vector<std::string>& functions) {
+  v1::CreateApiKeyRequest request;
+  request.set_name(name);
+  request.set_role(role);
+  for (const auto& ns : namespaces) request.add_namespaces(ns);
+  for (const auto& function : functions) request.add_functions(function);
+  v1::CreateApiKeyResponse response;
+  auto context = contextWithDeadline();
+  const grpc::Status status = admin.CreateApiKey(context.get(), request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response.secret();
 }
 
 } // namespace surge::testing

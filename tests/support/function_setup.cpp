@@ -24,6 +24,7 @@ absl::Status failed(const std::string& what, const grpc::Status& status) {
 absl::Status deployPythonFunction(const std::shared_ptr<grpc::Channel>& channel, const PythonFunction& function) {
   auto stub = v1::FunctionService::NewStub(channel);
   v1::CreateFunctionRequest request;
+  request.set_namespace_(function.ns);
   request.set_name(function.name);
   v1::FunctionConfig& config = *request.mutable_config();
   config.set_runtime(v1::RUNTIME_PYTHON3);
@@ -42,7 +43,7 @@ absl::Status deployPythonFunction(const std::shared_ptr<grpc::Channel>& channel,
   }
   v1::UploadCodeResponse uploaded;
   const std::string archive = ZipBuilder().addFile("index.py", function.code).bytes();
-  if (auto rpc = uploadCode(*stub, "", function.name, archive, &uploaded); !rpc.ok()) {
+  if (auto rpc = uploadCode(*stub, function.ns, function.name, archive, &uploaded); !rpc.ok()) {
     return failed(absl::StrCat("UploadCode ", function.name), rpc);
   }
   return absl::OkStatus();

@@ -15,7 +15,7 @@
 
 namespace surge::testing {
 
-// A Python function in the default namespace whose code is one file, index.py, with `handler`.
+// A Python function whose code is one file, index.py, with `handler`.
 struct PythonFunction {
   std::string name{};
   std::string code{};
@@ -26,6 +26,7 @@ struct PythonFunction {
   uint32_t timeoutSeconds = 60;
   uint32_t queueTimeoutSeconds = 0; // 0: follows timeoutSeconds
   uint32_t reservedTarget = 0;
+  std::string ns{}; // empty: "default"
 };
 
 // Creates the function and uploads its code (version 1), with the key of contextWithDeadline().
