@@ -236,7 +236,8 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   // seconds of the last five minutes.
   const int64_t now = absl::ToUnixSeconds(clock.now());
   if (auto stored = server->metricsHistory_->framesBetween(now - kWatchBacklogSeconds, now); stored.ok()) {
-    for (metrics::Frame& frame : *stored) server->metricsHub_->publish(std::make_shared<metrics::Frame>(std::move(frame)));
+    for (metrics::Frame& frame : *stored)
+      server->metricsHub_->publish(std::make_shared<metrics::Frame>(std::move(frame)));
   } else {
     spdlog::warn("metrics: the last five minutes could not be read back: {}", stored.status().ToString());
   }

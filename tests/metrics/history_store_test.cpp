@@ -134,9 +134,11 @@ TEST_F(HistoryStoreTest, TheFileIsForSurgedsUserAlone) {
 TEST_F(HistoryStoreTest, StoredSecondsComeBackAsFramesAndTheSeriesThatHadThem) {
   auto store = open();
   for (int64_t t = kStart; t < kStart + 3; ++t) {
-    ASSERT_TRUE(store->append({{"", second(t, 3, 100, 1)}, {"shop/cart", second(t, 2, 100, 1)},
-                               {"blog/post", second(t, 1, 100, 0)}})
-                    .ok());
+    ASSERT_TRUE(
+        store
+            ->append(
+                {{"", second(t, 3, 100, 1)}, {"shop/cart", second(t, 2, 100, 1)}, {"blog/post", second(t, 1, 100, 0)}})
+            .ok());
   }
   auto frames = store->framesBetween(kStart + 1, kStart + 10);
   ASSERT_TRUE(frames.ok()) << frames.status();

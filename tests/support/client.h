@@ -34,6 +34,7 @@ grpc::Status uploadCode(v1::FunctionService::Stub& stub, const std::string& ns, 
 // Creates a key through `admin` with the default key (an admin's); returns its secret, or ""
 // after failing the test.
 std::string createApiKey(v1::AdminService::Stub& admin, const std::string& name, v1::Role role,
-                         const std::vector<std::string>& namespaces = {}, const std::vector<std::string>& functions = {});
+                         const std::vector<std::string>& namespaces = {},
+                         const std::vector<std::string>& functions = {});
 
 } // namespace surge::testing
