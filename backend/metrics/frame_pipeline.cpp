@@ -1,4 +1,4 @@
-// FramePipeline: the hub at once; the history and the exporters on the writer thread.
+// FramePipeline: the history, the exporters, then the hub, on the writer thread.
 #include "metrics/frame_pipeline.h"
 
 #include <spdlog/spdlog.h>
@@ -26,7 +26,6 @@ FramePipeline::~FramePipeline() {
 }
 
 void FramePipeline::publish(FramePtr frame) {
-  hub_.publish(frame);
   {
     common::MutexLock lock(mu_);
     queue_.push_back(std::move(frame));
@@ -52,6 +51,7 @@ void FramePipeline::run() {
     }
     if (dropped > 0) spdlog::warn("metrics: the history writer fell behind; {} seconds were not stored", dropped);
     write(*frame);
+    hub_.publish(std::move(frame));
   }
 }
 

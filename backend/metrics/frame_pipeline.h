@@ -1,8 +1,8 @@
-// FramePipeline: where each second's frame goes once the scheduler has rolled it. Watchers get it
-// at once (MetricsHub::publish is a few pointer pushes, fit for the scheduler's loop); the rest
-// happens on a thread of its own, so that the loop never waits for a disk or an exporter: the
-// history file appends it (and compacts once a minute), then every other consumer (the
-// Prometheus endpoint) sees it.
+// FramePipeline: where each second's frame goes once the scheduler has rolled it. On a thread of
+// its own, so that the loop never waits for a disk or an exporter: the history file appends it
+// (and compacts once a minute), every other consumer (the Prometheus endpoint) sees it, and only
+// then do the watchers get it. So a second a watcher has seen is already in the history and the
+// endpoint: a client may watch for a second and then query it.
 #pragma once
 
 #include "common/mutex.h"
@@ -27,7 +27,7 @@ public:
   // Writes what is queued, then joins the thread.
   ~FramePipeline();
 
-  // Called once per second from the scheduler's loop; never blocks.
+  // Called once per second from the scheduler's loop; never blocks (it only queues the frame).
   void publish(FramePtr frame);
 
 private:

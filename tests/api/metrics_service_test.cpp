@@ -48,6 +48,25 @@ void invoke(const std::shared_ptr<grpc::Channel>& channel, const std::string& ns
 
 int64_t seconds(const google::protobuf::Timestamp& t) { return t.seconds(); }
 
+// Watches function `name` (default namespace) until its snapshots have counted `expected`
+// successes, or 10 s pass; returns what they counted. A watched second is already stored
+// (FramePipeline), so a query may follow at once.
+uint64_t watchSuccesses(const std::shared_ptr<grpc::Channel>& channel, const std::string& name, uint64_t expected) {
+  auto stub = v1::MetricsService::NewStub(channel);
+  v1::WatchMetricsRequest request;
+  request.set_function(name);
+  auto context = contextWithDeadline(std::chrono::seconds(10));
+  auto stream = stub->WatchMetrics(context.get(), request);
+  v1::MetricsSnapshot snapshot;
+  uint64_t watched = 0;
+  while (watched < expected && stream->Read(&snapshot)) {
+    for (const auto& entry : snapshot.functions()) watched += entry.outcomes().success();
+  }
+  context->TryCancel();
+  stream->Finish();
+  return watched;
+}
+
 class MetricsServiceTest : public testing::SurgedSuiteOf<testing::InProcessSurged> {
 protected:
   // Reads `stream` until a snapshot satisfies `done` (true) or the stream ends (false).
@@ -184,22 +203,17 @@ TEST_F(MetricsServiceTest, QueryAnswersBySecondAndRefusesBadSteps) {
   createWithCode(channel_, "default", "history");
   invoke(channel_, "default", "history", 5);
   const int64_t after = absl::ToUnixSeconds(absl::Now()) + 1;
-  // The seconds reach the file once they end and the writer stores them: poll with a bound.
+  ASSERT_EQ(watchSuccesses(channel_, "history", 5), 5u);
+  v1::QueryMetricsRequest request;
+  request.set_function("history");
+  *request.mutable_start_time() = TimeUtil::SecondsToTimestamp(after - 60);
+  *request.mutable_step() = TimeUtil::SecondsToDuration(1);
   v1::QueryMetricsResponse response;
+  auto queried = contextWithDeadline();
+  ASSERT_TRUE(metrics_->QueryMetrics(queried.get(), request, &response).ok());
   uint64_t total = 0;
-  for (int attempt = 0; attempt < 100 && total < 5; ++attempt) {
-    v1::QueryMetricsRequest request;
-    request.set_function("history");
-    *request.mutable_start_time() = TimeUtil::SecondsToTimestamp(after - 60);
-    *request.mutable_step() = TimeUtil::SecondsToDuration(1);
-    response.Clear();
-    auto context = contextWithDeadline();
-    ASSERT_TRUE(metrics_->QueryMetrics(context.get(), request, &response).ok());
-    total = 0;
-    for (const auto& point : response.points()) {
-      for (const auto& entry : point.functions()) total += entry.outcomes().success();
-    }
-    if (total < 5) std::this_thread::sleep_for(std::chrono::milliseconds(100)); // poll interval, bounded above
+  for (const auto& point : response.points()) {
+    for (const auto& entry : point.functions()) total += entry.outcomes().success();
   }
   EXPECT_EQ(total, 5u);
   EXPECT_EQ(TimeUtil::DurationToSeconds(response.step()), 1);
@@ -242,11 +256,8 @@ TEST(MetricsHistoryRestartTest, HistoryAndTheWatchBacklogSurviveARestart) {
     auto channel = testing::makeChannel(surged.address());
     createWithCode(channel, "default", "kept");
     invoke(channel, "default", "kept", 4);
-    uint64_t stored = 0;
-    for (int attempt = 0; attempt < 100 && stored < 4; ++attempt) {
-      stored = countStored(channel);
-      if (stored < 4) std::this_thread::sleep_for(std::chrono::milliseconds(100)); // poll interval, bounded above
-    }
+    ASSERT_EQ(watchSuccesses(channel, "kept", 4), 4u);
+    const uint64_t stored = countStored(channel);
     ASSERT_EQ(stored, 4u);
   }
   testing::InProcessSurged again(dir.path() / "data");
@@ -254,19 +265,7 @@ TEST(MetricsHistoryRestartTest, HistoryAndTheWatchBacklogSurviveARestart) {
   EXPECT_EQ(countStored(channel), 4u);
 
   // A watcher after the restart gets the stored seconds first, so its chart opens full.
-  auto stub = v1::MetricsService::NewStub(channel);
-  v1::WatchMetricsRequest request;
-  request.set_function("kept");
-  auto context = contextWithDeadline(std::chrono::seconds(10));
-  auto stream = stub->WatchMetrics(context.get(), request);
-  v1::MetricsSnapshot snapshot;
-  uint64_t watched = 0;
-  while (watched < 4 && stream->Read(&snapshot)) {
-    for (const auto& entry : snapshot.functions()) watched += entry.outcomes().success();
-  }
-  EXPECT_EQ(watched, 4u);
-  context->TryCancel();
-  stream->Finish();
+  EXPECT_EQ(watchSuccesses(channel, "kept", 4), 4u);
 }
 
 } // namespace

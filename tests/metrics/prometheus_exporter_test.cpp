@@ -10,6 +10,7 @@
 #include "support/temp_dir.h"
 
 #include "surge/v1/invoke.grpc.pb.h"
+#include "surge/v1/metrics.grpc.pb.h"
 
 #include <absl/strings/escaping.h>
 #include <google/protobuf/struct.pb.h>
@@ -423,14 +424,24 @@ TEST(PrometheusEndpoint, SurgedServesItsInvocationsBehindBasicAuth) {
 
   EXPECT_EQ(get(port, "/metrics").status, 401) << "no credentials";
   const Labels success = {{"namespace", "default"}, {"function", "scraped"}, {"outcome", "success"}};
-  std::optional<double> counted;
-  // The second ends, then the pipeline hands it over: poll, bounded.
-  for (int attempt = 0; attempt < 50 && counted.value_or(0) < 3; ++attempt) {
-    const HttpResponse response = get(port, "/metrics", basic("scraper", "s3cret"));
-    ASSERT_EQ(response.status, 200);
-    counted = Exposition(response.body).value("surge_invocations_total", success);
-    if (counted.value_or(0) < 3) std::this_thread::sleep_for(std::chrono::milliseconds(100)); // poll interval
+  // A second a watcher has seen has reached the endpoint too (FramePipeline): watch until the
+  // three calls have been counted, then scrape once.
+  auto watcher = v1::MetricsService::NewStub(channel);
+  v1::WatchMetricsRequest watch;
+  watch.set_function("scraped");
+  auto watchContext = testing::contextWithDeadline(std::chrono::seconds(10));
+  auto stream = watcher->WatchMetrics(watchContext.get(), watch);
+  v1::MetricsSnapshot snapshot;
+  uint64_t watched = 0;
+  while (watched < 3 && stream->Read(&snapshot)) {
+    for (const auto& entry : snapshot.functions()) watched += entry.outcomes().success();
   }
+  watchContext->TryCancel();
+  stream->Finish();
+  ASSERT_EQ(watched, 3u);
+  const HttpResponse scraped = get(port, "/metrics", basic("scraper", "s3cret"));
+  ASSERT_EQ(scraped.status, 200);
+  const std::optional<double> counted = Exposition(scraped.body).value("surge_invocations_total", success);
   EXPECT_EQ(counted, 3);
   const std::string body = get(port, "/metrics", basic("scraper", "s3cret")).body;
   const Exposition last(body);
