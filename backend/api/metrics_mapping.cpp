@@ -92,12 +92,14 @@ void toProto(const metrics::Sample& sample, int64_t seconds, uint32_t peakInFlig
   out.set_mean_in_flight(meanInFlight);
 }
 
+void setSeriesName(const std::string& series, v1::FunctionMetrics& out) {
+  const auto slash = series.find('/');
+  out.set_namespace_(series.substr(0, slash));
+  out.set_function(slash == std::string::npos ? "" : series.substr(slash + 1));
+}
+
 void toProto(const std::string& series, const metrics::Sample& sample, v1::FunctionMetrics& out) {
-  if (!series.empty()) {
-    const auto slash = series.find('/');
-    out.set_namespace_(series.substr(0, slash));
-    out.set_function(slash == std::string::npos ? "" : series.substr(slash + 1));
-  }
+  if (!series.empty()) setSeriesName(series, out);
   toProto(sample, 1, sample.gauges.inFlight, sample.gauges.inFlight, out);
 }
 

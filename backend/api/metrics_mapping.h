@@ -15,6 +15,8 @@ namespace surge::api {
 // `meanInFlight` come from history; live, both are the in-flight gauge.
 void toProto(const metrics::Sample& sample, int64_t seconds, uint32_t peakInFlight, double meanInFlight,
              v1::FunctionMetrics& out);
+// Sets namespace and function from `series` ("namespace/name").
+void setSeriesName(const std::string& series, v1::FunctionMetrics& out);
 // A live second of `series` ("namespace/name", or "" for the server).
 void toProto(const std::string& series, const metrics::Sample& sample, v1::FunctionMetrics& out);
 void toProto(const metrics::ServerGauges& gauges, v1::ServerMetrics& out);

@@ -12,6 +12,7 @@
 #include <absl/strings/str_cat.h>
 #include <google/protobuf/util/time_util.h>
 
+#include <functional>
 #include <map>
 
 namespace surge::api {
@@ -79,13 +80,39 @@ public:
   WatchStream(metrics::MetricsHub& hub, SnapshotCache& cache, Scope scope)
       : hub_(hub), cache_(cache), scope_(std::move(scope)), alive_(std::make_shared<Alive>()) {
     alive_->stream = this;
-    subscription_ = hub_.subscribe();
-    // The hub calls this from the publishing thread; `alive_` keeps it from a stream that is gone.
-    subscription_->onReady([alive = alive_] {
-      common::MutexLock lock(alive->mu);
-      if (alive->stream) alive->stream->pump();
-    });
+  }
+
+  // What other threads (the hub's publisher, a worker) hold instead of the stream itself:
+  // OnDone() clears it under its lock before it deletes the stream.
+  struct Alive {
+    common::Mutex mu;
+    WatchStream* stream ABSL_GUARDED_BY(mu) = nullptr;
+  };
+  std::shared_ptr<Alive> alive() const { return alive_; }
+  // Runs `run` on the stream unless it is gone.
+  static void ifAlive(Alive& alive, const std::function<void(WatchStream&)>& run) {
+    common::MutexLock lock(alive.mu);
+    if (alive.stream) run(*alive.stream);
+  }
+
+  // Subscribes and writes the backlog, then each new second.
+  void start() {
+    {
+      common::MutexLock lock(mu_);
+      if (finished_) return; // cancelled before it started
+      subscription_ = hub_.subscribe();
+    }
+    subscription_->onReady([alive = alive_] { ifAlive(*alive, [](WatchStream& stream) { stream.pump(); }); });
     pump();
+  }
+
+  // Ends the stream before it started, with `status`.
+  void fail(const absl::Status& status) {
+    {
+      common::MutexLock lock(mu_);
+      if (std::exchange(finished_, true)) return;
+    }
+    Finish(toGrpcStatus(status));
   }
 
   void OnWriteDone(bool ok) override {
@@ -118,23 +145,18 @@ public:
       common::MutexLock lock(alive_->mu);
       alive_->stream = nullptr;
     }
-    hub_.unsubscribe(subscription_);
+    if (subscription_) hub_.unsubscribe(subscription_);
     delete this;
   }
 
 private:
-  struct Alive {
-    common::Mutex mu;
-    WatchStream* stream ABSL_GUARDED_BY(mu) = nullptr;
-  };
-
   // Writes the next queued frame unless one is being written; finishes a dropped watcher.
   void pump() {
     std::shared_ptr<const v1::MetricsSnapshot> next;
     bool dropped = false;
     {
       common::MutexLock lock(mu_);
-      if (writing_ || finished_) return;
+      if (writing_ || finished_ || !subscription_) return;
       if (auto frame = subscription_->next()) {
         next = filtered(cache_.of(*frame), scope_);
         current_ = next;
@@ -176,7 +198,7 @@ void addSeries(const std::string& series, const metrics::HistoryRange& range,
     v1::MetricsSnapshot& snapshot = byEnd[point.sample.second + range.step];
     v1::FunctionMetrics& entry =
         series.empty() ? *snapshot.mutable_server()->mutable_total() : *snapshot.add_functions();
-    if (!series.empty()) toProto(series, metrics::Sample{}, entry); // names
+    if (!series.empty()) setSeriesName(series, entry);
     toProto(point.sample, range.step, point.peakInFlight, point.meanInFlight, entry);
   }
 }
@@ -204,14 +226,25 @@ grpc::ServerWriteReactor<v1::MetricsSnapshot>* MetricsService::WatchMetrics(grpc
   if (!who.ok()) return new FinishedStream(who.status());
   auto scope = scopeOf(std::move(*who), request->namespace_(), request->function());
   if (!scope.ok()) return new FinishedStream(scope.status());
-  if (!scope->function.empty() && !directory_.cached(scope->ns, scope->function)) {
-    // Not cached: the store says whether it exists. A short read, on the reactor thread: the
-    // stream cannot start before the answer anyway.
-    if (auto loaded = directory_.load(scope->ns, scope->function); !loaded.ok()) {
-      return new FinishedStream(loaded.status());
-    }
+  const bool lookUp = !scope->function.empty() && !directory_.cached(scope->ns, scope->function);
+  const std::string ns = scope->ns, function = scope->function;
+  auto* stream = new WatchStream(hub_, snapshots_, std::move(*scope));
+  if (!lookUp) {
+    stream->start();
+    return stream;
   }
-  return new WatchStream(hub_, snapshots_, std::move(*scope));
+  // Not cached: the store says whether it exists, read on a worker (never the reactor thread).
+  workers_.post([this, ns, function, alive = stream->alive()] {
+    auto loaded = directory_.load(ns, function);
+    WatchStream::ifAlive(*alive, [&](WatchStream& watch) {
+      if (loaded.ok()) {
+        watch.start();
+      } else {
+        watch.fail(loaded.status());
+      }
+    });
+  });
+  return stream;
 }
 
 grpc::ServerUnaryReactor* MetricsService::QueryMetrics(grpc::CallbackServerContext* context,

@@ -633,11 +633,8 @@ metrics::Frame SchedulerCore::rollMetrics(int64_t second) {
   frame.server.prestarted = engine_.prestartedSandboxes();
   // Deleted functions still draining count under their name too.
   std::map<std::string, metrics::Gauges> gauges;
-  for (const auto& [key, function] : functions_) {
-    gauges[key].add(gaugesOf(*function));
-    frame.server.memoryReservedMb +=
-        uint64_t{function->definition->reservedTarget} * function->definition->spec.memoryMb;
-  }
+  for (const auto& [key, function] : functions_) gauges[key].add(gaugesOf(*function));
+  frame.server.memoryReservedMb = reservedTargetsMb();
   for (const auto& function : departed_) gauges[function->definition->key].add(gaugesOf(*function));
 
   metrics::Sample total;
@@ -669,15 +666,18 @@ std::string SchedulerCore::newRequestId() { return absl::StrFormat("%s%x", reque
 
 absl::Status SchedulerCore::reservationFits(const std::string& key, uint32_t count, uint32_t memoryMb) const {
   if (gate_.memoryBudgetMb() == 0) return absl::OkStatus();
-  uint64_t others = 0;
-  // Every stored target counts, also one whose function has no code yet: it warms the moment
-  // code arrives. The definition's memory is the config's, which the next version will run with.
-  for (const auto& [otherKey, function] : functions_) {
-    if (otherKey == key) continue;
-    others += uint64_t{function->definition->reservedTarget} * function->definition->spec.memoryMb;
-  }
   return gate_.reservationFits(absl::StrCat("reserving ", count, " instances of ", memoryMb, " MiB"),
-                               uint64_t{count} * memoryMb, others);
+                               uint64_t{count} * memoryMb, reservedTargetsMb(key));
+}
+
+// Every stored target counts, also one whose function has no code yet: it warms the moment code
+// arrives. The definition's memory is the config's, which the next version will run with.
+uint64_t SchedulerCore::reservedTargetsMb(const std::string& except) const {
+  uint64_t total = 0;
+  for (const auto& [key, function] : functions_) {
+    if (key != except) total += uint64_t{function->definition->reservedTarget} * function->definition->spec.memoryMb;
+  }
+  return total;
 }
 
 // --- status ---

@@ -104,6 +104,8 @@ private:
   void createInstances();
   Demand demand(InstancePool& pool) const;
   uint64_t reservedShortfallMb() const;
+  // Reserved targets × their memory over the functions, but `except`'s.
+  uint64_t reservedTargetsMb(const std::string& except = "") const;
   void startInstance(InstancePool& pool, InstanceKind kind);
   absl::Duration retryAfter(const InstancePool& pool) const;
   void drain(PoolInstance& instance);
