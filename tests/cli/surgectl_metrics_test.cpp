@@ -19,7 +19,6 @@
 #include <fstream>
 #include <map>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <absl/strings/str_split.h>
@@ -43,15 +42,6 @@ namespace v1 = surge::v1;
 constexpr auto kWaitLimit = std::chrono::seconds(60);
 
 const std::string kHandler = "def handler(event, context):\n    return 'ok'\n";
-
-// The token in "secret: surge_..." of `key create`'s table output; empty if there is none.
-std::string secretIn(const std::string& out) {
-  const std::string marker = "secret: ";
-  const size_t begin = out.find(marker);
-  if (begin == std::string::npos) return {};
-  const size_t start = begin + marker.size();
-  return out.substr(start, out.find('\n', start) - start);
-}
 
 // surgectl's stdout split into lines, each parsed as one snapshot; fails the test on a line that
 // is not one.
@@ -285,9 +275,8 @@ TEST_F(SurgectlMetricsTest, AKeyLimitedToANamespaceSeesOnlyItsFunctionsInTop) {
   // the idle instances keep both functions listed.
   ASSERT_EQ(watchedSuccesses("team-a", "mine", 1), 1u);
   ASSERT_EQ(watchedSuccesses("team-b", "theirs", 1), 1u);
-  CommandResult created = surgectl({"key", "create", "team-a-viewer", "--role", "viewer", "--namespaces", "team-a"});
-  ASSERT_EQ(created.exitCode, 0) << created.err;
-  const std::string token = secretIn(created.out);
+  auto admin = v1::AdminService::NewStub(channel_);
+  const std::string token = testing::createApiKey(*admin, "team-a-viewer", v1::VIEWER, {"team-a"});
   ASSERT_THAT(token, StartsWith("surge_"));
 
   CommandResult top = surgectl({"top", "--once", "-o", "json"}, {{"SURGE_API_KEY", token}});
@@ -314,9 +303,8 @@ TEST_F(SurgectlMetricsTest, AKeyLimitedToANamespaceSeesOnlyItsFunctionsInTop) {
   EXPECT_THAT(otherTop.err, HasSubstr("error: NOT_FOUND: namespace 'team-b' not found"));
 
   // An invoker key may not read metrics at all.
-  CommandResult invoker = surgectl({"key", "create", "team-a-invoker", "--role", "invoker", "--namespaces", "team-a"});
-  ASSERT_EQ(invoker.exitCode, 0) << invoker.err;
-  CommandResult refused = surgectl({"top", "--once"}, {{"SURGE_API_KEY", secretIn(invoker.out)}});
+  const std::string invoker = testing::createApiKey(*admin, "team-a-invoker", v1::INVOKER, {"team-a"});
+  CommandResult refused = surgectl({"top", "--once"}, {{"SURGE_API_KEY", invoker}});
   EXPECT_EQ(refused.exitCode, 1);
   EXPECT_THAT(refused.err, HasSubstr("error: PERMISSION_DENIED: "));
   EXPECT_THAT(refused.err, HasSubstr("read metrics"));
