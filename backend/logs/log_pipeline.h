@@ -1,0 +1,115 @@
+// LogPipeline: where captured lines and invocation records go. The engine's and the scheduler's
+// loop only queue them (never a disk write on the invoke path); a thread of the pipeline's own
+// writes them to the LogStore in batches, fills each record's peak memory, enforces retention,
+// and only then hands the stored lines to the followers (TailLogs with follow). So a line a
+// follower has seen is already stored, and a follower that replays the store up to the id it
+// was given at follow() and then reads its queue sees every line once.
+#pragma once
+
+#include "common/log_line.h"
+#include "common/mutex.h"
+#include "logs/invocation_record.h"
+#include "logs/log_store.h"
+
+#include <absl/time/time.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace surge::logs {
+
+struct LogPipelineOptions {
+  // The writer wakes this often, or sooner when kWakeAtQueued items wait.
+  absl::Duration flushInterval = absl::Milliseconds(50);
+  absl::Duration retentionInterval = absl::Seconds(10);
+  // Queued bytes (line text) past which new lines are dropped, counted, and warned about: the
+  // loop never waits for the disk. Records are dropped past 4 × this many records / 64.
+  size_t maxQueuedBytes = 64u << 20;
+  // A follower whose queue holds more lines than this is ended (Follower::dropped()).
+  size_t maxFollowerLag = 10000;
+};
+
+// One follower's queue of stored lines that passed its filter. Thread-safe: the pipeline
+// pushes, the follower's stream pops.
+class Follower {
+public:
+  // The oldest line not yet taken; nullopt when none waits (then `onReady` runs when one comes).
+  std::optional<StoredLine> next();
+  // Set once: the follower fell more than maxFollowerLag lines behind. Its queue is empty then.
+  bool dropped() const;
+  // Runs, without any lock, when a line arrives for a follower that found its queue empty, or
+  // when it is dropped. Set it before the first next().
+  void onReady(std::function<void()> wakeup);
+  // Lines with an id up to this one are in the store already: replay them from there.
+  int64_t storedUpTo() const { return storedUpTo_; }
+
+private:
+  friend class LogPipeline;
+  Follower(LineFilter filter, int64_t storedUpTo) : filter_(std::move(filter)), storedUpTo_(storedUpTo) {}
+  bool push(const StoredLine& line, size_t limit, bool& wake);
+  std::function<void()> wakeup();
+
+  const LineFilter filter_;
+  const int64_t storedUpTo_;
+  mutable common::Mutex mu_;
+  std::deque<StoredLine> queue_ ABSL_GUARDED_BY(mu_);
+  bool waiting_ ABSL_GUARDED_BY(mu_) = false;
+  bool dropped_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> wakeup_ ABSL_GUARDED_BY(mu_);
+};
+
+struct PipelineCounters {
+  uint64_t linesWritten = 0;
+  uint64_t recordsWritten = 0;
+  uint64_t linesDropped = 0;   // queue full or disk low
+  uint64_t recordsDropped = 0;
+};
+
+// Thread-safe. The store must outlive it.
+class LogPipeline {
+public:
+  LogPipeline(LogStore& store, LogPipelineOptions options = {});
+  // Writes what is queued, then joins the thread.
+  ~LogPipeline();
+
+  // From the engine's or scheduler's loop: never blocks.
+  void submit(std::vector<common::LogLinePtr> lines);
+  void submit(InvocationRecord record);
+
+  // A new follower of stored lines that match `filter` (its since/until/maxId are ignored).
+  std::shared_ptr<Follower> follow(LineFilter filter);
+  void unfollow(const std::shared_ptr<Follower>& follower);
+
+  // Writes everything queued before this call; for tests and shutdown.
+  void flush();
+  PipelineCounters counters() const;
+
+private:
+  void run();
+  void writeBatch(std::vector<common::LogLinePtr> lines, std::vector<InvocationRecord> records);
+  void publish(const std::vector<StoredLine>& stored, const std::vector<InvocationRecord>& records);
+
+  LogStore& store_;
+  const LogPipelineOptions options_;
+  mutable common::Mutex mu_;
+  common::CondVar wake_;
+  common::CondVar flushed_;
+  std::vector<common::LogLinePtr> lines_ ABSL_GUARDED_BY(mu_);
+  std::vector<InvocationRecord> records_ ABSL_GUARDED_BY(mu_);
+  size_t queuedBytes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t submitted_ ABSL_GUARDED_BY(mu_) = 0; // batches handed in, for flush()
+  uint64_t written_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool diskLow_ ABSL_GUARDED_BY(mu_) = false;
+  PipelineCounters counters_ ABSL_GUARDED_BY(mu_);
+  mutable common::Mutex followersMu_;
+  std::vector<std::shared_ptr<Follower>> followers_ ABSL_GUARDED_BY(followersMu_);
+  std::thread thread_;
+};
+
+} // namespace surge::logs

@@ -1,0 +1,2 @@
+// log_store: implemented on the logs branch.
+#include "logs/log_store.h"
