@@ -88,7 +88,9 @@ public:
 
   // A new follower of stored lines that match `filter` (its since/until/maxId are ignored).
   // With errorsOnly, a line comes live when it is stderr or its invocation's error record is
-  // already written; the other lines of an invocation come when its error record is written.
+  // already written; the other lines of an invocation come when its error record is written,
+  // those up to storedUpTo() too. So a replay that ran after that record was written has sent
+  // them already: skip queued lines with an id up to storedUpTo() that the replay sent.
   // Both may wait for the batch being written (milliseconds, a disk's worth): call them where
   // the replay query runs, off a gRPC reactor thread.
   std::shared_ptr<Follower> follow(LineFilter filter);
@@ -134,6 +136,7 @@ private:
   // The writer thread's: when the drops were last warned about, and the counts then.
   absl::Time lastDropWarning_ = absl::InfinitePast();
   PipelineCounters countersWarned_;
+  // The writer thread's: when retention runs next.
   absl::Time nextRetention_ = absl::InfinitePast();
   std::thread thread_;
 };
