@@ -102,11 +102,14 @@ common::FunctionRef splitFunction(const std::string& function) {
   if (auto ref = common::FunctionRef::parse(function)) return std::move(*ref);
   return {"", function};
 }
+std::string joinFunction(std::string ns, std::string name) {
+  return ns.empty() ? name : common::FunctionRef{std::move(ns), std::move(name)}.key();
+}
 
 StoredLine readLine(SQLite::Statement& row) {
   auto line = std::make_shared<common::LogLine>();
   line->time = absl::FromUnixMicros(row.getColumn(1).getInt64());
-  line->function = common::FunctionRef{row.getColumn(2).getString(), row.getColumn(3).getString()}.key();
+  line->function = joinFunction(row.getColumn(2).getString(), row.getColumn(3).getString());
   line->version = row.getColumn(4).getInt64();
   line->instance = static_cast<uint64_t>(row.getColumn(5).getInt64());
   line->requestId = row.getColumn(6).getString();
@@ -120,7 +123,7 @@ StoredLine readLine(SQLite::Statement& row) {
 InvocationRecord readRecord(SQLite::Statement& row) {
   InvocationRecord record;
   record.requestId = row.getColumn(1).getString();
-  record.function = common::FunctionRef{row.getColumn(2).getString(), row.getColumn(3).getString()}.key();
+  record.function = joinFunction(row.getColumn(2).getString(), row.getColumn(3).getString());
   record.version = row.getColumn(4).getInt64();
   record.instance = static_cast<uint64_t>(row.getColumn(5).getInt64());
   record.kind = kindFromColumn(row.getColumn(6).getInt64());
