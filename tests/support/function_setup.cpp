@@ -27,8 +27,8 @@ absl::Status deployPythonFunction(const std::shared_ptr<grpc::Channel>& channel,
   request.set_namespace_(function.ns);
   request.set_name(function.name);
   v1::FunctionConfig& config = *request.mutable_config();
-  config.set_runtime(v1::RUNTIME_PYTHON3);
-  config.set_handler("index.handler");
+  config.set_runtime(function.runtime);
+  config.set_handler(function.handler);
   config.set_memory_mb(function.memoryMb);
   config.set_instance_concurrency(function.concurrency);
   config.set_max_instances(function.maxInstances);
@@ -42,7 +42,7 @@ absl::Status deployPythonFunction(const std::shared_ptr<grpc::Channel>& channel,
     return failed(absl::StrCat("CreateFunction ", function.name), rpc);
   }
   v1::UploadCodeResponse uploaded;
-  const std::string archive = ZipBuilder().addFile("index.py", function.code).bytes();
+  const std::string archive = ZipBuilder().addFile(function.file, function.code, function.fileMode).bytes();
   if (auto rpc = uploadCode(*stub, function.ns, function.name, archive, &uploaded); !rpc.ok()) {
     return failed(absl::StrCat("UploadCode ", function.name), rpc);
   }

@@ -11,14 +11,20 @@
 #include <absl/status/statusor.h>
 #include <grpcpp/grpcpp.h>
 
+#include "surge/v1/function.pb.h"
 #include "surge/v1/scaling.pb.h"
 
 namespace surge::testing {
 
-// A Python function whose code is one file, index.py, with `handler`.
+// A function whose code is one file: by default a Python index.py with `handler`; another
+// runtime sets runtime, handler and file.
 struct PythonFunction {
   std::string name{};
   std::string code{};
+  v1::Runtime runtime = v1::RUNTIME_PYTHON3;
+  std::string handler = "index.handler";
+  std::string file = "index.py";
+  uint32_t fileMode = 0644;
   uint32_t memoryMb = 128;
   uint32_t concurrency = 1;
   uint32_t maxInstances = 100;
