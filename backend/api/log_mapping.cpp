@@ -14,12 +14,9 @@ namespace {
 
 v1::LogLine::Stream toProto(common::LogStream stream) {
   switch (stream) {
-  case common::LogStream::kStdout:
-    return v1::LogLine::STDOUT;
-  case common::LogStream::kStderr:
-    return v1::LogLine::STDERR;
-  case common::LogStream::kPlatform:
-    return v1::LogLine::PLATFORM;
+  case common::LogStream::kStdout: return v1::LogLine::STDOUT;
+  case common::LogStream::kStderr: return v1::LogLine::STDERR;
+  case common::LogStream::kPlatform: return v1::LogLine::PLATFORM;
   }
   return v1::LogLine::STREAM_UNSPECIFIED;
 }

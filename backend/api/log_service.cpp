@@ -246,38 +246,37 @@ grpc::ServerWriteReactor<v1::LogLine>* LogService::TailLogs(grpc::CallbackServer
 grpc::ServerUnaryReactor* LogService::QueryInvocations(grpc::CallbackServerContext* context,
                                                        const v1::QueryInvocationsRequest* request,
                                                        v1::QueryInvocationsResponse* response) {
-  return runAdmitted(guard_, workers_, context, Operation::kReadLogs,
-                     [this, request, response](const auth::Principal& who) -> absl::Status {
-                       logs::RecordFilter filter;
-                       filter.ns = namespaceOrDefault(request->namespace_());
-                       filter.function = request->function();
-                       filter.requestId = request->request_id();
-                       if (auto scope = checkScope(who, filter.ns, filter.function); !scope.ok()) return scope;
-                       for (const int status : request->statuses()) {
-                         auto parsed = fromProto(status);
-                         if (!parsed.ok()) return parsed.status();
-                         filter.statuses.insert(*parsed);
-                       }
-                       if (request->has_start_time()) filter.start = fromProtoTimestamp(request->start_time());
-                       if (request->has_end_time()) filter.end = fromProtoTimestamp(request->end_time());
-                       if (filter.end <= filter.start) {
-                         return absl::InvalidArgumentError("start_time must be before end_time");
-                       }
-                       const int pageSize = request->page_size();
-                       if (pageSize < 0 || pageSize > kMaxPageSize) {
-                         return absl::InvalidArgumentError(absl::StrCat("page_size ", pageSize,
-                                                                        " is out of range: 1 to ", kMaxPageSize,
-                                                                        ", or 0 for ", kDefaultPageSize));
-                       }
-                       auto page = store_.records(filter, pageSize == 0 ? kDefaultPageSize : pageSize,
-                                                  request->page_token());
-                       if (!page.ok()) return page.status();
-                       for (const logs::InvocationRecord& record : page->records) {
-                         toProto(record, *response->add_invocations());
-                       }
-                       response->set_next_page_token(page->nextPageToken);
-                       return absl::OkStatus();
-                     });
+  return runAdmitted(
+      guard_, workers_, context, Operation::kReadLogs,
+      [this, request, response](const auth::Principal& who) -> absl::Status {
+        logs::RecordFilter filter;
+        filter.ns = namespaceOrDefault(request->namespace_());
+        filter.function = request->function();
+        filter.requestId = request->request_id();
+        if (auto scope = checkScope(who, filter.ns, filter.function); !scope.ok()) return scope;
+        for (const int status : request->statuses()) {
+          auto parsed = fromProto(status);
+          if (!parsed.ok()) return parsed.status();
+          filter.statuses.insert(*parsed);
+        }
+        if (request->has_start_time()) filter.start = fromProtoTimestamp(request->start_time());
+        if (request->has_end_time()) filter.end = fromProtoTimestamp(request->end_time());
+        if (filter.end <= filter.start) {
+          return absl::InvalidArgumentError("start_time must be before end_time");
+        }
+        const int pageSize = request->page_size();
+        if (pageSize < 0 || pageSize > kMaxPageSize) {
+          return absl::InvalidArgumentError(absl::StrCat("page_size ", pageSize, " is out of range: 1 to ",
+                                                         kMaxPageSize, ", or 0 for ", kDefaultPageSize));
+        }
+        auto page = store_.records(filter, pageSize == 0 ? kDefaultPageSize : pageSize, request->page_token());
+        if (!page.ok()) return page.status();
+        for (const logs::InvocationRecord& record : page->records) {
+          toProto(record, *response->add_invocations());
+        }
+        response->set_next_page_token(page->nextPageToken);
+        return absl::OkStatus();
+      });
 }
 
 } // namespace surge::api

@@ -363,7 +363,8 @@ std::function<std::optional<uint64_t>()> memoryPeakReader(const fs::path& file) 
     if (n <= 0) return std::nullopt;
     uint64_t value = 0;
     // SimpleAtoi allows the trailing newline.
-    if (!absl::SimpleAtoi(common::toAbsl(std::string_view(buffer, static_cast<size_t>(n))), &value)) return std::nullopt;
+    if (!absl::SimpleAtoi(common::toAbsl(std::string_view(buffer, static_cast<size_t>(n))), &value))
+      return std::nullopt;
     return value;
   };
 }

@@ -34,7 +34,6 @@ bool InFlightRequests::cancel(const std::string& requestId) {
   return true;
 }
 
-
 ExitFacts Instance::exitFacts(int waitStatus, bool oomKilled) const {
   ExitFacts facts;
   facts.waitStatus = waitStatus;

@@ -1,5 +1,6 @@
 // The channel to one instance: the protocol socket (a queue of frames to write, a reader that
-// decodes frames), the stdout and stderr pipes, and the stderr tail kept for crash reports. Lives on the engine's loop thread; nothing in it locks.
+// decodes frames), the stdout and stderr pipes, and the stderr tail kept for crash reports. Lives on the engine's loop
+// thread; nothing in it locks.
 #pragma once
 
 #include "engine/engine.h"

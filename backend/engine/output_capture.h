@@ -80,7 +80,9 @@ struct InstanceOutput {
   LineSplitter& untagged(common::LogStream stream) {
     return stream == common::LogStream::kStderr ? untaggedStderr : untaggedStdout;
   }
-  LineSplitter& pipe(common::LogStream stream) { return stream == common::LogStream::kStderr ? pipeStderr : pipeStdout; }
+  LineSplitter& pipe(common::LogStream stream) {
+    return stream == common::LogStream::kStderr ? pipeStderr : pipeStdout;
+  }
 };
 
 // Builds the lines of one chunk and hands them over at once.

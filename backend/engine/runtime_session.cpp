@@ -290,7 +290,9 @@ void RuntimeSession::onOutput(const InstancePtr& instance, bool isStdout, std::s
 void RuntimeSession::closeLog(Instance& instance, const std::string& requestId, PendingRequest& pending, bool alone) {
   LineBatch batch = linesOf(instance);
   for (const common::LogStream stream : {common::LogStream::kStdout, common::LogStream::kStderr}) {
-    const auto add = [&](std::string text, bool cut) { batch.add(&pending.log, requestId, stream, std::move(text), cut); };
+    const auto add = [&](std::string text, bool cut) {
+      batch.add(&pending.log, requestId, stream, std::move(text), cut);
+    };
     pending.log.splitter(stream).finish(add);
     if (alone) instance.output.pipe(stream).finish(add);
   }

@@ -7,8 +7,8 @@
 
 #include "common/files.h"
 #include "common/mutex.h"
-#include "engine/engine_loop.h"
 #include "engine/cgroups.h"
+#include "engine/engine_loop.h"
 #include "engine/exit_classification.h"
 #include "engine/instance.h"
 #include "engine/instance_sandbox.h"

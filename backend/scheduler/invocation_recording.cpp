@@ -12,16 +12,11 @@ logs::RecordStatus statusOfError(const std::string& type) {
 
 logs::RecordStatus statusOfRefusal(absl::StatusCode code) {
   switch (code) {
-  case absl::StatusCode::kResourceExhausted:
-    return logs::RecordStatus::kRejected;
-  case absl::StatusCode::kCancelled:
-    return logs::RecordStatus::kCancelled;
-  case absl::StatusCode::kDeadlineExceeded:
-    return logs::RecordStatus::kTimedOut;
-  case absl::StatusCode::kFailedPrecondition:
-    return logs::RecordStatus::kFunctionError;
-  default:
-    return logs::RecordStatus::kPlatformError;
+  case absl::StatusCode::kResourceExhausted: return logs::RecordStatus::kRejected;
+  case absl::StatusCode::kCancelled: return logs::RecordStatus::kCancelled;
+  case absl::StatusCode::kDeadlineExceeded: return logs::RecordStatus::kTimedOut;
+  case absl::StatusCode::kFailedPrecondition: return logs::RecordStatus::kFunctionError;
+  default: return logs::RecordStatus::kPlatformError;
   }
 }
 
@@ -31,9 +26,9 @@ logs::InvocationRecord recordOf(const Invocation& invocation, absl::Time arrival
   logs::InvocationRecord record;
   record.requestId = result.requestId;
   record.function = invocation.function->key;
-  record.version = result.version != 0          ? result.version
+  record.version = result.version != 0      ? result.version
                    : invocation.versionSpec ? invocation.versionSpec->version
-                                                : invocation.function->spec.version;
+                                            : invocation.function->spec.version;
   record.instance = result.instance;
   record.kind = result.kind;
   record.arrival = arrival;

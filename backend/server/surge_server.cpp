@@ -21,9 +21,9 @@
 #include "common/worker_pool.h"
 #include "control/function_control.h"
 #include "engine/uid_block.h"
-#include "metrics/frame_pipeline.h"
 #include "logs/log_pipeline.h"
 #include "logs/log_store.h"
+#include "metrics/frame_pipeline.h"
 #include "metrics/history_store.h"
 #include "metrics/metrics_hub.h"
 #include "metrics/prometheus_exporter.h"
@@ -222,9 +222,10 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   server->logPipeline_ = std::make_unique<logs::LogPipeline>(*server->logStore_);
   logs::LogPipeline& logPipeline = *server->logPipeline_;
   if (sandboxes) {
-    auto factory = sandboxEngineFactory(
-        config, *server->uids_, *run,
-        [&logPipeline](std::vector<common::LogLinePtr> lines) { logPipeline.submit(std::move(lines)); });
+    auto factory =
+        sandboxEngineFactory(config, *server->uids_, *run, [&logPipeline](std::vector<common::LogLinePtr> lines) {
+          logPipeline.submit(std::move(lines));
+        });
     if (!factory.ok()) return factory.status();
     parts.engine = std::move(*factory);
   }

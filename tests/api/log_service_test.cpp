@@ -17,9 +17,9 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <optional>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -321,7 +321,8 @@ TEST_F(LogServiceTest, RecordsSayWhatHappenedToEachInvocation) {
   ASSERT_TRUE(query(all, everything).ok());
   ASSERT_GE(everything.invocations_size(), 2);
   for (int i = 1; i < everything.invocations_size(); ++i) {
-    EXPECT_GE(everything.invocations(i - 1).arrival_time().seconds(), everything.invocations(i).arrival_time().seconds());
+    EXPECT_GE(everything.invocations(i - 1).arrival_time().seconds(),
+              everything.invocations(i).arrival_time().seconds());
   }
   // Paging through one at a time gives the same records, once each.
   all.set_page_size(1);

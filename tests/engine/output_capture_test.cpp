@@ -69,9 +69,12 @@ TEST(LineSplitter, CutsAtACharacterBoundary) {
 
 TEST(Utf8, InvalidBytesBecomeReplacementCharactersAndValidTextIsUntouched) {
   EXPECT_EQ(toValidUtf8("plain ü € 😀"), "plain ü € 😀");
-  EXPECT_EQ(toValidUtf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(toValidUtf8("\xC3"), "\xEF\xBF\xBD");                   // truncated sequence
-  EXPECT_EQ(toValidUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");   // overlong
+  EXPECT_EQ(toValidUtf8("a\xFF"
+                        "b"),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(toValidUtf8("\xC3"), "\xEF\xBF\xBD");                                 // truncated sequence
+  EXPECT_EQ(toValidUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                 // overlong
   EXPECT_EQ(toValidUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"); // surrogate
   EXPECT_EQ(utf8Head("ab\xC3\xA9", 3), "ab");
   EXPECT_EQ(utf8Head("ab\xC3\xA9", 4), "ab\xC3\xA9");
