@@ -153,8 +153,9 @@ absl::StatusOr<v1::TailLogsRequest> tailLogsRequest(std::string_view ns, const L
   request.set_errors_only(flags.errorsOnly);
   request.set_follow(flags.follow);
   request.set_limit(flags.limit);
-  if (range->since && boundsAnything(*range->since))
+  if (range->since && boundsAnything(*range->since)) {
     *request.mutable_since_time() = api::toProtoTimestamp(*range->since);
+  }
   if (range->until) *request.mutable_until_time() = api::toProtoTimestamp(*range->until);
   return request;
 }
@@ -176,8 +177,9 @@ absl::StatusOr<v1::QueryInvocationsRequest> queryInvocationsRequest(std::string_
       }
     }
   }
-  if (range->since && boundsAnything(*range->since))
+  if (range->since && boundsAnything(*range->since)) {
     *request.mutable_start_time() = api::toProtoTimestamp(*range->since);
+  }
   if (range->until) *request.mutable_end_time() = api::toProtoTimestamp(*range->until);
   return request;
 }
