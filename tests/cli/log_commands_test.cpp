@@ -1,9 +1,8 @@
 // The pure parts of "surgectl logs", "invocations" and their time flags: hand-built lines and
-// records in, exact text, cells and JSON out; flags in, requests or usage errors out; no server.
+// records in, exact text, cells and JSON out; flags in, requests or errors out; no server.
 #include "cli/log_commands.h"
 
 #include "api/proto_time.h"
-#include "cli/cli_app.h"
 #include "cli/command_support.h"
 #include "cli/log_render.h"
 #include "cli/output.h"
@@ -248,45 +247,6 @@ TEST(InvocationsRequest, PagesAreAtMostTheLimitAndTheApisMaximum) {
   EXPECT_THAT(queryInvocationsRequest("default", flags, kNow)->statuses(), IsEmpty());
   flags.limit = 5000;
   EXPECT_EQ(queryInvocationsRequest("default", flags, kNow)->page_size(), 1000);
-}
-
-// The whole client, in-process: usage errors exit 2 before anything is sent (no server runs).
-struct InProcessRun {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-InProcessRun surgectl(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  // An address nothing listens on: a command that got as far as the network would fail with 1.
-  std::vector<std::string> all = {"--server", "127.0.0.1:1"};
-  all.insert(all.end(), args.begin(), args.end());
-  const int code = run(all, out, err);
-  return {code, out.str(), err.str()};
-}
-
-TEST(LogCommandsUsage, BadFlagsAreUsageErrorsWithAMessage) {
-  InProcessRun untilFollow = surgectl({"logs", "hello", "--follow", "--until", "1h"});
-  EXPECT_EQ(untilFollow.code, 2);
-  EXPECT_THAT(untilFollow.err, HasSubstr("error: --until cannot go with --follow"));
-  EXPECT_EQ(untilFollow.out, "");
-
-  InProcessRun badSince = surgectl({"logs", "hello", "--since", "yesterday"});
-  EXPECT_EQ(badSince.code, 2);
-  EXPECT_THAT(badSince.err, HasSubstr("'yesterday' is not a time"));
-
-  InProcessRun badUntil = surgectl({"invocations", "hello", "--until", "noon"});
-  EXPECT_EQ(badUntil.code, 2);
-  EXPECT_THAT(badUntil.err, HasSubstr("'noon' is not a time"));
-
-  InProcessRun badLimit = surgectl({"invocations", "hello", "--limit", "0"});
-  EXPECT_EQ(badLimit.code, 2);
-  EXPECT_THAT(badLimit.err, HasSubstr("'0' is not a whole number from 1 to 100000"));
-
-  EXPECT_EQ(surgectl({"logs"}).code, 2);
-  EXPECT_EQ(surgectl({"invocations", "Bad_Name"}).code, 2);
-  EXPECT_EQ(surgectl({"logs", "hello", "--bogus"}).code, 2);
 }
 
 } // namespace
