@@ -95,7 +95,8 @@ void addGlobalFlags(CLI::App& app, Context& context, GlobalFlags& flags) {
       ->capture_default_str();
   app.add_option("-o,--output", flags.output,
                  "table for people, json for scripts (protobuf's JSON mapping; lists merge all "
-                 "pages into one object)")
+                 "pages into one object, except that metrics, top, logs and invocations print one "
+                 "object per line)")
       ->type_name("table|json")
       ->check(CLI::IsMember({"table", "json"}).description(""))
       ->capture_default_str();
