@@ -5,6 +5,7 @@
 #include "api/status_mapping.h"
 #include "common/worker_pool.h"
 #include "control/function_directory.h"
+#include "logs/invocation_record.h"
 #include "scheduler/scheduler.h"
 
 #include <absl/strings/str_cat.h>
@@ -32,7 +33,8 @@ public:
   InvokeCall(grpc::CallbackServerContext& context, const v1::InvokeRequest& request, v1::InvokeResponse& response,
              scheduler::Scheduler& scheduler)
       : context_(context), response_(response), scheduler_(scheduler), payload_(request.payload()),
-        deadline_(steadyDeadline(context.deadline())), token_(std::make_shared<engine::CancellationToken>()) {}
+        logTail_(request.log_tail()), deadline_(steadyDeadline(context.deadline())),
+        token_(std::make_shared<engine::CancellationToken>()) {}
 
   // Hands the work's hold to the scheduler, which answers through answer().
   void submit(scheduler::FunctionDefinitionPtr function, std::shared_ptr<const engine::InstanceSpec> versionSpec) {
@@ -44,6 +46,7 @@ public:
     invocation.payload = std::move(payload_);
     invocation.deadline = deadline_;
     invocation.cancellation = token_;
+    invocation.logTail = logTail_;
     // The work's hold lasts as long as the scheduler keeps this callback: it lets go after the
     // answer, or unanswered when a server shutting down drops the calls still in flight (a
     // hold released only by the answer would then leak the call).
@@ -96,11 +99,12 @@ private:
     response_.set_request_id(std::move(result.requestId));
     response_.set_queue_wait_us(absl::ToInt64Microseconds(result.queueWait));
     response_.set_execution_us(executionUs);
-    response_.set_billed_ms((executionUs + 999) / 1000);
+    response_.set_billed_ms(logs::billedMilliseconds(outcome.execution));
     response_.set_cold_start(result.coldStart);
     response_.set_instance_id(std::to_string(result.instance));
     response_.set_instance_kind(toProto(result.kind));
     response_.set_version(result.version);
+    response_.set_log_tail(std::move(outcome.logTail));
     Finish(grpc::Status::OK);
   }
 
@@ -108,6 +112,7 @@ private:
   v1::InvokeResponse& response_;         // likewise
   scheduler::Scheduler& scheduler_;
   std::string payload_;
+  const bool logTail_;
   scheduler::SteadyTime deadline_;
   std::shared_ptr<engine::CancellationToken> token_;
   std::atomic<bool> finished_{false};

@@ -353,6 +353,27 @@ bool Cgroups::oomKilled(const std::vector<fs::path>& groupDirs) const {
   return keyedValue(contents, "oom_kill").value_or(0) > 0;
 }
 
+std::function<std::optional<uint64_t>()> memoryPeakReader(const fs::path& file) {
+  if (file.empty()) return {};
+  auto fd = std::make_shared<common::UniqueFd>(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd->get() < 0) return {};
+  return [fd]() -> std::optional<uint64_t> {
+    char buffer[32];
+    const ssize_t n = ::pread(fd->get(), buffer, sizeof(buffer) - 1, 0);
+    if (n <= 0) return std::nullopt;
+    uint64_t value = 0;
+    // SimpleAtoi allows the trailing newline.
+    if (!absl::SimpleAtoi(common::toAbsl(std::string_view(buffer, static_cast<size_t>(n))), &value)) return std::nullopt;
+    return value;
+  };
+}
+
+fs::path Cgroups::memoryPeakFile(const std::vector<fs::path>& groupDirs) const {
+  const fs::path dir = dirFor(groupDirs, "memory");
+  if (dir.empty()) return {};
+  return dir / (version_ == CgroupVersion::kV2 ? "memory.peak" : "memory.max_usage_in_bytes");
+}
+
 absl::Status Cgroups::removeGroup(const std::vector<fs::path>& groupDirs, std::chrono::milliseconds timeout) const {
   const auto deadline = Clock::now() + timeout;
   absl::Status result;

@@ -9,11 +9,18 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace surge::engine {
+
+// Opens `file` (Cgroups::memoryPeakFile) now and returns what reads it later: one pread, from
+// any thread, for as long as the cgroup exists (nullopt once it is gone). Empty when it cannot
+// be opened.
+std::function<std::optional<uint64_t>()> memoryPeakReader(const std::filesystem::path& file);
 
 enum class CgroupVersion { kV1, kV2 };
 
@@ -67,6 +74,9 @@ public:
 
   // Whether the memory controller has OOM-killed a process of the group.
   bool oomKilled(const std::vector<std::filesystem::path>& groupDirs) const;
+  // The file with the group's memory high-water mark: memory.peak (v2, since Linux 5.19) or
+  // memory.max_usage_in_bytes (v1). Empty when the group has no memory directory.
+  std::filesystem::path memoryPeakFile(const std::vector<std::filesystem::path>& groupDirs) const;
 
   // Kills every process in the group (again and again, so that forks racing the kill are caught
   // too) and removes its directories, waiting at most `timeout` for the processes to be gone.

@@ -3,6 +3,7 @@
 // processes) and, in tests/, FakeEngine.
 #pragma once
 
+#include "common/log_line.h"
 #include "common/mutex.h"
 #include "common/runtime.h"
 
@@ -20,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace surge::engine {
 
@@ -76,6 +78,8 @@ struct InvokeRequest {
   // When cancelled, the runtime is told (CANCEL) and the result is dropped; the slot stays
   // busy until the runtime finishes.
   std::shared_ptr<CancellationToken> cancellation;
+  // Keep the last kLogTailBytes of what it prints for InvokeResult::logTail.
+  bool wantLogTail = false;
 };
 
 // How the function's own execution ended badly. The platform's own faults are absl::Status
@@ -92,15 +96,24 @@ struct FunctionError {
 struct InvokeResult {
   std::string output;                 // the handler's result, when there is no error
   std::optional<FunctionError> error; // set when the execution failed
-  // What the request printed or logged, capped at kMaxRequestLogBytes; the cap truncates and
-  // appends kLogTruncatedMarker, and the instance carries on.
-  std::string logs;
+  // With InvokeRequest::wantLogTail: the last kLogTailBytes of the request's log lines, each
+  // with its newline (whole lines where they fit).
+  std::string logTail;
+  // The request printed more than its cap: the rest was dropped, and a platform line says so.
   bool logsTruncated = false;
   absl::Duration execution; // from sending the request to its reply
+  // Reads the instance's memory high-water mark from its cgroup: a file read, so for a thread
+  // off the invoke path. Empty when the engine cannot tell.
+  std::function<std::optional<uint64_t>()> readPeakMemory;
 };
 
-inline constexpr size_t kMaxRequestLogBytes = 1u << 20;
-inline constexpr std::string_view kLogTruncatedMarker = "\n[surge: log truncated at 1 MiB]\n";
+// Log bytes a request may print before the rest is dropped (SandboxEngineOptions).
+inline constexpr size_t kDefaultRequestLogBytes = 64u << 10;
+inline constexpr size_t kLogTailBytes = 4u << 10;
+
+// Receives every line an instance prints, in order, in batches, on the engine's loop: it must
+// only queue them, never block.
+using LogSink = std::function<void(std::vector<common::LogLinePtr> lines)>;
 
 // How an invoke ended.
 struct InvokeOutcome {

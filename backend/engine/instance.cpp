@@ -34,10 +34,7 @@ bool InFlightRequests::cancel(const std::string& requestId) {
   return true;
 }
 
-void InFlightRequests::log(const std::string& requestId, std::string_view data) {
-  auto it = requests_.find(requestId);
-  if (it != requests_.end()) it->second.log.append(data);
-}
+
 ExitFacts Instance::exitFacts(int waitStatus, bool oomKilled) const {
   ExitFacts facts;
   facts.waitStatus = waitStatus;

@@ -7,6 +7,7 @@
 #include "engine/exit_classification.h"
 #include "engine/instance_channel.h"
 #include "engine/instance_state.h"
+#include "engine/output_capture.h"
 #include "engine/sandbox_launcher.h"
 
 #include <absl/status/status.h>
@@ -52,12 +53,14 @@ public:
   std::optional<PendingRequest> remove(const std::string& requestId);
   // Marks a request cancelled; true the first time, when CANCEL is to be sent.
   bool cancel(const std::string& requestId);
-  // A LOG frame: tagged output of one request.
-  void log(const std::string& requestId, std::string_view data);
-  // Output on the raw descriptors cannot be tagged; it belongs to the request only when one runs.
-  void output(std::string_view data) {
-    if (requests_.size() == 1) requests_.begin()->second.log.append(data);
+  // The request in flight with this id; null when there is none.
+  PendingRequest* find(const std::string& requestId) {
+    auto it = requests_.find(requestId);
+    return it == requests_.end() ? nullptr : &it->second;
   }
+  // The one request in flight, which output on the raw descriptors can be said to come from;
+  // null when none or several run.
+  std::pair<const std::string, PendingRequest>* only() { return requests_.size() == 1 ? &*requests_.begin() : nullptr; }
   // Every request still in flight, out of the table (the instance is gone).
   std::map<std::string, PendingRequest> removeAll();
 
@@ -76,6 +79,9 @@ struct Instance {
   StartPath path = StartPath::kDirect;
   InstanceChannel channel;
   InFlightRequests requests;
+  InstanceOutput output; // lines not yet complete, of no request the runtime named
+  // Reads its cgroup's memory high-water mark (memoryPeakReader); set once launched.
+  std::function<std::optional<uint64_t>()> readPeakMemory;
   std::unique_ptr<asio::posix::stream_descriptor> pidfd;
   std::unique_ptr<asio::steady_timer> lifeTimer; // stem load, initializer timeout, or drain grace
   // Pooled sandboxes: their own folder, bound at /code, that receives the code by hard links.

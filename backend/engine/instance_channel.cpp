@@ -1,5 +1,5 @@
 // The channel to one instance: what is not a template of it (the socketpair, the pipes, the
-// stderr tail) and the per-request log capture.
+// stderr tail).
 #include "engine/instance_channel.h"
 
 #include <absl/strings/str_cat.h>
@@ -10,25 +10,6 @@
 #include <cstring>
 
 namespace surge::engine {
-
-void RequestLog::append(std::string_view data) {
-  if (truncated_) return;
-  const size_t room = kMaxRequestLogBytes - text_.size();
-  if (data.size() <= room) {
-    text_.append(data);
-  } else {
-    text_.append(data.substr(0, room));
-    truncated_ = true;
-  }
-}
-
-void RequestLog::finishInto(InvokeResult& result) {
-  result.logs = std::move(text_);
-  result.logsTruncated = truncated_;
-  if (result.logsTruncated) result.logs.append(kLogTruncatedMarker);
-  text_.clear();
-  truncated_ = false;
-}
 
 void appendStderrTail(std::string& tail, std::string_view data) {
   tail.append(data);

@@ -1,6 +1,5 @@
 // The channel to one instance: the protocol socket (a queue of frames to write, a reader that
-// decodes frames), the stdout and stderr pipes, the stderr tail kept for crash reports, and the
-// per-request log capture with its cap. Lives on the engine's loop thread; nothing in it locks.
+// decodes frames), the stdout and stderr pipes, and the stderr tail kept for crash reports. Lives on the engine's loop thread; nothing in it locks.
 #pragma once
 
 #include "engine/engine.h"
@@ -18,22 +17,6 @@
 
 namespace surge::engine {
 
-// What one request printed or logged, capped at kMaxRequestLogBytes.
-class RequestLog {
-public:
-  // Past the cap the rest is dropped, and finishInto() appends kLogTruncatedMarker.
-  void append(std::string_view data);
-  // Moves the log into `result` (logs, logsTruncated).
-  void finishInto(InvokeResult& result);
-
-  const std::string& text() const { return text_; }
-  bool truncated() const { return truncated_; }
-
-private:
-  std::string text_;
-  bool truncated_ = false;
-};
-
 // The last `kStderrTailBytes` a process wrote to stderr: the trace of a crash report.
 inline constexpr size_t kStderrTailBytes = 4096;
 void appendStderrTail(std::string& tail, std::string_view data);
@@ -43,7 +26,7 @@ void appendStderrTail(std::string& tail, std::string_view data);
 // has run, and receives what arrives:
 //   void onFrame(Frame&& frame);                  // each decoded frame, in order
 //   void onBroken(const absl::Status& status);    // bytes that are not a frame: reading stops
-//   void onOutput(std::string_view data);         // what the process wrote to stdout or stderr
+//   void onOutput(bool isStdout, std::string_view data); // what the process wrote to a pipe
 // Templates, so that a frame costs no indirect call and no copy of the handler.
 class InstanceChannel {
 public:
@@ -67,7 +50,7 @@ public:
   // Reads both pipes until EOF: stderr into stderrTail(), both into handler.onOutput().
   template <typename Handler> void readPipes(const Handler& handler);
   // Reads what is already in the pipes (they are non-blocking), as readPipes() would, but hands
-  // the output to `sink(std::string_view)`.
+  // the output to `sink(bool isStdout, std::string_view)`.
   template <typename Sink> void drainPipes(Sink&& sink);
 
   const std::string& stderrTail() const { return stderrTail_; }
@@ -139,7 +122,7 @@ template <typename Handler> void InstanceChannel::readPipe(bool isStdout, Handle
                           if (ec) return;
                           const std::string_view data((isStdout ? stdoutBuffer_ : stderrBuffer_).data(), n);
                           onPipeData(isStdout, data);
-                          handler.onOutput(data);
+                          handler.onOutput(isStdout, data);
                           readPipe(isStdout, std::move(handler));
                         });
 }
@@ -154,7 +137,7 @@ template <typename Sink> void InstanceChannel::drainPipes(Sink&& sink) {
       if (n <= 0) break;
       const std::string_view data(buffer, static_cast<size_t>(n));
       onPipeData(isStdout, data);
-      sink(data);
+      sink(isStdout, data);
     }
   }
 }

@@ -20,6 +20,14 @@ constexpr auto kStemLoadTimeout = std::chrono::seconds(60);
 // for the interpreter itself.
 constexpr auto kInitMargin = std::chrono::seconds(10);
 
+// Output before READY is the start's: loading the handler and running the initializer.
+bool starting(InstanceState state) {
+  return state == InstanceState::kLaunching || state == InstanceState::kLinking ||
+         state == InstanceState::kInitializing || state == InstanceState::kAborting;
+}
+
+common::LogStream streamOf(bool isStdout) { return isStdout ? common::LogStream::kStdout : common::LogStream::kStderr; }
+
 } // namespace
 
 std::string seconds(absl::Duration d) {
@@ -148,6 +156,7 @@ void RuntimeSession::invoke(const InstancePtr& instance, InvokeRequest request, 
   const auto remainingMs = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
 
   PendingRequest& pending = instance->requests.add(request.requestId);
+  pending.log.configure(requestLogBytes_, request.wantLogTail);
   ++loop_.requestsInFlight;
   pending.done = std::move(done);
   pending.sent = now;
@@ -172,7 +181,7 @@ void RuntimeSession::invoke(const InstancePtr& instance, InvokeRequest request, 
 
 void RuntimeSession::onFrame(const InstancePtr& instance, Frame&& frame) {
   if (frame.type == "RESULT" || frame.type == "ERROR") return onReply(instance, std::move(frame));
-  if (frame.type == "LOG") return instance->requests.log(frame.id, frame.body);
+  if (frame.type == "LOG") return onLog(instance, std::move(frame));
   if (frame.type == "LOADED") {
     // The runtime is up and waits for INIT. Only a stem acts on it; a direct start goes on to
     // READY, and only remembers it for the start-failure report.
@@ -190,12 +199,19 @@ void RuntimeSession::onReply(const InstancePtr& instance, Frame&& frame) {
   InFlightRequests& requests = instance->requests;
   // What the request wrote to the raw descriptors before replying may still sit in the pipes:
   // take it now, or it would miss the request's logs.
-  if (requests.size() == 1) instance->channel.drainPipes([&requests](std::string_view data) { requests.output(data); });
+  const bool alone = requests.size() == 1;
+  if (alone) {
+    instance->channel.drainPipes(
+        [this, &instance](bool isStdout, std::string_view data) { onOutput(instance, isStdout, data); });
+  }
   std::optional<PendingRequest> pending = requests.remove(frame.id);
   if (!pending) return;
   --loop_.requestsInFlight;
   if (pending->timer) pending->timer->cancel();
-  loop_.complete(std::move(pending->done), replyOutcome(*pending, std::move(frame), SteadyClock::now()));
+  closeLog(*instance, frame.id, *pending, alone);
+  InvokeOutcome outcome = replyOutcome(*pending, std::move(frame), SteadyClock::now());
+  outcome->readPeakMemory = instance->readPeakMemory;
+  loop_.complete(std::move(pending->done), std::move(outcome));
   if (instance->refillPending) lifecycle_.firstReplySent(instance); // once the first reply is on its way
   // Draining: STOP once the last request has finished.
   if (instance->state == InstanceState::kDraining && requests.empty()) {
@@ -214,10 +230,16 @@ void RuntimeSession::onCancel(const InstancePtr& instance, const std::string& re
 }
 
 void RuntimeSession::onTimeout(const InstancePtr& instance, const std::string& requestId) {
+  const bool alone = instance->requests.size() == 1;
   std::optional<PendingRequest> pending = instance->requests.remove(requestId);
   if (!pending) return;
   --loop_.requestsInFlight;
-  loop_.complete(std::move(pending->done), timeoutOutcome(*pending, SteadyClock::now()));
+  closeLog(*instance, requestId, *pending, alone);
+  InvokeOutcome outcome = timeoutOutcome(*pending, SteadyClock::now());
+  outcome->readPeakMemory = instance->readPeakMemory;
+  linesOf(*instance).addPlatform(
+      requestId, absl::StrCat("[surge: the request ", outcome->error->message, "; its instance is stopped]"));
+  loop_.complete(std::move(pending->done), std::move(outcome));
   // The handler may be stuck anywhere; only killing the instance gets the slot back safely.
   lifecycle_.apply(instance, InstanceEvent::kRequestTimeout,
                    {FunctionError{"InstanceLost", "another request on the instance timed out", ""}, {}});
@@ -227,9 +249,65 @@ void RuntimeSession::failAll(Instance& instance, const FunctionError& error) {
   std::map<std::string, PendingRequest> lost = instance.requests.removeAll();
   for (auto& [requestId, pending] : lost) {
     if (pending.timer) pending.timer->cancel();
-    loop_.complete(std::move(pending.done), lostOutcome(pending, error, SteadyClock::now()));
+    closeLog(instance, requestId, pending, false);
+    InvokeOutcome outcome = lostOutcome(pending, error, SteadyClock::now());
+    outcome->readPeakMemory = instance.readPeakMemory;
+    loop_.complete(std::move(pending.done), std::move(outcome));
   }
   loop_.requestsInFlight -= lost.size();
+}
+
+void RuntimeSession::onLog(const InstancePtr& instance, Frame&& frame) {
+  const common::LogStream stream = streamOf(frame.args.empty() || frame.args[0] != "stderr");
+  LineBatch batch = linesOf(*instance);
+  PendingRequest* pending = frame.id == "-" ? nullptr : instance->requests.find(frame.id);
+  if (pending) {
+    pending->log.splitter(stream).feed(frame.body, [&](std::string text, bool cut) {
+      batch.add(&pending->log, frame.id, stream, std::move(text), cut);
+    });
+    return;
+  }
+  // Outside any request, or from one that has ended (a thread it left running): the instance's,
+  // with the request's id when the runtime gave one, counted against no request's cap.
+  const std::string requestId = frame.id == "-" ? std::string() : frame.id;
+  instance->output.untagged(stream).feed(
+      frame.body, [&](std::string text, bool cut) { batch.add(nullptr, requestId, stream, std::move(text), cut); });
+}
+
+void RuntimeSession::onOutput(const InstancePtr& instance, bool isStdout, std::string_view data) {
+  const common::LogStream stream = streamOf(isStdout);
+  LineBatch batch = linesOf(*instance);
+  auto* only = instance->requests.only();
+  instance->output.pipe(stream).feed(data, [&](std::string text, bool cut) {
+    if (only) {
+      batch.add(&only->second.log, only->first, stream, std::move(text), cut);
+    } else {
+      batch.add(nullptr, "", stream, std::move(text), cut);
+    }
+  });
+}
+
+void RuntimeSession::closeLog(Instance& instance, const std::string& requestId, PendingRequest& pending, bool alone) {
+  LineBatch batch = linesOf(instance);
+  for (const common::LogStream stream : {common::LogStream::kStdout, common::LogStream::kStderr}) {
+    const auto add = [&](std::string text, bool cut) { batch.add(&pending.log, requestId, stream, std::move(text), cut); };
+    pending.log.splitter(stream).finish(add);
+    if (alone) instance.output.pipe(stream).finish(add);
+  }
+}
+
+void RuntimeSession::flushOutput(Instance& instance, const std::string& exitReason) {
+  LineBatch batch = linesOf(instance);
+  for (const common::LogStream stream : {common::LogStream::kStdout, common::LogStream::kStderr}) {
+    const auto add = [&](std::string text, bool cut) { batch.add(nullptr, "", stream, std::move(text), cut); };
+    instance.output.untagged(stream).finish(add);
+    instance.output.pipe(stream).finish(add);
+  }
+  if (!exitReason.empty()) batch.addPlatform("", absl::StrCat("[surge: the instance exited: ", exitReason, "]"));
+}
+
+LineBatch RuntimeSession::linesOf(const Instance& instance) const {
+  return LineBatch(logSink_, instance.spec, instance.id, starting(instance.state));
 }
 
 } // namespace surge::engine

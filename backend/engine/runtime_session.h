@@ -38,7 +38,10 @@ InvokeOutcome lostOutcome(PendingRequest& pending, const FunctionError& error, S
 
 class RuntimeSession {
 public:
-  RuntimeSession(EngineLoop& loop, LifecycleHandler& lifecycle) : loop_(loop), lifecycle_(lifecycle) {}
+  // `logSink` receives every line instances print (it may be empty); a request keeps
+  // `requestLogBytes` of them.
+  RuntimeSession(EngineLoop& loop, LifecycleHandler& lifecycle, LogSink logSink, size_t requestLogBytes)
+      : loop_(loop), lifecycle_(lifecycle), logSink_(std::move(logSink)), requestLogBytes_(requestLogBytes) {}
 
   // What an instance's channel reports (see InstanceChannel). It holds the instance, which keeps
   // the channel alive until its last completion has run.
@@ -47,7 +50,7 @@ public:
     InstancePtr instance;
     void onFrame(Frame&& frame) { session->onFrame(instance, std::move(frame)); }
     void onBroken(const absl::Status& status) { session->onBroken(instance, status); }
-    void onOutput(std::string_view data) { instance->requests.output(data); }
+    void onOutput(bool isStdout, std::string_view data) { session->onOutput(instance, isStdout, data); }
   };
   ChannelEvents eventsOf(const InstancePtr& instance) { return {this, instance}; }
 
@@ -65,16 +68,28 @@ public:
               SteadyClock::time_point calledAt);
   void onFrame(const InstancePtr& instance, Frame&& frame);
   void onBroken(const InstancePtr& instance, const absl::Status& status);
+  // What the process wrote to its stdout or stderr pipe, bypassing the runtime.
+  void onOutput(const InstancePtr& instance, bool isStdout, std::string_view data);
   // The instance's process has ended: every request still in flight ends with `error`.
   void failAll(Instance& instance, const FunctionError& error);
+  // After failAll(): what is left without a newline goes out as the instance's last lines, and
+  // with a non-empty `exitReason` a platform line says how it ended.
+  void flushOutput(Instance& instance, const std::string& exitReason);
 
 private:
+  void onLog(const InstancePtr& instance, Frame&& frame);
+  // The request is over: what it left without a newline goes out as its last lines, and, when
+  // it ran `alone`, what the raw pipes hold too.
+  void closeLog(Instance& instance, const std::string& requestId, PendingRequest& pending, bool alone);
+  LineBatch linesOf(const Instance& instance) const;
   void onReply(const InstancePtr& instance, Frame&& frame);
   void onCancel(const InstancePtr& instance, const std::string& requestId);
   void onTimeout(const InstancePtr& instance, const std::string& requestId);
 
   EngineLoop& loop_;
   LifecycleHandler& lifecycle_;
+  const LogSink logSink_;
+  const size_t requestLogBytes_;
 };
 
 } // namespace surge::engine

@@ -8,6 +8,7 @@
 #include "common/files.h"
 #include "common/mutex.h"
 #include "engine/engine_loop.h"
+#include "engine/cgroups.h"
 #include "engine/exit_classification.h"
 #include "engine/instance.h"
 #include "engine/instance_sandbox.h"
@@ -47,7 +48,7 @@ struct SandboxEngine::Impl final : LifecycleHandler {
       : options(std::move(options)), launcher(std::move(launcher)), nextId(this->options.firstInstanceId),
         pool(!this->options.sandboxesDir.empty(), this->options.poolSize, this->options.poolSizes),
         loop(std::move(executor), observer, this->options.loopSpin, this->options.spinMaxInFlight), io(loop.io()),
-        session(loop, *this) {
+        session(loop, *this, this->options.logSink, this->options.requestLogBytes) {
     // Before the first sandbox: nothing an earlier engine left (its folders, with another
     // function's code linked in) may be found by a new sandbox.
     if (!this->options.sandboxesDir.empty()) {
@@ -194,6 +195,7 @@ struct SandboxEngine::Impl final : LifecycleHandler {
     instance->process = *process;
     if (process->zygote && instance->path == StartPath::kDirect) instance->path = StartPath::kZygote;
     instance->channel.adoptPipes(process->stdoutFd, process->stderrFd);
+    instance->readPeakMemory = memoryPeakReader(launcher->memoryPeakFile(*process));
     const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, process->pid, 0));
     if (pidfd < 0) {
       ::kill(process->pid, SIGKILL);
@@ -352,14 +354,15 @@ struct SandboxEngine::Impl final : LifecycleHandler {
   void onProcessExit(const InstancePtr& instance) {
     int status = 0;
     ::waitpid(instance->process.pid, &status, 0);
-    InFlightRequests& requests = instance->requests;
-    // The last words on stderr belong in the crash report.
-    instance->channel.drainPipes([&requests](std::string_view data) { requests.output(data); });
+    // The last words on stderr belong in the crash report, and in the log.
+    instance->channel.drainPipes(
+        [this, &instance](bool isStdout, std::string_view data) { session.onOutput(instance, isStdout, data); });
     const ExitFacts facts = instance->exitFacts(status, launcher->oomKilled(instance->process));
     ExitClassification exited = classifyExit(facts);
     const std::string reason = std::move(exited.reason);
     const FunctionError error = std::move(exited.requestError);
     session.failAll(*instance, error);
+    session.flushOutput(*instance, instance->stopRequested ? std::string() : reason);
     const InstanceId id = instance->id;
     const StemKey key = stemKeyOf(instance->spec);
     const bool wasStem = isStem(instance->state);

@@ -55,6 +55,11 @@ struct SandboxEngineOptions {
   std::map<common::Runtime, int> poolSizes;
   // Memory sizes kept warm from the start; any other size is kept warm once asked for.
   std::vector<uint32_t> poolMemoryMb = {128};
+  // Receives every line instances print (engine/output_capture.h); empty: output is dropped,
+  // but each request's log tail and cap still work.
+  LogSink logSink;
+  // Line bytes one request may print; past them one platform line says the log was truncated.
+  size_t requestLogBytes = kDefaultRequestLogBytes;
 };
 
 // One event-loop thread (Asio) owns every instance's sockets, pipes, timers and process handle;

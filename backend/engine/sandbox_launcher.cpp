@@ -264,6 +264,9 @@ public:
     return cgroups_.setBackground(process.cgroupDirs, false);
   }
   bool oomKilled(const SandboxProcess& process) const override { return cgroups_.oomKilled(process.cgroupDirs); }
+  std::filesystem::path memoryPeakFile(const SandboxProcess& process) const override {
+    return cgroups_.memoryPeakFile(process.cgroupDirs);
+  }
   void destroy(SandboxProcess& process) override;
   std::string cgroupVersion() const override { return cgroups_.version() == CgroupVersion::kV2 ? "v2" : "v1"; }
   void warmUp() override {

@@ -131,6 +131,9 @@ public:
   virtual absl::Status throttleCpu(const SandboxProcess& process, const SandboxSpec& spec) = 0;
   // Whether the memory cgroup has OOM-killed a process of this sandbox.
   virtual bool oomKilled(const SandboxProcess& process) const = 0;
+  // The cgroup file holding the sandbox's memory high-water mark in bytes (memory.peak on v2,
+  // memory.max_usage_in_bytes on v1); empty when there is none.
+  virtual std::filesystem::path memoryPeakFile(const SandboxProcess& process) const = 0;
   // Kills every process left in the sandbox's cgroup and removes the cgroup, and stops its
   // network helper. Call after the
   // process was reaped (an unreaped bwrap keeps the cgroup busy: destroy() then gives up after

@@ -26,6 +26,11 @@ enum class RecordStatus : uint8_t {
 
 inline bool isError(RecordStatus status) { return status != RecordStatus::kSucceeded; }
 
+// What would be billed: the execution rounded up to whole milliseconds.
+inline int64_t billedMilliseconds(absl::Duration execution) {
+  return (absl::ToInt64Microseconds(execution) + 999) / 1000;
+}
+
 struct InvocationRecord {
   std::string requestId;
   std::string function; // "namespace/name"

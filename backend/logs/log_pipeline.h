@@ -18,17 +18,22 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 namespace surge::logs {
 
 struct LogPipelineOptions {
-  // The writer wakes this often, or sooner when kWakeAtQueued items wait.
+  // The writer wakes this often, or sooner when more than 1000 lines and records wait.
   absl::Duration flushInterval = absl::Milliseconds(50);
+  // Retention runs when the writer starts and then this often.
   absl::Duration retentionInterval = absl::Seconds(10);
-  // Queued bytes (line text) past which new lines are dropped, counted, and warned about: the
-  // loop never waits for the disk. Records are dropped past 4 × this many records / 64.
+  // Queued bytes (each line's text and strings, plus its struct) past which new lines are
+  // dropped, counted, and warned about (at most every 10 s): the loop never waits for the disk.
+  // Records are dropped past maxQueuedBytes / 512 queued records (the same budget at about 512
+  // bytes a record: 131072 for 64 MiB, some 13 s at 10000 invocations a second).
   size_t maxQueuedBytes = 64u << 20;
   // A follower whose queue holds more lines than this is ended (Follower::dropped()).
   size_t maxFollowerLag = 10000;
@@ -66,8 +71,8 @@ private:
 struct PipelineCounters {
   uint64_t linesWritten = 0;
   uint64_t recordsWritten = 0;
-  uint64_t linesDropped = 0;   // queue full or disk low
-  uint64_t recordsDropped = 0;
+  uint64_t linesDropped = 0;   // queue full, disk low, or the write failed
+  uint64_t recordsDropped = 0; // the same
 };
 
 // Thread-safe. The store must outlive it.
@@ -82,17 +87,29 @@ public:
   void submit(InvocationRecord record);
 
   // A new follower of stored lines that match `filter` (its since/until/maxId are ignored).
+  // With errorsOnly, a line comes live when it is stderr or its invocation's error record is
+  // already written; the other lines of an invocation come when its error record is written,
+  // those up to storedUpTo() too. So a replay that ran after that record was written has sent
+  // them already: skip queued lines with an id up to storedUpTo() that the replay sent.
+  // Both may wait for the batch being written (milliseconds, a disk's worth): call them where
+  // the replay query runs, off a gRPC reactor thread.
   std::shared_ptr<Follower> follow(LineFilter filter);
   void unfollow(const std::shared_ptr<Follower>& follower);
 
-  // Writes everything queued before this call; for tests and shutdown.
+  // Writes and publishes everything submitted before this call; for tests and shutdown.
   void flush();
   PipelineCounters counters() const;
 
 private:
+  using Wakeups = std::vector<std::function<void()>>;
+
   void run();
   void writeBatch(std::vector<common::LogLinePtr> lines, std::vector<InvocationRecord> records);
-  void publish(const std::vector<StoredLine>& stored, const std::vector<InvocationRecord>& records);
+  // Hands the batch to the followers; returns the wakeups to run once the locks are released.
+  Wakeups publish(const std::vector<StoredLine>& stored, const std::vector<InvocationRecord>& records)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(followersMu_);
+  void enforceRetention();
+  void warnAboutDrops(const PipelineCounters& counters, bool diskLow);
 
   LogStore& store_;
   const LogPipelineOptions options_;
@@ -104,11 +121,23 @@ private:
   size_t queuedBytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t submitted_ ABSL_GUARDED_BY(mu_) = 0; // batches handed in, for flush()
   uint64_t written_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t flushWanted_ ABSL_GUARDED_BY(mu_) = 0; // the newest batch a flush() waits for
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool diskLow_ ABSL_GUARDED_BY(mu_) = false;
   PipelineCounters counters_ ABSL_GUARDED_BY(mu_);
+  // Held by the writer from append to the end of publish, and by follow(): a follower's
+  // storedUpTo() then splits the lines exactly into stored ones and ones it will be sent.
   mutable common::Mutex followersMu_;
   std::vector<std::shared_ptr<Follower>> followers_ ABSL_GUARDED_BY(followersMu_);
+  // Requests of the last error records written: their lines written later still reach
+  // errors-only followers live. The writer thread's.
+  std::deque<std::string> recentErrors_;
+  std::unordered_set<std::string> recentErrorSet_;
+  // The writer thread's: when the drops were last warned about, and the counts then.
+  absl::Time lastDropWarning_ = absl::InfinitePast();
+  PipelineCounters countersWarned_;
+  // The writer thread's: when retention runs next.
+  absl::Time nextRetention_ = absl::InfinitePast();
   std::thread thread_;
 };
 

@@ -45,16 +45,16 @@ struct LineFilter {
   std::string requestId;
   // stderr lines, and every line of an invocation whose record is an error (isError()).
   bool errorsOnly = false;
-  absl::Time since = absl::InfinitePast(); // inclusive
+  absl::Time since = absl::InfinitePast();   // inclusive
   absl::Time until = absl::InfiniteFuture(); // exclusive
-  int64_t maxId = INT64_MAX; // lines with an id up to this one (inclusive)
+  int64_t maxId = INT64_MAX;                 // lines with an id up to this one (inclusive)
 };
 
 struct RecordFilter {
   std::string ns;       // required
   std::string function; // empty: every function of ns
   std::string requestId;
-  std::set<RecordStatus> statuses; // empty: all
+  std::set<RecordStatus> statuses;         // empty: all
   absl::Time start = absl::InfinitePast(); // arrival, inclusive
   absl::Time end = absl::InfiniteFuture(); // arrival, exclusive
 };

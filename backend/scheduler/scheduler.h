@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "engine/engine.h"
+#include "logs/invocation_record.h"
 #include "metrics/metrics_hub.h"
 #include "scheduler/scheduler_types.h"
 
@@ -39,14 +40,19 @@ using EngineFactory =
 // only hand the frame on (MetricsHub::publish, a queue), never block.
 using FrameSink = std::function<void(metrics::FramePtr)>;
 
+// Receives the record of every answered invocation (invocation_recording.h), on the scheduler's
+// loop, just before the caller's callback: it must only queue it, never block.
+using RecordSink = std::function<void(logs::InvocationRecord)>;
+
 // Thread-safe: every method posts to the loop and returns at once. Callbacks run on the loop
 // thread and must not block.
 class Scheduler {
 public:
   // With `onSecond`, the loop ends each second of `clock` (SchedulerCore::rollMetrics) and hands
-  // the frame over; without, no metrics are rolled.
+  // the frame over; without, no metrics are rolled. With `onRecord`, every answer leaves a record.
   static absl::StatusOr<std::unique_ptr<Scheduler>> create(const EngineFactory& makeEngine, const common::Clock& clock,
-                                                           SchedulerOptions options = {}, FrameSink onSecond = {});
+                                                           SchedulerOptions options = {}, FrameSink onSecond = {},
+                                                           RecordSink onRecord = {});
   // Fails the waiters with UNAVAILABLE, stops every instance, destroys the engine, joins the loop.
   ~Scheduler();
 

@@ -248,7 +248,7 @@ void SchedulerCore::run(PoolInstance& instance, Waiter waiter, bool coldStart) {
   // The payload is copied, not moved: if the engine refuses (the instance died a moment ago),
   // the request goes back to the head of the queue with it.
   engine::InvokeRequest request{waiter.requestId, waiter.invocation.payload, waiter.invocation.deadline,
-                                waiter.invocation.cancellation};
+                                waiter.invocation.cancellation, waiter.invocation.logTail};
   const engine::InstanceId id = instance.id;
   engine_.invoke(
       id, std::move(request),

@@ -47,6 +47,8 @@ struct Invocation {
   SteadyTime deadline = SteadyTime::max();
   // Cancelling leaves the queue at once, or cancels the execution if it already started.
   std::shared_ptr<engine::CancellationToken> cancellation;
+  // Keep the last 4 KiB of what it prints (engine::InvokeResult::logTail).
+  bool logTail = false;
 };
 
 struct InvocationResult {

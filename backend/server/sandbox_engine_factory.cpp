@@ -23,7 +23,7 @@ constexpr engine::InstanceId kInstanceIdsPerRun = 10'000'000'000;
 } // namespace
 
 absl::StatusOr<scheduler::EngineFactory> sandboxEngineFactory(const ServerConfig& config, const engine::UidBlock& uids,
-                                                              int64_t run) {
+                                                              int64_t run, engine::LogSink logSink) {
   std::error_code ec;
   const fs::path dataDir = fs::weakly_canonical(config.dataDir, ec);
   const fs::path sandboxes = dataDir / "sandboxes";
@@ -63,6 +63,8 @@ absl::StatusOr<scheduler::EngineFactory> sandboxEngineFactory(const ServerConfig
   engineOptions.loopSpin = std::chrono::microseconds(config.loopSpinMicros);
   if (config.python3PoolSize >= 0) engineOptions.poolSizes[common::Runtime::kPython3] = config.python3PoolSize;
   if (config.nodejsPoolSize >= 0) engineOptions.poolSizes[common::Runtime::kNodejs] = config.nodejsPoolSize;
+  engineOptions.logSink = std::move(logSink);
+  engineOptions.requestLogBytes = static_cast<size_t>(config.requestLogKib) << 10;
   const uid_t firstUid = uids.first(), lastUid = uids.first() + uids.size() - 1;
   return [launcherOptions, engineOptions, firstUid, lastUid, python3 = config.python3PoolSize,
           nodejs = config.nodejsPoolSize](

@@ -20,8 +20,9 @@ namespace surge::server {
 // the same file system as the unpacked code, so that code is hard-linked into them; sandbox uids
 // come from `uids` (held by this server alone, and outliving the engine); instance ids of server
 // run `run` are run * 10^10 + 1, + 2, ... FAILED_PRECONDITION when the sandboxes folder cannot
-// be made, INVALID_ARGUMENT for a bad --network-dns or --network-deny.
+// be made, INVALID_ARGUMENT for a bad --network-dns or --network-deny. Every line instances
+// print goes to `logSink`.
 absl::StatusOr<scheduler::EngineFactory> sandboxEngineFactory(const ServerConfig& config, const engine::UidBlock& uids,
-                                                              int64_t run);
+                                                              int64_t run, engine::LogSink logSink);
 
 } // namespace surge::server

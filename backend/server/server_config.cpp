@@ -96,6 +96,17 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
                  "File holding one line 'user:password' that every scrape of the Prometheus endpoint must present "
                  "(HTTP basic authentication)")
       ->check(CLI::ExistingFile);
+  app.add_option("--request-log-kib", config.requestLogKib,
+                 "KiB of log lines one invocation may print; past them the rest is dropped and a line says so")
+      ->check(CLI::Range(1, 16384));
+  app.add_option("--logs-max-mib", config.logsMaxMib,
+                 "MiB the log store (<data-dir>/logs.db) may take; past them its oldest lines and records go")
+      ->check(CLI::Range(int64_t{16}, int64_t{1} << 30));
+  app.add_option("--logs-retention-days", config.logsRetentionDays, "Days log lines and invocation records are kept")
+      ->check(CLI::Range(1, 3650));
+  app.add_option("--logs-min-free-disk-mib", config.logsMinFreeDiskMib,
+                 "MiB of free disk the log store leaves: below them it stops writing and deletes its oldest data")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   app.add_flag("--reset-admin-key", config.resetAdminKey,
                "Revoke the key 'bootstrap-admin', write a new admin token to <data-dir>/admin.key, and exit "
                "(surged must not be running on the data dir)");

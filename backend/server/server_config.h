@@ -62,6 +62,15 @@ struct ServerConfig {
   bool metricsInsecure = false;
   std::filesystem::path metricsAuthFile;
 
+  // Function logs and invocation records (<data-dir>/logs.db, docs/observability.md): KiB of
+  // log lines one request may print (past them the rest is dropped, and a line says so), and the
+  // store's retention: its size cap in MiB, the days it keeps, and the MiB of free disk below
+  // which it stops writing and deletes its oldest data.
+  int requestLogKib = 64;
+  int64_t logsMaxMib = 1024;
+  int logsRetentionDays = 7;
+  int64_t logsMinFreeDiskMib = 512;
+
   // Not a server run: replace the bootstrap admin key (--reset-admin-key) and exit.
   bool resetAdminKey = false;
 };

@@ -6,6 +6,7 @@
 #include "api/call_guard.h"
 #include "api/function_service.h"
 #include "api/invoke_service.h"
+#include "api/log_service.h"
 #include "api/metrics_service.h"
 #include "api/reflection_service.h"
 #include "api/scaling_service.h"
@@ -21,6 +22,8 @@
 #include "control/function_control.h"
 #include "engine/uid_block.h"
 #include "metrics/frame_pipeline.h"
+#include "logs/log_pipeline.h"
+#include "logs/log_store.h"
 #include "metrics/history_store.h"
 #include "metrics/metrics_hub.h"
 #include "metrics/prometheus_exporter.h"
@@ -210,8 +213,18 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   server->guard_ = std::make_unique<api::CallGuard>(*server->keys_);
 
   api::CallGuard& guard = *server->guard_;
+  auto logStore = logs::LogStore::open({.file = config.dataDir / "logs.db",
+                                        .maxBytes = static_cast<uint64_t>(config.logsMaxMib) << 20,
+                                        .maxAge = absl::Hours(24) * config.logsRetentionDays,
+                                        .minFreeDiskBytes = static_cast<uint64_t>(config.logsMinFreeDiskMib) << 20});
+  if (!logStore.ok()) return logStore.status();
+  server->logStore_ = std::move(*logStore);
+  server->logPipeline_ = std::make_unique<logs::LogPipeline>(*server->logStore_);
+  logs::LogPipeline& logPipeline = *server->logPipeline_;
   if (sandboxes) {
-    auto factory = sandboxEngineFactory(config, *server->uids_, *run);
+    auto factory = sandboxEngineFactory(
+        config, *server->uids_, *run,
+        [&logPipeline](std::vector<common::LogLinePtr> lines) { logPipeline.submit(std::move(lines)); });
     if (!factory.ok()) return factory.status();
     parts.engine = std::move(*factory);
   }
@@ -245,7 +258,8 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
       std::make_unique<metrics::FramePipeline>(*server->metricsHub_, server->metricsHistory_.get(), exporters);
   auto scheduler = scheduler::Scheduler::create(
       parts.engine, clock, limits,
-      [pipeline = server->metricsPipeline_.get()](metrics::FramePtr frame) { pipeline->publish(std::move(frame)); });
+      [pipeline = server->metricsPipeline_.get()](metrics::FramePtr frame) { pipeline->publish(std::move(frame)); },
+      [&logPipeline](logs::InvocationRecord record) { logPipeline.submit(std::move(record)); });
   if (!scheduler.ok()) return scheduler.status();
   server->scheduler_ = std::move(*scheduler);
   spdlog::info("instances may use {} MiB, start {} at once then {} per minute, {} at a time", limits.memoryBudgetMb,
@@ -259,7 +273,7 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
       std::make_unique<api::ScalingService>(*server->control_, *server->scheduler_, guard, workers);
   server->metricsService_ = std::make_unique<api::MetricsService>(*server->metricsHub_, *server->metricsHistory_,
                                                                   server->control_->directory(), clock, guard, workers);
-  server->logService_ = std::make_unique<api::PendingLogService>(guard);
+  server->logService_ = std::make_unique<api::LogService>(*server->logStore_, logPipeline, guard, workers);
   server->adminService_ = std::make_unique<api::AdminService>(*server->keys_, guard, *server->audit_, workers);
   server->reflectionService_ = std::make_unique<api::ReflectionService>(
       std::vector<std::string>{"surge.v1.FunctionService", "surge.v1.InvokeService", "surge.v1.ScalingService",

@@ -37,8 +37,12 @@ class ReflectionService;
 class InvokeService;
 class ScalingService;
 class MetricsService;
-class PendingLogService;
+class LogService;
 } // namespace surge::api
+namespace surge::logs {
+class LogPipeline;
+class LogStore;
+} // namespace surge::logs
 
 namespace surge::engine {
 class UidBlock;
@@ -109,13 +113,15 @@ private:
   std::unique_ptr<metrics::HistoryStore> metricsHistory_;
   std::unique_ptr<metrics::PrometheusExporter> prometheus_;
   std::unique_ptr<metrics::FramePipeline> metricsPipeline_;
+  std::unique_ptr<logs::LogStore> logStore_;
+  std::unique_ptr<logs::LogPipeline> logPipeline_; // the engine and the scheduler hand it lines and records
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   std::unique_ptr<control::FunctionControl> control_;
   std::unique_ptr<api::FunctionService> functionService_;
   std::unique_ptr<api::InvokeService> invokeService_;
   std::unique_ptr<api::ScalingService> scalingService_;
   std::unique_ptr<api::MetricsService> metricsService_;
-  std::unique_ptr<api::PendingLogService> logService_;
+  std::unique_ptr<api::LogService> logService_;
   std::unique_ptr<api::AdminService> adminService_;
   std::unique_ptr<api::ReflectionService> reflectionService_;
   std::unique_ptr<grpc::Server> grpcServer_;

@@ -5,6 +5,7 @@
 #include "engine/sandbox_engine.h"
 #include "engine/sandbox_launcher.h"
 #include "engine/uid_block.h"
+#include "support/captured_lines.h"
 #include "support/instance_recorder.h"
 #include "support/task_thread.h"
 #include "support/temp_dir.h"
@@ -39,6 +40,7 @@ protected:
     engineOptions.runtimeDir = SURGE_SOURCE_RUNTIME_DIR;
     engineOptions.uidBase = uids_->first();
     engineOptions.uidRange = uids_->size() / 2;
+    engineOptions.logSink = lines_.sink();
     configure(engineOptions);
     engine_ = std::make_unique<SandboxEngine>(
         engineOptions, wrapLauncher(std::move(*launcher)),
@@ -69,7 +71,8 @@ protected:
     auto future = promise->get_future();
     if (requestId.empty()) requestId = "req-" + std::to_string(++requests_);
     engine_->invoke(id,
-                    InvokeRequest{requestId, std::move(payload), std::chrono::steady_clock::time_point::max(), token},
+                    InvokeRequest{requestId, std::move(payload), std::chrono::steady_clock::time_point::max(), token,
+                                  /*wantLogTail=*/true},
                     [this, promise](InvokeOutcome result) {
                       EXPECT_EQ(std::this_thread::get_id(), caller_.id());
                       promise->set_value(std::move(result));
@@ -94,6 +97,8 @@ protected:
   // engine handed it before it is joined, even after the engine is gone, and those tasks call
   // the recorder (engine.h: the observer outlives the executor's tasks).
   testing::InstanceRecorder recorder_;
+  // What instances printed (the engine's LogSink); outlives the engine, which calls it.
+  testing::CapturedLines lines_;
   testing::TaskThread caller_;
   std::unique_ptr<SandboxEngine> engine_;
   SandboxLauncher* launcher_ = nullptr; // owned by engine_

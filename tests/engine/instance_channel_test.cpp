@@ -17,6 +17,7 @@ struct Received {
   std::vector<Frame> frames;
   std::vector<absl::Status> broken;
   std::string output;
+  std::string errors; // what came on stderr
 };
 
 // Stands in for the engine's handler: it holds what keeps the channel's data alive.
@@ -24,7 +25,7 @@ struct Handler {
   std::shared_ptr<Received> received;
   void onFrame(Frame&& frame) { received->frames.push_back(std::move(frame)); }
   void onBroken(const absl::Status& status) { received->broken.push_back(status); }
-  void onOutput(std::string_view data) { received->output.append(data); }
+  void onOutput(bool isStdout, std::string_view data) { (isStdout ? received->output : received->errors).append(data); }
 };
 
 // Runs `io` until `done()` holds (each step waits for one handler at most).
@@ -96,8 +97,13 @@ TEST(InstanceChannel, HandsPipeOutputOnAndKeepsStderrsTail) {
   // What is already in the pipes can be taken at once, without the loop.
   ASSERT_EQ(::write(err[1], "Traceback", 9), 9);
   std::string drained;
-  channel.drainPipes([&drained](std::string_view data) { drained.append(data); });
+  bool drainedStdout = true;
+  channel.drainPipes([&](bool isStdout, std::string_view data) {
+    drained.append(data);
+    drainedStdout = isStdout;
+  });
   EXPECT_EQ(drained, "Traceback");
+  EXPECT_FALSE(drainedStdout);
   EXPECT_EQ(channel.stderrTail(), "Traceback");
   channel.close();
   io.run(); // the reads end with an error, and no handler reports it

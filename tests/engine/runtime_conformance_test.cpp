@@ -289,16 +289,31 @@ TEST_P(RuntimeConformanceTest, AHandlerThatNeverReturnsTimesOutAndItsInstanceIsK
   EXPECT_FALSE(exit->requested);
 }
 
-TEST_P(RuntimeConformanceTest, OutputWhileHandlingIsCapturedInTheRequestsLogs) {
+TEST_P(RuntimeConformanceTest, OutputWhileHandlingIsCapturedAsTheRequestsLines) {
   // Concurrency 1: raw stderr belongs to the one request in flight.
-  const InstanceId id = startReady(function());
-  auto result = call(id, "log");
+  const InstanceSpec spec = function();
+  const InstanceId id = startReady(spec);
+  auto result = call(id, "log", "req-log");
   ASSERT_TRUE(result.completed()) << result;
   ASSERT_FALSE(result->error.has_value()) << result->error->type << ": " << result->error->message;
   EXPECT_EQ(result->output, "logged");
-  EXPECT_THAT(result->logs, HasSubstr("log line from the handler\n"));
-  EXPECT_THAT(result->logs, HasSubstr("raw line from stderr\n"));
+  EXPECT_THAT(result->logTail, HasSubstr("log line from the handler\n"));
+  EXPECT_THAT(result->logTail, HasSubstr("raw line from stderr\n"));
   EXPECT_FALSE(result->logsTruncated);
+  // The same lines reached the log sink, tagged, before the reply.
+  bool sawLog = false, sawRaw = false;
+  for (const common::LogLine& line : lines_.ofRequest("req-log")) {
+    EXPECT_EQ(line.function, spec.function);
+    EXPECT_EQ(line.instance, id);
+    EXPECT_FALSE(line.initializer);
+    if (line.text.find("log line from the handler") != std::string::npos) sawLog = true;
+    if (line.text == "raw line from stderr") {
+      sawRaw = true;
+      EXPECT_EQ(line.stream, common::LogStream::kStderr);
+    }
+  }
+  EXPECT_TRUE(sawLog);
+  EXPECT_TRUE(sawRaw);
 }
 
 TEST_P(RuntimeConformanceTest, FourRequestsThatWaitForEachOtherAllComplete) {

@@ -68,16 +68,18 @@ PendingRequest pendingSentAt(SteadyClock::time_point sent) {
   return pending;
 }
 
-TEST(ReplyOutcome, AResultCarriesTheOutputAndTheLogsAndTheTimeSinceItWasSent) {
+TEST(ReplyOutcome, AResultCarriesTheOutputAndTheLogTailAndTheTimeSinceItWasSent) {
   const auto sent = SteadyClock::now();
   PendingRequest pending = pendingSentAt(sent);
-  pending.log.append("hello\n");
+  pending.log.configure(kDefaultRequestLogBytes, /*keepTail=*/true);
+  std::string marker;
+  ASSERT_TRUE(pending.log.admit("hello", &marker));
   const InvokeOutcome outcome =
       replyOutcome(pending, Frame{"RESULT", "r1", {}, "42"}, sent + std::chrono::milliseconds(5));
   ASSERT_TRUE(outcome.completed());
   EXPECT_EQ(outcome->output, "42");
   EXPECT_FALSE(outcome->error.has_value());
-  EXPECT_EQ(outcome->logs, "hello\n");
+  EXPECT_EQ(outcome->logTail, "hello\n");
   EXPECT_EQ(outcome->execution, absl::Milliseconds(5));
 }
 
@@ -107,39 +109,16 @@ TEST(TimeoutOutcome, SaysTheLimitRoundedToTheMillisecond) {
   EXPECT_EQ(outcome->error->message, "timed out after 1.5 s");
 }
 
-TEST(LostOutcome, EndsTheRequestWithTheInstancesErrorAndKeepsItsLogs) {
+TEST(LostOutcome, EndsTheRequestWithTheInstancesErrorAndKeepsItsLogTail) {
   const auto sent = SteadyClock::now();
   PendingRequest pending = pendingSentAt(sent);
-  pending.log.append("partial");
+  pending.log.configure(kDefaultRequestLogBytes, /*keepTail=*/true);
+  std::string marker;
+  ASSERT_TRUE(pending.log.admit("partial", &marker));
   const InvokeOutcome outcome = lostOutcome(pending, FunctionError{"Crashed", "exit code 3", "tail"}, sent);
   ASSERT_TRUE(outcome->error.has_value());
   EXPECT_EQ(outcome->error->message, "exit code 3");
-  EXPECT_EQ(outcome->logs, "partial");
-}
-
-TEST(RequestLog, CutsAtOneMebibyteAndSaysSoAfterwards) {
-  RequestLog log;
-  log.append(std::string(kMaxRequestLogBytes - 3, 'a'));
-  log.append("bcdef");
-  log.append("more");
-  EXPECT_TRUE(log.truncated());
-  EXPECT_EQ(log.text().size(), kMaxRequestLogBytes);
-  EXPECT_EQ(log.text().substr(kMaxRequestLogBytes - 4), "abcd");
-  InvokeResult result;
-  log.finishInto(result);
-  EXPECT_TRUE(result.logsTruncated);
-  EXPECT_EQ(result.logs.size(), kMaxRequestLogBytes + kLogTruncatedMarker.size());
-  EXPECT_TRUE(result.logs.ends_with(kLogTruncatedMarker));
-}
-
-TEST(RequestLog, ExactlyAtTheCapIsNotTruncated) {
-  RequestLog log;
-  log.append(std::string(kMaxRequestLogBytes, 'a'));
-  EXPECT_FALSE(log.truncated());
-  InvokeResult result;
-  log.finishInto(result);
-  EXPECT_FALSE(result.logsTruncated);
-  EXPECT_EQ(result.logs.size(), kMaxRequestLogBytes);
+  EXPECT_EQ(outcome->logTail, "partial\n");
 }
 
 TEST(StderrTail, KeepsTheLastFourKibibytes) {
@@ -151,20 +130,17 @@ TEST(StderrTail, KeepsTheLastFourKibibytes) {
   EXPECT_EQ(tail.front(), 'a');
 }
 
-TEST(InFlightRequests, UntaggedOutputGoesToTheRequestOnlyWhenExactlyOneRuns) {
+TEST(InFlightRequests, RawOutputHasAnOwnerOnlyWhileExactlyOneRequestRuns) {
   InFlightRequests requests;
-  requests.output("before"); // none: dropped
+  EXPECT_EQ(requests.only(), nullptr);
   requests.add("r1");
-  requests.output("one ");
+  ASSERT_NE(requests.only(), nullptr);
+  EXPECT_EQ(requests.only()->first, "r1");
   requests.add("r2");
-  requests.output("two"); // two running: whose is it? nobody's
-  requests.log("r2", "tagged");
-  requests.log("r9", "unknown");
-  auto r1 = requests.remove("r1");
-  auto r2 = requests.remove("r2");
-  ASSERT_TRUE(r1 && r2);
-  EXPECT_EQ(r1->log.text(), "one ");
-  EXPECT_EQ(r2->log.text(), "tagged");
+  EXPECT_EQ(requests.only(), nullptr); // two running: whose is it? nobody's
+  EXPECT_NE(requests.find("r2"), nullptr);
+  EXPECT_EQ(requests.find("r9"), nullptr);
+  ASSERT_TRUE(requests.remove("r1").has_value());
   EXPECT_FALSE(requests.remove("r1").has_value());
 }
 

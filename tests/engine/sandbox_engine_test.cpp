@@ -163,35 +163,74 @@ TEST_F(SandboxEngineTest, ACrashReportsTheExitCodeAndTheEndOfStderr) {
   EXPECT_EQ(recorder_.waitExit(id)->reason, "exit code 3");
 }
 
-TEST_F(SandboxEngineTest, LogsAreCapturedPerRequestAndCappedAtOneMebibyte) {
-  const InstanceId id = startReady(function({{"index.py", "import logging, os, sys\n"
-                                                          "def handler(e, c):\n"
-                                                          "    if e == b'flood':\n"
-                                                          "        line = 'x' * 1023 + '\\n'\n"
-                                                          "        for _ in range(100 * 1024):\n"
-                                                          "            sys.stdout.write(line)\n"
-                                                          "        return 'flooded'\n"
-                                                          "    if e == b'raw':\n"
-                                                          "        chunk = b'y' * (1 << 20)\n"
-                                                          "        for _ in range(100):\n"
-                                                          "            os.write(1, chunk)\n"
-                                                          "        return 'raw'\n"
-                                                          "    print('hello from', c.request_id)\n"
-                                                          "    logging.info('an info line')\n"
-                                                          "    return 'quiet'\n"}}));
+TEST_F(SandboxEngineTest, LogsAreCapturedAsTaggedLinesAndCappedPerRequest) {
+  InstanceSpec spec = function({{"index.py", "import logging, os, sys\n"
+                                             "print('loading the module')\n"
+                                             "def handler(e, c):\n"
+                                             "    if e == b'flood':\n"
+                                             "        line = 'x' * 1023 + '\\n'\n"
+                                             "        for _ in range(1024):\n"
+                                             "            sys.stdout.write(line)\n"
+                                             "        return 'flooded'\n"
+                                             "    if e == b'raw':\n"
+                                             "        chunk = (b'y' * 1023 + b'\\n') * 1024\n"
+                                             "        for _ in range(10):\n"
+                                             "            os.write(1, chunk)\n"
+                                             "        return 'raw'\n"
+                                             "    print('hello from', c.request_id)\n"
+                                             "    print('no newline at the end', end='', file=sys.stderr)\n"
+                                             "    logging.getLogger().info('an info line')\n"
+                                             "    os.write(2, b'raw stderr\\n')\n"
+                                             "    return 'quiet'\n"}});
+  const InstanceId id = startReady(spec);
+  const auto loading = lines_.waitFor([](const common::LogLine& l) { return l.text == "loading the module"; }, 1);
+  ASSERT_EQ(loading.size(), 1u);
+  EXPECT_TRUE(loading[0].initializer);
+  EXPECT_EQ(loading[0].requestId, "");
+  EXPECT_EQ(loading[0].function, spec.function);
+  EXPECT_EQ(loading[0].version, spec.version);
+  EXPECT_EQ(loading[0].instance, id);
+
   auto quiet = call(id, "", "req-quiet");
   ASSERT_TRUE(quiet.completed());
-  EXPECT_THAT(quiet->logs, HasSubstr("hello from req-quiet"));
-  EXPECT_THAT(quiet->logs, HasSubstr("an info line"));
   EXPECT_FALSE(quiet->logsTruncated);
+  // Every line is handed over before the reply: the request's lines are all here.
+  const auto lines = lines_.ofRequest("req-quiet");
+  const auto find = [&](std::string_view text) -> const common::LogLine* {
+    for (const auto& line : lines) {
+      if (line.text.find(text) != std::string::npos) return &line;
+    }
+    return nullptr;
+  };
+  ASSERT_NE(find("hello from req-quiet"), nullptr);
+  EXPECT_EQ(find("hello from req-quiet")->stream, common::LogStream::kStdout);
+  EXPECT_FALSE(find("hello from req-quiet")->initializer);
+  ASSERT_NE(find("no newline at the end"), nullptr);
+  EXPECT_EQ(find("no newline at the end")->stream, common::LogStream::kStderr);
+  // Function Compute's logger format, with the request id in the text too.
+  ASSERT_NE(find(" req-quiet [INFO] an info line"), nullptr);
+  ASSERT_NE(find("raw stderr"), nullptr); // fd 2, tagged because it ran alone
+  EXPECT_EQ(find("raw stderr")->stream, common::LogStream::kStderr);
+  EXPECT_THAT(quiet->logTail, HasSubstr("hello from req-quiet\n"));
+  // The instance's memory high-water mark, from its cgroup: at least the interpreter's.
+  ASSERT_TRUE(quiet->readPeakMemory);
+  const std::optional<uint64_t> peak = quiet->readPeakMemory();
+  ASSERT_TRUE(peak.has_value());
+  EXPECT_GT(*peak, 1u << 20);
+  EXPECT_LE(*peak, uint64_t{spec.memoryMb} << 20);
 
   for (const std::string payload : {"flood", "raw"}) {
-    auto flooded = call(id, payload);
+    auto flooded = call(id, payload, "req-" + payload);
     ASSERT_TRUE(flooded.completed()) << payload;
     EXPECT_EQ(flooded->output, payload == "flood" ? "flooded" : "raw");
     EXPECT_TRUE(flooded->logsTruncated) << payload;
-    EXPECT_EQ(flooded->logs.size(), kMaxRequestLogBytes + kLogTruncatedMarker.size()) << payload;
-    EXPECT_THAT(flooded->logs, ::testing::EndsWith(std::string(kLogTruncatedMarker)));
+    const auto kept = lines_.ofRequest("req-" + payload);
+    // 64 lines of 1 KiB fill the 64 KiB, then one platform line says the rest was dropped.
+    ASSERT_EQ(kept.size(), kDefaultRequestLogBytes / 1024 + 1) << payload;
+    EXPECT_EQ(kept.back().stream, common::LogStream::kPlatform);
+    EXPECT_THAT(kept.back().text, HasSubstr("truncated at 64 KiB"));
+    EXPECT_THAT(flooded->logTail, ::testing::EndsWith("truncated at 64 KiB]\n"));
+    EXPECT_LE(flooded->logTail.size(), kLogTailBytes);
   }
   // The instance survives the cap.
   auto after = call(id, "");
@@ -517,6 +556,9 @@ public:
     return inner_->throttleCpu(process, spec);
   }
   bool oomKilled(const SandboxProcess& process) const override { return inner_->oomKilled(process); }
+  std::filesystem::path memoryPeakFile(const SandboxProcess& process) const override {
+    return inner_->memoryPeakFile(process);
+  }
   std::string cgroupVersion() const override { return inner_->cgroupVersion(); }
   void warmUp() override { inner_->warmUp(); }
   pid_t zygotePid() const override { return inner_->zygotePid(); }

@@ -9,7 +9,8 @@
 //     host -> runtime   INIT - <len>                      key=value lines: handler, env.NAME, ...
 //     runtime -> host   READY - 0                          or INITERROR - <len>, then exit 1
 //     host -> runtime   INVOKE <id> <len> <remaining-ms>   the event bytes
-//     runtime -> host   LOG <id> <len>                     output while serving <id> ("-": none)
+//     runtime -> host   LOG <id> <len> <stream>            output while serving <id> ("-": none),
+//                                                          <stream> "stdout" or "stderr"
 //     runtime -> host   RESULT <id> <len> | ERROR <id> <len>
 //     host -> runtime   CANCEL <id> 0                      ignored: the host stops waiting itself
 //     host -> runtime   STOP - 0                           finish in-flight requests, exit 0
@@ -178,8 +179,8 @@ class Connection {
     this.socket = socket;
   }
 
-  send(type, id, body = EMPTY) {
-    const header = `${type} ${id} ${body.length}\n`;
+  send(type, id, body = EMPTY, arg = '') {
+    const header = arg === '' ? `${type} ${id} ${body.length}\n` : `${type} ${id} ${body.length} ${arg}\n`;
     if (body.length <= LOG_CHUNK) {
       this.socket.write(body.length === 0 ? header : Buffer.concat([Buffer.from(header, 'latin1'), body]));
     } else {
@@ -209,10 +210,11 @@ function* utf8Chunks(data, limit) {
 }
 
 // The output of one stream (stdout or stderr): text is buffered per request and line, and sent
-// as LOG frames tagged with the request that wrote it.
+// as LOG frames tagged with the request that wrote it and the stream's name.
 class LogStream {
-  constructor(connection) {
+  constructor(connection, name) {
     this.connection = connection;
+    this.name = name;
     this.pending = new Map(); // request id -> text not yet sent (no newline in it yet)
   }
 
@@ -240,7 +242,9 @@ class LogStream {
   }
 
   send(id, text) {
-    for (const chunk of utf8Chunks(Buffer.from(text, 'utf8'), LOG_CHUNK)) this.connection.send('LOG', id, chunk);
+    for (const chunk of utf8Chunks(Buffer.from(text, 'utf8'), LOG_CHUNK)) {
+      this.connection.send('LOG', id, chunk, this.name);
+    }
   }
 }
 
@@ -592,8 +596,8 @@ function main() {
     fatal(`cannot use fd ${PROTOCOL_FD}: ${error.message}`, EXIT_PROTOCOL_ERROR);
   }
   const connection = new Connection(socket);
-  const stdout = new LogStream(connection);
-  const stderr = new LogStream(connection);
+  const stdout = new LogStream(connection, 'stdout');
+  const stderr = new LogStream(connection, 'stderr');
   captureOutput(stdout, stderr);
   const runtime = new Runtime(connection, stdout, stderr);
   process.on('uncaughtException', (error) => {

@@ -7,7 +7,8 @@ followed by exactly LENGTH bytes of body. The exchange (docs/runtime-protocol.md
     host -> runtime   INIT - <len>                      key=value lines: handler, env.NAME, ...
     runtime -> host   READY - 0                          or INITERROR - <len>, then exit 1
     host -> runtime   INVOKE <id> <len> <remaining-ms>   the event bytes
-    runtime -> host   LOG <id> <len>                     output while serving <id> ("-": none)
+    runtime -> host   LOG <id> <len> <stream>            output while serving <id> ("-": none),
+                                                         <stream> "stdout" or "stderr"
     runtime -> host   RESULT <id> <len> | ERROR <id> <len>
     host -> runtime   CANCEL <id> 0                      ignored: the host stops waiting itself
     host -> runtime   STOP - 0                           finish in-flight requests, exit 0
@@ -219,8 +220,9 @@ class LogStream(io.TextIOBase):
 
     def _send(self, request_id, text):
         data = text.encode("utf-8", "backslashreplace")
+        stream = "stderr" if self._name == "<stderr>" else "stdout"
         for chunk in _utf8_chunks(data, LOG_CHUNK):
-            self._connection.send("LOG", request_id, chunk)
+            self._connection.send("LOG", request_id, chunk, stream)
 
 
 class _BinaryWriter:
