@@ -32,8 +32,10 @@ namespace v1 = surge::v1;
 
 constexpr auto kWaitLimit = std::chrono::seconds(60);
 
-// Prints "said <payload>" on stdout; a payload starting with "fail" then raises.
-const std::string kTalker = "def handler(event, context):\n"
+// Prints "talker loading" as its instance starts, then "said <payload>" on stdout for each
+// request; a payload starting with "fail" then raises.
+const std::string kTalker = "print('talker loading', flush=True)\n"
+                            "def handler(event, context):\n"
                             "    text = event.decode()\n"
                             "    print('said ' + text, flush=True)\n"
                             "    if text.startswith('fail'):\n"
@@ -134,6 +136,9 @@ TEST_F(SurgectlLogsTest, LogsShowAPrintedLineWithItsRequestId) {
   ASSERT_NE(line, "") << shown.out;
   EXPECT_THAT(line,
               ::testing::MatchesRegex("[0-9-]+T[0-9:]+\\.[0-9]{3}Z +" + requestId + " +stdout +said first words"));
+  // The module's own print belongs to no request: it is marked as the instance's start.
+  EXPECT_THAT(lineWith(shown.out, "talker loading"), ::testing::ContainsRegex("Z +\\(init\\) +stdout +talker loading$"))
+      << shown.out;
 
   CommandResult json = surgectl({"logs", "shown", "-o", "json"});
   ASSERT_EQ(json.exitCode, 0) << json.err;
@@ -141,6 +146,9 @@ TEST_F(SurgectlLogsTest, LogsShowAPrintedLineWithItsRequestId) {
   for (const v1::LogLine& logLine : jsonLines<v1::LogLine>(json.out)) {
     EXPECT_EQ(logLine.function(), "shown");
     EXPECT_EQ(logLine.namespace_(), "default");
+    if (logLine.text() == "talker loading") {
+      EXPECT_TRUE(logLine.initializer());
+    }
     if (logLine.text() != "said first words") continue;
     found = true;
     EXPECT_EQ(logLine.request_id(), requestId);
