@@ -13,6 +13,7 @@
 #include "cli/function_commands.h"
 #include "cli/invoke_command.h"
 #include "cli/key_commands.h"
+#include "cli/log_commands.h"
 #include "cli/metrics_commands.h"
 #include "cli/scaling_commands.h"
 #include "common/names.h"
@@ -94,7 +95,8 @@ void addGlobalFlags(CLI::App& app, Context& context, GlobalFlags& flags) {
       ->capture_default_str();
   app.add_option("-o,--output", flags.output,
                  "table for people, json for scripts (protobuf's JSON mapping; lists merge all "
-                 "pages into one object)")
+                 "pages into one object, except that metrics, top, logs and invocations print one "
+                 "object per line)")
       ->type_name("table|json")
       ->check(CLI::IsMember({"table", "json"}).description(""))
       ->capture_default_str();
@@ -156,7 +158,8 @@ int applyGlobalFlags(Context& context, const GlobalFlags& flags) {
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   Context context(out, err);
-  CLI::App app("surgectl: manage the functions, API keys and audit trail of a Surge server, and watch its metrics.",
+  CLI::App app("surgectl: manage the functions, API keys and audit trail of a Surge server, and watch its metrics "
+               "and logs.",
                "surgectl");
   // Global flags also work after the command, e.g. "surgectl function list -o json".
   app.fallthrough();
@@ -171,6 +174,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   registerInvokeCommand(app, context);
   registerScalingCommands(app, context);
   registerMetricsCommands(app, context);
+  registerLogCommands(app, context);
 
   try {
     // CLI11 consumes the arguments from the back.

@@ -1,5 +1,6 @@
 // "surgectl invoke NAME": sends the payload, prints the function's result bytes on stdout as
-// they are, and the function's error (with its trace) on stderr. -v adds where and how long.
+// they are, and the function's error (with its trace) on stderr. -v adds where and how long,
+// --log what the invocation printed.
 #include "cli/invoke_command.h"
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "cli/context.h"
 #include "cli/local_file.h"
 #include "cli/output.h"
+#include "common/absl_compat.h"
 #include "common/names.h"
 #include "surge/v1/invoke.grpc.pb.h"
 
@@ -35,6 +37,7 @@ struct InvokeState {
   int64_t version = 0;
   uint64_t timeoutSeconds = 960;
   bool verbose = false;
+  bool logTail = false;
 };
 
 std::string millis(int64_t micros) { return absl::StrFormat("%.3f ms", static_cast<double>(micros) / 1000.0); }
@@ -43,7 +46,7 @@ void printTimings(std::ostream& out, const v1::InvokeResponse& response) {
   KeyValueBlock block;
   block.add("request", response.request_id());
   block.add("instance", absl::StrCat(response.instance_id(), " (",
-                                     response.instance_kind() == v1::RESERVED ? "reserved" : "on-demand", ")"));
+                                     common::toAbsl(instanceKindName(response.instance_kind())), ")"));
   block.add("version", absl::StrCat(response.version()));
   block.add("cold start", response.cold_start() ? "yes" : "no");
   block.add("queue wait", millis(response.queue_wait_us()));
@@ -60,6 +63,7 @@ int runInvoke(Context& context, const InvokeState& state) {
   request.set_namespace_(context.options().ns);
   request.set_function(state.name);
   request.set_version(state.version);
+  request.set_log_tail(state.logTail);
   if (state.dataFile) {
     auto payload = readSmallFile(*state.dataFile, "--data-file", kMaxPayloadBytes);
     if (!payload.ok()) return context.usageError(payload.status());
@@ -76,6 +80,10 @@ int runInvoke(Context& context, const InvokeState& state) {
     const int printed = context.print(response, {});
     return printed != kExitOk ? printed : (response.has_error() ? kExitRpcError : kExitOk);
   }
+  // What the function printed comes before its result or error, as it did when it ran; on
+  // stderr, so that stdout stays exactly the function's result.
+  const std::string& logTail = response.log_tail();
+  context.err() << logTail << (logTail.empty() || logTail.back() == '\n' ? "" : "\n");
   if (response.has_error()) {
     context.err() << "error: the function failed: " << response.error().type() << ": " << response.error().message()
                   << '\n';
@@ -111,8 +119,11 @@ void registerInvokeCommand(CLI::App& app, Context& context) {
       ->check(wholeNumberValidator(1, 86400));
   command->add_flag("-v,--verbose", state->verbose,
                     "Also print the request id, the instance, cold start and timings (on stderr)");
+  command->add_flag("--log", state->logTail,
+                    "Also print the last 4 KiB of what the invocation printed (on stderr; -o json: logTail)");
   command->footer(commandFooter("surgectl invoke hello\n"
                                 "  surgectl invoke hello --data '{\"name\": \"Ada\"}' -v\n"
+                                "  surgectl invoke hello --log\n"
                                 "  surgectl invoke resize --data-file photo.jpg > small.jpg\n"
                                 "  surgectl -o json invoke hello"));
   setAction(*command, context, state, &runInvoke);

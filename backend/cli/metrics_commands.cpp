@@ -154,14 +154,6 @@ int watchSnapshots(Context& context, const v1::WatchMetricsRequest& request, boo
   return kExitRpcError;
 }
 
-int printJsonLineOrFail(Context& context, const google::protobuf::Message& message) {
-  if (auto status = printJsonLine(context.out(), message); !status.ok()) {
-    context.err() << "error: " << status.message() << '\n';
-    return kExitRpcError;
-  }
-  return kExitOk;
-}
-
 // ---- metrics ----
 
 struct MetricsState {
@@ -410,15 +402,6 @@ std::vector<std::string> watchRow(const google::protobuf::Timestamp& time, const
 }
 
 std::string formatRate(double perSecond) { return absl::StrFormat("%.1f", perSecond); }
-
-std::string formatLatency(double ms) {
-  // A microsecond or so would print as "0.00 ms", which reads as none at all.
-  if (ms > 0 && ms < 0.005) return "<0.01 ms";
-  if (ms < 10) return absl::StrFormat("%.2f ms", ms);
-  if (ms < 100) return absl::StrFormat("%.1f ms", ms);
-  if (ms < 1000) return absl::StrFormat("%.0f ms", ms);
-  return absl::StrFormat("%.2f s", ms / 1000);
-}
 
 std::string formatPercent(double ratio) { return absl::StrFormat("%.0f%%", ratio * 100); }
 

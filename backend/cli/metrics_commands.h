@@ -84,9 +84,6 @@ std::vector<std::string> watchRow(const google::protobuf::Timestamp& time, const
 
 // A rate with one decimal: "12.0".
 std::string formatRate(double perSecond);
-// Milliseconds with three significant digits or so: "0.42 ms", "3.10 ms", "12.5 ms", "250 ms",
-// "1.50 s"; "<0.01 ms" for less than would round to 0.01 (but not for 0).
-std::string formatLatency(double ms);
 // A ratio as a whole percentage: 0.5 is "50%".
 std::string formatPercent(double ratio);
 

@@ -108,12 +108,29 @@ absl::Status printJsonLine(std::ostream& out, const google::protobuf::Message& m
   return printJsonWith(out, message, false);
 }
 
+std::string withoutControlCharacters(std::string_view text) {
+  std::string result(text);
+  std::replace_if(
+      result.begin(), result.end(), [](unsigned char c) { return c < ' ' || c == 0x7f; }, ' ');
+  return result;
+}
+
+std::string tableCell(std::string_view text) { return text.empty() ? "-" : withoutControlCharacters(text); }
+
 std::string_view runtimeName(surge::v1::Runtime runtime) {
   switch (runtime) {
   case surge::v1::RUNTIME_PYTHON3: return "python3";
   case surge::v1::RUNTIME_NODEJS: return "nodejs";
   case surge::v1::RUNTIME_CUSTOM: return "custom";
   default: return "unspecified";
+  }
+}
+
+std::string_view instanceKindName(surge::v1::InstanceKind kind) {
+  switch (kind) {
+  case surge::v1::RESERVED: return "reserved";
+  case surge::v1::ON_DEMAND: return "on-demand";
+  default: return "-";
   }
 }
 
@@ -134,6 +151,20 @@ std::string formatBytes(int64_t bytes) {
 std::string formatTimestamp(const google::protobuf::Timestamp& timestamp) {
   if (timestamp.seconds() == 0 && timestamp.nanos() == 0) return "-";
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", api::fromProtoTimestamp(timestamp), absl::UTCTimeZone());
+}
+
+std::string formatTimestampMillis(const google::protobuf::Timestamp& timestamp) {
+  if (timestamp.seconds() == 0 && timestamp.nanos() == 0) return "-";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", api::fromProtoTimestamp(timestamp), absl::UTCTimeZone());
+}
+
+std::string formatLatency(double ms) {
+  // A microsecond or so would print as "0.00 ms", which reads as none at all.
+  if (ms > 0 && ms < 0.005) return "<0.01 ms";
+  if (ms < 10) return absl::StrFormat("%.2f ms", ms);
+  if (ms < 100) return absl::StrFormat("%.1f ms", ms);
+  if (ms < 1000) return absl::StrFormat("%.0f ms", ms);
+  return absl::StrFormat("%.2f s", ms / 1000);
 }
 
 std::string qualifiedName(std::string_view ns, std::string_view name) {

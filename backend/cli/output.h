@@ -14,6 +14,7 @@
 #include <google/protobuf/timestamp.pb.h>
 
 #include "surge/v1/function.pb.h"
+#include "surge/v1/invoke.pb.h"
 
 namespace surge::cli {
 
@@ -72,14 +73,28 @@ absl::Status printJson(std::ostream& out, const google::protobuf::Message& messa
 // As printJson() on one line, for a stream of objects: one JSON object per line (JSON Lines).
 absl::Status printJsonLine(std::ostream& out, const google::protobuf::Message& message);
 
+// Server or function text on one line: control characters (a newline would break the line, an
+// escape sequence would drive the terminal) become spaces.
+std::string withoutControlCharacters(std::string_view text);
+// Server text in one table cell: withoutControlCharacters(), and a dash for an empty value.
+std::string tableCell(std::string_view text);
+
 // "python3", "nodejs", "custom"; "unspecified" for RUNTIME_UNSPECIFIED or unknown values.
 std::string_view runtimeName(surge::v1::Runtime runtime);
+// "reserved", "on-demand"; "-" for INSTANCE_KIND_UNSPECIFIED or unknown values.
+std::string_view instanceKindName(surge::v1::InstanceKind kind);
 // "128 MiB".
 std::string formatMemory(uint32_t memoryMb);
 // "512 B", "1.5 KiB", "12.0 MiB".
 std::string formatBytes(int64_t bytes);
 // RFC 3339 in UTC to the second, e.g. "2024-05-01T12:00:00Z"; "-" if unset.
 std::string formatTimestamp(const google::protobuf::Timestamp& timestamp);
+// As formatTimestamp() to the millisecond, e.g. "2024-05-01T12:00:00.123Z", for events that come
+// many to a second.
+std::string formatTimestampMillis(const google::protobuf::Timestamp& timestamp);
+// Milliseconds with three significant digits or so: "0.42 ms", "3.10 ms", "12.5 ms", "250 ms",
+// "1.50 s"; "<0.01 ms" for less than would round to 0.01 (but not for 0).
+std::string formatLatency(double ms);
 // "default/hello".
 std::string qualifiedName(std::string_view ns, std::string_view name);
 

@@ -21,10 +21,6 @@ namespace {
 
 namespace v1 = surge::v1;
 
-std::string_view kindName(v1::InstanceKind kind) {
-  return kind == v1::RESERVED ? "reserved" : (kind == v1::ON_DEMAND ? "on-demand" : "-");
-}
-
 std::string_view stateName(v1::InstanceState state) {
   switch (state) {
   case v1::STARTING: return "starting";
@@ -47,9 +43,9 @@ void printStatus(std::ostream& out, const v1::ScalingStatus& status) {
   out << '\n';
   Table table({"INSTANCE", "KIND", "STATE", "VERSION", "IN FLIGHT", "STARTED"});
   for (const v1::InstanceStatus& instance : status.instances()) {
-    table.addRow({instance.id(), std::string(kindName(instance.kind())), std::string(stateName(instance.state())),
-                  absl::StrCat(instance.version()), absl::StrCat(instance.in_flight()),
-                  formatTimestamp(instance.start_time())});
+    table.addRow({instance.id(), std::string(instanceKindName(instance.kind())),
+                  std::string(stateName(instance.state())), absl::StrCat(instance.version()),
+                  absl::StrCat(instance.in_flight()), formatTimestamp(instance.start_time())});
   }
   table.print(out);
 }

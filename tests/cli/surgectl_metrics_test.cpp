@@ -13,8 +13,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <csignal>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -22,13 +20,6 @@
 #include <vector>
 
 #include <absl/strings/str_split.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char** environ;
 
 namespace surge {
 namespace {
@@ -62,93 +53,6 @@ const v1::FunctionMetrics* find(const v1::MetricsSnapshot& snapshot, const std::
   }
   return nullptr;
 }
-
-// surgectl started in the background (with the environment runSurgectl() gives it), for what a
-// one-shot run cannot test: a stream that runs until Ctrl-C.
-class BackgroundSurgectl {
-public:
-  BackgroundSurgectl(const testing::SurgedProcess& surged, const std::vector<std::string>& args) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-    out_ = fds[0];
-    std::vector<std::string> argv = {testing::surgectlPath()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<std::string> env = {"SURGE_SERVER=" + surged.address(), "SURGE_DATA_DIR=" + surged.dataDir().string()};
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-      if (std::strncmp(*entry, "SURGE_", 6) != 0) env.emplace_back(*entry);
-    }
-    std::vector<char*> argvPointers, envPointers;
-    for (auto& arg : argv) argvPointers.push_back(arg.data());
-    for (auto& entry : env) envPointers.push_back(entry.data());
-    argvPointers.push_back(nullptr);
-    envPointers.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    const int spawned =
-        ::posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, argvPointers.data(), envPointers.data());
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    if (spawned != 0) throw std::runtime_error("posix_spawn failed");
-  }
-  ~BackgroundSurgectl() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ::close(out_);
-  }
-
-  // Reads stdout until it holds `text` or, false, until the deadline or its end.
-  bool waitForOutput(std::string_view text, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (out.find(text) == std::string::npos) {
-      if (!readSome(deadline)) return false;
-    }
-    return true;
-  }
-  // Reads stdout until it holds `count` lines or, false, until the deadline or its end.
-  bool waitForLines(long count, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::count(out.begin(), out.end(), '\n') < count) {
-      if (!readSome(deadline)) return false;
-    }
-    return true;
-  }
-  // Sends SIGINT, reads stdout to its end and returns the exit code (-1: killed, or no exit
-  // before the timeout).
-  int interruptAndWait(std::chrono::milliseconds timeout) {
-    ::kill(pid_, SIGINT);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (readSome(deadline)) {
-    }
-    int status = 0;
-    if (std::chrono::steady_clock::now() >= deadline) return -1;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  std::string out;
-
-private:
-  // false at the end of the output or at the deadline.
-  bool readSome(std::chrono::steady_clock::time_point deadline) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) return false;
-    pollfd fd{out_, POLLIN, 0};
-    if (::poll(&fd, 1, static_cast<int>(left)) <= 0) return false;
-    char buffer[4096];
-    const ssize_t n = ::read(out_, buffer, sizeof(buffer));
-    if (n <= 0) return false;
-    out.append(buffer, static_cast<size_t>(n));
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int out_ = -1;
-};
 
 class SurgectlMetricsTest : public testing::SurgedSuite {
 protected:
@@ -339,14 +243,14 @@ TEST_F(SurgectlMetricsTest, CtrlCEndsWatchAndTopCleanly) {
   deploy("default", "watched");
   invoke("default", "watched", 1);
 
-  BackgroundSurgectl watch(*surged_, {"metrics", "watched", "--watch"});
+  testing::BackgroundSurgectl watch(*surged_, {"metrics", "watched", "--watch"});
   // The header, then one row for the current second and one for the next: live rows arrive.
   ASSERT_TRUE(watch.waitForLines(3, kWaitLimit)) << watch.out;
   EXPECT_EQ(watch.interruptAndWait(kWaitLimit), 0) << watch.out;
   EXPECT_THAT(watch.out, StartsWith("TIME "));
   EXPECT_EQ(watch.out.find("TIME ", 1), std::string::npos) << "the header is printed once";
 
-  BackgroundSurgectl top(*surged_, {"top", "-o", "json"});
+  testing::BackgroundSurgectl top(*surged_, {"top", "-o", "json"});
   ASSERT_TRUE(top.waitForOutput("\"function\":\"watched\"", kWaitLimit)) << top.out;
   EXPECT_EQ(top.interruptAndWait(kWaitLimit), 0) << top.out;
   for (const v1::MetricsSnapshot& screen : jsonLines(top.out)) EXPECT_TRUE(screen.has_time());

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -87,18 +88,93 @@ std::optional<int> waitPid(pid_t pid, std::chrono::milliseconds timeout) {
   return status;
 }
 
-} // namespace
-
-CommandResult runSurgectl(const SurgedProcess& surged, const std::vector<std::string>& args,
-                          std::map<std::string, std::string> env) {
+// surgectl's command line and environment for talking to `surged` with its admin key: the
+// caller's SURGE_* variables are unset unless `env` sets them.
+std::vector<std::string> surgectlArgv(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {surgectlPath()};
   argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+std::map<std::string, std::string> surgectlEnvironment(const SurgedProcess& surged,
+                                                       std::map<std::string, std::string> env) {
   env.try_emplace("SURGE_SERVER", surged.address());
   env.try_emplace("SURGE_DATA_DIR", surged.dataDir().string());
   for (const char* name : {"SURGE_NAMESPACE", "SURGE_API_KEY", "SURGE_TLS_CA", "SURGE_TLS_CERT", "SURGE_TLS_KEY"}) {
     env.try_emplace(name, "");
   }
-  return runCommand(argv, env);
+  return env;
+}
+
+} // namespace
+
+CommandResult runSurgectl(const SurgedProcess& surged, const std::vector<std::string>& args,
+                          std::map<std::string, std::string> env) {
+  return runCommand(surgectlArgv(args), surgectlEnvironment(surged, std::move(env)));
+}
+
+BackgroundSurgectl::BackgroundSurgectl(const SurgedProcess& surged, const std::vector<std::string>& args,
+                                       std::map<std::string, std::string> env) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  out_ = fds[0];
+  try {
+    pid_ = spawn(surgectlArgv(args), surgectlEnvironment(surged, std::move(env)), fds[1], -1);
+  } catch (...) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw;
+  }
+  ::close(fds[1]);
+}
+
+BackgroundSurgectl::~BackgroundSurgectl() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  ::close(out_);
+}
+
+bool BackgroundSurgectl::waitForOutput(std::string_view text, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (out.find(text) == std::string::npos) {
+    if (!readSome(deadline)) return false;
+  }
+  return true;
+}
+
+bool BackgroundSurgectl::waitForLines(long count, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (std::count(out.begin(), out.end(), '\n') < count) {
+    if (!readSome(deadline)) return false;
+  }
+  return true;
+}
+
+int BackgroundSurgectl::interruptAndWait(std::chrono::milliseconds timeout) {
+  ::kill(pid_, SIGINT);
+  const auto deadline = Clock::now() + timeout;
+  while (readSome(deadline)) {
+  }
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  if (left.count() <= 0) return -1;
+  const std::optional<int> status = waitPid(pid_, left);
+  if (!status) return -1;
+  pid_ = -1;
+  return WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+}
+
+bool BackgroundSurgectl::readSome(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  if (left <= 0) return false;
+  pollfd fd{out_, POLLIN, 0};
+  if (::poll(&fd, 1, static_cast<int>(left)) <= 0) return false;
+  char buffer[4096];
+  const ssize_t n = ::read(out_, buffer, sizeof(buffer));
+  if (n <= 0) return false;
+  out.append(buffer, static_cast<size_t>(n));
+  return true;
 }
 
 std::string surgedPath() { return SURGE_SURGED_PATH; }

@@ -69,6 +69,35 @@ private:
 CommandResult runSurgectl(const SurgedProcess& surged, const std::vector<std::string>& args,
                           std::map<std::string, std::string> env = {});
 
+// surgectl started in the background against `surged`, with the environment runSurgectl() gives
+// it, for what a one-shot run cannot test: a stream that runs until Ctrl-C. Its stdout is read
+// into `out`; its stderr is the test's. The destructor kills it if it still runs.
+class BackgroundSurgectl {
+public:
+  BackgroundSurgectl(const SurgedProcess& surged, const std::vector<std::string>& args,
+                     std::map<std::string, std::string> env = {});
+  ~BackgroundSurgectl();
+  BackgroundSurgectl(const BackgroundSurgectl&) = delete;
+  BackgroundSurgectl& operator=(const BackgroundSurgectl&) = delete;
+
+  // Reads stdout until it holds `text` or, false, until the timeout or its end.
+  bool waitForOutput(std::string_view text, std::chrono::milliseconds timeout);
+  // Reads stdout until it holds `count` lines or, false, until the timeout or its end.
+  bool waitForLines(long count, std::chrono::milliseconds timeout);
+  // Sends SIGINT, reads stdout to its end and returns the exit code (-1: killed by a signal, or
+  // no exit before the timeout).
+  int interruptAndWait(std::chrono::milliseconds timeout);
+
+  std::string out;
+
+private:
+  // false at the end of the output or at the deadline.
+  bool readSome(std::chrono::steady_clock::time_point deadline);
+
+  pid_t pid_ = -1;
+  int out_ = -1;
+};
+
 // The built surged and surgectl binaries.
 std::string surgedPath();
 std::string surgectlPath();
