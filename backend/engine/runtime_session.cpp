@@ -209,6 +209,7 @@ void RuntimeSession::onReply(const InstancePtr& instance, Frame&& frame) {
   --loop_.requestsInFlight;
   if (pending->timer) pending->timer->cancel();
   closeLog(*instance, frame.id, *pending, alone);
+  if (frame.type == "ERROR") logError(*instance, frame.id, *pending, frame.body);
   InvokeOutcome outcome = replyOutcome(*pending, std::move(frame), SteadyClock::now());
   outcome->readPeakMemory = instance->readPeakMemory;
   loop_.complete(std::move(pending->done), std::move(outcome));
@@ -296,6 +297,21 @@ void RuntimeSession::closeLog(Instance& instance, const std::string& requestId, 
     pending.log.splitter(stream).finish(add);
     if (alone) instance.output.pipe(stream).finish(add);
   }
+}
+
+void RuntimeSession::logError(const Instance& instance, const std::string& requestId, PendingRequest& pending,
+                              const std::string& body) {
+  // As Function Compute's runtimes do: the error and its trace land in the log too, on stderr,
+  // so that a failed request's lines say why it failed.
+  const FunctionError error = parseError(body);
+  LineBatch batch = linesOf(instance);
+  LineSplitter splitter;
+  const auto add = [&](std::string text, bool cut) {
+    batch.add(&pending.log, requestId, common::LogStream::kStderr, std::move(text), cut);
+  };
+  splitter.feed(absl::StrCat(error.type, ": ", error.message, "\n"), add);
+  splitter.feed(error.trace, add);
+  splitter.finish(add);
 }
 
 void RuntimeSession::flushOutput(Instance& instance, const std::string& exitReason) {

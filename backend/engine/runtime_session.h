@@ -81,6 +81,9 @@ private:
   // The request is over: what it left without a newline goes out as its last lines, and, when
   // it ran `alone`, what the raw pipes hold too.
   void closeLog(Instance& instance, const std::string& requestId, PendingRequest& pending, bool alone);
+  // A request that ended with ERROR `body`: its error and trace as its last stderr lines.
+  void logError(const Instance& instance, const std::string& requestId, PendingRequest& pending,
+                const std::string& body);
   LineBatch linesOf(const Instance& instance) const;
   void onReply(const InstancePtr& instance, Frame&& frame);
   void onCancel(const InstancePtr& instance, const std::string& requestId);

@@ -200,6 +200,15 @@ TEST_F(LogServiceTest, ErrorsOnlyGivesStderrAndEveryLineOfAFailedInvocation) {
     if (line.request_id() == good.request_id() && line.stream() == v1::LogLine::STDERR) sawGoodStderr = true;
   }
   EXPECT_TRUE(sawFailedStdout);
+  // The handler's error and its trace are in the log too, on stderr.
+  bool sawError = false;
+  for (const v1::LogLine& line : lines) {
+    if (line.request_id() == bad.request_id() && line.text() == "ValueError: asked to fail") {
+      sawError = true;
+      EXPECT_EQ(line.stream(), v1::LogLine::STDERR);
+    }
+  }
+  EXPECT_TRUE(sawError);
   EXPECT_FALSE(sawGoodStdout);
   EXPECT_TRUE(sawGoodStderr); // the logger writes to stderr
 }
