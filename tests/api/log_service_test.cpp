@@ -287,6 +287,7 @@ TEST_F(LogServiceTest, AnErrorsOnlyFollowerGetsAFailedInvocationsLinesWhenItEnds
 }
 
 TEST_F(LogServiceTest, RecordsSayWhatHappenedToEachInvocation) {
+  const v1::InvokeResponse earlierBad = invoke("chatty", "fail");
   const v1::InvokeResponse good = invoke("chatty", "recorded");
   const v1::InvokeResponse bad = invoke("chatty", "fail");
   const auto ok = recordOf("chatty", good.request_id());
@@ -322,7 +323,11 @@ TEST_F(LogServiceTest, RecordsSayWhatHappenedToEachInvocation) {
   ASSERT_TRUE(query(errors, page).ok());
   ASSERT_EQ(page.invocations_size(), 1);
   EXPECT_EQ(page.invocations(0).request_id(), bad.request_id());
-  EXPECT_FALSE(page.next_page_token().empty());
+  ASSERT_FALSE(page.next_page_token().empty());
+  errors.set_page_token(page.next_page_token());
+  ASSERT_TRUE(query(errors, page).ok());
+  ASSERT_EQ(page.invocations_size(), 1);
+  EXPECT_EQ(page.invocations(0).request_id(), earlierBad.request_id());
   v1::QueryInvocationsRequest all;
   all.set_function("chatty");
   all.set_page_size(1000);
