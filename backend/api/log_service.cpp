@@ -5,6 +5,7 @@
 #include "api/function_mapping.h"
 #include "api/log_mapping.h"
 #include "api/proto_time.h"
+#include "api/queued_stream.h"
 #include "api/status_mapping.h"
 #include "common/function_ref.h"
 #include "common/mutex.h"
@@ -65,26 +66,11 @@ absl::StatusOr<size_t> tailLimitOf(int32_t limit) {
 }
 
 // One TailLogs call. The replay (and the follower's registration) runs on a worker; the stream
-// then writes the replayed lines, and, when following, the follower's, one write at a time.
-class TailStream final : public grpc::ServerWriteReactor<v1::LogLine> {
+// then writes the replayed lines, and, when following, the follower's.
+class TailStream final : public QueuedStream<TailStream, v1::LogLine> {
 public:
   TailStream(logs::LogStore& store, logs::LogPipeline& pipeline, logs::LineFilter filter, size_t limit, bool follow)
-      : store_(store), pipeline_(pipeline), filter_(std::move(filter)), limit_(limit), follow_(follow),
-        alive_(std::make_shared<Alive>()) {
-    alive_->stream = this;
-  }
-
-  // What other threads (the pipeline's writer, a worker) hold instead of the stream itself:
-  // OnDone() clears it under its lock before it deletes the stream.
-  struct Alive {
-    common::Mutex mu;
-    TailStream* stream ABSL_GUARDED_BY(mu) = nullptr;
-  };
-  std::shared_ptr<Alive> alive() const { return alive_; }
-  static void ifAlive(Alive& alive, const std::function<void(TailStream&)>& run) {
-    common::MutexLock lock(alive.mu);
-    if (alive.stream) run(*alive.stream);
-  }
+      : store_(store), pipeline_(pipeline), filter_(std::move(filter)), limit_(limit), follow_(follow) {}
 
   // On a worker: registers the follower, then reads the stored lines up to where it starts.
   void load() {
@@ -95,14 +81,11 @@ public:
       stored.maxId = follower->storedUpTo();
     }
     auto replay = store_.lines(stored, limit_);
-    bool fail = false;
     {
       common::MutexLock lock(mu_);
-      follower_ = follower;
-      if (finished_) return; // cancelled meanwhile; OnDone unfollows
-      if (!replay.ok()) {
-        fail = finished_ = true;
-      } else {
+      follower_ = follower; // OnDone unfollows it, whatever happens next
+      if (ended()) return;  // cancelled meanwhile
+      if (replay.ok()) {
         replay_ = std::move(*replay);
         if (filter_.errorsOnly) {
           for (const logs::StoredLine& line : replay_) replayed_.insert(line.id);
@@ -110,100 +93,53 @@ public:
         loaded_ = true;
       }
     }
-    if (fail) return Finish(toGrpcStatus(replay.status()));
+    if (!replay.ok()) return fail(replay.status());
     if (follower) {
-      follower->onReady([alive = alive_] { ifAlive(*alive, [](TailStream& stream) { stream.pump(); }); });
+      follower->onReady([alive = alive()] { ifAlive(*alive, [](TailStream& stream) { stream.pump(); }); });
     }
     pump();
   }
 
-  void fail(const absl::Status& status) {
-    {
-      common::MutexLock lock(mu_);
-      if (std::exchange(finished_, true)) return;
+  // The replay first, then the follower's lines; without a follower the stream ends after the
+  // replay, and a dropped follower ends it too.
+  Step nextStep() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!loaded_) return {};
+    std::optional<logs::StoredLine> next;
+    if (nextReplayed_ < replay_.size()) {
+      next = std::move(replay_[nextReplayed_++]);
+      if (nextReplayed_ == replay_.size()) replay_.clear(); // its memory goes once sent
+    } else if (!follower_) {
+      return {nullptr, grpc::Status::OK};
+    } else {
+      while ((next = follower_->next()) && replayed_.contains(next->id)) {
+      }
+      if (!next && follower_->dropped()) {
+        return {nullptr, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                      "the reader fell more than 10000 lines behind and was dropped; read again from "
+                                      "the time of the last line it got")};
+      }
     }
-    Finish(toGrpcStatus(status));
+    if (!next) return {}; // following: the follower wakes the stream when a line comes
+    current_.Clear();
+    toProto(*next->line, current_);
+    return {&current_, std::nullopt};
   }
 
-  void OnWriteDone(bool ok) override {
-    bool finish = false;
-    {
-      common::MutexLock lock(mu_);
-      writing_ = false;
-      if (!ok || cancelled_) finish = !std::exchange(finished_, true);
-    }
-    if (finish) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the reader went away"));
-    pump();
-  }
-
-  void OnCancel() override {
-    bool finish = false;
-    {
-      common::MutexLock lock(mu_);
-      cancelled_ = true;
-      if (!writing_) finish = !std::exchange(finished_, true);
-    }
-    if (finish) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the reader cancelled"));
-  }
-
-  void OnDone() override {
-    {
-      common::MutexLock lock(alive_->mu);
-      alive_->stream = nullptr;
-    }
+  void onDone() {
     std::shared_ptr<logs::Follower> follower;
     {
       common::MutexLock lock(mu_);
       follower = std::move(follower_);
     }
     if (follower) pipeline_.unfollow(follower);
-    delete this;
   }
 
 private:
-  // Writes the next line unless one is being written: the replay first, then the follower's.
-  // Without a follower the stream ends after the replay; a dropped follower ends it too.
-  void pump() {
-    std::optional<grpc::Status> end;
-    {
-      common::MutexLock lock(mu_);
-      if (writing_ || finished_ || !loaded_) return;
-      std::optional<logs::StoredLine> next;
-      if (nextReplayed_ < replay_.size()) {
-        next = std::move(replay_[nextReplayed_++]);
-        if (nextReplayed_ == replay_.size()) replay_.clear(); // its memory goes once sent
-      } else if (follower_) {
-        while ((next = follower_->next()) && replayed_.contains(next->id)) {
-        }
-        if (!next && follower_->dropped()) {
-          end = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                             "the reader fell more than 10000 lines behind and was dropped; read again from the time "
-                             "of the last line it got");
-        }
-      } else {
-        end = grpc::Status::OK;
-      }
-      if (next) {
-        current_.Clear();
-        toProto(*next->line, current_);
-        writing_ = true;
-      } else if (!end) {
-        return; // following: the follower wakes the stream when a line comes
-      } else {
-        finished_ = true;
-      }
-    }
-    if (end) return Finish(*end);
-    StartWrite(&current_);
-  }
-
   logs::LogStore& store_;
   logs::LogPipeline& pipeline_;
   const logs::LineFilter filter_;
   const size_t limit_;
   const bool follow_;
-  std::shared_ptr<Alive> alive_;
-  common::Mutex mu_;
   std::shared_ptr<logs::Follower> follower_ ABSL_GUARDED_BY(mu_);
   std::vector<logs::StoredLine> replay_ ABSL_GUARDED_BY(mu_);
   size_t nextReplayed_ ABSL_GUARDED_BY(mu_) = 0;
@@ -211,9 +147,6 @@ private:
   std::unordered_set<int64_t> replayed_ ABSL_GUARDED_BY(mu_);
   v1::LogLine current_ ABSL_GUARDED_BY(mu_); // the one being written
   bool loaded_ ABSL_GUARDED_BY(mu_) = false;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 class FinishedStream final : public grpc::ServerWriteReactor<v1::LogLine> {

@@ -4,6 +4,7 @@
 #include "api/function_mapping.h"
 #include "api/metrics_mapping.h"
 #include "api/proto_time.h"
+#include "api/queued_stream.h"
 #include "common/clock.h"
 #include "common/names.h"
 #include "common/worker_pool.h"
@@ -75,114 +76,44 @@ std::shared_ptr<const v1::MetricsSnapshot> filtered(const std::shared_ptr<const 
 
 // One watcher: writes the frames its subscription queues, one at a time, until the client
 // cancels or the hub drops it for falling behind.
-class WatchStream final : public grpc::ServerWriteReactor<v1::MetricsSnapshot> {
+class WatchStream final : public QueuedStream<WatchStream, v1::MetricsSnapshot> {
 public:
   WatchStream(metrics::MetricsHub& hub, SnapshotCache& cache, Scope scope)
-      : hub_(hub), cache_(cache), scope_(std::move(scope)), alive_(std::make_shared<Alive>()) {
-    alive_->stream = this;
-  }
-
-  // What other threads (the hub's publisher, a worker) hold instead of the stream itself:
-  // OnDone() clears it under its lock before it deletes the stream.
-  struct Alive {
-    common::Mutex mu;
-    WatchStream* stream ABSL_GUARDED_BY(mu) = nullptr;
-  };
-  std::shared_ptr<Alive> alive() const { return alive_; }
-  // Runs `run` on the stream unless it is gone.
-  static void ifAlive(Alive& alive, const std::function<void(WatchStream&)>& run) {
-    common::MutexLock lock(alive.mu);
-    if (alive.stream) run(*alive.stream);
-  }
+      : hub_(hub), cache_(cache), scope_(std::move(scope)) {}
 
   // Subscribes and writes the backlog, then each new second.
   void start() {
     {
       common::MutexLock lock(mu_);
-      if (finished_) return; // cancelled before it started
+      if (ended()) return; // cancelled before it started
       subscription_ = hub_.subscribe();
     }
-    subscription_->onReady([alive = alive_] { ifAlive(*alive, [](WatchStream& stream) { stream.pump(); }); });
+    subscription_->onReady([alive = alive()] { ifAlive(*alive, [](WatchStream& stream) { stream.pump(); }); });
     pump();
   }
 
-  // Ends the stream before it started, with `status`.
-  void fail(const absl::Status& status) {
-    {
-      common::MutexLock lock(mu_);
-      if (std::exchange(finished_, true)) return;
+  // The next queued frame, in the watcher's scope; a dropped watcher ends.
+  Step nextStep() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!subscription_) return {};
+    if (auto frame = subscription_->next()) {
+      current_ = filtered(cache_.of(*frame), scope_);
+      return {current_.get(), std::nullopt};
     }
-    Finish(toGrpcStatus(status));
+    if (!subscription_->dropped()) return {};
+    return {nullptr, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                  "the watcher fell more than 30 seconds behind and was dropped; watch again")};
   }
 
-  void OnWriteDone(bool ok) override {
-    bool finish = false;
-    {
-      common::MutexLock lock(mu_);
-      writing_ = false;
-      current_.reset();
-      if (!ok || cancelled_) finish = !std::exchange(finished_, true);
-    }
-    if (finish) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the watcher went away"));
-      return;
-    }
-    pump();
-  }
-
-  void OnCancel() override {
-    bool finish = false;
-    {
-      common::MutexLock lock(mu_);
-      cancelled_ = true;
-      if (!writing_) finish = !std::exchange(finished_, true);
-    }
-    if (finish) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the watcher cancelled"));
-  }
-
-  void OnDone() override {
-    {
-      common::MutexLock lock(alive_->mu);
-      alive_->stream = nullptr;
-    }
+  void onDone() {
     if (subscription_) hub_.unsubscribe(subscription_);
-    delete this;
   }
 
 private:
-  // Writes the next queued frame unless one is being written; finishes a dropped watcher.
-  void pump() {
-    std::shared_ptr<const v1::MetricsSnapshot> next;
-    bool dropped = false;
-    {
-      common::MutexLock lock(mu_);
-      if (writing_ || finished_ || !subscription_) return;
-      if (auto frame = subscription_->next()) {
-        next = filtered(cache_.of(*frame), scope_);
-        current_ = next;
-        writing_ = true;
-      } else if (subscription_->dropped()) {
-        dropped = !std::exchange(finished_, true);
-      }
-    }
-    if (next) {
-      StartWrite(next.get());
-    } else if (dropped) {
-      Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          "the watcher fell more than 30 seconds behind and was dropped; watch again"));
-    }
-  }
-
   metrics::MetricsHub& hub_;
   SnapshotCache& cache_;
   const Scope scope_;
-  std::shared_ptr<Alive> alive_;
   std::shared_ptr<metrics::Subscription> subscription_;
-  common::Mutex mu_;
   std::shared_ptr<const v1::MetricsSnapshot> current_ ABSL_GUARDED_BY(mu_); // the one being written
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 class FinishedStream final : public grpc::ServerWriteReactor<v1::MetricsSnapshot> {

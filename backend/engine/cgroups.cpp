@@ -353,11 +353,11 @@ bool Cgroups::oomKilled(const std::vector<fs::path>& groupDirs) const {
   return keyedValue(contents, "oom_kill").value_or(0) > 0;
 }
 
-std::function<std::optional<uint64_t>()> memoryPeakReader(const fs::path& file) {
-  if (file.empty()) return {};
+common::PeakMemoryReaderPtr memoryPeakReader(const fs::path& file) {
+  if (file.empty()) return nullptr;
   auto fd = std::make_shared<common::UniqueFd>(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd->get() < 0) return {};
-  return [fd]() -> std::optional<uint64_t> {
+  if (fd->get() < 0) return nullptr;
+  return std::make_shared<const common::PeakMemoryReader>([fd]() -> std::optional<uint64_t> {
     char buffer[32];
     const ssize_t n = ::pread(fd->get(), buffer, sizeof(buffer) - 1, 0);
     if (n <= 0) return std::nullopt;
@@ -366,7 +366,7 @@ std::function<std::optional<uint64_t>()> memoryPeakReader(const fs::path& file) 
     if (!absl::SimpleAtoi(common::toAbsl(std::string_view(buffer, static_cast<size_t>(n))), &value))
       return std::nullopt;
     return value;
-  };
+  });
 }
 
 fs::path Cgroups::memoryPeakFile(const std::vector<fs::path>& groupDirs) const {

@@ -3,6 +3,8 @@
 // detection, and killing and removal, including leftovers from a crashed predecessor.
 #pragma once
 
+#include "common/peak_memory.h"
+
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
 
@@ -18,9 +20,9 @@
 namespace surge::engine {
 
 // Opens `file` (Cgroups::memoryPeakFile) now and returns what reads it later: one pread, from
-// any thread, for as long as the cgroup exists (nullopt once it is gone). Empty when it cannot
+// any thread, for as long as the cgroup exists (nullopt once it is gone). Null when it cannot
 // be opened.
-std::function<std::optional<uint64_t>()> memoryPeakReader(const std::filesystem::path& file);
+common::PeakMemoryReaderPtr memoryPeakReader(const std::filesystem::path& file);
 
 enum class CgroupVersion { kV1, kV2 };
 

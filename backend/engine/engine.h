@@ -5,6 +5,7 @@
 
 #include "common/log_line.h"
 #include "common/mutex.h"
+#include "common/peak_memory.h"
 #include "common/runtime.h"
 
 #include <absl/status/status.h>
@@ -103,8 +104,8 @@ struct InvokeResult {
   bool logsTruncated = false;
   absl::Duration execution; // from sending the request to its reply
   // Reads the instance's memory high-water mark from its cgroup: a file read, so for a thread
-  // off the invoke path. Empty when the engine cannot tell.
-  std::function<std::optional<uint64_t>()> readPeakMemory;
+  // off the invoke path. Null when the engine cannot tell.
+  common::PeakMemoryReaderPtr readPeakMemory;
 };
 
 // Log bytes a request may print before the rest is dropped (SandboxEngineOptions).

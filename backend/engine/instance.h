@@ -81,7 +81,7 @@ struct Instance {
   InFlightRequests requests;
   InstanceOutput output; // lines not yet complete, of no request the runtime named
   // Reads its cgroup's memory high-water mark (memoryPeakReader); set once launched.
-  std::function<std::optional<uint64_t>()> readPeakMemory;
+  common::PeakMemoryReaderPtr readPeakMemory;
   std::unique_ptr<asio::posix::stream_descriptor> pidfd;
   std::unique_ptr<asio::steady_timer> lifeTimer; // stem load, initializer timeout, or drain grace
   // Pooled sandboxes: their own folder, bound at /code, that receives the code by hard links.

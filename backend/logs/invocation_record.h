@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/instance_kind.h"
+#include "common/peak_memory.h"
 
 #include <absl/time/time.h>
 
@@ -45,7 +46,7 @@ struct InvocationRecord {
   std::optional<uint64_t> peakMemoryBytes; // nullopt: unknown
   // Reads the instance's memory high-water mark; the log pipeline calls it on its writer thread,
   // off the invoke path, and fills peakMemoryBytes. Empty: nothing to read.
-  std::function<std::optional<uint64_t>()> readPeakMemory;
+  common::PeakMemoryReaderPtr readPeakMemory;
   RecordStatus status = RecordStatus::kSucceeded;
   std::string errorType;
   std::string errorMessage;

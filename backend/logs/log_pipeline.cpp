@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 namespace surge::logs {
@@ -37,49 +38,6 @@ bool matchesRequest(const LineFilter& filter, const std::string& requestId) {
 }
 
 } // namespace
-
-std::optional<StoredLine> Follower::next() {
-  common::MutexLock lock(mu_);
-  if (queue_.empty()) {
-    waiting_ = !dropped_;
-    return std::nullopt;
-  }
-  StoredLine line = std::move(queue_.front());
-  queue_.pop_front();
-  return line;
-}
-
-bool Follower::dropped() const {
-  common::MutexLock lock(mu_);
-  return dropped_;
-}
-
-void Follower::onReady(std::function<void()> wakeup) {
-  common::MutexLock lock(mu_);
-  wakeup_ = std::move(wakeup);
-}
-
-// Queues `line`; false when the follower is (now) dropped. Returns through `wake` whether the
-// follower waits for it, or must learn that it was dropped.
-bool Follower::push(const StoredLine& line, size_t limit, bool& wake) {
-  common::MutexLock lock(mu_);
-  wake = false;
-  if (dropped_) return false;
-  if (queue_.size() >= limit) {
-    dropped_ = true;
-    queue_.clear();
-    wake = true;
-    return false;
-  }
-  queue_.push_back(line);
-  wake = std::exchange(waiting_, false);
-  return true;
-}
-
-std::function<void()> Follower::wakeup() {
-  common::MutexLock lock(mu_);
-  return wakeup_;
-}
 
 LogPipeline::LogPipeline(LogStore& store, LogPipelineOptions options)
     : store_(store), options_(std::move(options)), thread_([this] { run(); }) {}
@@ -194,9 +152,14 @@ void LogPipeline::run() {
 }
 
 void LogPipeline::writeBatch(std::vector<common::LogLinePtr> lines, std::vector<InvocationRecord> records) {
+  // One read per instance and batch: its high-water mark is the same for all its records of
+  // the last 50 ms, and a read is a system call.
+  std::unordered_map<const common::PeakMemoryReader*, std::optional<uint64_t>> peaks;
   for (InvocationRecord& record : records) {
     if (!record.readPeakMemory) continue;
-    record.peakMemoryBytes = record.readPeakMemory();
+    auto [peak, first] = peaks.try_emplace(record.readPeakMemory.get());
+    if (first) peak->second = (*record.readPeakMemory)();
+    record.peakMemoryBytes = peak->second;
     record.readPeakMemory = nullptr; // let go of what it holds (the instance's cgroup) now
   }
   absl::Status written;

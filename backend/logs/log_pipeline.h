@@ -8,6 +8,7 @@
 
 #include "common/log_line.h"
 #include "common/mutex.h"
+#include "common/waking_queue.h"
 #include "logs/invocation_record.h"
 #include "logs/log_store.h"
 
@@ -39,33 +40,19 @@ struct LogPipelineOptions {
   size_t maxFollowerLag = 10000;
 };
 
-// One follower's queue of stored lines that passed its filter. Thread-safe: the pipeline
-// pushes, the follower's stream pops.
-class Follower {
+// One follower's queue of stored lines that passed its filter: the pipeline pushes, the
+// follower's stream pops. Dropped past maxFollowerLag lines.
+class Follower : public common::WakingQueue<StoredLine> {
 public:
-  // The oldest line not yet taken; nullopt when none waits (then `onReady` runs when one comes).
-  std::optional<StoredLine> next();
-  // Set once: the follower fell more than maxFollowerLag lines behind. Its queue is empty then.
-  bool dropped() const;
-  // Runs, without any lock, when a line arrives for a follower that found its queue empty, or
-  // when it is dropped. Set it before the first next().
-  void onReady(std::function<void()> wakeup);
   // Lines with an id up to this one are in the store already: replay them from there.
   int64_t storedUpTo() const { return storedUpTo_; }
 
 private:
   friend class LogPipeline;
   Follower(LineFilter filter, int64_t storedUpTo) : filter_(std::move(filter)), storedUpTo_(storedUpTo) {}
-  bool push(const StoredLine& line, size_t limit, bool& wake);
-  std::function<void()> wakeup();
 
   const LineFilter filter_;
   const int64_t storedUpTo_;
-  mutable common::Mutex mu_;
-  std::deque<StoredLine> queue_ ABSL_GUARDED_BY(mu_);
-  bool waiting_ ABSL_GUARDED_BY(mu_) = false;
-  bool dropped_ ABSL_GUARDED_BY(mu_) = false;
-  std::function<void()> wakeup_ ABSL_GUARDED_BY(mu_);
 };
 
 struct PipelineCounters {

@@ -5,55 +5,13 @@
 
 namespace surge::metrics {
 
-std::optional<FramePtr> Subscription::next() {
-  common::MutexLock lock(mu_);
-  if (queue_.empty()) {
-    waiting_ = !dropped_;
-    return std::nullopt;
-  }
-  FramePtr frame = std::move(queue_.front());
-  queue_.pop_front();
-  return frame;
-}
-
-bool Subscription::dropped() const {
-  common::MutexLock lock(mu_);
-  return dropped_;
-}
-
-void Subscription::onReady(std::function<void()> wakeup) {
-  common::MutexLock lock(mu_);
-  wakeup_ = std::move(wakeup);
-}
-
-bool Subscription::push(const FramePtr& frame, size_t limit, bool& wake) {
-  common::MutexLock lock(mu_);
-  if (queue_.size() >= limit) {
-    dropped_ = true;
-    queue_.clear();
-    wake = true; // it learns that it was dropped
-    return false;
-  }
-  queue_.push_back(frame);
-  wake = std::exchange(waiting_, false);
-  return true;
-}
-
-std::function<void()> Subscription::wakeup() {
-  common::MutexLock lock(mu_);
-  return wakeup_;
-}
-
 MetricsHub::MetricsHub(size_t backlogSeconds, size_t maxLag)
     : backlogSeconds_(backlogSeconds), queueLimit_(backlogSeconds + maxLag) {}
 
 std::shared_ptr<Subscription> MetricsHub::subscribe() {
   auto subscription = std::make_shared<Subscription>();
   common::MutexLock lock(mu_);
-  {
-    common::MutexLock queueLock(subscription->mu_);
-    subscription->queue_.assign(backlog_.begin(), backlog_.end());
-  }
+  subscription->prefill(backlog_.begin(), backlog_.end());
   subscriptions_.push_back(subscription);
   return subscription;
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "common/mutex.h"
+#include "common/waking_queue.h"
 #include "metrics/function_metrics.h"
 
 #include <cstdint>
@@ -41,30 +42,8 @@ struct Frame {
 };
 using FramePtr = std::shared_ptr<const Frame>;
 
-// One watcher's queue. Thread-safe: the hub pushes, the watcher's stream pops.
-class Subscription {
-public:
-  // The oldest frame not yet taken; nullopt when none waits (then `onReady` runs when one comes).
-  std::optional<FramePtr> next();
-  // Set once: the watcher fell too far behind and was dropped. Its queue is empty then.
-  bool dropped() const;
-  // Runs, without the hub's lock, when a frame arrives for a watcher that found its queue
-  // empty, or when it is dropped. Set it before the first next().
-  void onReady(std::function<void()> wakeup);
-
-private:
-  friend class MetricsHub;
-  // Queues `frame`; false when the queue is full (the watcher is then dropped). Returns through
-  // `wake` whether the watcher waits for it.
-  bool push(const FramePtr& frame, size_t limit, bool& wake);
-  std::function<void()> wakeup();
-
-  mutable common::Mutex mu_;
-  std::deque<FramePtr> queue_ ABSL_GUARDED_BY(mu_);
-  bool waiting_ ABSL_GUARDED_BY(mu_) = false;
-  bool dropped_ ABSL_GUARDED_BY(mu_) = false;
-  std::function<void()> wakeup_ ABSL_GUARDED_BY(mu_);
-};
+// One watcher's queue: the hub pushes, the watcher's stream pops.
+using Subscription = common::WakingQueue<FramePtr>;
 
 // Thread-safe.
 class MetricsHub {

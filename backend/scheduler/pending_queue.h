@@ -18,6 +18,7 @@ struct Waiter {
   InvocationCallback done;
   std::string requestId;
   SteadyTime enqueuedAt;
+  absl::Time arrivedAt;     // enqueuedAt by the wall clock, for its record
   SteadyTime queueDeadline; // enqueuedAt + the function's queue timeout
   // Where its ending is counted (its function's, which it may outlive).
   std::shared_ptr<metrics::FunctionMetrics> metrics;

@@ -1,7 +1,6 @@
 // Scheduler: the loop thread, its timer, and the hand-off into the SchedulerCore.
 #include "scheduler/scheduler.h"
 
-#include "scheduler/invocation_recording.h"
 #include "scheduler/scheduler_core.h"
 
 #include <asio/executor_work_guard.hpp>
@@ -27,7 +26,6 @@ struct Scheduler::Loop final : engine::InstanceObserver {
   // The metrics' second: rolled just after each whole second of `clock`.
   const common::Clock* clock = nullptr;
   FrameSink onSecond;
-  RecordSink onRecord;
   std::unique_ptr<asio::steady_timer> secondTimer;
   int64_t lastRolled = 0;
 
@@ -107,9 +105,9 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::create(const EngineFactory
   loop.timer = std::make_unique<asio::steady_timer>(*loop.io);
   loop.core = std::make_unique<SchedulerCore>(
       *loop.engine, clock, [&loop](std::function<void()> task) { loop.post(std::move(task)); }, options);
-  loop.clock = &clock;
-  loop.onRecord = std::move(onRecord);
+  if (onRecord) loop.core->recordInto(std::move(onRecord));
   if (onSecond) {
+    loop.clock = &clock;
     loop.onSecond = std::move(onSecond);
     loop.secondTimer = std::make_unique<asio::steady_timer>(*loop.io);
     asio::post(*loop.io, [&loop] { loop.armSecond(); });
@@ -150,14 +148,6 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::submit(Invocation invocation, InvocationCallback done) {
-  if (loop_->onRecord) {
-    // The record needs what the invocation asked for; the core keeps only what it uses.
-    done = [this, arrival = loop_->clock->now(), function = invocation.function, versionSpec = invocation.versionSpec,
-            done = std::move(done)](InvocationResult result) {
-      loop_->onRecord(recordOf(Invocation{function, versionSpec, {}, {}, {}, false}, arrival, result));
-      done(std::move(result));
-    };
-  }
   loop_->post([this, invocation = std::move(invocation), done = std::move(done)]() mutable {
     loop_->core->submit(std::move(invocation), std::move(done));
   });

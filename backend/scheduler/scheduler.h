@@ -5,7 +5,6 @@
 
 #include "common/clock.h"
 #include "engine/engine.h"
-#include "logs/invocation_record.h"
 #include "metrics/metrics_hub.h"
 #include "scheduler/scheduler_types.h"
 
@@ -39,10 +38,6 @@ using EngineFactory =
 // Receives each second's metrics, on the scheduler's loop, just after the second ends: it must
 // only hand the frame on (MetricsHub::publish, a queue), never block.
 using FrameSink = std::function<void(metrics::FramePtr)>;
-
-// Receives the record of every answered invocation (invocation_recording.h), on the scheduler's
-// loop, just before the caller's callback: it must only queue it, never block.
-using RecordSink = std::function<void(logs::InvocationRecord)>;
 
 // Thread-safe: every method posts to the loop and returns at once. Callbacks run on the loop
 // thread and must not block.

@@ -3,6 +3,7 @@
 #include "scheduler/scheduler_core.h"
 
 #include "common/absl_compat.h"
+#include "scheduler/invocation_recording.h"
 #include "scheduler/metrics_recording.h"
 
 #include <absl/strings/str_cat.h>
@@ -177,8 +178,9 @@ void SchedulerCore::collect(FunctionPools& function) {
 void SchedulerCore::submit(Invocation invocation, InvocationCallback done) {
   FunctionPools& function = functionFor(invocation.function);
   const FunctionDefinition& definition = *function.definition;
-  Waiter waiter{nextWaiterId_++, std::move(invocation), std::move(done), newRequestId(), clock_.steadyNow(), {},
-                function.metrics};
+  Waiter waiter{
+      nextWaiterId_++, std::move(invocation), std::move(done), newRequestId(), clock_.steadyNow(), clock_.now(), {},
+      function.metrics};
   waiter.queueDeadline = waiter.enqueuedAt + absl::ToChronoNanoseconds(definition.queueTimeout);
 
   InstancePool* pool = function.current;
@@ -303,6 +305,7 @@ void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running runni
                           absl::ZeroDuration(), id,
                           running.kind,         running.version};
   const bool lost = endsInstance(result.outcome);
+  if (onRecord_) onRecord_(recordOf(waiter.invocation, waiter.arrivedAt, result));
   waiter.done(std::move(result));
   if (!instance) return;
   if (instance->exited) {
@@ -352,6 +355,7 @@ void SchedulerCore::answer(Waiter& waiter, InvocationResult result, std::optiona
   } else if (auto counted = outcomeOf(result.outcome)) {
     waiter.metrics->invocation(*counted, result.queueWait, result.queueWait, std::nullopt);
   }
+  if (onRecord_) onRecord_(recordOf(waiter.invocation, waiter.arrivedAt, result));
   waiter.done(std::move(result));
 }
 

@@ -41,6 +41,9 @@ public:
   // Runs the invocation on a free slot (reserved instances first), or queues it and starts
   // instances in the background. `done` runs once, on the loop.
   void submit(Invocation invocation, InvocationCallback done);
+  // From now on every answer leaves a record (invocation_recording.h) in `sink`, just before
+  // the caller's callback runs.
+  void recordInto(RecordSink sink) { onRecord_ = std::move(sink); }
   // A new or changed function (ignored when its revision is not newer than the one known).
   // Applies its reserved target and limits; a changed instance spec rolls the function over to
   // new instances, warming the reserved ones first.
@@ -121,6 +124,7 @@ private:
   const common::Clock& clock_;
   engine::Executor post_;
   SchedulerOptions options_;
+  RecordSink onRecord_;
   // Ordered, so that creation tokens go round the functions in a stable order.
   std::map<std::string, std::unique_ptr<FunctionPools>> functions_;
   // Deleted or replaced functions whose instances are still draining.

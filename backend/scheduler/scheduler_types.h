@@ -4,6 +4,7 @@
 
 #include "common/instance_kind.h"
 #include "engine/engine.h"
+#include "logs/invocation_record.h"
 
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
@@ -66,6 +67,10 @@ struct InvocationResult {
   int64_t version = 0;
 };
 using InvocationCallback = std::function<void(InvocationResult)>;
+
+// Receives the record of every answered invocation (invocation_recording.h), on the scheduler's
+// loop, just before the caller's callback: it must only queue it, never block.
+using RecordSink = std::function<void(logs::InvocationRecord)>;
 
 struct InstanceStatus {
   engine::InstanceId id = 0;

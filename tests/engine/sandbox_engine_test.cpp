@@ -214,7 +214,7 @@ TEST_F(SandboxEngineTest, LogsAreCapturedAsTaggedLinesAndCappedPerRequest) {
   EXPECT_THAT(quiet->logTail, HasSubstr("hello from req-quiet\n"));
   // The instance's memory high-water mark, from its cgroup: at least the interpreter's.
   ASSERT_TRUE(quiet->readPeakMemory);
-  const std::optional<uint64_t> peak = quiet->readPeakMemory();
+  const std::optional<uint64_t> peak = (*quiet->readPeakMemory)();
   ASSERT_TRUE(peak.has_value());
   EXPECT_GT(*peak, 1u << 20);
   EXPECT_LE(*peak, uint64_t{spec.memoryMb} << 20);

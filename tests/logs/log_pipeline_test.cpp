@@ -277,13 +277,13 @@ TEST_F(LogPipelineTest, PeakMemoryIsReadOnTheWriterThread) {
   LogPipeline pipeline(*store_);
   std::atomic<std::thread::id> readOn{};
   InvocationRecord record = makeRecord("r1", "ns/f", RecordStatus::kSucceeded);
-  record.readPeakMemory = [&readOn]() -> std::optional<uint64_t> {
+  record.readPeakMemory = std::make_shared<const common::PeakMemoryReader>([&readOn]() -> std::optional<uint64_t> {
     readOn = std::this_thread::get_id();
     return 48ull << 20;
-  };
+  });
   pipeline.submit(std::move(record));
   InvocationRecord gone = makeRecord("r2", "ns/f", RecordStatus::kInstanceDied);
-  gone.readPeakMemory = [] { return std::optional<uint64_t>(); };
+  gone.readPeakMemory = std::make_shared<const common::PeakMemoryReader>([] { return std::optional<uint64_t>(); });
   pipeline.submit(std::move(gone));
   pipeline.flush();
   EXPECT_NE(readOn.load(), std::thread::id());

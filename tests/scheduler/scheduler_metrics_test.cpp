@@ -155,5 +155,57 @@ TEST_F(SchedulerMetricsTest, ServerGaugesSumFunctionsAndCountStartsMemoryAndRese
   EXPECT_EQ(frame.series[0].second.gauges.reservedTarget, 2u);
 }
 
+// Every answer leaves one record, with the status of the one table in docs/observability.md.
+TEST_F(SchedulerMetricsTest, EveryAnswerLeavesARecordWithItsStatusTimingsAndInstance) {
+  std::vector<logs::InvocationRecord> records;
+  core_->recordInto([&](logs::InvocationRecord record) { records.push_back(std::move(record)); });
+  define({.maxInstances = 1, .maxQueueLength = 1, .queueTimeout = absl::Seconds(10), .version = 4});
+  const absl::Time arrival = clock_.now();
+  auto a = submit("a");
+  clock_.advance(absl::Milliseconds(5));
+  ready(live()[0]);
+  finish("a", absl::Microseconds(2500));
+  ASSERT_EQ(records.size(), 1u);
+  const logs::InvocationRecord& ok = records[0];
+  EXPECT_EQ(ok.requestId, (*a)->requestId);
+  EXPECT_EQ(ok.function, "default/fn");
+  EXPECT_EQ(ok.version, 4);
+  EXPECT_EQ(ok.instance, live()[0]);
+  EXPECT_EQ(ok.kind, InstanceKind::kOnDemand);
+  EXPECT_EQ(ok.arrival, arrival);
+  EXPECT_EQ(ok.queueWait, absl::Milliseconds(5));
+  EXPECT_EQ(ok.execution, absl::Microseconds(2500));
+  EXPECT_EQ(ok.billedMs, 3);
+  EXPECT_TRUE(ok.coldStart);
+  EXPECT_EQ(ok.status, logs::RecordStatus::kSucceeded);
+
+  auto b = submit("b");
+  finishWith("b", failedWith("HandlerError", absl::Milliseconds(1)));
+  auto c = submit("c");
+  auto cancel = std::make_shared<engine::CancellationToken>();
+  auto d = submit("d", cancel); // waits
+  auto e = submit("e");         // the queue holds 1: refused at once
+  finishWith("c", failedWith("OutOfMemory", absl::Milliseconds(1)));
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[1].status, logs::RecordStatus::kFunctionError);
+  EXPECT_EQ(records[1].errorType, "HandlerError");
+  EXPECT_EQ(records[2].status, logs::RecordStatus::kRejected);
+  EXPECT_EQ(records[2].requestId, (*e)->requestId);
+  EXPECT_EQ(records[2].errorType, "RESOURCE_EXHAUSTED");
+  EXPECT_EQ(records[2].instance, 0u) << "it never reached an instance";
+  EXPECT_EQ(records[2].version, 4) << "the version it would have run";
+  EXPECT_EQ(records[3].status, logs::RecordStatus::kInstanceDied);
+  EXPECT_EQ(records[3].errorType, "OutOfMemory");
+
+  // d waits for an instance to replace the one that died; its caller gives up.
+  cancel->cancel();
+  loop_.runAll();
+  ASSERT_TRUE(d->has_value());
+  ASSERT_EQ(records.size(), 5u);
+  EXPECT_EQ(records[4].status, logs::RecordStatus::kCancelled);
+  EXPECT_EQ(records[4].requestId, (*d)->requestId);
+  EXPECT_TRUE(b->has_value());
+}
+
 } // namespace
 } // namespace surge::scheduler
