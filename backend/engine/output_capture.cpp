@@ -99,7 +99,7 @@ void RequestLog::finishInto(InvokeResult& result) {
 }
 
 LineBatch::LineBatch(const LogSink& sink, const InstanceSpec& spec, InstanceId instance, bool initializing)
-    : sink_(sink), spec_(spec), instance_(instance), initializing_(initializing), now_(absl::Now()) {}
+    : sink_(sink), spec_(spec), instance_(instance), initializing_(initializing) {}
 
 LineBatch::~LineBatch() {
   if (!lines_.empty() && sink_) sink_(std::move(lines_));
@@ -121,6 +121,8 @@ void LineBatch::push(const std::string& requestId, common::LogStream stream, std
   // A pre-started sandbox has no function yet: what its runtime prints while loading is the
   // platform's business, not a function's log.
   if (!sink_ || spec_.function.empty()) return;
+  // Read once a line comes: most requests print nothing, and their batch costs no clock read.
+  if (lines_.empty()) now_ = absl::Now();
   auto line = std::make_shared<common::LogLine>();
   line->time = now_;
   line->function = spec_.function;

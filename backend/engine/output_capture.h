@@ -110,7 +110,7 @@ private:
   const InstanceSpec& spec_;
   const InstanceId instance_;
   const bool initializing_;
-  const absl::Time now_;
+  absl::Time now_; // when the first line came
   std::vector<common::LogLinePtr> lines_;
 };
 
