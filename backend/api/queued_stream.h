@@ -24,13 +24,15 @@ template <typename Derived, typename Message> class QueuedStream : public grpc::
 public:
   struct Alive {
     common::Mutex mu;
-    Derived* stream ABSL_GUARDED_BY(mu) = nullptr;
+    // The base, set while the derived stream is still being constructed: it is cast to Derived
+    // only once the stream is whole (ifAlive runs after the constructor has returned).
+    QueuedStream* stream ABSL_GUARDED_BY(mu) = nullptr;
   };
   std::shared_ptr<Alive> alive() const { return alive_; }
   // Runs `run` on the stream unless it is gone.
   static void ifAlive(Alive& alive, const std::function<void(Derived&)>& run) {
     common::MutexLock lock(alive.mu);
-    if (alive.stream) run(*alive.stream);
+    if (alive.stream) run(*static_cast<Derived*>(alive.stream));
   }
 
   // Ends the stream with `status` unless it has ended.
@@ -82,7 +84,7 @@ protected:
 
   QueuedStream() : alive_(std::make_shared<Alive>()) {
     common::MutexLock lock(alive_->mu);
-    alive_->stream = static_cast<Derived*>(this);
+    alive_->stream = this;
   }
   void onDone() {}
   // Whether the stream has ended (or is ending).

@@ -68,7 +68,8 @@ struct Scheduler::Loop final : engine::InstanceObserver {
     // A millisecond past the boundary, so that the second has surely ended by the clock.
     secondTimer->expires_after(absl::ToChronoNanoseconds(absl::Seconds(1) - intoSecond + absl::Milliseconds(1)));
     secondTimer->async_wait([this](const asio::error_code& error) {
-      if (error || !core) return; // shutting down
+      // Shutting down: a wait that had already fired may still run after the timer is gone.
+      if (error || !core || !secondTimer) return;
       const int64_t second = absl::ToUnixSeconds(clock->now()) - 1;
       if (second > lastRolled) { // a clock that stood still (in tests) ends no second twice
         lastRolled = second;

@@ -175,8 +175,8 @@ TEST_F(LogServiceTest, TheRequestIdFilterSeparatesTwoConcurrentRequests) {
   ASSERT_NE(a.request_id(), b.request_id());
   for (const auto& [response, payload] : {std::pair{a, "wait:300"}, std::pair{b, "wait:301"}}) {
     const auto lines = linesOf(forRequest(response.request_id()), 3);
-    EXPECT_THAT(texts(lines).front(), std::string("about to ") + payload);
     ASSERT_EQ(lines.size(), 3u) << ::testing::PrintToString(texts(lines));
+    EXPECT_EQ(lines.front().text(), std::string("about to ") + payload);
     for (const auto& line : lines) {
       EXPECT_EQ(line.request_id(), response.request_id());
       EXPECT_THAT(line.text(), HasSubstr(payload));
