@@ -7,6 +7,7 @@
 
 #include <absl/strings/str_cat.h>
 
+#include <optional>
 #include <string>
 
 namespace surge::api {
@@ -21,15 +22,12 @@ v1::LogLine::Stream toProto(common::LogStream stream) {
   return v1::LogLine::STREAM_UNSPECIFIED;
 }
 
-// "namespace/name" as the two fields.
+// "namespace/name" as the two fields; a key that is not one goes whole into `function`.
 template <typename Message> void setFunction(const std::string& key, Message& out) {
-  const size_t slash = key.find('/');
-  if (slash == std::string::npos) {
-    out.set_function(key);
-    return;
-  }
-  out.set_namespace_(key.substr(0, slash));
-  out.set_function(key.substr(slash + 1));
+  const std::optional<common::FunctionRef> ref = common::FunctionRef::parse(key);
+  if (!ref) return out.set_function(key);
+  out.set_namespace_(ref->ns);
+  out.set_function(ref->name);
 }
 
 } // namespace

@@ -7,7 +7,6 @@
 #include "api/proto_time.h"
 #include "api/queued_stream.h"
 #include "api/status_mapping.h"
-#include "common/function_ref.h"
 #include "common/mutex.h"
 #include "common/names.h"
 

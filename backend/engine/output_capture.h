@@ -56,7 +56,6 @@ public:
   // Sets result.logTail and result.logsTruncated.
   void finishInto(InvokeResult& result);
 
-  size_t usedBytes() const { return used_; }
   bool truncated() const { return truncated_; }
   LineSplitter& splitter(common::LogStream stream) { return stream == common::LogStream::kStderr ? stderr_ : stdout_; }
 
