@@ -20,6 +20,8 @@ packages=(
   slirp4netns ca-certificates iproute2
   # CLI, config
   libcli11-dev libtomlplusplus-dev libspdlog-dev libasio-dev
+  # reservation windows: cron in IANA time zones (the date library reads tzdata's zoneinfo)
+  libhowardhinnant-date-dev tzdata
   # metrics: the Prometheus endpoint, and the real exposition parser its test checks it with
   prometheus-cpp-dev python3-prometheus-client
   # tests and benchmarks
