@@ -1,16 +1,20 @@
-// ScalingService: SetReservedCapacity and GetScalingStatus over the store and the scheduler.
+// ScalingService: the standing target, the windows and their plan over control/, the status over
+// the scheduler.
 #include "api/scaling_service.h"
 
 #include "api/function_mapping.h"
 #include "api/proto_time.h"
 #include "api/status_mapping.h"
-#include "api/unimplemented_services.h"
+#include "api/reservation_mapping.h"
 #include "common/function_ref.h"
 #include "common/worker_pool.h"
+#include "common/clock.h"
 #include "control/function_control.h"
+#include "control/reservation_control.h"
 #include "scheduler/scheduler.h"
 #include "store/function_store.h"
 
+#include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
 
 namespace surge::api {
@@ -45,12 +49,31 @@ void toProto(const scheduler::FunctionStatus& status, v1::ScalingStatus& out) {
 
 } // namespace
 
-ScalingService::ScalingService(control::FunctionControl& control, scheduler::Scheduler& scheduler, CallGuard& guard,
-                               common::WorkerPool& workers)
-    : control_(control), scheduler_(scheduler), guard_(guard), workers_(workers) {}
+ScalingService::ScalingService(control::FunctionControl& control, control::ReservationControl& reservations,
+                               scheduler::Scheduler& scheduler, CallGuard& guard, common::WorkerPool& workers,
+                               const common::Clock& clock)
+    : control_(control), reservations_(reservations), clock_(clock), scheduler_(scheduler), guard_(guard),
+      workers_(workers) {}
 
 void ScalingService::answerStatus(grpc::ServerUnaryReactor* reactor, const std::string& ns, const std::string& name,
                                   v1::ScalingStatus* response) {
+  const absl::Time now = clock_.now();
+  // The target wanted now and its next change, from the windows; two steps are enough.
+  auto plan = reservations_.plan({ns, name}, now, now + reservations::kHorizon, 2);
+  if (!plan.ok()) return reactor->Finish(toGrpcStatus(plan.status()));
+  response->set_namespace_(ns);
+  response->set_function(name);
+  response->set_standing_target(plan->standing);
+  const reservations::Step& current = plan->steps.front();
+  response->set_reserved_target(current.target);
+  response->set_schedule_id(windowIdText(current.windowId));
+  response->set_warming(current.warming);
+  if (plan->steps.size() > 1) {
+    const reservations::Step& next = plan->steps[1];
+    *response->mutable_next_change_time() = toProtoTimestamp(next.at);
+    response->set_next_target(next.target);
+    response->set_next_schedule_id(windowIdText(next.windowId));
+  }
   scheduler_.status(common::FunctionRef{ns, name}.key(), [reactor, response](scheduler::FunctionStatus status) {
     toProto(status, *response);
     reactor->Finish(grpc::Status::OK);
@@ -67,15 +90,11 @@ grpc::ServerUnaryReactor* ScalingService::SetReservedCapacity(grpc::CallbackServ
     return finishNow(context, status);
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // On a worker: the target is stored if it fits the memory budget; then the scheduler applies
-  // it and answers the status.
+  // On a worker: the target is stored if it fits the memory budget beside every window; then the
+  // scheduler applies it and answers the status.
   workers_.post([this, reactor, who = std::move(*who), ns, request, response] {
-    const uint32_t count = request->count();
-    auto updated = control_.setReservedTarget(*who, {ns, request->function()}, count);
+    auto updated = control_.setReservedTarget(*who, {ns, request->function()}, request->count());
     if (!updated.ok()) return reactor->Finish(toGrpcStatus(updated.status()));
-    response->set_namespace_(ns);
-    response->set_function(request->function());
-    response->set_reserved_target(count);
     // The scheduler applies the change before it answers: both go through its loop in order.
     answerStatus(reactor, ns, request->function(), response);
   });
@@ -92,43 +111,118 @@ grpc::ServerUnaryReactor* ScalingService::GetScalingStatus(grpc::CallbackServerC
     return finishNow(context, status);
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto reply = [this, reactor, ns, request, response](const scheduler::FunctionDefinition& function) {
-    response->set_namespace_(ns);
-    response->set_function(request->function());
-    response->set_reserved_target(function.reservedTarget);
-    answerStatus(reactor, ns, request->function(), response);
-  };
-  if (auto function = control_.directory().cached(ns, request->function())) {
-    reply(*function);
-    return reactor;
-  }
-  workers_.post([this, reactor, ns, request, reply] {
-    auto function = control_.directory().load(ns, request->function());
-    if (!function.ok()) return reactor->Finish(toGrpcStatus(function.status()));
-    reply(**function);
-  });
+  workers_.post([this, reactor, ns, request, response] { answerStatus(reactor, ns, request->function(), response); });
   return reactor;
 }
 
 grpc::ServerUnaryReactor* ScalingService::AddReservationSchedule(grpc::CallbackServerContext* context,
                                                                  const v1::AddReservationScheduleRequest* request,
-                                                                 v1::ReservationSchedule*) {
-  return finishScheduleCallPending(guard_, context, Operation::kWriteScaling, request->schedule().namespace_(),
-                                   request->schedule().function(), "ScalingService.AddReservationSchedule");
+                                                                 v1::ReservationSchedule* response) {
+  auto who = guard_.admit(*context, Operation::kWriteScaling);
+  if (!who.ok()) return finishNow(context, who.status());
+  const v1::ReservationSchedule& schedule = request->schedule();
+  const std::string ns = namespaceOrDefault(schedule.namespace_());
+  if (auto status = checkFunctionVisible(**who, ns, schedule.function()); !status.ok()) {
+    return finishNow(context, status);
+  }
+  auto requested = fromProto(schedule);
+  if (!requested.ok()) return finishNow(context, requested.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  workers_.post([this, reactor, who = std::move(*who), ns, request, response, requested = std::move(*requested)] {
+    const std::string& function = request->schedule().function();
+    auto added = reservations_.add(*who, {ns, function}, requested.window,
+                                   {.leadGiven = requested.leadGiven,
+                                    .force = request->force(),
+                                    .validateOnly = request->validate_only()});
+    if (!added.ok()) return reactor->Finish(toGrpcStatus(added.status()));
+    toProto(added->window, ns, function, clock_.now(), *response);
+    for (const reservations::Shortfall& shortfall : added->shortfalls) toProto(shortfall, *response->add_shortfalls());
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ScalingService::ListReservationSchedules(grpc::CallbackServerContext* context,
                                                                    const v1::ListReservationSchedulesRequest* request,
-                                                                   v1::ListReservationSchedulesResponse*) {
-  return finishScheduleCallPending(guard_, context, Operation::kReadScaling, request->namespace_(), request->function(),
-                                   "ScalingService.ListReservationSchedules");
+                                                                   v1::ListReservationSchedulesResponse* response) {
+  auto who = guard_.admit(*context, Operation::kReadScaling);
+  if (!who.ok()) return finishNow(context, who.status());
+  const std::string ns = namespaceOrDefault(request->namespace_());
+  if (auto status = checkFunctionVisible(**who, ns, request->function()); !status.ok()) {
+    return finishNow(context, status);
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  workers_.post([this, reactor, ns, request, response] {
+    auto windows = reservations_.list({ns, request->function()});
+    if (!windows.ok()) return reactor->Finish(toGrpcStatus(windows.status()));
+    const absl::Time now = clock_.now();
+    for (const reservations::Window& window : *windows) {
+      toProto(window, ns, request->function(), now, *response->add_schedules());
+    }
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ScalingService::RemoveReservationSchedule(grpc::CallbackServerContext* context,
                                                                     const v1::RemoveReservationScheduleRequest* request,
                                                                     google::protobuf::Empty*) {
-  return finishScheduleCallPending(guard_, context, Operation::kWriteScaling, request->namespace_(),
-                                   request->function(), "ScalingService.RemoveReservationSchedule");
+  auto who = guard_.admit(*context, Operation::kWriteScaling);
+  if (!who.ok()) return finishNow(context, who.status());
+  const std::string ns = namespaceOrDefault(request->namespace_());
+  if (auto status = checkFunctionVisible(**who, ns, request->function()); !status.ok()) {
+    return finishNow(context, status);
+  }
+  int64_t id = 0;
+  if (!absl::SimpleAtoi(request->id(), &id) || id <= 0) {
+    return finishNow(context, absl::InvalidArgumentError(absl::StrCat(
+                                  "\"", request->id(), "\" is not a reservation window id; list the windows for theirs")));
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  workers_.post([this, reactor, who = std::move(*who), ns, request, id] {
+    reactor->Finish(toGrpcStatus(reservations_.remove(*who, {ns, request->function()}, id)));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ScalingService::GetReservationPlan(grpc::CallbackServerContext* context,
+                                                             const v1::GetReservationPlanRequest* request,
+                                                             v1::ReservationPlan* response) {
+  constexpr size_t kMaxSteps = 10000;
+  auto who = guard_.admit(*context, Operation::kReadScaling);
+  if (!who.ok()) return finishNow(context, who.status());
+  const std::string ns = namespaceOrDefault(request->namespace_());
+  if (auto status = checkFunctionVisible(**who, ns, request->function()); !status.ok()) {
+    return finishNow(context, status);
+  }
+  const absl::Time from = request->has_from_time() ? fromProtoTimestamp(request->from_time()) : clock_.now();
+  const absl::Time to = request->has_to_time() ? fromProtoTimestamp(request->to_time()) : from + absl::Hours(24);
+  if (to <= from) {
+    return finishNow(context, absl::InvalidArgumentError("to_time must be after from_time"));
+  }
+  if (to - from > reservations::kHorizon) {
+    return finishNow(context, absl::InvalidArgumentError(absl::StrCat(
+                                  "the range is ", absl::FormatDuration(to - from),
+                                  " long; a plan covers at most 90 days: ask for a shorter range")));
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  workers_.post([this, reactor, ns, request, response, from, to] {
+    auto plan = reservations_.plan({ns, request->function()}, from, to, kMaxSteps);
+    if (!plan.ok()) return reactor->Finish(toGrpcStatus(plan.status()));
+    response->set_namespace_(ns);
+    response->set_function(request->function());
+    response->set_standing_target(plan->standing);
+    response->set_truncated(plan->truncated);
+    for (const reservations::Step& step : plan->steps) {
+      v1::ReservationStep& proto = *response->add_steps();
+      *proto.mutable_start_time() = toProtoTimestamp(step.at);
+      proto.set_reserved_target(step.target);
+      proto.set_schedule_id(windowIdText(step.windowId));
+      proto.set_warming(step.warming);
+    }
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
 }
 
 } // namespace surge::api

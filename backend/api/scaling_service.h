@@ -1,20 +1,22 @@
-// ScalingService: the reserved target (stored, then applied by the scheduler) and the scaling
-// status as the scheduler sees it. Reservation schedules arrive with a later part.
+// ScalingService: the standing reserved target and reservation windows (stored, then applied by
+// the scheduler), the plan they make, and the scaling status as the scheduler sees it.
 #pragma once
 
 #include "api/call_guard.h"
 #include "surge/v1/scaling.grpc.pb.h"
 
 namespace surge::common {
+class Clock;
 class WorkerPool;
-}
+} // namespace surge::common
 namespace surge::scheduler {
 class Scheduler;
 }
 
 namespace surge::control {
 class FunctionControl;
-}
+class ReservationControl;
+} // namespace surge::control
 
 namespace surge::api {
 
@@ -22,8 +24,9 @@ namespace surge::api {
 // in must outlive the gRPC server.
 class ScalingService final : public v1::ScalingService::CallbackService {
 public:
-  ScalingService(control::FunctionControl& control, scheduler::Scheduler& scheduler, CallGuard& guard,
-                 common::WorkerPool& workers);
+  ScalingService(control::FunctionControl& control, control::ReservationControl& reservations,
+                 scheduler::Scheduler& scheduler, CallGuard& guard, common::WorkerPool& workers,
+                 const common::Clock& clock);
 
   grpc::ServerUnaryReactor* SetReservedCapacity(grpc::CallbackServerContext* context,
                                                 const v1::SetReservedCapacityRequest* request,
@@ -40,13 +43,19 @@ public:
   grpc::ServerUnaryReactor* RemoveReservationSchedule(grpc::CallbackServerContext* context,
                                                       const v1::RemoveReservationScheduleRequest* request,
                                                       google::protobuf::Empty* response) override;
+  grpc::ServerUnaryReactor* GetReservationPlan(grpc::CallbackServerContext* context,
+                                               const v1::GetReservationPlanRequest* request,
+                                               v1::ReservationPlan* response) override;
 
 private:
-  // Fills `response` from the scheduler and finishes the call (on the scheduler's loop).
+  // Fills `response` from the windows' plan and the scheduler, and finishes the call (on the
+  // scheduler's loop). Reads SQLite: call it on a worker.
   void answerStatus(grpc::ServerUnaryReactor* reactor, const std::string& ns, const std::string& name,
                     v1::ScalingStatus* response);
 
   control::FunctionControl& control_;
+  control::ReservationControl& reservations_;
+  const common::Clock& clock_;
   scheduler::Scheduler& scheduler_;
   CallGuard& guard_;
   common::WorkerPool& workers_;

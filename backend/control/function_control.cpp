@@ -8,13 +8,13 @@
 
 #include <absl/strings/str_cat.h>
 
-#include <chrono>
-#include <future>
 
 namespace surge::control {
 
-FunctionControl::FunctionControl(store::FunctionStore& store, scheduler::Scheduler& scheduler, auth::AuditLog& audit)
-    : store_(store), scheduler_(scheduler), audit_(audit), directory_(store, scheduler) {}
+FunctionControl::FunctionControl(store::FunctionStore& store, scheduler::Scheduler& scheduler, auth::AuditLog& audit,
+                                 ReservationAdmission& admission, WindowDriver& windows, const common::Clock& clock)
+    : store_(store), scheduler_(scheduler), audit_(audit), directory_(store, scheduler), admission_(admission),
+      windows_(windows), clock_(clock) {}
 
 absl::Status FunctionControl::start() {
   if (auto status = directory_.warmReserved(); !status.ok()) return status;
@@ -24,8 +24,11 @@ absl::Status FunctionControl::start() {
 absl::StatusOr<store::FunctionRecord> FunctionControl::create(const auth::Principal& who,
                                                               const common::FunctionRef& ref,
                                                               const store::FunctionConfig& config) {
-  common::MutexLock reservations(reservationChanges_);
-  if (auto fits = reservationFits(ref, store::FunctionConfig{}, config); !fits.ok()) return fits;
+  common::MutexLock reservations(admission_.mutex());
+  store::FunctionRecord none;
+  none.ns = ref.ns;
+  none.name = ref.name;
+  if (auto fits = admission_.checkConfig(none, config, clock_.now()); !fits.ok()) return fits;
   auto created = store_.createFunction(ref.ns, ref.name, config);
   if (!created.ok()) return created.status();
   // A reserved target counts against the budget from now on, code or not.
@@ -62,13 +65,13 @@ absl::StatusOr<store::FunctionRecord> FunctionControl::storeConfig(const common:
   // A change that raced ours (a description, an upload) moved the revision between the check
   // and the write; the check is then made again on what is stored now, a few times at most.
   constexpr int kAttempts = 5;
-  common::MutexLock reservations(reservationChanges_);
+  common::MutexLock reservations(admission_.mutex());
   for (int attempt = 1;; ++attempt) {
     auto current = store_.getFunction(ref.ns, ref.name);
     if (!current.ok()) return current.status();
     store::FunctionConfig after = current->config;
     if (auto status = mutate(after); !status.ok()) return status;
-    if (auto fits = reservationFits(ref, current->config, after); !fits.ok()) return fits;
+    if (auto fits = admission_.checkConfig(*current, after, clock_.now()); !fits.ok()) return fits;
     const int64_t checkedRevision = expectedRevision != 0 ? expectedRevision : current->revision;
     auto updated = store_.updateConfig(ref.ns, ref.name, checkedRevision, mutate);
     if (updated.ok()) {
@@ -86,6 +89,7 @@ absl::Status FunctionControl::remove(const auth::Principal& who, const common::F
   auto deleted = store_.deleteFunction(ref.ns, ref.name, expectedRevision);
   if (!deleted.ok()) return deleted.status();
   directory_.deleted(ref.ns, ref.name, *deleted);
+  windows_.setWindows(ref.key(), {}); // deleted with the function
   (void)audit_.record(who, "function.delete", ref.key());
   return absl::OkStatus();
 }
@@ -110,24 +114,6 @@ absl::StatusOr<store::UploadResult> FunctionControl::commitUpload(const auth::Pr
                       absl::StrCat("version=", result->version.version, " sha256=", result->version.sha256));
   directory_.changed(result->function);
   return result;
-}
-
-absl::Status FunctionControl::reservationFits(const common::FunctionRef& ref, const store::FunctionConfig& before,
-                                              const store::FunctionConfig& after) {
-  store::FunctionConfig resolved = after;
-  store::resolveDefaults(resolved);
-  if (!store::validateConfig(resolved).ok()) return absl::OkStatus();
-  const uint64_t reservedMb = uint64_t{resolved.reservedTarget} * resolved.memoryMb;
-  if (reservedMb <= uint64_t{before.reservedTarget} * before.memoryMb) return absl::OkStatus();
-  auto answer = std::make_shared<std::promise<absl::Status>>();
-  auto fits = answer->get_future();
-  scheduler_.checkReservation(ref.key(), resolved.reservedTarget, resolved.memoryMb,
-                              [answer](absl::Status status) { answer->set_value(std::move(status)); });
-  // The loop answers in microseconds; only a server stuck elsewhere takes this long.
-  if (fits.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-    return absl::UnavailableError("the scheduler did not answer whether the reservation fits; try again");
-  }
-  return fits.get();
 }
 
 } // namespace surge::control

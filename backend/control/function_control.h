@@ -1,12 +1,15 @@
 // FunctionControl: every change to a function, made once for all callers. Each change is checked
-// (a raised reservation must fit the instance memory budget), stored, handed to the directory and
-// the scheduler, and recorded in the audit trail under the key that made it. The gRPC services
-// only check the caller, translate, and call it.
+// (more reserved memory must fit the instance memory budget beside every reservation window:
+// ReservationAdmission), stored, handed to the directory and the scheduler, and recorded in the
+// audit trail under the key that made it. The gRPC services only check the caller, translate,
+// and call it.
 #pragma once
 
 #include "common/function_ref.h"
 #include "common/mutex.h"
 #include "control/function_directory.h"
+#include "control/reservation_admission.h"
+#include "control/window_driver.h"
 
 #include <absl/status/statusor.h>
 
@@ -32,7 +35,8 @@ class FunctionControl {
 public:
   using Mutation = std::function<absl::Status(store::FunctionConfig&)>;
 
-  FunctionControl(store::FunctionStore& store, scheduler::Scheduler& scheduler, auth::AuditLog& audit);
+  FunctionControl(store::FunctionStore& store, scheduler::Scheduler& scheduler, auth::AuditLog& audit,
+                  ReservationAdmission& admission, WindowDriver& windows, const common::Clock& clock);
 
   // The scheduler's view of the functions, for the invoke and status paths.
   FunctionDirectory& directory() { return directory_; }
@@ -42,22 +46,22 @@ public:
   absl::Status start();
 
   // Creates the function, if a reserved target in `config` fits the instance memory budget beside
-  // the other functions' reservations (RESOURCE_EXHAUSTED with the figures otherwise).
+  // the other functions' reservations and windows (RESOURCE_EXHAUSTED with the figures otherwise).
   absl::StatusOr<store::FunctionRecord> create(const auth::Principal& who, const common::FunctionRef& ref,
                                                const store::FunctionConfig& config);
   // Changes the config through `mutate` (see store::FunctionStore::updateConfig). More reserved
-  // memory (a higher target, or more memory per instance) must still fit the budget; lowering
-  // always goes through, even on a server whose budget shrank. The check waits on the
-  // scheduler's loop while no store lock is held; the write then commits only if the function is
-  // still at the revision that was checked, and is checked again otherwise. expectedRevision 0
-  // means unconditional. `auditDetail` says what changed ("fields=memory_mb").
+  // memory (a higher target, or more memory per instance) must still fit the budget at every
+  // moment of the windows' horizon; lowering always goes through, even on a server whose budget
+  // shrank. The write commits only if the function is still at the revision that was checked,
+  // and is checked again otherwise. expectedRevision 0 means unconditional. `auditDetail` says
+  // what changed ("fields=memory_mb").
   absl::StatusOr<store::FunctionRecord> updateConfig(const auth::Principal& who, const common::FunctionRef& ref,
                                                      int64_t expectedRevision, const Mutation& mutate,
                                                      const std::string& auditDetail);
   // Sets the reserved target, as updateConfig() does.
   absl::StatusOr<store::FunctionRecord> setReservedTarget(const auth::Principal& who, const common::FunctionRef& ref,
                                                           uint32_t count);
-  // Deletes the function; the scheduler drains its instances.
+  // Deletes the function and its reservation windows; the scheduler drains its instances.
   absl::Status remove(const auth::Principal& who, const common::FunctionRef& ref, int64_t expectedRevision);
   // Makes a retained version active (a rollback, or a roll forward).
   absl::StatusOr<store::FunctionRecord> setActiveVersion(const auth::Principal& who, const common::FunctionRef& ref,
@@ -69,11 +73,6 @@ public:
                                                    int64_t expectedRevision);
 
 private:
-  // OK when a change from `before` to `after` reserves no more memory, or when `after` fits the
-  // budget (asked on the scheduler's loop, waiting for its answer). An invalid `after` is OK
-  // here: the store refuses it with its own message.
-  absl::Status reservationFits(const common::FunctionRef& ref, const store::FunctionConfig& before,
-                               const store::FunctionConfig& after) ABSL_EXCLUSIVE_LOCKS_REQUIRED(reservationChanges_);
   absl::StatusOr<store::FunctionRecord> storeConfig(const common::FunctionRef& ref, int64_t expectedRevision,
                                                     const Mutation& mutate);
 
@@ -81,11 +80,11 @@ private:
   scheduler::Scheduler& scheduler_;
   auth::AuditLog& audit_;
   FunctionDirectory directory_;
-  // Reservation changes go one at a time, from the budget check until the directory has handed
-  // the stored change to the scheduler. The next check then runs on the scheduler's loop after
-  // that change (both go through it in order), so that two raises that each fit alone cannot
-  // both be accepted. Never a store lock: store writes elsewhere go on while a check waits.
-  common::Mutex reservationChanges_;
+  // Reservation changes go one at a time under its mutex, from the check until the change is
+  // stored, so that two raises that each fit alone cannot both be accepted.
+  ReservationAdmission& admission_;
+  WindowDriver& windows_;
+  const common::Clock& clock_;
 };
 
 } // namespace surge::control

@@ -101,6 +101,8 @@ public:
   // A request finished at `now`; `execution` when it ran to completion.
   void recordCompletion(SteadyTime now, std::optional<absl::Duration> execution);
   void recordStart(absl::Duration took);
+  // The moving mean of its instances' start times; zero until one has started.
+  absl::Duration meanStart() const { return meanStart_; }
   // How long until the queue has drained once, from the rate its latest requests finished at,
   // between 1 ms and `timeout`; without a rate, `timeout`.
   absl::Duration drainTime(absl::Duration timeout) const;

@@ -21,7 +21,7 @@ std::optional<metrics::Outcome> outcomeOf(const absl::StatusOr<engine::InvokeRes
 metrics::Gauges gaugesOf(const FunctionPools& function) {
   metrics::Gauges gauges;
   gauges.queueDepth = function.waiting;
-  gauges.reservedTarget = function.definition->reservedTarget;
+  gauges.reservedTarget = function.reservedTarget;
   for (const auto& pool : function.pools) {
     gauges.reservedReady += pool->reservedReady();
     for (const auto& [id, instance] : pool->members()) {

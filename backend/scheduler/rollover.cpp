@@ -38,7 +38,7 @@ RolloverPlan planRollover(FunctionPools& function, absl::Duration retryBackoff) 
     InstancePool& fresh = function.poolFor(spec, retryBackoff);
     if (function.next && function.next != &fresh) plan.retire.push_back(function.next);
     function.next = nullptr;
-    if (function.definition->reservedTarget == 0) {
+    if (function.reservedTarget == 0) {
       plan.switchTo = &fresh;
     } else {
       function.next = &fresh;

@@ -26,6 +26,8 @@ struct FunctionPools {
   InstancePool* next = nullptr;    // a new spec warming its reserved instances before taking over
   uint32_t instances = 0;          // over all pools, against maxInstances
   uint32_t waiting = 0;            // over all pools, against maxQueueLength
+  // The reserved target it keeps: the definition's, or what its windows set (ScheduledTarget).
+  uint32_t reservedTarget = 0;
   bool removed = false;
   // This second's figures, shared by every FunctionPools of the same name (a deleted and
   // recreated function is one series) and by its waiters.

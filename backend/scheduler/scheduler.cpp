@@ -166,10 +166,9 @@ void Scheduler::setNetworkKinds(std::set<engine::NetworkSandboxKind> kinds) {
   loop_->post([this, kinds = std::move(kinds)]() mutable { loop_->engine->setNetworkKinds(std::move(kinds)); });
 }
 
-void Scheduler::checkReservation(const std::string& key, uint32_t count, uint32_t memoryMb,
-                                 std::function<void(absl::Status)> done) {
-  loop_->post([this, key, count, memoryMb, done = std::move(done)] {
-    done(loop_->core->reservationFits(key, count, memoryMb));
+void Scheduler::setScheduledTarget(FunctionDefinitionPtr function, ScheduledTarget target) {
+  loop_->post([this, function = std::move(function), target]() mutable {
+    loop_->core->setScheduledTarget(std::move(function), target);
   });
 }
 

@@ -57,9 +57,8 @@ public:
   void status(const std::string& key, std::function<void(FunctionStatus)> done);
   // Passes on to the engine which network-on sandboxes are worth pre-starting.
   void setNetworkKinds(std::set<engine::NetworkSandboxKind> kinds);
-  // Whether a reserved target fits the memory budget (SchedulerCore::reservationFits).
-  void checkReservation(const std::string& key, uint32_t count, uint32_t memoryMb,
-                        std::function<void(absl::Status)> done);
+  // What the function's reservation windows ask for now (SchedulerCore::setScheduledTarget).
+  void setScheduledTarget(FunctionDefinitionPtr function, ScheduledTarget target);
 
 private:
   struct Loop;

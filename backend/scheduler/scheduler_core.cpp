@@ -92,16 +92,39 @@ void SchedulerCore::update(FunctionDefinitionPtr definition) {
   }
   FunctionPools& function = *it->second;
   function.definition = definition;
-  const uint32_t target = definition->reservedTarget;
+  auto scheduled = scheduled_.find(definition->key);
+  function.reservedTarget = scheduled == scheduled_.end() ? definition->reservedTarget
+                                                          : scheduled->second.targetOver(definition->reservedTarget);
 
   const RolloverPlan plan = planRollover(function, options_.retryBackoff);
   for (InstancePool* pool : plan.retire) retire(*pool);
   if (plan.switchTo) switchCurrent(function, *plan.switchTo);
+  applyReservedTarget(function);
+}
 
+void SchedulerCore::setScheduledTarget(FunctionDefinitionPtr definition, ScheduledTarget target) {
+  if (target.empty()) {
+    if (scheduled_.erase(definition->key) == 0) return;
+  } else {
+    scheduled_[definition->key] = target;
+  }
+  auto it = functions_.find(definition->key);
+  if (it == functions_.end() || it->second->definition->functionId != definition->functionId ||
+      it->second->definition->revision < definition->revision) {
+    if (target.empty()) return; // nothing held, and nothing to warm
+    update(std::move(definition));
+    return;
+  }
+  FunctionPools& function = *it->second;
+  function.reservedTarget = target.targetOver(function.definition->reservedTarget);
+  applyReservedTarget(function);
+}
+
+void SchedulerCore::applyReservedTarget(FunctionPools& function) {
   // During a rollover the old pool keeps its reserved instances: they serve until the new
   // pool's are ready.
-  if (function.current) function.current->reservedTarget = target;
-  if (function.next) function.next->reservedTarget = target;
+  if (function.current) function.current->reservedTarget = function.reservedTarget;
+  if (function.next) function.next->reservedTarget = function.reservedTarget;
   if (function.next) reconcileReserved(*function.next);
   if (function.current) reconcileReserved(*function.current);
   promoteIfWarm(function);
@@ -113,7 +136,7 @@ void SchedulerCore::switchCurrent(FunctionPools& function, InstancePool& pool) {
   InstancePool* old = function.current;
   function.current = &pool;
   if (function.next == &pool) function.next = nullptr;
-  pool.reservedTarget = function.definition->reservedTarget;
+  pool.reservedTarget = function.reservedTarget;
   if (old && old != &pool) {
     // Requests for the active version go to the new instances; requests for a named version stay.
     for (uint64_t id : moveActiveWaiters(*old, pool)) waiterPools_[id] = &pool;
@@ -146,6 +169,7 @@ void SchedulerCore::removeFunction(std::unique_ptr<FunctionPools> function, cons
 }
 
 void SchedulerCore::remove(const std::string& key) {
+  scheduled_.erase(key);
   auto it = functions_.find(key);
   if (it == functions_.end()) return;
   auto function = std::move(it->second);
@@ -617,7 +641,7 @@ void SchedulerCore::sweep(SteadyTime now) {
   // brings its definition back.
   std::erase_if(functions_, [](const auto& entry) {
     const FunctionPools& function = *entry.second;
-    return function.instances == 0 && function.waiting == 0 && function.definition->reservedTarget == 0;
+    return function.instances == 0 && function.waiting == 0 && function.reservedTarget == 0;
   });
 }
 
@@ -668,18 +692,12 @@ metrics::Frame SchedulerCore::rollMetrics(int64_t second) {
 
 std::string SchedulerCore::newRequestId() { return absl::StrFormat("%s%x", requestPrefix_, ++nextRequest_); }
 
-absl::Status SchedulerCore::reservationFits(const std::string& key, uint32_t count, uint32_t memoryMb) const {
-  if (gate_.memoryBudgetMb() == 0) return absl::OkStatus();
-  return gate_.reservationFits(absl::StrCat("reserving ", count, " instances of ", memoryMb, " MiB"),
-                               uint64_t{count} * memoryMb, reservedTargetsMb(key));
-}
-
 // Every stored target counts, also one whose function has no code yet: it warms the moment code
 // arrives. The definition's memory is the config's, which the next version will run with.
-uint64_t SchedulerCore::reservedTargetsMb(const std::string& except) const {
+uint64_t SchedulerCore::reservedTargetsMb() const {
   uint64_t total = 0;
   for (const auto& [key, function] : functions_) {
-    if (key != except) total += uint64_t{function->definition->reservedTarget} * function->definition->spec.memoryMb;
+    total += uint64_t{function->reservedTarget} * function->definition->spec.memoryMb;
   }
   return total;
 }
@@ -692,7 +710,8 @@ FunctionStatus SchedulerCore::status(const std::string& key) const {
   auto it = functions_.find(key);
   if (it == functions_.end()) return status;
   const FunctionPools& function = *it->second;
-  status.reservedTarget = function.definition->reservedTarget;
+  status.reservedTarget = function.reservedTarget;
+  if (function.current) status.meanStart = function.current->meanStart();
   status.queueDepth = function.waiting;
   for (const auto& pool : function.pools) {
     for (const auto& [id, instance] : pool->members()) {

@@ -48,15 +48,16 @@ public:
   // Applies its reserved target and limits; a changed instance spec rolls the function over to
   // new instances, warming the reserved ones first.
   void update(FunctionDefinitionPtr function);
+  // What the function's reservation windows ask for now replaces what they asked before (an
+  // empty target: no window matters now). Loads `function` like update() when the core does not
+  // hold it, so that a window can warm a function nobody has invoked yet.
+  void setScheduledTarget(FunctionDefinitionPtr function, ScheduledTarget target);
   // The function was deleted: its waiters fail with NOT_FOUND and its instances drain.
   void remove(const std::string& key);
   // Fails every waiter with UNAVAILABLE and stops every instance now (server shutdown).
   void shutdown();
 
   FunctionStatus status(const std::string& key) const;
-  // OK when `count` reserved instances of `memoryMb` for `key` fit in the memory budget beside
-  // what other functions reserve; RESOURCE_EXHAUSTED saying the sums otherwise.
-  absl::Status reservationFits(const std::string& key, uint32_t count, uint32_t memoryMb) const;
   // Instances this core has started and not yet seen exit, over all functions.
   size_t instanceCount() const { return instances_.size(); }
 
@@ -101,14 +102,17 @@ private:
   void answer(Waiter& waiter, InvocationResult result, std::optional<metrics::Refusal> refusal = std::nullopt);
   std::shared_ptr<metrics::FunctionMetrics> metricsFor(const std::string& key);
 
+  // Sets the function's reserved target from its definition and its windows, and brings its
+  // pools towards it (kinds change, starts begin, a rollover may complete).
+  void applyReservedTarget(FunctionPools& function);
   void reconcileReserved(InstancePool& pool);
   // Starts the instances the pools want, within max_instances, the memory budget and the
   // creation tokens, one function at a time in turn.
   void createInstances();
   Demand demand(InstancePool& pool) const;
   uint64_t reservedShortfallMb() const;
-  // Reserved targets × their memory over the functions, but `except`'s.
-  uint64_t reservedTargetsMb(const std::string& except = "") const;
+  // Reserved targets × their memory over the functions.
+  uint64_t reservedTargetsMb() const;
   void startInstance(InstancePool& pool, InstanceKind kind);
   absl::Duration retryAfter(const InstancePool& pool) const;
   void drain(PoolInstance& instance);
@@ -144,6 +148,8 @@ private:
   uint64_t nextRequest_ = 0;
   std::string requestPrefix_;
   SteadyTime nextSweep_;
+  // What each function's windows ask for now, by name; none: no window matters now.
+  std::map<std::string, ScheduledTarget> scheduled_;
   // Each function's current second, by name; kept while anything refers to it or it has figures.
   std::map<std::string, std::shared_ptr<metrics::FunctionMetrics>> metrics_;
 };

@@ -9,10 +9,12 @@
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,21 @@ struct FunctionDefinition {
   absl::Duration queueTimeout = absl::Seconds(60);
 };
 using FunctionDefinitionPtr = std::shared_ptr<const FunctionDefinition>;
+
+// What a function's reservation windows ask of the scheduler now (control/ computes it from the
+// windows and pushes each change). The reserved target the function keeps is then
+// max(open.value_or(its standing target), warming).
+struct ScheduledTarget {
+  // The largest count among the windows open now; nullopt: none is open, the standing target
+  // applies.
+  std::optional<uint32_t> open;
+  // The largest count among the windows warming up ahead of their start now; 0: none.
+  uint32_t warming = 0;
+
+  bool empty() const { return !open && warming == 0; }
+  uint32_t targetOver(uint32_t standing) const { return std::max(open.value_or(standing), warming); }
+  bool operator==(const ScheduledTarget&) const = default;
+};
 
 using common::InstanceKind;
 using common::InstanceState;
@@ -83,7 +100,11 @@ struct InstanceStatus {
 
 struct FunctionStatus {
   std::string key;
+  // The target the scheduler keeps now: the standing one, or what the windows set.
   uint32_t reservedTarget = 0;
+  // The mean start time of its current instances, zero until one has started since the function
+  // was last loaded; reservation windows compute their warm-up lead from it.
+  absl::Duration meanStart;
   uint32_t reservedReady = 0;
   uint32_t inFlight = 0;
   uint32_t queueDepth = 0;

@@ -66,11 +66,4 @@ std::optional<SteadyTime> StartGate::nextToken() const {
                          std::chrono::duration<double>(std::max(0.0, 1.0 - tokens_) / perSecond));
 }
 
-absl::Status StartGate::reservationFits(const std::string& what, uint64_t neededMb, uint64_t othersMb) const {
-  if (memoryBudgetMb_ == 0 || othersMb + neededMb <= memoryBudgetMb_) return absl::OkStatus();
-  return absl::ResourceExhaustedError(absl::StrCat(what, " needs ", neededMb,
-                                                   " MiB, but the instance memory budget is ", memoryBudgetMb_,
-                                                   " MiB and other functions reserve ", othersMb, " MiB"));
-}
-
 } // namespace surge::scheduler

@@ -43,9 +43,6 @@ public:
   std::optional<SteadyTime> nextToken() const;
   // The memory of the instances not yet gone.
   uint64_t usedMemoryMb() const { return usedMemoryMb_; }
-  // OK when `neededMb` more reserved memory fits beside `othersMb` reserved elsewhere;
-  // RESOURCE_EXHAUSTED with the sums otherwise (`what` opens the message).
-  absl::Status reservationFits(const std::string& what, uint64_t neededMb, uint64_t othersMb) const;
   uint64_t memoryBudgetMb() const { return memoryBudgetMb_; }
 
 private:

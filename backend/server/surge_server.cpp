@@ -11,7 +11,6 @@
 #include "api/reflection_service.h"
 #include "api/scaling_service.h"
 #include "api/status_mapping.h"
-#include "api/unimplemented_services.h"
 #include "auth/audit_log.h"
 #include "auth/key_store.h"
 #include "common/clock.h"
@@ -19,7 +18,11 @@
 #include "common/files.h"
 #include "common/unique_fd.h"
 #include "common/worker_pool.h"
+#include "common/function_ref.h"
 #include "control/function_control.h"
+#include "control/reservation_admission.h"
+#include "control/reservation_control.h"
+#include "control/window_driver.h"
 #include "engine/uid_block.h"
 #include "logs/log_pipeline.h"
 #include "logs/log_store.h"
@@ -33,6 +36,7 @@
 #include "store/blob_store.h"
 #include "store/database.h"
 #include "store/function_store.h"
+#include "store/reservation_windows.h"
 #include "store/server_runs.h"
 
 #include <absl/strings/str_cat.h>
@@ -265,13 +269,40 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   server->scheduler_ = std::move(*scheduler);
   spdlog::info("instances may use {} MiB, start {} at once then {} per minute, {} at a time", limits.memoryBudgetMb,
                limits.creationBurst, limits.creationPerMinute, limits.maxConcurrentStarts);
-  server->control_ = std::make_unique<control::FunctionControl>(*server->store_, *server->scheduler_, *server->audit_);
+  server->windowStore_ = std::make_unique<store::ReservationWindows>(*server->db_);
+  server->admission_ = std::make_unique<control::ReservationAdmission>(
+      *server->store_, *server->windowStore_,
+      control::ReservationLimits{.memoryBudgetMb = limits.memoryBudgetMb,
+                                 .warmUp = {.creationBurst = limits.creationBurst,
+                                            .creationPerMinute = limits.creationPerMinute,
+                                            .concurrentStarts = limits.maxConcurrentStarts}});
+  // The driver hands each function's windows to the scheduler with the definition it needs to
+  // warm a function nobody has invoked yet.
+  server->windowDriver_ = std::make_unique<control::WindowDriver>(
+      clock, [s = server.get()](const std::string& key, scheduler::ScheduledTarget target) {
+        auto ref = common::FunctionRef::parse(key);
+        if (!ref) return;
+        scheduler::FunctionDefinitionPtr definition = s->control_->directory().cached(ref->ns, ref->name);
+        if (!definition) {
+          auto loaded = s->control_->directory().load(ref->ns, ref->name);
+          if (!loaded.ok()) return; // deleted: its windows went with it
+          definition = *loaded;
+        }
+        s->scheduler_->setScheduledTarget(std::move(definition), target);
+      });
+  server->control_ = std::make_unique<control::FunctionControl>(*server->store_, *server->scheduler_, *server->audit_,
+                                                                *server->admission_, *server->windowDriver_, clock);
   if (auto status = server->control_->start(); !status.ok()) return status;
+  server->reservations_ = std::make_unique<control::ReservationControl>(
+      *server->store_, *server->windowStore_, *server->admission_, *server->windowDriver_, *server->scheduler_,
+      *server->audit_, clock);
+  if (auto status = server->reservations_->start(); !status.ok()) return status;
   server->functionService_ = std::make_unique<api::FunctionService>(*server->store_, *server->control_, guard, workers);
   server->invokeService_ =
       std::make_unique<api::InvokeService>(guard, server->control_->directory(), *server->scheduler_, workers);
   server->scalingService_ =
-      std::make_unique<api::ScalingService>(*server->control_, *server->scheduler_, guard, workers);
+      std::make_unique<api::ScalingService>(*server->control_, *server->reservations_, *server->scheduler_, guard,
+                                            workers, clock);
   server->metricsService_ = std::make_unique<api::MetricsService>(*server->metricsHub_, *server->metricsHistory_,
                                                                   server->control_->directory(), clock, guard, workers);
   server->logService_ = std::make_unique<api::LogService>(*server->logStore_, logPipeline, guard, workers);
@@ -348,6 +379,8 @@ absl::StatusOr<std::string> SurgeServer::resetAdminKey(const ServerConfig& given
 
 SurgeServer::~SurgeServer() {
   shutdown();
+  // The windows stop driving the scheduler before anything they call goes.
+  if (windowDriver_) windowDriver_->stop();
   // Drain the worker pool first: its tasks use the scheduler, stores, keys and audit log below.
   workers_.reset();
   // Then stop every instance, before the store whose code they run goes.

@@ -20,10 +20,14 @@ class WorkerPool;
 } // namespace surge::common
 namespace surge::control {
 class FunctionControl;
-}
+class ReservationAdmission;
+class ReservationControl;
+class WindowDriver;
+} // namespace surge::control
 namespace surge::store {
 class Database;
 class FunctionStore;
+class ReservationWindows;
 } // namespace surge::store
 namespace surge::auth {
 class AuditLog;
@@ -116,7 +120,12 @@ private:
   std::unique_ptr<logs::LogStore> logStore_;
   std::unique_ptr<logs::LogPipeline> logPipeline_; // the engine and the scheduler hand it lines and records
   std::unique_ptr<scheduler::Scheduler> scheduler_;
+  // Reservation windows: stored, admitted, and driven onto the scheduler (stopped before it goes).
+  std::unique_ptr<store::ReservationWindows> windowStore_;
+  std::unique_ptr<control::ReservationAdmission> admission_;
+  std::unique_ptr<control::WindowDriver> windowDriver_;
   std::unique_ptr<control::FunctionControl> control_;
+  std::unique_ptr<control::ReservationControl> reservations_;
   std::unique_ptr<api::FunctionService> functionService_;
   std::unique_ptr<api::InvokeService> invokeService_;
   std::unique_ptr<api::ScalingService> scalingService_;

@@ -89,6 +89,27 @@ constexpr std::array kMigrations = {
       started_us  INTEGER NOT NULL
     );
     )sql",
+    // 4: reservation windows: a one-off start and end, or a cron with a duration in a time zone.
+    R"sql(
+    CREATE TABLE reservation_windows (
+      id             INTEGER PRIMARY KEY AUTOINCREMENT,
+      function_id    INTEGER NOT NULL REFERENCES functions(id) ON DELETE CASCADE,
+      count          INTEGER NOT NULL CHECK (count > 0),
+      start_us       INTEGER,
+      end_us         INTEGER,
+      cron           TEXT,
+      duration_us    INTEGER,
+      time_zone      TEXT,
+      lead_us        INTEGER NOT NULL,
+      lead_computed  INTEGER NOT NULL,
+      description    TEXT    NOT NULL DEFAULT '',
+      warning        TEXT    NOT NULL DEFAULT '',
+      created_us     INTEGER NOT NULL,
+      CHECK ((start_us IS NOT NULL AND end_us IS NOT NULL AND cron IS NULL) OR
+             (start_us IS NULL AND end_us IS NULL AND cron IS NOT NULL AND duration_us IS NOT NULL))
+    );
+    CREATE INDEX reservation_windows_by_function ON reservation_windows(function_id);
+    )sql",
 };
 
 int currentVersion(SQLite::Database& db) {

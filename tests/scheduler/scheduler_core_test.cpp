@@ -663,27 +663,64 @@ TEST_F(SchedulerCoreTest, FullQueueSaysWhenToRetryFromTheDrainRate) {
   EXPECT_EQ((*g)->retryAfter, absl::Milliseconds(300)) << "the two waiting and g itself, at 10 per second";
 }
 
-TEST_F(SchedulerCoreTest, AReservedTargetMustFitTheMemoryBudgetBesideOtherReservations) {
-  makeCore({.memoryBudgetMb = 1024, .maxConcurrentStarts = kManyStarts});
-  core_->update(define({.name = "shop", .reserved = 4})); // 512 MiB
+TEST_F(SchedulerCoreTest, AnOpenWindowReplacesTheStandingTargetAndAWarmUpRaisesIt) {
+  const FunctionDefinitionPtr fn = define({.reserved = 2});
+  core_->update(fn);
   loop_.runAll();
-  EXPECT_TRUE(core_->reservationFits("default/other", 4, 128).ok());
-  const absl::Status tooMuch = core_->reservationFits("default/other", 5, 128);
-  EXPECT_EQ(tooMuch.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(tooMuch.message(), "reserving 5 instances of 128 MiB needs 640 MiB, but the instance memory budget is "
-                               "1024 MiB and other functions reserve 512 MiB");
-  EXPECT_TRUE(core_->reservationFits("default/shop", 8, 128).ok()) << "its own target is being replaced";
+  for (engine::InstanceId id : live()) ready(id);
+  auto reservedLive = [&] {
+    uint32_t reserved = 0;
+    for (const InstanceStatus& instance : core_->status("default/fn").instances) {
+      reserved += instance.kind == InstanceKind::kReserved && instance.state != InstanceState::kDraining;
+    }
+    return reserved;
+  };
+  core_->setScheduledTarget(fn, {.warming = 5});
+  loop_.runAll();
+  EXPECT_EQ(core_->status("default/fn").reservedTarget, 5u);
+  EXPECT_EQ(reservedLive(), 5u) << "three more start ahead of the window";
+  core_->setScheduledTarget(fn, {.open = 5});
+  EXPECT_EQ(core_->status("default/fn").reservedTarget, 5u);
+  core_->setScheduledTarget(fn, {.open = 1});
+  EXPECT_EQ(core_->status("default/fn").reservedTarget, 1u) << "inside a window its count applies, even a lower one";
+  EXPECT_EQ(reservedLive(), 1u);
+  EXPECT_THAT(live(), SizeIs(5)) << "the surplus is on-demand now, and stops only once idle";
+  core_->setScheduledTarget(fn, {});
+  EXPECT_EQ(core_->status("default/fn").reservedTarget, 2u) << "outside every window the standing target";
+  EXPECT_EQ(reservedLive(), 2u);
 }
 
-TEST_F(SchedulerCoreTest, AReservedTargetOfAFunctionWithoutCodeCountsAgainstTheBudget) {
-  makeCore({.memoryBudgetMb = 1024, .maxConcurrentStarts = kManyStarts});
-  core_->update(define({.name = "soon", .reserved = 6, .version = 0})); // 768 MiB once code arrives
+TEST_F(SchedulerCoreTest, AWindowWarmsAFunctionNobodyInvokedAndKeepsItFromTheSweep) {
+  const FunctionDefinitionPtr fn = define({.reserved = 0});
+  core_->setScheduledTarget(fn, {.warming = 3});
   loop_.runAll();
-  EXPECT_THAT(live(), SizeIs(0)) << "nothing to start without code";
-  EXPECT_TRUE(core_->reservationFits("default/other", 2, 128).ok());
-  const absl::Status tooMuch = core_->reservationFits("default/other", 3, 128);
-  EXPECT_EQ(tooMuch.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT(tooMuch.message(), HasSubstr("other functions reserve 768 MiB"));
+  ASSERT_THAT(live(), SizeIs(3));
+  for (engine::InstanceId id : live()) ready(id);
+  advance(absl::Seconds(3600));
+  EXPECT_THAT(live(), SizeIs(3)) << "reserved for the window: never reclaimed";
+  core_->setScheduledTarget(fn, {});
+  advance(absl::Seconds(301));
+  EXPECT_THAT(live(), SizeIs(0)) << "after the window the surplus is reclaimed once idle";
+}
+
+TEST_F(SchedulerCoreTest, AStandingChangeKeepsTheWindowsTargetAndADeleteForgetsIt) {
+  core_->setScheduledTarget(define({.reserved = 1, .revision = 1}), {.open = 4});
+  loop_.runAll();
+  EXPECT_EQ(core_->status("default/fn").reservedTarget, 4u);
+  core_->update(define({.reserved = 2, .revision = 2}));
+  loop_.runAll();
+  EXPECT_EQ(core_->status("default/fn").reservedTarget, 4u) << "the window still sets it";
+  core_->remove("default/fn");
+  core_->update(define({.reserved = 2, .revision = 3}));
+  loop_.runAll();
+  EXPECT_EQ(core_->status("default/fn").reservedTarget, 2u) << "a deleted function's window does not carry over";
+}
+
+TEST_F(SchedulerCoreTest, WindowTargetsCountAsReservedMemory) {
+  makeCore({.memoryBudgetMb = 4096, .maxConcurrentStarts = kManyStarts});
+  core_->setScheduledTarget(define({.reserved = 1}), {.open = 6});
+  loop_.runAll();
+  EXPECT_EQ(core_->rollMetrics(1).server.memoryReservedMb, 6u * 128);
 }
 
 } // namespace

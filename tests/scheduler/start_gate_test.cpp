@@ -82,7 +82,6 @@ TEST(StartGate, NoBudgetMeansNoMemoryLimit) {
   StartGate gate(limits(0, 100, 100, 100), kStart);
   gate.beginRound(kStart);
   EXPECT_FALSE(gate.refusal(1 << 30, InstanceKind::kOnDemand, 1 << 30, 0).has_value());
-  EXPECT_TRUE(gate.reservationFits("reserving 1000 instances of 4096 MiB", 4096000, 1 << 30).ok());
 }
 
 TEST(StartGate, StartsAtOnceAreCapped) {
@@ -93,15 +92,6 @@ TEST(StartGate, StartsAtOnceAreCapped) {
   ASSERT_TRUE(held.has_value());
   EXPECT_EQ(held->limit, metrics::StartLimit::kConcurrentStarts);
   EXPECT_EQ(held->reason, "the server's limit of 4 instances starting at once was reached");
-}
-
-TEST(StartGate, AReservationThatDoesNotFitSaysTheSums) {
-  StartGate gate(limits(1024, 100, 100, 4), kStart);
-  EXPECT_TRUE(gate.reservationFits("reserving 4 instances of 128 MiB", 512, 512).ok());
-  const absl::Status refused = gate.reservationFits("reserving 5 instances of 128 MiB", 640, 512);
-  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(refused.message(), "reserving 5 instances of 128 MiB needs 640 MiB, but the instance memory budget is "
-                               "1024 MiB and other functions reserve 512 MiB");
 }
 
 } // namespace
