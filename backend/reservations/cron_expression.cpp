@@ -1,3 +1,4 @@
+// The crontab(5) parser: fields, lists, ranges, steps, names and aliases.
 #include "reservations/cron_expression.h"
 
 #include <absl/status/status.h>
@@ -97,7 +98,7 @@ std::optional<int> parseNumber(std::string_view token) {
   return value;
 }
 
-// Reports problems in one field of one expression.
+// Reads one field of an expression into the set of its values; errors name the field and the token.
 class FieldParser {
 public:
   FieldParser(std::string_view text, const Field& field) : text_(text), field_(field) {}
@@ -123,8 +124,9 @@ private:
     if (base != "*") {
       const std::vector<std::string_view> bounds = split(base, '-');
       const bool emptyBound = bounds[0].empty() || (bounds.size() == 2 && bounds[1].empty());
-      if (bounds.size() > 2 || emptyBound)
+      if (bounds.size() > 2 || emptyBound) {
         return error(absl::StrCat(quoted(element), " is not a value or a range a-b"));
+      }
       absl::StatusOr<int> start = value(bounds[0]);
       if (!start.ok()) return start.status();
       first = *start;

@@ -1,14 +1,13 @@
+// The walk over local days and minutes that turns a cron schedule into instants of one zone.
 #include "reservations/recurrence.h"
 
 #include <absl/status/status.h>
 #include <absl/strings/str_cat.h>
 #include <date/tz.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <exception>
-#include <limits>
 #include <utility>
 
 #include "common/absl_compat.h"
@@ -18,7 +17,8 @@ namespace {
 
 using common::toAbsl;
 
-// A schedule that matches at all matches within 8 years (29 February, e.g. 2096 to 2104).
+// 29 February comes within 8 years (2096 to 2104); see the header for the rare schedules that
+// come less often.
 constexpr date::days kSearchHorizon{3653};
 
 // The date library's calendar ends in the year 32767; these bounds keep the search well inside
@@ -26,9 +26,12 @@ constexpr date::days kSearchHorizon{3653};
 constexpr int64_t kFirstSupportedSecond = -62135596800; // 0001-01-01T00:00:00Z
 constexpr int64_t kLastSupportedSecond = 253402300799;  // 9999-12-31T23:59:59Z
 
-// The first whole second at or after `time`: a start, always a whole minute, lies at or after
-// `time` exactly when it lies at or after this second.
+// The first whole second at or after `time`, as Unix seconds, clamped to one past the supported
+// range: a start, always a whole minute, lies at or after `time` exactly when it lies at or after
+// this second.
 int64_t ceilToUnixSeconds(absl::Time time) {
+  if (time > absl::FromUnixSeconds(kLastSupportedSecond)) return kLastSupportedSecond + 1;
+  if (time < absl::FromUnixSeconds(kFirstSupportedSecond)) return kFirstSupportedSecond - 1;
   const int64_t seconds = absl::ToUnixSeconds(time);
   return absl::FromUnixSeconds(seconds) < time ? seconds + 1 : seconds;
 }
@@ -53,12 +56,17 @@ absl::StatusOr<const date::time_zone*> findTimeZone(std::string_view name) {
     return absl::FailedPreconditionError(absl::StrCat("the time zone database in /usr/share/zoneinfo cannot be read (",
                                                       e.what(), "); install the tzdata package"));
   }
-  try {
-    return date::locate_zone(name);
-  } catch (const std::exception&) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown time zone \"", toAbsl(name),
-                                                   "\"; use an IANA name such as \"Asia/Shanghai\" or \"UTC\""));
+  // The zoneinfo directory's "localtime" is the host's /etc/localtime, not an IANA name: a
+  // window must not move when the server's own setting changes.
+  if (name != "localtime") {
+    try {
+      return date::locate_zone(name);
+    } catch (const std::exception&) {
+      // Not in the database: the same answer as "localtime".
+    }
   }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown time zone \"", toAbsl(name), "\"; use an IANA name such as \"Asia/Shanghai\" or \"UTC\""));
 }
 
 absl::StatusOr<Recurrence> Recurrence::create(std::string_view cron, std::string_view timeZone) {
@@ -91,7 +99,7 @@ std::vector<absl::Time> Recurrence::startsBetween(absl::Time from, absl::Time to
   const int64_t fromSecond = ceilToUnixSeconds(from);
   if (fromSecond < kFirstSupportedSecond || fromSecond > kLastSupportedSecond) return starts;
   const date::sys_seconds first{std::chrono::seconds(fromSecond)};
-  const date::sys_seconds end{std::chrono::seconds(std::min(ceilToUnixSeconds(to), kLastSupportedSecond + 1))};
+  const date::sys_seconds end{std::chrono::seconds(ceilToUnixSeconds(to))};
 
   // Local times are walked in order, and with the rules above their instants never go backwards,
   // so the starts come out ascending. The walk begins a day early because a skipped local time of

@@ -37,8 +37,14 @@ absl::StatusOr<const date::time_zone*> findTimeZone(std::string_view name);
 //   occurrence: 01:30 on 2026-11-01 in America/New_York starts at 01:30 EDT (05:30 UTC), so that
 //   a window is not opened twice.
 //
-// The search gives up after 10 years without a start: a schedule that matches at all matches
-// within 8 years (29 February), and "0 0 30 2 *" never does.
+// The search gives up after 10 years without a start. Every schedule that ever matches does so
+// within 8 years (29 February), except 29 February further restricted by a day-of-week field
+// that starts with `*`, such as "0 0 29 2 */7" (a Sunday 29 February, once in 28 years): those
+// starts are found only while within 10 years. "0 0 30 2 *" never matches.
+//
+// The zone rules come from the tzdata files. Debian's date library (3.0.1) reads only their
+// listed transitions, which end in 2037, and not the rule that follows them: after 2037 a zone
+// keeps the offset of its last listed transition, so daylight saving time is not applied there.
 class Recurrence {
 public:
   // InvalidArgument when the cron expression or the zone name is bad (see CronExpression::parse
@@ -46,9 +52,10 @@ public:
   static absl::StatusOr<Recurrence> create(std::string_view cron, std::string_view timeZone);
 
   // The first start at or after `from`; nullopt when there is none within 10 years, or `from` is
-  // infinite.
+  // outside the years 1-9999 (such as absl::InfinitePast()).
   std::optional<absl::Time> nextStart(absl::Time from) const;
-  // The starts in [from, to), ascending, at most `limit` of them.
+  // The starts in [from, to), ascending, at most `limit` of them; none when `from`
+  // is outside the years 1-9999.
   std::vector<absl::Time> startsBetween(absl::Time from, absl::Time to, size_t limit) const;
 
   const CronExpression& cron() const { return cron_; }
