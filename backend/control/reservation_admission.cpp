@@ -69,10 +69,8 @@ absl::Status ReservationAdmission::checkConfig(const store::FunctionRecord& curr
   if (!all.ok()) return all.status();
   reservations::FunctionReservations changed = reservationsOf(all->own.key, resolved, all->own.windows);
   const reservations::ReservationCheck check(all->others, limits_.memoryBudgetMb, now);
-  const std::string what = resolved.memoryMb > before.memoryMb
-                               ? absl::StrCat(resolved.memoryMb, " MiB per instance")
-                               : absl::StrCat("reserving ", resolved.reservedTarget, " instances of ",
-                                              resolved.memoryMb, " MiB");
+  const std::string what =
+      absl::StrCat("reserving ", resolved.reservedTarget, " instances of ", resolved.memoryMb, " MiB");
   if (auto shortfall = check.memory(all->own, changed, what)) {
     return absl::ResourceExhaustedError(shortfall->message);
   }

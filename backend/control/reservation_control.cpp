@@ -103,7 +103,6 @@ absl::Status ReservationControl::start() {
     }
   }
   for (auto& [key, windows] : byFunction) driver_.setWindows(key, std::move(windows));
-  driver_.start();
   return absl::OkStatus();
 }
 

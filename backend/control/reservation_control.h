@@ -37,9 +37,9 @@ public:
                      ReservationAdmission& admission, WindowDriver& driver, scheduler::Scheduler& scheduler,
                      auth::AuditLog& audit, const common::Clock& clock);
 
-  // Hands the stored windows to the driver, checks each against the budget this server runs
-  // with (a window that no longer fits is logged and keeps a warning saying why), and starts
-  // the driver. Called once, before serving.
+  // Hands the stored windows to the driver and checks each against the budget this server runs
+  // with (a window that no longer fits is logged and keeps a warning saying why). Called once,
+  // before serving and before the driver starts.
   absl::Status start();
 
   struct AddOptions {

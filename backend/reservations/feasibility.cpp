@@ -108,7 +108,7 @@ std::optional<Shortfall> ReservationCheck::memory(const FunctionReservations& be
       worstOthers + worstOwn, " MiB at worst (", after.key, " ", worstOwn / std::max(after.memoryMb, 1u), " × ",
       after.memoryMb, " MiB, other functions ", worstOthers, " MiB) but the budget is ", memoryBudgetMb_,
       " MiB (--memory-budget-mib): ", shortfall->memoryShortMb, " MiB short. Lower the count to ",
-      shortfall->maxCount, " or less, move the window, or raise --memory-budget-mib");
+      shortfall->maxCount, " or less, move or remove windows, or raise --memory-budget-mib");
   return shortfall;
 }
 

@@ -297,6 +297,7 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
       *server->store_, *server->windowStore_, *server->admission_, *server->windowDriver_, *server->scheduler_,
       *server->audit_, clock);
   if (auto status = server->reservations_->start(); !status.ok()) return status;
+  server->windowDriver_->start();
   server->functionService_ = std::make_unique<api::FunctionService>(*server->store_, *server->control_, guard, workers);
   server->invokeService_ =
       std::make_unique<api::InvokeService>(guard, server->control_->directory(), *server->scheduler_, workers);

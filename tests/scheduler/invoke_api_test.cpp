@@ -503,8 +503,9 @@ TEST_F(InvokeApiTest, AReservedTargetBeyondTheMemoryBudgetIsRefused) {
   auto context = contextWithDeadline();
   const grpc::Status refused = scaling->SetReservedCapacity(context.get(), set, &status);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(refused.error_message(), "reserving 3 instances of 128 MiB needs 384 MiB, but the instance memory budget "
-                                     "is 256 MiB and other functions reserve 0 MiB");
+  EXPECT_THAT(refused.error_message(), HasSubstr("reserving 3 instances of 128 MiB does not fit the instance memory budget"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("need 384 MiB at worst"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("other functions 0 MiB) but the budget is 256 MiB"));
   set.set_count(2);
   context = contextWithDeadline();
   EXPECT_TRUE(scaling->SetReservedCapacity(context.get(), set, &status).ok());
@@ -545,15 +546,17 @@ TEST_F(InvokeApiTest, EveryWayToReserveMoreMemoryIsCheckedAgainstTheBudget) {
 
   grpc::Status refused = update("reserved_target", 3);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(refused.error_message(), "reserving 3 instances of 128 MiB needs 384 MiB, but the instance memory budget "
-                                     "is 256 MiB and other functions reserve 0 MiB");
+  EXPECT_THAT(refused.error_message(), HasSubstr("reserving 3 instances of 128 MiB does not fit the instance memory budget"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("need 384 MiB at worst"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("other functions 0 MiB) but the budget is 256 MiB"));
   EXPECT_EQ(stored().reserved_target(), 0u);
   ASSERT_TRUE(update("reserved_target", 2).ok());
 
   refused = update("memory_mb", 256);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(refused.error_message(), "reserving 2 instances of 256 MiB needs 512 MiB, but the instance memory budget "
-                                     "is 256 MiB and other functions reserve 0 MiB");
+  EXPECT_THAT(refused.error_message(), HasSubstr("reserving 2 instances of 256 MiB does not fit the instance memory budget"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("need 512 MiB at worst"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("other functions 0 MiB) but the budget is 256 MiB"));
   EXPECT_EQ(stored().memory_mb(), 128u);
 
   v1::CreateFunctionRequest create;
@@ -565,8 +568,9 @@ TEST_F(InvokeApiTest, EveryWayToReserveMoreMemoryIsCheckedAgainstTheBudget) {
   auto context = contextWithDeadline();
   refused = functions->CreateFunction(context.get(), create, &created);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(refused.error_message(), "reserving 1 instances of 128 MiB needs 128 MiB, but the instance memory budget "
-                                     "is 256 MiB and other functions reserve 256 MiB");
+  EXPECT_THAT(refused.error_message(), HasSubstr("reserving 1 instances of 128 MiB does not fit the instance memory budget"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("need 128 MiB at worst"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("other functions 256 MiB) but the budget is 256 MiB"));
   v1::GetFunctionRequest get;
   get.set_name("another-promo");
   context = contextWithDeadline();
@@ -713,7 +717,7 @@ TEST_F(InvokeApiTest, ReservationRaisesAtTheSameMomentAreCheckedAgainstEachOther
   functions = v1::FunctionService::NewStub(channel);
   refused = create("late", 1);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_THAT(refused.error_message(), HasSubstr("other functions reserve 512 MiB"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("other functions 512 MiB)"));
   functions.reset();
   channel.reset();
   surged.reset();

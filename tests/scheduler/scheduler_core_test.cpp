@@ -675,7 +675,7 @@ TEST_F(SchedulerCoreTest, AnOpenWindowReplacesTheStandingTargetAndAWarmUpRaisesI
     }
     return reserved;
   };
-  core_->setScheduledTarget(fn, {.warming = 5});
+  core_->setScheduledTarget(fn, {.open = std::nullopt, .warming = 5});
   loop_.runAll();
   EXPECT_EQ(core_->status("default/fn").reservedTarget, 5u);
   EXPECT_EQ(reservedLive(), 5u) << "three more start ahead of the window";
@@ -692,7 +692,7 @@ TEST_F(SchedulerCoreTest, AnOpenWindowReplacesTheStandingTargetAndAWarmUpRaisesI
 
 TEST_F(SchedulerCoreTest, AWindowWarmsAFunctionNobodyInvokedAndKeepsItFromTheSweep) {
   const FunctionDefinitionPtr fn = define({.reserved = 0});
-  core_->setScheduledTarget(fn, {.warming = 3});
+  core_->setScheduledTarget(fn, {.open = std::nullopt, .warming = 3});
   loop_.runAll();
   ASSERT_THAT(live(), SizeIs(3));
   for (engine::InstanceId id : live()) ready(id);
