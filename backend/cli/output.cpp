@@ -4,8 +4,11 @@
 #include "api/proto_time.h"
 #include "common/function_ref.h"
 
+#include <absl/status/statusor.h>
+#include <absl/strings/ascii.h>
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_format.h>
+#include <absl/strings/str_replace.h>
 #include <absl/time/time.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -14,31 +17,51 @@
 
 namespace surge::cli {
 
+namespace {
+
+// Characters rather than bytes, so that a cell holding "→" or a name in another script lines up.
+// (Wide characters such as CJK take two columns on a terminal; they are rare enough in cells.)
+size_t displayWidth(std::string_view text) {
+  return static_cast<size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+} // namespace
+
 Table::Table(std::vector<std::string> header) : header_(std::move(header)) {}
 
 void Table::addRow(std::vector<std::string> cells) {
   // A row of the wrong width is a bug in the command that builds the table.
   if (cells.size() != header_.size()) std::abort();
-  rows_.push_back(std::move(cells));
+  rows_.push_back(Row{std::move(cells), {}});
+}
+
+void Table::addNote(std::string text) {
+  // A note with no row to go under is a bug in the command that builds the table.
+  if (rows_.empty()) std::abort();
+  rows_.back().notes.push_back(std::move(text));
 }
 
 void Table::print(std::ostream& out) const {
   std::vector<size_t> widths(header_.size());
-  for (size_t i = 0; i < header_.size(); ++i) widths[i] = header_[i].size();
-  for (const auto& row : rows_) {
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  for (size_t i = 0; i < header_.size(); ++i) widths[i] = displayWidth(header_[i]);
+  for (const Row& row : rows_) {
+    for (size_t i = 0; i < row.cells.size(); ++i) widths[i] = std::max(widths[i], displayWidth(row.cells[i]));
   }
   auto printRow = [&](const std::vector<std::string>& cells) {
     std::string line;
     for (size_t i = 0; i < cells.size(); ++i) {
       line += cells[i];
       // No padding after the last column, so lines carry no trailing blanks.
-      if (i + 1 < cells.size()) line.append(widths[i] - cells[i].size() + 3, ' ');
+      if (i + 1 < cells.size()) line.append(widths[i] - displayWidth(cells[i]) + 3, ' ');
     }
     out << line << '\n';
   };
   printRow(header_);
-  for (const auto& row : rows_) printRow(row);
+  for (const Row& row : rows_) {
+    printRow(row.cells);
+    for (const std::string& note : row.notes) out << "  " << note << '\n';
+  }
 }
 
 StreamingTable::StreamingTable(std::vector<Column> columns) : columns_(std::move(columns)) {
@@ -83,7 +106,8 @@ void KeyValueBlock::print(std::ostream& out) const {
 
 namespace {
 
-absl::Status printJsonWith(std::ostream& out, const google::protobuf::Message& message, bool pretty) {
+// The message's JSON without a final newline.
+absl::StatusOr<std::string> toJson(const google::protobuf::Message& message, bool pretty) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = pretty;
   options.always_print_primitive_fields = true;
@@ -93,8 +117,14 @@ absl::Status printJsonWith(std::ostream& out, const google::protobuf::Message& m
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat("cannot print the response as JSON: ", status.ToString()));
   }
-  if (json.empty() || json.back() != '\n') json.push_back('\n');
-  out << json;
+  while (!json.empty() && absl::ascii_isspace(static_cast<unsigned char>(json.back()))) json.pop_back();
+  return json;
+}
+
+absl::Status printJsonWith(std::ostream& out, const google::protobuf::Message& message, bool pretty) {
+  auto json = toJson(message, pretty);
+  if (!json.ok()) return json.status();
+  out << *json << '\n';
   return absl::OkStatus();
 }
 
@@ -106,6 +136,34 @@ absl::Status printJson(std::ostream& out, const google::protobuf::Message& messa
 
 absl::Status printJsonLine(std::ostream& out, const google::protobuf::Message& message) {
   return printJsonWith(out, message, false);
+}
+
+absl::Status printJsonWithMembers(std::ostream& out, const google::protobuf::Message& message,
+                                  const std::vector<std::pair<std::string, const google::protobuf::Message*>>& extra) {
+  auto json = toJson(message, true);
+  if (!json.ok()) return json.status();
+  // Reopen the object: drop its closing brace, then add the members indented as the printer
+  // indents the message's own. JSON strings hold no raw newline, so indenting after each
+  // newline touches layout only.
+  std::string text = std::move(*json);
+  if (text.empty() || text.back() != '}')
+    return absl::InternalError("cannot print the response as JSON: not an object");
+  text.pop_back();
+  while (!text.empty() && absl::ascii_isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  std::string indent = "  ";
+  if (const size_t newline = text.find('\n'); newline != std::string::npos) {
+    indent = text.substr(newline + 1, text.find_first_not_of(' ', newline + 1) - newline - 1);
+  }
+  bool first = text == "{";
+  for (const auto& [name, member] : extra) {
+    auto memberJson = toJson(*member, true);
+    if (!memberJson.ok()) return memberJson.status();
+    absl::StrAppend(&text, first ? "\n" : ",\n", indent, "\"", name,
+                    "\": ", absl::StrReplaceAll(*memberJson, {{"\n", "\n" + indent}}));
+    first = false;
+  }
+  out << text << "\n}\n";
+  return absl::OkStatus();
 }
 
 std::string withoutControlCharacters(std::string_view text) {

@@ -20,20 +20,27 @@ namespace surge::cli {
 
 enum class OutputFormat { kTable, kJson };
 
-// Columns padded to their widest cell, separated by three spaces; the header is printed as
-// given (upper case by convention). Cells must not contain newlines.
+// Columns padded to their widest cell (counted in UTF-8 characters), separated by three spaces;
+// the header is printed as given (upper case by convention). Cells must not contain newlines.
 class Table {
 public:
   explicit Table(std::vector<std::string> header);
 
   // `cells` must have as many entries as the header.
   void addRow(std::vector<std::string> cells);
+  // A line printed beneath the row added last, indented by two spaces and outside the columns
+  // (it does not widen them), e.g. a warning about that row. Must follow an addRow().
+  void addNote(std::string text);
   bool empty() const { return rows_.empty(); }
   void print(std::ostream& out) const;
 
 private:
+  struct Row {
+    std::vector<std::string> cells;
+    std::vector<std::string> notes;
+  };
   std::vector<std::string> header_;
-  std::vector<std::vector<std::string>> rows_;
+  std::vector<Row> rows_;
 };
 
 // A table printed a row at a time, for a stream whose later rows are not known yet: each column
@@ -72,6 +79,11 @@ private:
 absl::Status printJson(std::ostream& out, const google::protobuf::Message& message);
 // As printJson() on one line, for a stream of objects: one JSON object per line (JSON Lines).
 absl::Status printJsonLine(std::ostream& out, const google::protobuf::Message& message);
+// As printJson(), for an answer made of several messages: the members of `message`, then each of
+// `extra` named as given with its message as printJson() prints it. A
+// ListReservationSchedulesResponse with {"plan", &plan} gives {"schedules": [...], "plan": {...}}.
+absl::Status printJsonWithMembers(std::ostream& out, const google::protobuf::Message& message,
+                                  const std::vector<std::pair<std::string, const google::protobuf::Message*>>& extra);
 
 // Server or function text on one line: control characters (a newline would break the line, an
 // escape sequence would drive the terminal) become spaces.

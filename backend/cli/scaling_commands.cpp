@@ -1,5 +1,6 @@
 // "surgectl reserve set NAME COUNT" and "surgectl status NAME": the reserved target and what the
-// scheduler runs for a function now, as a block plus an instance table, or JSON.
+// scheduler runs for a function now, as a block plus an instance table, or JSON. The scheduled
+// windows ("reserve add | list | remove") are in reservation_commands.cpp.
 #include "cli/scaling_commands.h"
 
 #include <memory>
@@ -13,6 +14,7 @@
 #include "cli/command_support.h"
 #include "cli/context.h"
 #include "cli/output.h"
+#include "cli/reservation_commands.h"
 #include "common/names.h"
 #include "surge/v1/scaling.grpc.pb.h"
 
@@ -91,7 +93,8 @@ int runStatus(Context& context, const StatusState& state) {
 } // namespace
 
 void registerScalingCommands(CLI::App& app, Context& context) {
-  CLI::App* reserve = app.add_subcommand("reserve", "Manage a function's reserved (always warm) instances");
+  CLI::App* reserve = app.add_subcommand(
+      "reserve", "Manage a function's reserved (always warm) instances, now and in scheduled windows");
   reserve->require_subcommand(1);
   CLI::App* set = reserve->add_subcommand("set", "Keep COUNT reserved instances of a function warm (0: none)");
   auto reserveState = std::make_shared<ReserveState>();
@@ -102,6 +105,7 @@ void registerScalingCommands(CLI::App& app, Context& context) {
       ->check(wholeNumberValidator(0, 1000));
   set->footer(commandFooter("surgectl reserve set hello 5\n  surgectl reserve set hello 0"));
   setAction(*set, context, reserveState, &runReserveSet);
+  registerReservationCommands(*reserve, context);
 
   CLI::App* status = app.add_subcommand("status", "Show a function's instances, in-flight requests and queue");
   auto statusState = std::make_shared<StatusState>();

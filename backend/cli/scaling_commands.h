@@ -9,7 +9,7 @@ namespace surge::cli {
 
 class Context;
 
-// Adds "reserve set" and "status" to `app`; `context` must outlive the parse and the action.
+// Adds "reserve" (set, add, list, remove) and "status" to `app`; `context` must outlive the parse and the action.
 void registerScalingCommands(CLI::App& app, Context& context);
 
 } // namespace surge::cli

@@ -1,4 +1,5 @@
-// The Timestamp conversion: exact to the microsecond both ways, finer digits dropped.
+// The Timestamp conversion: exact to the microsecond both ways, finer digits dropped; the Duration
+// conversion, exact to the nanosecond with seconds and nanos of one sign.
 #include "api/proto_time.h"
 
 #include <gtest/gtest.h>
@@ -25,6 +26,17 @@ TEST(ProtoTime, DropsDigitsFinerThanAMicrosecond) {
 TEST(ProtoTime, TheEpochIsTheEmptyTimestamp) {
   EXPECT_EQ(toProtoTimestamp(absl::UnixEpoch()).ByteSizeLong(), 0u);
   EXPECT_EQ(fromProtoTimestamp(google::protobuf::Timestamp()), absl::UnixEpoch());
+}
+
+TEST(ProtoTime, DurationsRoundTripWithSecondsAndNanosOfOneSign) {
+  const google::protobuf::Duration lead = toProtoDuration(absl::Minutes(90) + absl::Milliseconds(500));
+  EXPECT_EQ(lead.seconds(), 5400);
+  EXPECT_EQ(lead.nanos(), 500'000'000);
+  EXPECT_EQ(fromProtoDuration(lead), absl::Minutes(90) + absl::Milliseconds(500));
+  const google::protobuf::Duration back = toProtoDuration(-absl::Milliseconds(1500));
+  EXPECT_EQ(back.seconds(), -1);
+  EXPECT_EQ(back.nanos(), -500'000'000);
+  EXPECT_EQ(fromProtoDuration(back), -absl::Milliseconds(1500));
 }
 
 } // namespace
