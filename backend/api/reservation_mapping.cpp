@@ -7,20 +7,6 @@
 #include <absl/strings/str_cat.h>
 
 namespace surge::api {
-namespace {
-
-absl::Duration fromProtoDuration(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
-void toProtoDuration(absl::Duration d, google::protobuf::Duration& out) {
-  const int64_t nanos = absl::ToInt64Nanoseconds(d);
-  out.set_seconds(nanos / 1000000000);
-  out.set_nanos(static_cast<int32_t>(nanos % 1000000000));
-}
-
-} // namespace
-
 absl::StatusOr<RequestedWindow> fromProto(const v1::ReservationSchedule& schedule) {
   RequestedWindow requested;
   reservations::Window& window = requested.window;
@@ -41,10 +27,9 @@ absl::StatusOr<RequestedWindow> fromProto(const v1::ReservationSchedule& schedul
     if (!schedule.recurring().has_duration()) {
       return absl::InvalidArgumentError("a recurring window needs recurring.duration, how long each window lasts");
     }
-    window.when = reservations::Recurring{schedule.recurring().cron(),
-                                          fromProtoDuration(schedule.recurring().duration()),
-                                          schedule.recurring().time_zone().empty() ? "UTC"
-                                                                                   : schedule.recurring().time_zone()};
+    window.when =
+        reservations::Recurring{schedule.recurring().cron(), fromProtoDuration(schedule.recurring().duration()),
+                                schedule.recurring().time_zone().empty() ? "UTC" : schedule.recurring().time_zone()};
     break;
   default:
     return absl::InvalidArgumentError(
@@ -67,7 +52,7 @@ void toProto(const reservations::Window& window, const std::string& ns, const st
   out.set_count(window.count);
   out.set_description(window.description);
   if (window.createTime != absl::Time()) *out.mutable_create_time() = toProtoTimestamp(window.createTime);
-  toProtoDuration(window.lead, *out.mutable_lead());
+  *out.mutable_lead() = toProtoDuration(window.lead);
   out.set_lead_computed(window.leadComputed);
   out.set_warning(window.warning);
   if (const auto* once = std::get_if<reservations::OneOff>(&window.when)) {
@@ -79,7 +64,7 @@ void toProto(const reservations::Window& window, const std::string& ns, const st
   const auto& recurring = std::get<reservations::Recurring>(window.when);
   v1::RecurringWindow& proto = *out.mutable_recurring();
   proto.set_cron(recurring.cron);
-  toProtoDuration(recurring.duration, *proto.mutable_duration());
+  *proto.mutable_duration() = toProtoDuration(recurring.duration);
   proto.set_time_zone(recurring.timeZone);
   if (auto recurrence = reservations::Recurrence::create(recurring.cron, recurring.timeZone); recurrence.ok()) {
     if (auto next = recurrence->nextStart(now)) *out.mutable_next_start_time() = toProtoTimestamp(*next);
@@ -88,7 +73,7 @@ void toProto(const reservations::Window& window, const std::string& ns, const st
 
 void toProto(const reservations::Shortfall& shortfall, v1::ReservationShortfall& out) {
   out.set_kind(shortfall.kind == reservations::Shortfall::Kind::kMemory ? v1::ReservationShortfall::MEMORY
-                                                                         : v1::ReservationShortfall::WARM_UP);
+                                                                        : v1::ReservationShortfall::WARM_UP);
   *out.mutable_time() = toProtoTimestamp(shortfall.time);
   out.set_memory_short_mib(shortfall.memoryShortMb);
   out.set_instances_not_warm(shortfall.instancesNotWarm);

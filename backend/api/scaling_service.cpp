@@ -4,11 +4,11 @@
 
 #include "api/function_mapping.h"
 #include "api/proto_time.h"
-#include "api/status_mapping.h"
 #include "api/reservation_mapping.h"
+#include "api/status_mapping.h"
+#include "common/clock.h"
 #include "common/function_ref.h"
 #include "common/worker_pool.h"
-#include "common/clock.h"
 #include "control/function_control.h"
 #include "control/reservation_control.h"
 #include "scheduler/scheduler.h"
@@ -130,10 +130,9 @@ grpc::ServerUnaryReactor* ScalingService::AddReservationSchedule(grpc::CallbackS
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   workers_.post([this, reactor, who = std::move(*who), ns, request, response, requested = std::move(*requested)] {
     const std::string& function = request->schedule().function();
-    auto added = reservations_.add(*who, {ns, function}, requested.window,
-                                   {.leadGiven = requested.leadGiven,
-                                    .force = request->force(),
-                                    .validateOnly = request->validate_only()});
+    auto added = reservations_.add(
+        *who, {ns, function}, requested.window,
+        {.leadGiven = requested.leadGiven, .force = request->force(), .validateOnly = request->validate_only()});
     if (!added.ok()) return reactor->Finish(toGrpcStatus(added.status()));
     toProto(added->window, ns, function, clock_.now(), *response);
     for (const reservations::Shortfall& shortfall : added->shortfalls) toProto(shortfall, *response->add_shortfalls());
@@ -175,8 +174,9 @@ grpc::ServerUnaryReactor* ScalingService::RemoveReservationSchedule(grpc::Callba
   }
   int64_t id = 0;
   if (!absl::SimpleAtoi(request->id(), &id) || id <= 0) {
-    return finishNow(context, absl::InvalidArgumentError(absl::StrCat(
-                                  "\"", request->id(), "\" is not a reservation window id; list the windows for theirs")));
+    return finishNow(context,
+                     absl::InvalidArgumentError(absl::StrCat(
+                         "\"", request->id(), "\" is not a reservation window id; list the windows for theirs")));
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   workers_.post([this, reactor, who = std::move(*who), ns, request, id] {
@@ -201,9 +201,9 @@ grpc::ServerUnaryReactor* ScalingService::GetReservationPlan(grpc::CallbackServe
     return finishNow(context, absl::InvalidArgumentError("to_time must be after from_time"));
   }
   if (to - from > reservations::kHorizon) {
-    return finishNow(context, absl::InvalidArgumentError(absl::StrCat(
-                                  "the range is ", absl::FormatDuration(to - from),
-                                  " long; a plan covers at most 90 days: ask for a shorter range")));
+    return finishNow(context, absl::InvalidArgumentError(
+                                  absl::StrCat("the range is ", absl::FormatDuration(to - from),
+                                               " long; a plan covers at most 90 days: ask for a shorter range")));
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   workers_.post([this, reactor, ns, request, response, from, to] {

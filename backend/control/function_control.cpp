@@ -8,7 +8,6 @@
 
 #include <absl/strings/str_cat.h>
 
-
 namespace surge::control {
 
 FunctionControl::FunctionControl(store::FunctionStore& store, scheduler::Scheduler& scheduler, auth::AuditLog& audit,

@@ -32,7 +32,8 @@ ReservationAdmission::read(const store::FunctionRecord& record) const {
   // By function id: the functions with a standing target, then those with windows only.
   std::map<int64_t, reservations::FunctionReservations> byId;
   for (const store::FunctionRecord& function : *reserved) {
-    byId.emplace(function.id, reservationsOf(common::FunctionRef{function.ns, function.name}.key(), function.config, {}));
+    byId.emplace(function.id,
+                 reservationsOf(common::FunctionRef{function.ns, function.name}.key(), function.config, {}));
   }
   for (store::StoredWindow& window : *stored) {
     auto it = byId.find(window.functionId);

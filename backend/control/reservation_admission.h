@@ -50,8 +50,8 @@ public:
   // budget at every moment of the horizon, or reserves no more than before; RESOURCE_EXHAUSTED
   // with the shortfall otherwise. An invalid `after` is OK here: the store refuses it with its
   // own message.
-  absl::Status checkConfig(const store::FunctionRecord& current, const store::FunctionConfig& after, absl::Time now) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status checkConfig(const store::FunctionRecord& current, const store::FunctionConfig& after,
+                           absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
 private:
   store::FunctionStore& functions_;

@@ -33,7 +33,8 @@ std::string describe(const Window& window) {
     when = absl::StrCat("cron=\"", recurring.cron, "\" duration=", absl::FormatDuration(recurring.duration),
                         " tz=", recurring.timeZone.empty() ? "UTC" : recurring.timeZone);
   }
-  return absl::StrCat("id=", window.id, " count=", window.count, " ", when, " lead=", absl::FormatDuration(window.lead));
+  return absl::StrCat("id=", window.id, " count=", window.count, " ", when,
+                      " lead=", absl::FormatDuration(window.lead));
 }
 
 std::string whatOf(const Window& window, uint32_t memoryMb) {
@@ -118,9 +119,8 @@ absl::Duration ReservationControl::startTime(const std::string& key, common::Run
   return reservations::typicalStart(runtime);
 }
 
-absl::StatusOr<ReservationControl::Added> ReservationControl::add(const auth::Principal& who,
-                                                                  const common::FunctionRef& ref, Window window,
-                                                                  AddOptions options) {
+absl::StatusOr<ReservationControl::Added>
+ReservationControl::add(const auth::Principal& who, const common::FunctionRef& ref, Window window, AddOptions options) {
   auto record = functions_.getFunction(ref.ns, ref.name);
   if (!record.ok()) return record.status();
   store::FunctionConfig config = record->config;
@@ -196,7 +196,8 @@ absl::StatusOr<ReservationControl::Plan> ReservationControl::plan(const common::
   if (!windows.ok()) return windows.status();
   Plan plan;
   plan.standing = record->config.reservedTarget;
-  plan.steps = reservations::planSteps(plan.standing, reservations::openingsOf(*windows, from, to), from, to, limit + 1);
+  plan.steps =
+      reservations::planSteps(plan.standing, reservations::openingsOf(*windows, from, to), from, to, limit + 1);
   if (plan.steps.size() > limit) {
     plan.steps.resize(limit);
     plan.truncated = true;

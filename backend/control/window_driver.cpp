@@ -50,7 +50,8 @@ std::vector<std::string> WindowDriver::applyAt(absl::Time now) {
     it = pushed_.erase(it);
   }
   for (const auto& [key, windows] : windows_) {
-    const std::vector<reservations::Opening> openings = reservations::openingsOf(windows, now, now + absl::Nanoseconds(1));
+    const std::vector<reservations::Opening> openings =
+        reservations::openingsOf(windows, now, now + absl::Nanoseconds(1));
     const reservations::WindowsAt at = reservations::windowsAt(openings, now);
     const scheduler::ScheduledTarget target{at.open, at.warming};
     if (first) {
@@ -114,9 +115,8 @@ void WindowDriver::run() {
     for (const std::string& notice : applyAt(now)) spdlog::warn("reservations: {}", notice);
     const absl::Duration sleep = std::clamp(nextChange(now) - clock_.now(), absl::ZeroDuration(), kLongestSleep);
     common::MutexLock lock(mu_);
-    wake_.waitFor(mu_, absl::ToChronoNanoseconds(sleep), [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stopping_ || changed_;
-    });
+    wake_.waitFor(mu_, absl::ToChronoNanoseconds(sleep),
+                  [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || changed_; });
     if (stopping_) return;
     changed_ = false;
   }

@@ -69,8 +69,8 @@ ReservationCheck::ReservationCheck(const std::vector<FunctionReservations>& othe
             [](const Warming& a, const Warming& b) { return a.start < b.start; });
 }
 
-std::optional<Shortfall> ReservationCheck::memory(const FunctionReservations& before,
-                                                  const FunctionReservations& after, const std::string& what) const {
+std::optional<Shortfall> ReservationCheck::memory(const FunctionReservations& before, const FunctionReservations& after,
+                                                  const std::string& what) const {
   if (memoryBudgetMb_ == 0) return std::nullopt;
   const MemorySteps beforeSteps = memorySteps(before, now_, end_);
   const MemorySteps afterSteps = memorySteps(after, now_, end_);
@@ -88,8 +88,8 @@ std::optional<Shortfall> ReservationCheck::memory(const FunctionReservations& be
     const uint64_t othersMb = others.at(at), ownBefore = was.at(at), own = will.at(at);
     if (othersMb + own <= memoryBudgetMb_ || own <= ownBefore) continue;
     const uint64_t room = memoryBudgetMb_ > othersMb ? memoryBudgetMb_ - othersMb : 0;
-    const auto fitting = static_cast<uint32_t>(std::min<uint64_t>(room / std::max(after.memoryMb, 1u),
-                                                                  std::numeric_limits<uint32_t>::max()));
+    const auto fitting = static_cast<uint32_t>(
+        std::min<uint64_t>(room / std::max(after.memoryMb, 1u), std::numeric_limits<uint32_t>::max()));
     const uint64_t shortMb = othersMb + own - memoryBudgetMb_;
     if (!shortfall) {
       shortfall = Shortfall{Shortfall::Kind::kMemory, at, shortMb, 0, fitting, ""};
@@ -107,8 +107,8 @@ std::optional<Shortfall> ReservationCheck::memory(const FunctionReservations& be
       what, " does not fit the instance memory budget: from ", formatTime(shortfall->time), " the reservations need ",
       worstOthers + worstOwn, " MiB at worst (", after.key, " ", worstOwn / std::max(after.memoryMb, 1u), " × ",
       after.memoryMb, " MiB, other functions ", worstOthers, " MiB) but the budget is ", memoryBudgetMb_,
-      " MiB (--memory-budget-mib): ", shortfall->memoryShortMb, " MiB short. Lower the count to ",
-      shortfall->maxCount, " or less, move or remove windows, or raise --memory-budget-mib");
+      " MiB (--memory-budget-mib): ", shortfall->memoryShortMb, " MiB short. Lower the count to ", shortfall->maxCount,
+      " or less, move or remove windows, or raise --memory-budget-mib");
   return shortfall;
 }
 
@@ -123,7 +123,8 @@ std::vector<ReservationCheck::Warming> ReservationCheck::warmingsOf(const std::v
   return warmings;
 }
 
-uint64_t ReservationCheck::othersWarming(absl::Time from, absl::Time to, const std::vector<Warming>& sameFunction) const {
+uint64_t ReservationCheck::othersWarming(absl::Time from, absl::Time to,
+                                         const std::vector<Warming>& sameFunction) const {
   uint64_t instances = 0;
   auto overlapping = [&](const Warming& w) { return w.from < to && w.start > from; };
   // By start: none starting at or before `from` overlaps, nor any warming from a lead (at most
@@ -158,7 +159,8 @@ std::optional<Shortfall> ReservationCheck::warmUp(const Window& window, uint32_t
     if (needed <= available) continue;
     const uint64_t ready = model.warmable(available);
     const auto notWarm = static_cast<uint32_t>(std::min(own, own + others - std::min(ready, own + others)));
-    const auto fitting = static_cast<uint32_t>(standing + (ready > others ? std::min<uint64_t>(ready - others, own) : 0));
+    const auto fitting =
+        static_cast<uint32_t>(standing + (ready > others ? std::min<uint64_t>(ready - others, own) : 0));
     if (!shortfall) {
       shortfall = Shortfall{Shortfall::Kind::kWarmUp, opening.start, 0, 0, fitting, ""};
     } else {
@@ -173,11 +175,11 @@ std::optional<Shortfall> ReservationCheck::warmUp(const Window& window, uint32_t
     }
   }
   if (!shortfall) return std::nullopt;
-  const std::string beside = worstOthers > 0 ? absl::StrCat(" beside ", worstOthers, " of other windows warming then") : "";
-  const std::string way = startsTooSoon
-                              ? absl::StrCat("start it at least ", seconds(model.leadFor(own + worstOthers)),
-                                             " from now")
-                              : absl::StrCat("give it a lead of at least ", seconds(model.leadFor(own + worstOthers)));
+  const std::string beside =
+      worstOthers > 0 ? absl::StrCat(" beside ", worstOthers, " of other windows warming then") : "";
+  const std::string way =
+      startsTooSoon ? absl::StrCat("start it at least ", seconds(model.leadFor(own + worstOthers)), " from now")
+                    : absl::StrCat("give it a lead of at least ", seconds(model.leadFor(own + worstOthers)));
   shortfall->message = absl::StrCat(
       what, " cannot be warm by its start at ", formatTime(shortfall->time), ": ", own, " new instances", beside,
       " take ", seconds(worstNeeded), " to start at ", model.creationPerMinute, " per minute (", model.concurrentStarts,
@@ -200,7 +202,8 @@ absl::Duration ReservationCheck::defaultLead(const Window& window, uint32_t stan
   // rounds at most (each round can only add what the previous lead overlapped).
   for (int round = 0; round < 4; ++round) {
     uint64_t most = 0;
-    for (const Opening& opening : openings) most = std::max(most, othersWarming(opening.start - lead, opening.start, same));
+    for (const Opening& opening : openings)
+      most = std::max(most, othersWarming(opening.start - lead, opening.start, same));
     const absl::Duration longer = model.leadFor(own + most);
     if (longer <= lead) break;
     lead = longer;

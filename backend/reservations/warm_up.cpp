@@ -11,9 +11,9 @@ namespace surge::reservations {
 absl::Duration WarmUpModel::warmTime(uint64_t n) const {
   if (n == 0) return absl::ZeroDuration();
   const uint64_t afterBurst = n > creationBurst ? n - creationBurst : 0;
-  const absl::Duration lastToken =
-      creationPerMinute == 0 ? absl::InfiniteDuration() : absl::Minutes(1) * static_cast<double>(afterBurst) /
-                                                              static_cast<double>(creationPerMinute);
+  const absl::Duration lastToken = creationPerMinute == 0 ? absl::InfiniteDuration()
+                                                          : absl::Minutes(1) * static_cast<double>(afterBurst) /
+                                                                static_cast<double>(creationPerMinute);
   const uint64_t rounds = (n + std::max<uint32_t>(concurrentStarts, 1) - 1) / std::max<uint32_t>(concurrentStarts, 1);
   return std::max(lastToken + startTime, startTime * static_cast<double>(rounds));
 }

@@ -16,8 +16,8 @@ absl::Status validateRecurring(const Recurring& recurring, absl::Time now) {
   }
   auto first = recurrence->nextStart(now);
   if (!first || *first - now > absl::Hours(24 * 366)) {
-    return absl::InvalidArgumentError(absl::StrCat("cron \"", recurring.cron,
-                                                   "\" starts no window in the next year; check its day and month"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cron \"", recurring.cron, "\" starts no window in the next year; check its day and month"));
   }
   // Each window must close before the next opens, or "a window" would have no end. Checked over
   // the planning horizon, where DST may bring two starts closer.
@@ -25,10 +25,10 @@ absl::Status validateRecurring(const Recurring& recurring, absl::Time now) {
   for (size_t i = 1; i < starts.size(); ++i) {
     const absl::Duration gap = starts[i] - starts[i - 1];
     if (recurring.duration >= gap) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("duration ", absl::FormatDuration(recurring.duration), " is not shorter than the ",
-                       absl::FormatDuration(gap), " between the starts at ", formatTime(starts[i - 1]), " and ",
-                       formatTime(starts[i]), "; shorten it or start less often"));
+      return absl::InvalidArgumentError(absl::StrCat("duration ", absl::FormatDuration(recurring.duration),
+                                                     " is not shorter than the ", absl::FormatDuration(gap),
+                                                     " between the starts at ", formatTime(starts[i - 1]), " and ",
+                                                     formatTime(starts[i]), "; shorten it or start less often"));
     }
   }
   return absl::OkStatus();
@@ -47,17 +47,17 @@ absl::Status validateWindow(const Window& window, uint32_t maxInstances, absl::T
                                                    maxInstances, "); lower it or raise max_instances first"));
   }
   if (window.lead < absl::ZeroDuration() || window.lead > kMaxLead) {
-    return absl::InvalidArgumentError(absl::StrCat("lead ", absl::FormatDuration(window.lead),
-                                                   " is out of range: allowed 0 to 24h"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("lead ", absl::FormatDuration(window.lead), " is out of range: allowed 0 to 24h"));
   }
   if (window.description.size() > kMaxDescriptionBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("description is ", window.description.size(),
-                                                   " bytes; at most ", kMaxDescriptionBytes, " are allowed"));
+    return absl::InvalidArgumentError(absl::StrCat("description is ", window.description.size(), " bytes; at most ",
+                                                   kMaxDescriptionBytes, " are allowed"));
   }
   if (const auto* once = std::get_if<OneOff>(&window.when)) {
     if (once->end <= once->start) {
-      return absl::InvalidArgumentError(absl::StrCat("the window ends (", formatTime(once->end),
-                                                     ") before it starts (", formatTime(once->start), ")"));
+      return absl::InvalidArgumentError(absl::StrCat("the window ends (", formatTime(once->end), ") before it starts (",
+                                                     formatTime(once->start), ")"));
     }
     if (once->end <= now) {
       return absl::InvalidArgumentError(

@@ -18,13 +18,13 @@ struct OneOff {
 };
 
 struct Recurring {
-  std::string cron;         // five fields (cron_expression.h)
-  absl::Duration duration;  // of each window
-  std::string timeZone;     // IANA name; "" is UTC
+  std::string cron;        // five fields (cron_expression.h)
+  absl::Duration duration; // of each window
+  std::string timeZone;    // IANA name; "" is UTC
 };
 
 struct Window {
-  int64_t id = 0; // the store's; 0 until stored
+  int64_t id = 0;          // the store's; 0 until stored
   std::string functionKey; // "namespace/name"
   uint32_t count = 0;
   std::variant<OneOff, Recurring> when;

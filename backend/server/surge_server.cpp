@@ -16,9 +16,9 @@
 #include "common/clock.h"
 #include "common/failpoint.h"
 #include "common/files.h"
+#include "common/function_ref.h"
 #include "common/unique_fd.h"
 #include "common/worker_pool.h"
-#include "common/function_ref.h"
 #include "control/function_control.h"
 #include "control/reservation_admission.h"
 #include "control/reservation_control.h"
@@ -293,17 +293,16 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
   server->control_ = std::make_unique<control::FunctionControl>(*server->store_, *server->scheduler_, *server->audit_,
                                                                 *server->admission_, *server->windowDriver_, clock);
   if (auto status = server->control_->start(); !status.ok()) return status;
-  server->reservations_ = std::make_unique<control::ReservationControl>(
-      *server->store_, *server->windowStore_, *server->admission_, *server->windowDriver_, *server->scheduler_,
-      *server->audit_, clock);
+  server->reservations_ = std::make_unique<control::ReservationControl>(*server->store_, *server->windowStore_,
+                                                                        *server->admission_, *server->windowDriver_,
+                                                                        *server->scheduler_, *server->audit_, clock);
   if (auto status = server->reservations_->start(); !status.ok()) return status;
   server->windowDriver_->start();
   server->functionService_ = std::make_unique<api::FunctionService>(*server->store_, *server->control_, guard, workers);
   server->invokeService_ =
       std::make_unique<api::InvokeService>(guard, server->control_->directory(), *server->scheduler_, workers);
-  server->scalingService_ =
-      std::make_unique<api::ScalingService>(*server->control_, *server->reservations_, *server->scheduler_, guard,
-                                            workers, clock);
+  server->scalingService_ = std::make_unique<api::ScalingService>(*server->control_, *server->reservations_,
+                                                                  *server->scheduler_, guard, workers, clock);
   server->metricsService_ = std::make_unique<api::MetricsService>(*server->metricsHub_, *server->metricsHistory_,
                                                                   server->control_->directory(), clock, guard, workers);
   server->logService_ = std::make_unique<api::LogService>(*server->logStore_, logPipeline, guard, workers);

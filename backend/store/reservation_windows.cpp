@@ -22,8 +22,8 @@ StoredWindow readWindow(SQLite::Statement& row) {
   window.functionKey = absl::StrCat(row.getColumn(2).getString(), "/", row.getColumn(3).getString());
   window.count = static_cast<uint32_t>(row.getColumn(4).getInt64());
   if (row.getColumn(7).isNull()) {
-    window.when = OneOff{absl::FromUnixMicros(row.getColumn(5).getInt64()),
-                         absl::FromUnixMicros(row.getColumn(6).getInt64())};
+    window.when =
+        OneOff{absl::FromUnixMicros(row.getColumn(5).getInt64()), absl::FromUnixMicros(row.getColumn(6).getInt64())};
   } else {
     window.when = Recurring{row.getColumn(7).getString(), absl::Microseconds(row.getColumn(8).getInt64()),
                             row.getColumn(9).getString()};

@@ -13,7 +13,6 @@
 namespace surge::control {
 namespace {
 
-
 class FunctionDirectoryTest : public ControlFixture {};
 
 TEST_F(FunctionDirectoryTest, AChangeThatReadTheStoreBeforeADeleteDoesNotBringTheFunctionBack) {

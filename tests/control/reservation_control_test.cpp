@@ -172,9 +172,8 @@ TEST_F(ReservationControlTest, ARestartInAWindowHonoursItAtOnceAndAMissedWarmUpS
   // surged was down from before the first window until inside it.
   clock_.advance(absl::Hours(1) + absl::Minutes(10));
   std::vector<std::pair<std::string, scheduler::ScheduledTarget>> pushed;
-  WindowDriver restarted(clock_, [&](const std::string& key, scheduler::ScheduledTarget target) {
-    pushed.emplace_back(key, target);
-  });
+  WindowDriver restarted(
+      clock_, [&](const std::string& key, scheduler::ScheduledTarget target) { pushed.emplace_back(key, target); });
   ReservationControl control(*store_, *windowStore_, *admission_, restarted, *scheduler_, *audit_, clock_);
   ASSERT_TRUE(control.start().ok());
   auto notices = restarted.applyAt(clock_.now());
@@ -185,9 +184,8 @@ TEST_F(ReservationControlTest, ARestartInAWindowHonoursItAtOnceAndAMissedWarmUpS
 
   // And down again until the second window's warm-up was under way.
   clock_.advance(absl::Hours(2) + absl::Minutes(35));
-  WindowDriver again(clock_, [&](const std::string& key, scheduler::ScheduledTarget target) {
-    pushed.emplace_back(key, target);
-  });
+  WindowDriver again(
+      clock_, [&](const std::string& key, scheduler::ScheduledTarget target) { pushed.emplace_back(key, target); });
   ReservationControl control2(*store_, *windowStore_, *admission_, again, *scheduler_, *audit_, clock_);
   ASSERT_TRUE(control2.start().ok());
   notices = again.applyAt(clock_.now());
@@ -233,10 +231,9 @@ TEST_F(ReservationControlTest, BadWindowsAreRefusedWithWhatToChange) {
   EXPECT_THAT(std::string(add(recurring).status().message()), HasSubstr("is not shorter than"));
   recurring.when = Recurring{"0 20 * * FRI", absl::Hours(2), "Mars/Base"};
   EXPECT_EQ(add(recurring).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(reservations_->add(who_, {"default", "missing"}, once(1, absl::Hours(1), absl::Hours(1)), {})
-                .status()
-                .code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      reservations_->add(who_, {"default", "missing"}, once(1, absl::Hours(1), absl::Hours(1)), {}).status().code(),
+      absl::StatusCode::kNotFound);
 }
 
 } // namespace

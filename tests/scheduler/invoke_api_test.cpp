@@ -503,7 +503,8 @@ TEST_F(InvokeApiTest, AReservedTargetBeyondTheMemoryBudgetIsRefused) {
   auto context = contextWithDeadline();
   const grpc::Status refused = scaling->SetReservedCapacity(context.get(), set, &status);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_THAT(refused.error_message(), HasSubstr("reserving 3 instances of 128 MiB does not fit the instance memory budget"));
+  EXPECT_THAT(refused.error_message(),
+              HasSubstr("reserving 3 instances of 128 MiB does not fit the instance memory budget"));
   EXPECT_THAT(refused.error_message(), HasSubstr("need 384 MiB at worst"));
   EXPECT_THAT(refused.error_message(), HasSubstr("other functions 0 MiB) but the budget is 256 MiB"));
   set.set_count(2);
@@ -546,7 +547,8 @@ TEST_F(InvokeApiTest, EveryWayToReserveMoreMemoryIsCheckedAgainstTheBudget) {
 
   grpc::Status refused = update("reserved_target", 3);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_THAT(refused.error_message(), HasSubstr("reserving 3 instances of 128 MiB does not fit the instance memory budget"));
+  EXPECT_THAT(refused.error_message(),
+              HasSubstr("reserving 3 instances of 128 MiB does not fit the instance memory budget"));
   EXPECT_THAT(refused.error_message(), HasSubstr("need 384 MiB at worst"));
   EXPECT_THAT(refused.error_message(), HasSubstr("other functions 0 MiB) but the budget is 256 MiB"));
   EXPECT_EQ(stored().reserved_target(), 0u);
@@ -554,7 +556,8 @@ TEST_F(InvokeApiTest, EveryWayToReserveMoreMemoryIsCheckedAgainstTheBudget) {
 
   refused = update("memory_mb", 256);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_THAT(refused.error_message(), HasSubstr("reserving 2 instances of 256 MiB does not fit the instance memory budget"));
+  EXPECT_THAT(refused.error_message(),
+              HasSubstr("reserving 2 instances of 256 MiB does not fit the instance memory budget"));
   EXPECT_THAT(refused.error_message(), HasSubstr("need 512 MiB at worst"));
   EXPECT_THAT(refused.error_message(), HasSubstr("other functions 0 MiB) but the budget is 256 MiB"));
   EXPECT_EQ(stored().memory_mb(), 128u);
@@ -568,7 +571,8 @@ TEST_F(InvokeApiTest, EveryWayToReserveMoreMemoryIsCheckedAgainstTheBudget) {
   auto context = contextWithDeadline();
   refused = functions->CreateFunction(context.get(), create, &created);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_THAT(refused.error_message(), HasSubstr("reserving 1 instances of 128 MiB does not fit the instance memory budget"));
+  EXPECT_THAT(refused.error_message(),
+              HasSubstr("reserving 1 instances of 128 MiB does not fit the instance memory budget"));
   EXPECT_THAT(refused.error_message(), HasSubstr("need 128 MiB at worst"));
   EXPECT_THAT(refused.error_message(), HasSubstr("other functions 256 MiB) but the budget is 256 MiB"));
   v1::GetFunctionRequest get;
