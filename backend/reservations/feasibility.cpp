@@ -107,8 +107,10 @@ std::optional<Shortfall> ReservationCheck::memory(const FunctionReservations& be
       what, " does not fit the instance memory budget: from ", formatTime(shortfall->time), " the reservations need ",
       worstOthers + worstOwn, " MiB at worst (", after.key, " ", worstOwn / std::max(after.memoryMb, 1u), " × ",
       after.memoryMb, " MiB, other functions ", worstOthers, " MiB) but the budget is ", memoryBudgetMb_,
-      " MiB (--memory-budget-mib): ", shortfall->memoryShortMb, " MiB short. Lower the count to ", shortfall->maxCount,
-      " or less, move or remove windows, or raise --memory-budget-mib");
+      " MiB (--memory-budget-mib): ", shortfall->memoryShortMb, " MiB short. ",
+      shortfall->maxCount > 0 ? absl::StrCat("Lower the count to ", shortfall->maxCount, " or less, move")
+                              : std::string("Nothing of this size fits beside the other reservations then: move"),
+      " or remove windows, or raise --memory-budget-mib");
   return shortfall;
 }
 

@@ -296,7 +296,7 @@ TEST_F(FunctionApiTest, DeleteRemovesTheFunction) {
   EXPECT_EQ(functions_->DeleteFunction(context.get(), remove, &empty).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
-TEST_F(FunctionApiTest, LaterServicesAnswerUnimplementedAndLargeMessagesReachTheServices) {
+TEST_F(FunctionApiTest, LargeMessagesReachTheServices) {
   auto invoke = v1::InvokeService::NewStub(channel_);
   v1::InvokeRequest request;
   request.set_function("hello");
@@ -307,16 +307,6 @@ TEST_F(FunctionApiTest, LaterServicesAnswerUnimplementedAndLargeMessagesReachThe
   // The transport lets it through; the service's own 6 MiB limit refuses it.
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("over the limit of 6291456 bytes"));
-
-  auto scaling = v1::ScalingService::NewStub(channel_);
-  v1::ListReservationSchedulesRequest schedulesRequest;
-  schedulesRequest.set_function("hello");
-  v1::ListReservationSchedulesResponse schedules;
-  context = contextWithDeadline();
-  status = scaling->ListReservationSchedules(context.get(), schedulesRequest, &schedules);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(),
-              HasSubstr("ScalingService.ListReservationSchedules arrives with scheduled reservations"));
 }
 
 } // namespace

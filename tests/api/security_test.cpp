@@ -162,26 +162,38 @@ TEST_F(SecurityTest, EveryCallAnswersEveryRoleWithTheExactCode) {
          v1::ScalingStatus f;
          return scaling->SetReservedCapacity(c, r, &f);
        }},
-      {"AddReservationSchedule", Code::UNIMPLEMENTED, writers,
+      {"AddReservationSchedule", Code::OK, writers,
        [&](grpc::ClientContext* c, const std::string&) {
          v1::AddReservationScheduleRequest r;
          r.mutable_schedule()->set_function("target");
+         r.mutable_schedule()->set_count(1);
+         r.mutable_schedule()->mutable_recurring()->set_cron("0 20 * * FRI");
+         r.mutable_schedule()->mutable_recurring()->mutable_duration()->set_seconds(3600);
+         r.set_validate_only(true);
          v1::ReservationSchedule f;
          return scaling->AddReservationSchedule(c, r, &f);
        }},
-      {"ListReservationSchedules", Code::UNIMPLEMENTED, readers,
+      {"ListReservationSchedules", Code::OK, readers,
        [&](grpc::ClientContext* c, const std::string&) {
          v1::ListReservationSchedulesRequest r;
          r.set_function("target");
          v1::ListReservationSchedulesResponse f;
          return scaling->ListReservationSchedules(c, r, &f);
        }},
-      {"RemoveReservationSchedule", Code::UNIMPLEMENTED, writers,
+      {"RemoveReservationSchedule", Code::NOT_FOUND, writers, // admitted, then the window is looked up
        [&](grpc::ClientContext* c, const std::string&) {
          v1::RemoveReservationScheduleRequest r;
          r.set_function("target");
+         r.set_id("999999");
          google::protobuf::Empty f;
          return scaling->RemoveReservationSchedule(c, r, &f);
+       }},
+      {"GetReservationPlan", Code::OK, readers,
+       [&](grpc::ClientContext* c, const std::string&) {
+         v1::GetReservationPlanRequest r;
+         r.set_function("target");
+         v1::ReservationPlan f;
+         return scaling->GetReservationPlan(c, r, &f);
        }},
       {"GetScalingStatus", Code::OK, readers,
        [&](grpc::ClientContext* c, const std::string&) {

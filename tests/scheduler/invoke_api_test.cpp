@@ -573,7 +573,7 @@ TEST_F(InvokeApiTest, EveryWayToReserveMoreMemoryIsCheckedAgainstTheBudget) {
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(refused.error_message(),
               HasSubstr("reserving 1 instances of 128 MiB does not fit the instance memory budget"));
-  EXPECT_THAT(refused.error_message(), HasSubstr("need 128 MiB at worst"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("need 384 MiB at worst"));
   EXPECT_THAT(refused.error_message(), HasSubstr("other functions 256 MiB) but the budget is 256 MiB"));
   v1::GetFunctionRequest get;
   get.set_name("another-promo");
