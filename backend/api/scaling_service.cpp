@@ -73,6 +73,7 @@ void ScalingService::answerStatus(grpc::ServerUnaryReactor* reactor, const std::
     *response->mutable_next_change_time() = toProtoTimestamp(next.at);
     response->set_next_target(next.target);
     response->set_next_schedule_id(windowIdText(next.windowId));
+    response->set_next_warming(next.warming);
   }
   scheduler_.status(common::FunctionRef{ns, name}.key(), [reactor, response](scheduler::FunctionStatus status) {
     toProto(status, *response);

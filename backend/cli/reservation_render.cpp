@@ -96,7 +96,10 @@ void printSchedule(std::ostream& out, const v1::ReservationSchedule& schedule, c
   block.add("next start", timeCell(schedule.next_start_time(), zone));
   block.add("description", tableCell(schedule.description()));
   if (schedule.has_create_time()) block.add("created", timeCell(schedule.create_time(), zone));
-  if (!schedule.warning().empty()) block.add("warning", withoutControlCharacters(schedule.warning()));
+  // The shortfalls' messages make up the warning: either is enough.
+  if (!schedule.warning().empty() && schedule.shortfalls().empty()) {
+    block.add("warning", withoutControlCharacters(schedule.warning()));
+  }
   if (!schedule.shortfalls().empty()) block.add("shortfalls", "");
   block.print(out);
   for (const v1::ReservationShortfall& shortfall : schedule.shortfalls()) {

@@ -37,6 +37,16 @@ void printStatus(std::ostream& out, const v1::ScalingStatus& status) {
   KeyValueBlock block;
   block.add("function", qualifiedName(status.namespace_(), status.function()));
   block.add("reserved", absl::StrCat(status.reserved_ready(), " ready of ", status.reserved_target(), " wanted"));
+  block.add("set by", status.schedule_id().empty()
+                          ? absl::StrCat("the standing target (", status.standing_target(), ")")
+                          : absl::StrCat("window ", status.schedule_id(), status.warming() ? " (warming up)" : ""));
+  if (status.has_next_change_time()) {
+    block.add("next change", absl::StrCat(formatTimestamp(status.next_change_time()), ": ", status.next_target(),
+                                          status.next_schedule_id().empty()
+                                              ? " (the standing target)"
+                                              : absl::StrCat(" (window ", status.next_schedule_id(),
+                                                             status.next_warming() ? " warming up)" : ")")));
+  }
   block.add("in flight", absl::StrCat(status.in_flight()));
   block.add("queued", absl::StrCat(status.queue_depth()));
   block.add("instances", absl::StrCat(status.instances_size()));

@@ -147,7 +147,10 @@ ReservationControl::add(const auth::Principal& who, const common::FunctionRef& r
   if (!options.leadGiven) window.lead = check.defaultLead(window, all->own.standing, all->own.windows, model);
   Added added{window, shortfallsOf(check, all->own, window, model)};
   added.window.warning = warningOf(added.shortfalls);
-  if (options.validateOnly) return added;
+  if (options.validateOnly) {
+    added.window.createTime = absl::Time(); // nothing was created
+    return added;
+  }
   if (!added.shortfalls.empty() && !options.force) return absl::ResourceExhaustedError(added.window.warning);
 
   auto stored = windows_.add(record->id, added.window);

@@ -125,6 +125,7 @@ TEST_F(ReservationApiTest, AWindowHasItsInstancesReadyAtItsStartServesABurstWarm
   EXPECT_EQ(before.reserved_target(), 0u);
   EXPECT_EQ(api::fromProtoTimestamp(before.next_change_time()), start - api::fromProtoDuration(added.lead()));
   EXPECT_EQ(before.next_target(), 5u);
+  EXPECT_TRUE(before.next_warming());
 
   // At the start: the first status that shows the window open has its 5 instances ready.
   const v1::ScalingStatus atStart =

@@ -24,6 +24,7 @@ namespace {
 
 namespace v1 = surge::v1;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 absl::Time utc(int year, int month, int day, int hour, int minute) {
@@ -371,7 +372,9 @@ TEST_F(ReservationCommandsClientTest, AForcedWindowWithAWarningPrintsItOnStderrA
   EXPECT_EQ(forced.code, 0);
   EXPECT_TRUE(lastAdd().force());
   EXPECT_EQ(forced.err, "warning: 10 instances of 256 MiB need 512 MiB beyond the 4096 MiB budget; at most 8 fit\n");
-  EXPECT_THAT(forced.out, HasSubstr("\nwarning:     10 instances of 256 MiB need 512 MiB"));
+  EXPECT_THAT(forced.out, HasSubstr("\nshortfalls:\n  memory at 2026-12-11T11:55:00Z: 10 instances of 256 MiB need"))
+      << "the shortfalls say what the warning says, once";
+  EXPECT_THAT(forced.out, Not(HasSubstr("\nwarning:")));
 }
 
 TEST_F(ReservationCommandsClientTest, ARefusalIsAnRpcErrorWithAHint) {
