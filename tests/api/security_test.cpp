@@ -408,6 +408,61 @@ TEST_F(SecurityTest, NamespaceScopedKeySeesNothingOutsideItsNamespaces) {
   EXPECT_EQ(function.active_version(), 1);
 }
 
+// The merchant's case: a developer key scoped to its namespace manages that namespace's
+// reservation windows, and cannot see or touch another namespace's.
+TEST_F(SecurityTest, ANamespaceScopedDeveloperManagesItsOwnReservationWindowsOnly) {
+  createFunctionWithCode("shop-sale", "shop");
+  createFunctionWithCode("bank-close", "bank");
+  const std::string shopKey = testing::createApiKey(*admin_, "shop-merchant", v1::DEVELOPER, {"shop"});
+  auto scaling = v1::ScalingService::NewStub(channel_);
+  auto windowFor = [](const std::string& ns, const std::string& name) {
+    v1::AddReservationScheduleRequest request;
+    request.mutable_schedule()->set_namespace_(ns);
+    request.mutable_schedule()->set_function(name);
+    request.mutable_schedule()->set_count(1);
+    request.mutable_schedule()->mutable_recurring()->set_cron("0 20 * * FRI");
+    request.mutable_schedule()->mutable_recurring()->mutable_duration()->set_seconds(3600);
+    request.mutable_schedule()->mutable_recurring()->set_time_zone("Asia/Shanghai");
+    return request;
+  };
+  v1::ReservationSchedule added;
+  auto context = contextWithDeadline(std::chrono::seconds(30), shopKey);
+  ASSERT_TRUE(scaling->AddReservationSchedule(context.get(), windowFor("shop", "shop-sale"), &added).ok());
+  context = contextWithDeadline(std::chrono::seconds(30), shopKey);
+  EXPECT_EQ(scaling->AddReservationSchedule(context.get(), windowFor("bank", "bank-close"), &added).error_code(),
+            Code::NOT_FOUND);
+
+  v1::ListReservationSchedulesRequest list;
+  list.set_namespace_("shop");
+  list.set_function("shop-sale");
+  v1::ListReservationSchedulesResponse listed;
+  context = contextWithDeadline(std::chrono::seconds(30), shopKey);
+  ASSERT_TRUE(scaling->ListReservationSchedules(context.get(), list, &listed).ok());
+  ASSERT_EQ(listed.schedules_size(), 1);
+  v1::RemoveReservationScheduleRequest remove;
+  remove.set_namespace_("shop");
+  remove.set_function("shop-sale");
+  remove.set_id(listed.schedules(0).id());
+  google::protobuf::Empty empty;
+  context = contextWithDeadline(std::chrono::seconds(30), shopKey);
+  EXPECT_TRUE(scaling->RemoveReservationSchedule(context.get(), remove, &empty).ok());
+
+  std::vector<std::string> byMerchant;
+  v1::ListAuditEventsRequest audit;
+  audit.set_page_size(1000);
+  do { // every page: the suite's other tests wrote events too
+    v1::ListAuditEventsResponse events;
+    context = contextWithDeadline();
+    ASSERT_TRUE(admin_->ListAuditEvents(context.get(), audit, &events).ok());
+    for (const v1::AuditEvent& event : events.events()) {
+      if (event.key_name() == "shop-merchant") byMerchant.push_back(event.action() + " " + event.target());
+    }
+    audit.set_page_token(events.next_page_token());
+  } while (!audit.page_token().empty());
+  EXPECT_THAT(byMerchant,
+              ::testing::ElementsAre("reservation.add shop/shop-sale", "reservation.remove shop/shop-sale"));
+}
+
 TEST_F(SecurityTest, InvokerFunctionListAndScopedAdminsAreEnforced) {
   const std::string invoker = testing::createApiKey(*admin_, "cart-invoker", v1::INVOKER, {}, {"cart"});
   auto invoke = v1::InvokeService::NewStub(channel_);
