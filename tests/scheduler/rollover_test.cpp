@@ -20,6 +20,7 @@ protected:
     definition->spec.version = version;
     definition->reservedTarget = reservedTarget;
     function_.definition = definition;
+    function_.reservedTarget = reservedTarget; // as SchedulerCore sets it, with no window open
     return planRollover(function_, absl::Seconds(1));
   }
   PoolInstance& addReady(InstancePool& pool, InstanceKind kind) {
