@@ -10,12 +10,16 @@
 #include "common/function_ref.h"
 #include "common/worker_pool.h"
 #include "control/function_control.h"
+#include "control/function_directory.h"
 #include "control/reservation_control.h"
 #include "scheduler/scheduler.h"
 #include "store/function_store.h"
 
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
+
+#include <algorithm>
+#include <utility>
 
 namespace surge::api {
 namespace {
@@ -224,6 +228,54 @@ grpc::ServerUnaryReactor* ScalingService::GetReservationPlan(grpc::CallbackServe
       proto.set_warming(step.warming);
     }
     reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+void ScalingService::serveCost(const metrics::HistoryStore& history, CostSettings settings) {
+  costHistory_ = &history;
+  costSettings_ = std::move(settings);
+}
+
+grpc::ServerUnaryReactor* ScalingService::GetCost(grpc::CallbackServerContext* context,
+                                                  const v1::GetCostRequest* request, v1::CostReport* response) {
+  auto who = guard_.admit(*context, Operation::kReadScaling);
+  if (!who.ok()) return finishNow(context, who.status());
+  if (costHistory_ == nullptr)
+    return finishNow(context, absl::UnimplementedError("this server keeps no usage history"));
+  const std::string ns = namespaceOrDefault(request->namespace_());
+  if (auto status = checkFunctionVisible(**who, ns, request->function()); !status.ok()) {
+    return finishNow(context, status);
+  }
+  if (!request->has_from_time()) {
+    return finishNow(context, absl::InvalidArgumentError("from_time is required: the start of the period to cost"));
+  }
+  CostQuery query;
+  query.now = absl::ToUnixSeconds(clock_.now());
+  query.from = absl::ToUnixSeconds(fromProtoTimestamp(request->from_time()));
+  // The future has no usage yet: the period ends now at the latest.
+  query.to = std::min(query.now,
+                      request->has_to_time() ? absl::ToUnixSeconds(fromProtoTimestamp(request->to_time())) : query.now);
+  if (query.to <= query.from) {
+    return finishNow(context, absl::InvalidArgumentError("the period is empty: from_time must be before to_time and "
+                                                         "before now"));
+  }
+  const double budget = request->cold_start_budget();
+  if (!(budget >= 0 && budget <= 1)) {
+    return finishNow(context,
+                     absl::InvalidArgumentError(absl::StrCat("cold_start_budget is ", budget,
+                                                             "; give a share of requests from 0 to 1 (0: 0.001)")));
+  }
+  query.coldStartBudget = budget == 0 ? 0.001 : budget;
+  if (request->has_what_if_reserved()) query.whatIfReserved = request->what_if_reserved();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  workers_.post([this, reactor, ns, request, response, query] {
+    auto function = control_.directory().load(ns, request->function());
+    if (!function.ok()) return reactor->Finish(toGrpcStatus(function.status()));
+    response->set_namespace_(ns);
+    response->set_function(request->function());
+    const absl::Status filled = fillCostReport(*costHistory_, costSettings_, **function, query, *response);
+    reactor->Finish(toGrpcStatus(filled));
   });
   return reactor;
 }

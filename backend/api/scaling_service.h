@@ -3,6 +3,7 @@
 #pragma once
 
 #include "api/call_guard.h"
+#include "api/cost_report.h"
 #include "surge/v1/scaling.grpc.pb.h"
 
 namespace surge::common {
@@ -11,6 +12,9 @@ class WorkerPool;
 } // namespace surge::common
 namespace surge::scheduler {
 class Scheduler;
+}
+namespace surge::metrics {
+class HistoryStore;
 }
 
 namespace surge::control {
@@ -47,6 +51,13 @@ public:
                                                const v1::GetReservationPlanRequest* request,
                                                v1::ReservationPlan* response) override;
 
+  grpc::ServerUnaryReactor* GetCost(grpc::CallbackServerContext* context, const v1::GetCostRequest* request,
+                                    v1::CostReport* response) override;
+
+  // Where GetCost reads usage and what it prices it with; without it, GetCost is UNIMPLEMENTED.
+  // Call before serving; `history` must outlive the gRPC server.
+  void serveCost(const metrics::HistoryStore& history, CostSettings settings);
+
 private:
   // Fills `response` from the windows' plan and the scheduler, and finishes the call (on the
   // scheduler's loop). Reads SQLite: call it on a worker.
@@ -59,6 +70,8 @@ private:
   scheduler::Scheduler& scheduler_;
   CallGuard& guard_;
   common::WorkerPool& workers_;
+  const metrics::HistoryStore* costHistory_ = nullptr;
+  CostSettings costSettings_;
 };
 
 } // namespace surge::api

@@ -10,6 +10,7 @@
 #include "cli/api_key.h"
 #include "cli/audit_commands.h"
 #include "cli/context.h"
+#include "cli/cost_commands.h"
 #include "cli/function_commands.h"
 #include "cli/invoke_command.h"
 #include "cli/key_commands.h"
@@ -173,6 +174,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   registerAuditCommands(app, context);
   registerInvokeCommand(app, context);
   registerScalingCommands(app, context);
+  registerCostCommands(app, context);
   registerMetricsCommands(app, context);
   registerLogCommands(app, context);
 

@@ -1,6 +1,7 @@
 // FunctionMetrics: one second of counters and distributions, and the sums the server shows.
 #include "metrics/function_metrics.h"
 
+#include <algorithm>
 #include <numeric>
 #include <utility>
 
@@ -51,6 +52,9 @@ void Counters::add(const Counters& other) {
   addInto(refused, other.refused);
   addInto(heldBack, other.heldBack);
   coldStarts += other.coldStarts;
+  addInto(instanceMbSeconds, other.instanceMbSeconds);
+  addInto(billedMbMs, other.billedMbMs);
+  addInto(requests, other.requests);
 }
 
 void Distributions::merge(const Distributions& other) {
@@ -96,6 +100,16 @@ void FunctionMetrics::heldBack(StartLimit limit) { counters_.heldBack[static_cas
 void FunctionMetrics::coldStart(absl::Duration took) {
   ++counters_.coldStarts;
   coldStart_.record(micros(took));
+}
+
+void FunctionMetrics::billed(common::InstanceKind kind, int64_t billedMs, uint32_t memoryMb) {
+  const auto k = static_cast<size_t>(kind);
+  counters_.billedMbMs[k] += static_cast<uint64_t>(std::max<int64_t>(billedMs, 0)) * memoryMb;
+  ++counters_.requests[k];
+}
+
+void FunctionMetrics::alive(common::InstanceKind kind, uint64_t memoryMb) {
+  counters_.instanceMbSeconds[static_cast<size_t>(kind)] += memoryMb;
 }
 
 Sample FunctionMetrics::roll(int64_t second, const Gauges& gauges) {

@@ -44,6 +44,11 @@ struct Counters {
   std::array<uint64_t, kRefusalCount> refused{};
   std::array<uint64_t, kStartLimitCount> heldBack{}; // seconds held back, by limit
   uint64_t coldStarts = 0;
+  // Usage, what the cost is computed from (docs/observability.md "Usage"), by instance kind
+  // (common::InstanceKind's order). Exact integers, so minutes add up to their seconds.
+  std::array<uint64_t, 2> instanceMbSeconds{}; // each second: the memory of the instances alive
+  std::array<uint64_t, 2> billedMbMs{};        // each invocation that ran: billed ms × memory
+  std::array<uint64_t, 2> requests{};          // invocations that ran on an instance (billed ones)
 
   // Invocations of every outcome, refused ones included.
   uint64_t total() const;
@@ -111,6 +116,11 @@ public:
   void heldBack(StartLimit limit);
   // An instance became ready, `took` after it was asked to start.
   void coldStart(absl::Duration took);
+  // An invocation that ran on an instance of `kind` with `memoryMb`, billed `billedMs` (the
+  // execution rounded up to whole ms). Three additions.
+  void billed(common::InstanceKind kind, int64_t billedMs, uint32_t memoryMb);
+  // Instances of `kind` alive this second, with `memoryMb` between them.
+  void alive(common::InstanceKind kind, uint64_t memoryMb);
 
   // Ends the current second: returns it with `gauges`, and starts the next one empty.
   Sample roll(int64_t second, const Gauges& gauges);

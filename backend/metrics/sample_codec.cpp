@@ -2,6 +2,8 @@
 //   u8 version, i64 second, u64 × (5 outcomes, 2 refusals, 4 limits, cold starts),
 //   4 × histogram (u64 count, f64 sum, f64 min, f64 max, u32 n, n × (u16 bucket, u64 count)),
 //   u32 × (8 instance counts, in flight, queue depth, reserved target, reserved ready, capacity)
+// Version 2 appends the usage: u64 × (2 instance-MB-seconds, 2 billed MB-ms, 2 requests), by
+// kind. A version 1 row reads with no usage.
 // A new field is a new version; old rows stay readable.
 #include "metrics/sample_codec.h"
 
@@ -13,7 +15,7 @@
 namespace surge::metrics {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;
 
 class Writer {
 public:
@@ -82,6 +84,10 @@ std::string encodeSample(const Sample& sample) {
   }
   const Gauges& g = sample.gauges;
   for (uint32_t n : {g.inFlight, g.queueDepth, g.reservedTarget, g.reservedReady, g.readyCapacity}) w.put(n);
+  const Counters& c = sample.counters;
+  for (const auto* usage : {&c.instanceMbSeconds, &c.billedMbMs, &c.requests}) {
+    for (uint64_t n : *usage) w.put(n);
+  }
   return std::move(w.out);
 }
 
@@ -90,7 +96,8 @@ absl::StatusOr<Sample> decodeSample(std::string_view bytes) {
   Sample sample;
   uint8_t version = 0;
   if (!r.get(version)) return absl::InvalidArgumentError("an empty metrics sample");
-  if (version != kVersion) return absl::InvalidArgumentError(absl::StrCat("a metrics sample of version ", version));
+  if (version != 1 && version != kVersion)
+    return absl::InvalidArgumentError(absl::StrCat("a metrics sample of version ", version));
   bool ok = r.get(sample.second);
   for (uint64_t& n : sample.counters.invocations) ok = ok && r.get(n);
   for (uint64_t& n : sample.counters.refused) ok = ok && r.get(n);
@@ -106,6 +113,12 @@ absl::StatusOr<Sample> decodeSample(std::string_view bytes) {
   Gauges& g = sample.gauges;
   for (uint32_t* n : {&g.inFlight, &g.queueDepth, &g.reservedTarget, &g.reservedReady, &g.readyCapacity}) {
     ok = ok && r.get(*n);
+  }
+  if (version >= 2) {
+    Counters& c = sample.counters;
+    for (auto* usage : {&c.instanceMbSeconds, &c.billedMbMs, &c.requests}) {
+      for (uint64_t& n : *usage) ok = ok && r.get(n);
+    }
   }
   if (!ok || !r.done()) return absl::InvalidArgumentError("a truncated or malformed metrics sample");
   return sample;

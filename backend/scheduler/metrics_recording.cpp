@@ -33,4 +33,11 @@ metrics::Gauges gaugesOf(const FunctionPools& function) {
   return gauges;
 }
 
+void addAliveMb(AliveMb& into, const FunctionPools& function) {
+  for (const auto& pool : function.pools) {
+    for (const auto& [id, instance] : pool->members())
+      into[static_cast<size_t>(instance->kind)] += pool->spec().memoryMb;
+  }
+}
+
 } // namespace surge::scheduler

@@ -9,6 +9,8 @@
 
 #include <absl/status/statusor.h>
 
+#include <array>
+#include <cstdint>
 #include <optional>
 
 namespace surge::scheduler {
@@ -28,5 +30,11 @@ std::optional<metrics::Outcome> outcomeOf(const absl::StatusOr<engine::InvokeRes
 // Instances by kind and state, in flight, queued, the reserved target and ready count, and the
 // slots of ready instances, over every pool of the function.
 metrics::Gauges gaugesOf(const FunctionPools& function);
+
+// The memory of the function's instances alive (starting, ready or draining) by kind
+// (common::InstanceKind's order), added into `into`: one second of it is the second's
+// instance-MB-seconds, which the reserved price is charged on.
+using AliveMb = std::array<uint64_t, 2>;
+void addAliveMb(AliveMb& into, const FunctionPools& function);
 
 } // namespace surge::scheduler

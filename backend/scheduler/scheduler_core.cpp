@@ -270,7 +270,8 @@ void SchedulerCore::run(PoolInstance& instance, Waiter waiter, bool coldStart) {
   InstancePool& pool = *instance.pool;
   ++instance.inFlight;
   if (!pool.hasFreeSlot(instance)) pool.clearFree(instance);
-  Running running{absl::FromChrono(now - waiter.enqueuedAt), coldStart, instance.kind, pool.spec().version};
+  Running running{absl::FromChrono(now - waiter.enqueuedAt), coldStart, instance.kind, pool.spec().version,
+                  pool.spec().memoryMb};
   // The payload is copied, not moved: if the engine refuses (the instance died a moment ago),
   // the request goes back to the head of the queue with it.
   engine::InvokeRequest request{waiter.requestId, waiter.invocation.payload, waiter.invocation.deadline,
@@ -323,6 +324,7 @@ void SchedulerCore::finished(engine::InstanceId id, Waiter waiter, Running runni
     if (answered.ok()) execution = answered->execution;
     waiter.metrics->invocation(*counted, absl::FromChrono(clock_.steadyNow() - waiter.enqueuedAt), running.queueWait,
                                execution);
+    if (execution) waiter.metrics->billed(running.kind, logs::billedMilliseconds(*execution), running.memoryMb);
   }
   InvocationResult result{std::move(answered),  std::move(waiter.requestId),
                           running.queueWait,    running.coldStart,
@@ -661,17 +663,29 @@ metrics::Frame SchedulerCore::rollMetrics(int64_t second) {
   frame.server.prestarted = engine_.prestartedSandboxes();
   // Deleted functions still draining count under their name too.
   std::map<std::string, metrics::Gauges> gauges;
-  for (const auto& [key, function] : functions_) gauges[key].add(gaugesOf(*function));
+  std::map<std::string, AliveMb> alive;
+  for (const auto& [key, function] : functions_) {
+    gauges[key].add(gaugesOf(*function));
+    addAliveMb(alive[key], *function);
+  }
   frame.server.memoryReservedMb = reservedTargetsMb();
-  for (const auto& function : departed_) gauges[function->definition->key].add(gaugesOf(*function));
+  for (const auto& function : departed_) {
+    gauges[function->definition->key].add(gaugesOf(*function));
+    addAliveMb(alive[function->definition->key], *function);
+  }
 
   metrics::Sample total;
   total.second = second;
   frame.series.emplace_back("", metrics::Sample{});
   for (auto it = metrics_.begin(); it != metrics_.end();) {
-    const bool recorded = !it->second->idle();
     auto found = gauges.find(it->first);
     const metrics::Gauges current = found == gauges.end() ? metrics::Gauges{} : found->second;
+    if (auto mb = alive.find(it->first); mb != alive.end()) {
+      for (InstanceKind kind : {InstanceKind::kOnDemand, InstanceKind::kReserved}) {
+        if (const uint64_t n = mb->second[static_cast<size_t>(kind)]) it->second->alive(kind, n);
+      }
+    }
+    const bool recorded = !it->second->idle();
     metrics::Sample sample = it->second->roll(second, current);
     if (recorded || current != metrics::Gauges{}) {
       total.counters.add(sample.counters);

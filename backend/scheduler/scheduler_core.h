@@ -80,6 +80,7 @@ private:
     bool coldStart = false;
     InstanceKind kind = InstanceKind::kOnDemand;
     int64_t version = 0;
+    uint32_t memoryMb = 0; // the instance's, for the billed usage
   };
 
   FunctionPools& functionFor(const FunctionDefinitionPtr& definition);

@@ -3,6 +3,7 @@
 
 #include "server/toml_config.h"
 
+#include "cost/cost_model.h"
 #include "engine/sandbox_network.h"
 
 #include <CLI/CLI.hpp>
@@ -110,6 +111,17 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
   app.add_flag("--reset-admin-key", config.resetAdminKey,
                "Revoke the key 'bootstrap-admin', write a new admin token to <data-dir>/admin.key, and exit "
                "(surged must not be running on the data dir)");
+  // Prices for GetCost (docs/reservations.md "Cost"); the defaults are illustrative only.
+  app.add_option("--price-reserved-gb-second", config.prices.reservedGbSecond,
+                 "Price per GB-second a reserved instance is alive (default: AWS Lambda's x86 list price, "
+                 "illustrative)");
+  app.add_option("--price-reserved-execution-gb-second", config.prices.reservedExecutionGbSecond,
+                 "Price per GB-second of billed execution on a reserved instance");
+  app.add_option("--price-on-demand-gb-second", config.prices.onDemandGbSecond,
+                 "Price per GB-second of billed execution on an on-demand instance");
+  app.add_option("--price-per-million-requests", config.prices.perMillionRequests,
+                 "Price per million requests that ran");
+  app.add_option("--price-currency", config.prices.currency, "Label of the prices' currency, e.g. USD");
   app.add_flag("--insecure", config.insecure,
                "Allow plaintext gRPC on a non-loopback address (keys and code then cross the network unencrypted)");
 
@@ -133,6 +145,10 @@ ParsedConfig parseServerConfig(int argc, const char* const* argv) {
     return {std::nullopt, 2};
   }
   config.archiveLimits.maxUnpackedBytes = maxUnpackedMib << 20;
+  if (auto prices = cost::validate(config.prices); !prices.ok()) {
+    std::cerr << "surged: --" << prices.message() << "\n";
+    return {std::nullopt, 2};
+  }
   if (config.tlsCert.empty() && !config.insecure && !isLoopbackListen(config.listen)) {
     std::cerr << "surged: refusing to listen on " << config.listen
               << " without TLS: API keys and code would cross the network in plaintext. Give --tls-cert and "

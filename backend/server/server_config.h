@@ -1,6 +1,7 @@
 // surged's settings: embedded defaults, then the TOML config file, then command-line flags.
 #pragma once
 
+#include "cost/cost_model.h"
 #include "store/archive_unpacker.h"
 
 #include <cstdint>
@@ -44,6 +45,8 @@ struct ServerConfig {
   int idleTimeoutSeconds = 300;
   // MiB all instances together may use; 0: 80 % of the machine's memory.
   int64_t memoryBudgetMib = 0;
+  // Prices GetCost reports with (--price-*).
+  cost::Prices prices;
   // New instances: up to `creationBurst` at once, then `creationPerMinute`.
   int creationBurst = 300;
   int creationPerMinute = 300;

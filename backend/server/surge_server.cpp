@@ -303,6 +303,8 @@ absl::StatusOr<std::unique_ptr<SurgeServer>> SurgeServer::start(const ServerConf
       std::make_unique<api::InvokeService>(guard, server->control_->directory(), *server->scheduler_, workers);
   server->scalingService_ = std::make_unique<api::ScalingService>(*server->control_, *server->reservations_,
                                                                   *server->scheduler_, guard, workers, clock);
+  server->scalingService_->serveCost(
+      *server->metricsHistory_, {.prices = config.prices, .idleTimeout = absl::Seconds(config.idleTimeoutSeconds)});
   server->metricsService_ = std::make_unique<api::MetricsService>(*server->metricsHub_, *server->metricsHistory_,
                                                                   server->control_->directory(), clock, guard, workers);
   server->logService_ = std::make_unique<api::LogService>(*server->logStore_, logPipeline, guard, workers);

@@ -187,5 +187,59 @@ TEST(SampleCodec, RoundTripsAndRefusesTruncatedOrForeignBytes) {
   EXPECT_EQ(decodeSample(foreign).status().message(), "a metrics sample of version 9");
 }
 
+TEST(SampleCodec, AVersionOneRowReadsWithNoUsage) {
+  Sample sample = second(kStart, 5, 250, 1);
+  sample.counters.requests = {3, 4};
+  // Version 1 is version 2 without the six usage counters at the end.
+  std::string bytes = encodeSample(sample);
+  bytes.resize(bytes.size() - 6 * sizeof(uint64_t));
+  bytes[0] = 1;
+  auto decoded = decodeSample(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->counters.requests, (std::array<uint64_t, 2>{0, 0}));
+  EXPECT_EQ(decoded->counters.invocations, sample.counters.invocations);
+}
+
+} // namespace
+} // namespace surge::metrics
+
+namespace surge::metrics {
+namespace {
+
+// A second of usage: one 256 MB reserved instance alive, and two invocations on it billed 3 ms
+// and 1 ms (a 0.2 ms run rounds up to 1 ms).
+Sample usageSecond(int64_t t) {
+  FunctionMetrics metrics;
+  metrics.alive(common::InstanceKind::kReserved, 256);
+  metrics.billed(common::InstanceKind::kReserved, 3, 256);
+  metrics.billed(common::InstanceKind::kReserved, 1, 256);
+  metrics.billed(common::InstanceKind::kOnDemand, 2, 128);
+  Gauges gauges;
+  gauges.reservedTarget = 1;
+  return metrics.roll(t, gauges);
+}
+
+TEST_F(HistoryStoreTest, UsageRollsIntoMinutesExactlyAndSurvivesReopening) {
+  {
+    auto store = open();
+    for (int i = 0; i < 120; ++i) ASSERT_TRUE(store->append({{"ns/f", usageSecond(kStart + i)}}).ok());
+    ASSERT_TRUE(store->compact(kStart + 120).ok());
+  }
+  auto store = open(); // a restart: the file is the history
+  auto minutes = store->query("ns/f", kStart, kStart + 120, 60, kStart + 120);
+  ASSERT_TRUE(minutes.ok()) << minutes.status();
+  ASSERT_EQ(minutes->points.size(), 2u);
+  for (const HistoryPoint& point : minutes->points) {
+    const Counters& c = point.sample.counters;
+    EXPECT_EQ(c.instanceMbSeconds, (std::array<uint64_t, 2>{60 * 256, 0}));
+    EXPECT_EQ(c.billedMbMs, (std::array<uint64_t, 2>{60 * 4 * 256, 60 * 2 * 128}));
+    EXPECT_EQ(c.requests, (std::array<uint64_t, 2>{120, 60}));
+  }
+  auto seconds = store->query("ns/f", kStart + 5, kStart + 6, 0, kStart + 120);
+  ASSERT_TRUE(seconds.ok()) << seconds.status();
+  ASSERT_EQ(seconds->points.size(), 1u);
+  EXPECT_EQ(seconds->points[0].sample.counters, usageSecond(kStart + 5).counters);
+}
+
 } // namespace
 } // namespace surge::metrics
