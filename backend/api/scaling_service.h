@@ -46,6 +46,9 @@ public:
   grpc::ServerUnaryReactor* GetReservationPlan(grpc::CallbackServerContext* context,
                                                const v1::GetReservationPlanRequest* request,
                                                v1::ReservationPlan* response) override;
+  grpc::ServerUnaryReactor* SetTrackingPolicy(grpc::CallbackServerContext* context,
+                                              const v1::SetTrackingPolicyRequest* request,
+                                              v1::ScalingStatus* response) override;
 
 private:
   // Fills `response` from the windows' plan and the scheduler, and finishes the call (on the
