@@ -69,7 +69,7 @@ protected:
     absl::Duration queueTimeout = absl::Seconds(10);
     int64_t version = 1;
     int64_t revision = 1;
-    std::optional<common::TrackingPolicy> tracking;
+    std::optional<common::TrackingPolicy> tracking = std::nullopt;
   };
   FunctionDefinitionPtr define(Def d) {
     auto definition = std::make_shared<FunctionDefinition>();

@@ -61,6 +61,7 @@ TEST_F(TrackingCoreTest, ScaleInWaitsForTheCooldownAndStopsNothingAtOnce) {
   loop_.runAll();
   readyAll();
   for (int i = 0; i < 3; ++i) submit("load" + std::to_string(i));
+  readyAll(); // the on-demand starts for the queued two
   tick(10);
   readyAll();
   ASSERT_EQ(status().reservedTarget, 6u);
