@@ -62,11 +62,11 @@ TEST_F(TrackingControlTest, APolicyIsStoredSyncedAndAuditedAndOffGoesBackToTheSt
 }
 
 TEST_F(TrackingControlTest, SetReservedCapacityIsRefusedWhileAPolicyIsOnNamingTheWayOut) {
-  ASSERT_TRUE(track(policy(2, 10)).ok());
+  ASSERT_TRUE(track(policy(2, 6)).ok());
   auto refused = control_->setReservedTarget(who_, {"default", "hot"}, 5);
   ASSERT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(refused.status().message(),
-            "default/hot follows a tracking policy (min 2, max 10, target 0.6); turn it off with "
+            "default/hot follows a tracking policy (min 2, max 6, target 0.6); turn it off with "
             "`surgectl reserve track hot --off` to set a standing target");
   EXPECT_EQ(store_->getFunction("default", "hot")->config.reservedTarget, 1u);
 
@@ -133,7 +133,7 @@ TEST_F(TrackingControlTest, BadPoliciesAreRefusedWithWhatIsAllowed) {
           "tracking cooldown 10.5s must be whole seconds from 10s to 24h");
   EXPECT_TRUE(audited("scaling.track").empty());
   // A policy also holds max_instances down.
-  ASSERT_TRUE(track(policy(1, 10)).ok());
+  ASSERT_TRUE(track(policy(1, 8)).ok());
   auto lower = control_->updateConfig(
       who_, {"default", "hot"}, 0,
       [](store::FunctionConfig& config) {
@@ -143,7 +143,7 @@ TEST_F(TrackingControlTest, BadPoliciesAreRefusedWithWhatIsAllowed) {
       "fields=max_instances");
   EXPECT_EQ(lower.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(lower.status().message(),
-            "tracking max_reserved 10 exceeds max_instances 5; lower it or raise max_instances first");
+            "tracking max_reserved 8 exceeds max_instances 5; lower it or raise max_instances first");
 }
 
 } // namespace
