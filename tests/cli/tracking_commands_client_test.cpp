@@ -69,6 +69,17 @@ private:
   std::vector<v1::SetTrackingPolicyRequest> requests_;
 };
 
+// The output with the block's alignment squeezed to one space after each key, so that the
+// expectations do not depend on which keys are shown.
+std::string squeezed(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == ' ' && !out.empty() && out.back() == ' ') continue;
+    out += c;
+  }
+  return out;
+}
+
 struct InProcessRun {
   int code;
   std::string out;
@@ -93,7 +104,7 @@ protected:
     std::vector<std::string> all = {"--server", address_, "--key", "surge_test_secret"};
     all.insert(all.end(), args.begin(), args.end());
     const int code = run(all, out, err);
-    return {code, out.str(), err.str()};
+    return {code, squeezed(out.str()), err.str()};
   }
 
   TrackingServiceDouble service_;
@@ -114,9 +125,9 @@ TEST_F(TrackingCommandsClientTest, TrackSendsThePolicyAndPrintsTheStatusItSets) 
   EXPECT_EQ(sent.policy().max_reserved(), 10u);
   EXPECT_DOUBLE_EQ(sent.policy().target_utilization(), 0.6);
   EXPECT_EQ(api::fromProtoDuration(sent.policy().cooldown()), absl::Minutes(10));
-  EXPECT_THAT(track.out, HasSubstr("set by:      tracking (2)\n"));
-  EXPECT_THAT(track.out, HasSubstr("tracking:    min 2, max 10, target 0.6, cool-down 10m\n"));
-  EXPECT_THAT(track.out, HasSubstr("tracked:     2 (no instance ready to measure)\n"));
+  EXPECT_THAT(track.out, HasSubstr("set by: tracking (2)\n"));
+  EXPECT_THAT(track.out, HasSubstr("tracking: min 2, max 10, target 0.6, cool-down 10m\n"));
+  EXPECT_THAT(track.out, HasSubstr("tracked: 2 (no instance ready to measure)\n"));
 }
 
 TEST_F(TrackingCommandsClientTest, WithoutCooldownTheServersDefaultApplies) {
@@ -134,7 +145,7 @@ TEST_F(TrackingCommandsClientTest, OffSendsNoPolicy) {
   ASSERT_EQ(off.code, 0) << off.err;
   ASSERT_EQ(service_.requests().size(), 1u);
   EXPECT_FALSE(service_.requests().back().has_policy());
-  EXPECT_THAT(off.out, HasSubstr("set by:      the standing target (0)\n"));
+  EXPECT_THAT(off.out, HasSubstr("set by: the standing target (0)\n"));
   EXPECT_THAT(off.out, Not(HasSubstr("tracking:")));
 }
 
@@ -178,17 +189,17 @@ TEST_F(TrackingCommandsClientTest, StatusSaysWhenTrackingSetsTheTargetAndTheMeas
   service_.status.set_utilization(0.84);
   const InProcessRun status = surgectl({"status", "hello"});
   ASSERT_EQ(status.code, 0) << status.err;
-  EXPECT_THAT(status.out, HasSubstr("reserved:    5 ready of 7 wanted\n"));
-  EXPECT_THAT(status.out, HasSubstr("set by:      tracking (7)\n"));
-  EXPECT_THAT(status.out, HasSubstr("tracked:     7 (utilisation 0.84 over 10 s)\n"));
+  EXPECT_THAT(status.out, HasSubstr("reserved: 5 ready of 7 wanted\n"));
+  EXPECT_THAT(status.out, HasSubstr("set by: tracking (7)\n"));
+  EXPECT_THAT(status.out, HasSubstr("tracked: 7 (utilisation 0.84 over 10 s)\n"));
 
   // A window above the tracked target sets it instead.
   service_.status.set_tracking_sets_target(false);
   service_.status.set_schedule_id("3");
   service_.status.set_reserved_target(12);
   const InProcessRun window = surgectl({"status", "hello"});
-  EXPECT_THAT(window.out, HasSubstr("set by:      window 3\n"));
-  EXPECT_THAT(window.out, HasSubstr("tracked:     7 (utilisation 0.84 over 10 s)\n"));
+  EXPECT_THAT(window.out, HasSubstr("set by: window 3\n"));
+  EXPECT_THAT(window.out, HasSubstr("tracked: 7 (utilisation 0.84 over 10 s)\n"));
 }
 
 TEST_F(TrackingCommandsClientTest, ReserveSetOnATrackedFunctionPrintsTheWayOut) {
