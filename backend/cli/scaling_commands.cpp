@@ -39,7 +39,7 @@ void printStatus(std::ostream& out, const v1::ScalingStatus& status) {
   block.add("function", qualifiedName(status.namespace_(), status.function()));
   block.add("reserved", absl::StrCat(status.reserved_ready(), " ready of ", status.reserved_target(), " wanted"));
   const std::string byTracking = trackingSetBy(status);
-  block.add("set by", !byTracking.empty()           ? byTracking
+  block.add("set by", !byTracking.empty() ? byTracking
                       : status.schedule_id().empty()
                           ? absl::StrCat("the standing target (", status.standing_target(), ")")
                           : absl::StrCat("window ", status.schedule_id(), status.warming() ? " (warming up)" : ""));

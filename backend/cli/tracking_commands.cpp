@@ -83,10 +83,10 @@ std::string trackingSetBy(const v1::ScalingStatus& status) {
 void addTrackingLines(KeyValueBlock& block, const v1::ScalingStatus& status) {
   if (!status.has_tracking()) return;
   block.add("tracking", policyText(status.tracking()));
-  block.add("tracked", absl::StrCat(status.tracked_target(), status.has_utilization()
-                                                                  ? absl::StrFormat(" (utilisation %.2f over 10 s)",
-                                                                                    status.utilization())
-                                                                  : std::string(" (no instance ready to measure)")));
+  block.add("tracked", absl::StrCat(status.tracked_target(),
+                                    status.has_utilization()
+                                        ? absl::StrFormat(" (utilisation %.2f over 10 s)", status.utilization())
+                                        : std::string(" (no instance ready to measure)")));
 }
 
 void registerTrackingCommands(CLI::App& reserve, Context& context,
@@ -107,8 +107,9 @@ void registerTrackingCommands(CLI::App& reserve, Context& context,
       track->add_option("--target", flags->target, "The utilisation aimed at, in (0, 1], e.g. 0.6 (40% headroom)")
           ->type_name("U")
           ->check(CLI::Range(0.0, 1.0));
-  track->add_option("--cooldown", flags->cooldown,
-                    "How long the target stays up after the load falls, 10s to 24h (default 5m)")
+  track
+      ->add_option("--cooldown", flags->cooldown,
+                   "How long the target stays up after the load falls, 10s to 24h (default 5m)")
       ->type_name("D");
   track->footer(commandFooter("surgectl reserve track hello --min 2 --max 10 --target 0.6\n  "
                               "surgectl reserve track hello --max 20 --target 0.5 --cooldown 10m\n  "

@@ -67,8 +67,8 @@ FunctionControl::setReservedTarget(const auth::Principal& who, const common::Fun
 }
 
 absl::StatusOr<store::FunctionRecord> FunctionControl::setTrackingPolicy(const auth::Principal& who,
-                                                                        const common::FunctionRef& ref,
-                                                                        std::optional<common::TrackingPolicy> policy) {
+                                                                         const common::FunctionRef& ref,
+                                                                         std::optional<common::TrackingPolicy> policy) {
   auto updated = storeConfig(ref, 0, [&policy](store::FunctionConfig& config) {
     if (policy) {
       store::FunctionConfig resolved = config;
@@ -80,11 +80,10 @@ absl::StatusOr<store::FunctionRecord> FunctionControl::setTrackingPolicy(const a
   });
   if (!updated.ok()) return updated;
   if (policy) {
-    (void)audit_.record(who, "scaling.track", ref.key(),
-                        absl::StrCat("min=", policy->minReserved, " max=", policy->maxReserved,
-                                     " target=", policy->targetUtilization,
-                                     " cooldown=", absl::ToInt64Seconds(policy->cooldown), "s revision=",
-                                     updated->revision));
+    (void)audit_.record(
+        who, "scaling.track", ref.key(),
+        absl::StrCat("min=", policy->minReserved, " max=", policy->maxReserved, " target=", policy->targetUtilization,
+                     " cooldown=", absl::ToInt64Seconds(policy->cooldown), "s revision=", updated->revision));
   } else {
     (void)audit_.record(who, "scaling.untrack", ref.key(),
                         absl::StrCat("standing=", updated->config.reservedTarget, " revision=", updated->revision));

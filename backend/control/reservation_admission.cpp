@@ -71,11 +71,10 @@ absl::Status ReservationAdmission::checkConfig(const store::FunctionRecord& curr
   if (!all.ok()) return all.status();
   reservations::FunctionReservations changed = reservationsOf(all->own.key, resolved, all->own.windows);
   const reservations::ReservationCheck check(all->others, limits_.memoryBudgetMb, now);
-  const std::string what =
-      resolved.tracking
-          ? absl::StrCat("a tracking policy up to ", resolved.tracking->maxReserved, " instances of ",
-                         resolved.memoryMb, " MiB")
-          : absl::StrCat("reserving ", resolved.reservedTarget, " instances of ", resolved.memoryMb, " MiB");
+  const std::string what = resolved.tracking ? absl::StrCat("a tracking policy up to ", resolved.tracking->maxReserved,
+                                                            " instances of ", resolved.memoryMb, " MiB")
+                                             : absl::StrCat("reserving ", resolved.reservedTarget, " instances of ",
+                                                            resolved.memoryMb, " MiB");
   if (auto shortfall = check.memory(all->own, changed, what)) {
     return absl::ResourceExhaustedError(shortfall->message);
   }

@@ -136,8 +136,8 @@ absl::Status validateTrackingPolicy(const common::TrackingPolicy& policy, uint32
     return absl::InvalidArgumentError("tracking max_reserved must be at least 1 (turn tracking off instead)");
   }
   if (policy.minReserved > policy.maxReserved) {
-    return absl::InvalidArgumentError(absl::StrCat("tracking min_reserved ", policy.minReserved,
-                                                   " exceeds max_reserved ", policy.maxReserved));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tracking min_reserved ", policy.minReserved, " exceeds max_reserved ", policy.maxReserved));
   }
   if (policy.maxReserved > maxInstances) {
     return absl::InvalidArgumentError(absl::StrCat("tracking max_reserved ", policy.maxReserved,

@@ -154,16 +154,17 @@ TEST_F(TrackingApiTest, ALoadStepRaisesTheTrackedTargetWithinFiveSecondsAndTheCo
       waitForStatus([](const v1::ScalingStatus& s) { return s.tracked_target() > 1; }, std::chrono::seconds(30));
   const auto reaction = Clock::now() - step;
   ASSERT_GT(raised.tracked_target(), 1u);
-  EXPECT_LT(reaction, std::chrono::seconds(5)) << "scale-out began after "
-                                               << std::chrono::duration<double>(reaction).count() << " s";
-  RecordProperty("scale_out_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(reaction).count()));
+  EXPECT_LT(reaction, std::chrono::seconds(5))
+      << "scale-out began after " << std::chrono::duration<double>(reaction).count() << " s";
+  RecordProperty("scale_out_ms",
+                 static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(reaction).count()));
   EXPECT_TRUE(raised.tracking_sets_target());
   EXPECT_EQ(raised.reserved_target(), raised.tracked_target());
 
   // The load asks for 6 / 0.5 = 12: the target reaches the max once the window is full of it,
   // and its instances are warmed.
-  const v1::ScalingStatus full = waitForStatus(
-      [](const v1::ScalingStatus& s) { return s.tracked_target() == 8 && s.reserved_ready() == 8; });
+  const v1::ScalingStatus full =
+      waitForStatus([](const v1::ScalingStatus& s) { return s.tracked_target() == 8 && s.reserved_ready() == 8; });
   EXPECT_EQ(full.tracked_target(), 8u);
   EXPECT_EQ(full.reserved_ready(), 8u);
   ASSERT_TRUE(full.has_utilization());
@@ -173,8 +174,7 @@ TEST_F(TrackingApiTest, ALoadStepRaisesTheTrackedTargetWithinFiveSecondsAndTheCo
   const auto loadEnd = Clock::now();
   EXPECT_EQ(failures_, 0);
   // The target holds for the cool-down after the last busy second, then falls back to the min.
-  const v1::ScalingStatus lowered =
-      waitForStatus([](const v1::ScalingStatus& s) { return s.tracked_target() < 8; });
+  const v1::ScalingStatus lowered = waitForStatus([](const v1::ScalingStatus& s) { return s.tracked_target() < 8; });
   const auto held = Clock::now() - loadEnd;
   ASSERT_LT(lowered.tracked_target(), 8u);
   EXPECT_GE(held, kCooldown - std::chrono::seconds(1)) << "lowered within the cool-down";

@@ -23,7 +23,8 @@ protected:
     ASSERT_TRUE(control_->create(who_, {"default", "hot"}, reserving(1)).ok());
     ASSERT_TRUE(uploadCode("hot").ok());
   }
-  absl::StatusOr<store::FunctionRecord> track(std::optional<common::TrackingPolicy> p, const std::string& name = "hot") {
+  absl::StatusOr<store::FunctionRecord> track(std::optional<common::TrackingPolicy> p,
+                                              const std::string& name = "hot") {
     return control_->setTrackingPolicy(who_, {"default", name}, p);
   }
   std::vector<auth::AuditEvent> audited(const std::string& action) {
