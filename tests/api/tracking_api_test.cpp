@@ -178,6 +178,7 @@ TEST_F(TrackingApiTest, ALoadStepRaisesTheTrackedTargetWithinFiveSecondsAndTheCo
   const auto held = Clock::now() - loadEnd;
   ASSERT_LT(lowered.tracked_target(), 8u);
   EXPECT_GE(held, kCooldown - std::chrono::seconds(1)) << "lowered within the cool-down";
+  RecordProperty("held_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(held).count()));
   const v1::ScalingStatus back = waitForStatus([](const v1::ScalingStatus& s) { return s.tracked_target() == 1; });
   EXPECT_EQ(back.tracked_target(), 1u);
 
