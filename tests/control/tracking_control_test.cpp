@@ -147,5 +147,31 @@ TEST_F(TrackingControlTest, BadPoliciesAreRefusedWithWhatIsAllowed) {
             "tracking max_reserved 8 exceeds max_instances 5; lower it or raise max_instances first");
 }
 
+TEST_F(TrackingControlTest, APolicySurvivesARestartAndItsMinimumIsWarmedAtStartUp) {
+  ASSERT_TRUE(track(policy(3, 6)).ok());
+  // A second scheduler and control over the same store, as a restarted surged builds them.
+  surge::testing::FakeEngine* engine = nullptr;
+  auto scheduler = scheduler::Scheduler::create(
+      [&engine](engine::Executor executor,
+                engine::InstanceObserver& observer) -> absl::StatusOr<scheduler::EngineOnLoop> {
+        auto made = std::make_unique<surge::testing::FakeEngine>(std::move(executor), observer);
+        engine = made.get();
+        return scheduler::EngineOnLoop{std::move(made)};
+      },
+      clock_, scheduler::SchedulerOptions{.memoryBudgetMb = limits_.memoryBudgetMb});
+  ASSERT_TRUE(scheduler.ok()) << scheduler.status();
+  FunctionControl restarted(*store_, **scheduler, *audit_, *admission_, *driver_, clock_);
+  ASSERT_TRUE(restarted.start().ok());
+  std::promise<scheduler::FunctionStatus> status;
+  auto answer = status.get_future();
+  (*scheduler)->status("default/hot", [&status](scheduler::FunctionStatus s) { status.set_value(std::move(s)); });
+  ASSERT_EQ(answer.wait_for(10s), std::future_status::ready);
+  const scheduler::FunctionStatus after = answer.get();
+  EXPECT_EQ(after.reservedTarget, 3u);
+  EXPECT_EQ(after.trackedTarget, 3u);
+  EXPECT_EQ(after.tracking, policy(3, 6));
+  EXPECT_EQ(after.instances.size(), 3u) << "the minimum is not warmed at start-up";
+}
+
 } // namespace
 } // namespace surge::control
