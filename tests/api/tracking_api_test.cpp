@@ -1,7 +1,7 @@
 // Target tracking end to end: a real surged with real sandboxes. A load step of 6 concurrent
 // clients on a handler that sleeps 0.3 s raises the tracked target within 5 s of the step (the
 // rule asks for more on the first second sampled with the load: at most 1 s, plus the status
-// poll; 0.8 s measured); the target then follows the load up to the policy's max and falls back to its min only
+// poll; 0.7–0.9 s measured); the target then follows the load up to the policy's max and falls back to its min only
 // after the cool-down. SetReservedCapacity is refused while the policy is on, and turning it off
 // goes back to the standing target.
 #include "api/proto_time.h"
