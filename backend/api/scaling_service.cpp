@@ -19,6 +19,7 @@
 #include <absl/strings/str_cat.h>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 namespace surge::api {
@@ -49,6 +50,32 @@ void toProto(const scheduler::FunctionStatus& status, v1::ScalingStatus& out) {
     proto.set_in_flight(instance.inFlight);
     *proto.mutable_start_time() = toProtoTimestamp(instance.startTime);
   }
+  // With a policy the scheduler's target is the one kept: the windows' plan knows only the
+  // standing target, which tracking replaces.
+  if (status.tracking) {
+    out.set_reserved_target(status.reservedTarget);
+    v1::TrackingPolicy& policy = *out.mutable_tracking();
+    policy.set_min_reserved(status.tracking->minReserved);
+    policy.set_max_reserved(status.tracking->maxReserved);
+    policy.set_target_utilization(status.tracking->targetUtilization);
+    *policy.mutable_cooldown() = toProtoDuration(status.tracking->cooldown);
+    out.set_tracking_sets_target(status.trackingSets);
+    out.set_tracked_target(status.trackedTarget.value_or(0));
+    if (status.utilization) out.set_utilization(*status.utilization);
+    if (status.trackingSets) {
+      out.clear_schedule_id();
+      out.set_warming(false);
+    }
+  }
+}
+
+common::TrackingPolicy fromProto(const v1::TrackingPolicy& proto) {
+  common::TrackingPolicy policy;
+  policy.minReserved = proto.min_reserved();
+  policy.maxReserved = proto.max_reserved();
+  policy.targetUtilization = proto.target_utilization();
+  if (proto.has_cooldown()) policy.cooldown = fromProtoDuration(proto.cooldown());
+  return policy;
 }
 
 } // namespace
@@ -276,6 +303,27 @@ grpc::ServerUnaryReactor* ScalingService::GetCost(grpc::CallbackServerContext* c
     response->set_function(request->function());
     const absl::Status filled = fillCostReport(*costHistory_, costSettings_, **function, query, *response);
     reactor->Finish(toGrpcStatus(filled));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ScalingService::SetTrackingPolicy(grpc::CallbackServerContext* context,
+                                                            const v1::SetTrackingPolicyRequest* request,
+                                                            v1::ScalingStatus* response) {
+  auto who = guard_.admit(*context, Operation::kWriteScaling);
+  if (!who.ok()) return finishNow(context, who.status());
+  const std::string ns = namespaceOrDefault(request->namespace_());
+  if (auto status = checkFunctionVisible(**who, ns, request->function()); !status.ok()) {
+    return finishNow(context, status);
+  }
+  std::optional<common::TrackingPolicy> policy;
+  if (request->has_policy()) policy = fromProto(request->policy());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // On a worker: validated, admitted, stored; the scheduler applies it before it answers.
+  workers_.post([this, reactor, who = std::move(*who), ns, request, response, policy] {
+    auto updated = control_.setTrackingPolicy(*who, {ns, request->function()}, policy);
+    if (!updated.ok()) return reactor->Finish(toGrpcStatus(updated.status()));
+    answerStatus(reactor, ns, request->function(), response);
   });
   return reactor;
 }

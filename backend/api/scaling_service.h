@@ -50,6 +50,9 @@ public:
   grpc::ServerUnaryReactor* GetReservationPlan(grpc::CallbackServerContext* context,
                                                const v1::GetReservationPlanRequest* request,
                                                v1::ReservationPlan* response) override;
+  grpc::ServerUnaryReactor* SetTrackingPolicy(grpc::CallbackServerContext* context,
+                                              const v1::SetTrackingPolicyRequest* request,
+                                              v1::ScalingStatus* response) override;
 
   grpc::ServerUnaryReactor* GetCost(grpc::CallbackServerContext* context, const v1::GetCostRequest* request,
                                     v1::CostReport* response) override;

@@ -15,6 +15,7 @@
 #include "cli/context.h"
 #include "cli/output.h"
 #include "cli/reservation_commands.h"
+#include "cli/tracking_commands.h"
 #include "common/names.h"
 #include "surge/v1/scaling.grpc.pb.h"
 
@@ -37,9 +38,12 @@ void printStatus(std::ostream& out, const v1::ScalingStatus& status) {
   KeyValueBlock block;
   block.add("function", qualifiedName(status.namespace_(), status.function()));
   block.add("reserved", absl::StrCat(status.reserved_ready(), " ready of ", status.reserved_target(), " wanted"));
-  block.add("set by", status.schedule_id().empty()
+  const std::string byTracking = trackingSetBy(status);
+  block.add("set by", !byTracking.empty() ? byTracking
+                      : status.schedule_id().empty()
                           ? absl::StrCat("the standing target (", status.standing_target(), ")")
                           : absl::StrCat("window ", status.schedule_id(), status.warming() ? " (warming up)" : ""));
+  addTrackingLines(block, status);
   if (status.has_next_change_time()) {
     block.add("next change", absl::StrCat(formatTimestamp(status.next_change_time()), ": ", status.next_target(),
                                           status.next_schedule_id().empty()
@@ -116,6 +120,7 @@ void registerScalingCommands(CLI::App& app, Context& context) {
   set->footer(commandFooter("surgectl reserve set hello 5\n  surgectl reserve set hello 0"));
   setAction(*set, context, reserveState, &runReserveSet);
   registerReservationCommands(*reserve, context);
+  registerTrackingCommands(*reserve, context, &printStatus);
 
   CLI::App* status = app.add_subcommand("status", "Show a function's instances, in-flight requests and queue");
   auto statusState = std::make_shared<StatusState>();

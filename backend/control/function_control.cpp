@@ -4,6 +4,7 @@
 #include "auth/audit_log.h"
 #include "common/absl_compat.h"
 #include "scheduler/scheduler.h"
+#include "store/function_config.h"
 #include "store/function_store.h"
 
 #include <absl/strings/str_cat.h>
@@ -49,7 +50,13 @@ absl::StatusOr<store::FunctionRecord> FunctionControl::updateConfig(const auth::
 
 absl::StatusOr<store::FunctionRecord>
 FunctionControl::setReservedTarget(const auth::Principal& who, const common::FunctionRef& ref, uint32_t count) {
-  auto updated = storeConfig(ref, 0, [count](store::FunctionConfig& config) {
+  auto updated = storeConfig(ref, 0, [&ref, count](store::FunctionConfig& config) {
+    if (config.tracking) {
+      const std::string ns = ref.ns == "default" ? "" : absl::StrCat(" -n ", ref.ns);
+      return absl::FailedPreconditionError(absl::StrCat(
+          ref.key(), " follows a tracking policy (", describeTracking(*config.tracking),
+          "); turn it off with `surgectl", ns, " reserve track ", ref.name, " --off` to set a standing target"));
+    }
     config.reservedTarget = count;
     return absl::OkStatus();
   });
@@ -57,6 +64,35 @@ FunctionControl::setReservedTarget(const auth::Principal& who, const common::Fun
   (void)audit_.record(who, "scaling.reserve", ref.key(),
                       absl::StrCat("count=", count, " revision=", updated->revision));
   return updated;
+}
+
+absl::StatusOr<store::FunctionRecord> FunctionControl::setTrackingPolicy(const auth::Principal& who,
+                                                                         const common::FunctionRef& ref,
+                                                                         std::optional<common::TrackingPolicy> policy) {
+  auto updated = storeConfig(ref, 0, [&policy](store::FunctionConfig& config) {
+    if (policy) {
+      store::FunctionConfig resolved = config;
+      store::resolveDefaults(resolved);
+      if (auto valid = store::validateTrackingPolicy(*policy, resolved.maxInstances); !valid.ok()) return valid;
+    }
+    config.tracking = policy;
+    return absl::OkStatus();
+  });
+  if (!updated.ok()) return updated;
+  if (policy) {
+    (void)audit_.record(
+        who, "scaling.track", ref.key(),
+        absl::StrCat("min=", policy->minReserved, " max=", policy->maxReserved, " target=", policy->targetUtilization,
+                     " cooldown=", absl::ToInt64Seconds(policy->cooldown), "s revision=", updated->revision));
+  } else {
+    (void)audit_.record(who, "scaling.untrack", ref.key(),
+                        absl::StrCat("standing=", updated->config.reservedTarget, " revision=", updated->revision));
+  }
+  return updated;
+}
+
+std::string describeTracking(const common::TrackingPolicy& policy) {
+  return absl::StrCat("min ", policy.minReserved, ", max ", policy.maxReserved, ", target ", policy.targetUtilization);
 }
 
 absl::StatusOr<store::FunctionRecord> FunctionControl::storeConfig(const common::FunctionRef& ref,

@@ -7,6 +7,7 @@
 
 #include "common/function_ref.h"
 #include "common/mutex.h"
+#include "common/tracking_policy.h"
 #include "control/function_directory.h"
 #include "control/reservation_admission.h"
 #include "control/window_driver.h"
@@ -15,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace surge::store {
@@ -28,6 +30,9 @@ struct Principal;
 } // namespace surge::auth
 
 namespace surge::control {
+
+// "min 2, max 10, target 0.6": a policy as the messages name it.
+std::string describeTracking(const common::TrackingPolicy& policy);
 
 // Thread-safe. Every call may read and write SQLite, and some wait for the scheduler's loop:
 // call them on workers, never on a gRPC reactor or the scheduler's loop.
@@ -58,9 +63,16 @@ public:
   absl::StatusOr<store::FunctionRecord> updateConfig(const auth::Principal& who, const common::FunctionRef& ref,
                                                      int64_t expectedRevision, const Mutation& mutate,
                                                      const std::string& auditDetail);
-  // Sets the reserved target, as updateConfig() does.
+  // Sets the reserved target, as updateConfig() does. FAILED_PRECONDITION while a tracking
+  // policy is on, naming the command that turns it off.
   absl::StatusOr<store::FunctionRecord> setReservedTarget(const auth::Principal& who, const common::FunctionRef& ref,
                                                           uint32_t count);
+  // Sets (or with nullopt turns off) the function's target tracking policy, as updateConfig()
+  // does: validated (INVALID_ARGUMENT), its max admitted as a standing target against the
+  // memory budget and the windows (RESOURCE_EXHAUSTED), stored, synced, and audited as
+  // scaling.track or scaling.untrack. Turning off goes back to the stored standing target.
+  absl::StatusOr<store::FunctionRecord> setTrackingPolicy(const auth::Principal& who, const common::FunctionRef& ref,
+                                                          std::optional<common::TrackingPolicy> policy);
   // Deletes the function and its reservation windows; the scheduler drains its instances.
   absl::Status remove(const auth::Principal& who, const common::FunctionRef& ref, int64_t expectedRevision);
   // Makes a retained version active (a rollback, or a roll forward).

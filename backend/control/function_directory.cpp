@@ -38,6 +38,7 @@ scheduler::FunctionDefinitionPtr toDefinition(const store::FunctionRecord& recor
   spec.networkAccess = config.networkAccess;
   spec.environment = config.environment;
   definition->reservedTarget = config.reservedTarget;
+  definition->tracking = config.tracking;
   definition->maxInstances = config.maxInstances;
   definition->maxQueueLength = config.maxQueueLength;
   definition->queueTimeout = absl::Seconds(config.effectiveQueueTimeoutSeconds());
@@ -105,8 +106,11 @@ void FunctionDirectory::sync(const store::FunctionRecord& record) {
   // here (posting does not block).
   common::MutexLock lock(mu_);
   const bool known = definitions_.contains(definition->key);
-  // A function nobody has invoked and nobody reserves costs the scheduler nothing.
-  if ((known || definition->reservedTarget > 0) && rememberLocked(definition)) scheduler_.update(definition);
+  // A function nobody has invoked and nobody reserves costs the scheduler nothing. One with a
+  // tracking policy is always held: its load must be measured.
+  if ((known || definition->reservedTarget > 0 || definition->tracking) && rememberLocked(definition)) {
+    scheduler_.update(definition);
+  }
 }
 
 void FunctionDirectory::refreshNetworkKindsOrWarn() {
@@ -142,7 +146,10 @@ absl::Status FunctionDirectory::warmReserved() {
   auto functions = store_.listReservedFunctions();
   if (!functions.ok()) return functions.status();
   for (const store::FunctionRecord& record : *functions) {
-    if (record.activeVersion > 0) {
+    if (record.activeVersion > 0 && record.config.tracking) {
+      spdlog::info("tracking the reserved target of {}/{} from {} (max {})", record.ns, record.name,
+                   record.config.tracking->minReserved, record.config.tracking->maxReserved);
+    } else if (record.activeVersion > 0) {
       spdlog::info("warming {} reserved instances of {}/{}", record.config.reservedTarget, record.ns, record.name);
     }
     sync(record); // the network kinds are read once, after all of them (FunctionControl::start)

@@ -16,7 +16,8 @@ reservations::FunctionReservations reservationsOf(const std::string& key, const 
                                                   std::vector<reservations::Window> windows) {
   store::FunctionConfig resolved = config;
   store::resolveDefaults(resolved);
-  return {key, resolved.memoryMb, resolved.reservedTarget, std::move(windows)};
+  // A tracking policy may raise the target to its max at any moment: its max stands.
+  return {key, resolved.memoryMb, resolved.reservedCeiling(), std::move(windows)};
 }
 
 ReservationAdmission::ReservationAdmission(store::FunctionStore& functions, store::ReservationWindows& windows,
@@ -63,15 +64,17 @@ absl::Status ReservationAdmission::checkConfig(const store::FunctionRecord& curr
   if (!store::validateConfig(resolved).ok()) return absl::OkStatus();
   store::FunctionConfig before = current.config;
   store::resolveDefaults(before);
-  if (resolved.reservedTarget <= before.reservedTarget && resolved.memoryMb <= before.memoryMb) {
+  if (resolved.reservedCeiling() <= before.reservedCeiling() && resolved.memoryMb <= before.memoryMb) {
     return absl::OkStatus(); // lowering always goes through, even over a budget that shrank
   }
   auto all = read(current);
   if (!all.ok()) return all.status();
   reservations::FunctionReservations changed = reservationsOf(all->own.key, resolved, all->own.windows);
   const reservations::ReservationCheck check(all->others, limits_.memoryBudgetMb, now);
-  const std::string what =
-      absl::StrCat("reserving ", resolved.reservedTarget, " instances of ", resolved.memoryMb, " MiB");
+  const std::string what = resolved.tracking ? absl::StrCat("a tracking policy up to ", resolved.tracking->maxReserved,
+                                                            " instances of ", resolved.memoryMb, " MiB")
+                                             : absl::StrCat("reserving ", resolved.reservedTarget, " instances of ",
+                                                            resolved.memoryMb, " MiB");
   if (auto shortfall = check.memory(all->own, changed, what)) {
     return absl::ResourceExhaustedError(shortfall->message);
   }

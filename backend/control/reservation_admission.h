@@ -61,7 +61,7 @@ private:
 };
 
 // A function's reservations as the checks see them: its memory and standing target from
-// `config` (defaults resolved), and its windows.
+// `config` (defaults resolved; with a tracking policy its max), and its windows.
 reservations::FunctionReservations reservationsOf(const std::string& key, const store::FunctionConfig& config,
                                                   std::vector<reservations::Window> windows);
 

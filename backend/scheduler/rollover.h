@@ -8,6 +8,7 @@
 #include "metrics/function_metrics.h"
 #include "scheduler/instance_pool.h"
 #include "scheduler/scheduler_types.h"
+#include "scheduler/target_tracker.h"
 
 #include <absl/time/time.h>
 
@@ -28,6 +29,8 @@ struct FunctionPools {
   uint32_t waiting = 0;            // over all pools, against maxQueueLength
   // The reserved target it keeps: the definition's, or what its windows set (ScheduledTarget).
   uint32_t reservedTarget = 0;
+  // With a tracking policy in the definition: the target it tracks, stepped every second.
+  std::optional<TargetTracker> tracker;
   bool removed = false;
   // This second's figures, shared by every FunctionPools of the same name (a deleted and
   // recreated function is one series) and by its waiters.

@@ -48,7 +48,8 @@ absl::StatusOr<engine::InvokeResult> startFailureOutcome(const std::string& key,
 SchedulerCore::SchedulerCore(engine::Engine& engine, const common::Clock& clock, engine::Executor post,
                              SchedulerOptions options)
     : engine_(engine), clock_(clock), post_(std::move(post)), options_(options), gate_(options, clock.steadyNow()),
-      nextSweep_(clock.steadyNow() + absl::ToChronoNanoseconds(options.sweepInterval)) {
+      nextSweep_(clock.steadyNow() + absl::ToChronoNanoseconds(options.sweepInterval)),
+      nextTrack_(clock.steadyNow() + std::chrono::seconds(1)) {
   std::random_device random;
   requestPrefix_ = absl::StrFormat("%08x%08x-", random(), random());
 }
@@ -92,9 +93,16 @@ void SchedulerCore::update(FunctionDefinitionPtr definition) {
   }
   FunctionPools& function = *it->second;
   function.definition = definition;
-  auto scheduled = scheduled_.find(definition->key);
-  function.reservedTarget = scheduled == scheduled_.end() ? definition->reservedTarget
-                                                          : scheduled->second.targetOver(definition->reservedTarget);
+  if (!definition->tracking) {
+    function.tracker.reset();
+  } else if (function.tracker) {
+    function.tracker->reconfigure(*definition->tracking, definition->spec.concurrency);
+  } else {
+    if (std::none_of(functions_.begin(), functions_.end(), [](const auto& f) { return f.second->tracker.has_value(); }))
+      nextTrack_ = clock_.steadyNow() + std::chrono::seconds(1); // the first tracker: a whole second from now
+    function.tracker.emplace(*definition->tracking, definition->spec.concurrency);
+  }
+  function.reservedTarget = effectiveTarget(function);
 
   const RolloverPlan plan = planRollover(function, options_.retryBackoff);
   for (InstancePool* pool : plan.retire) retire(*pool);
@@ -116,8 +124,38 @@ void SchedulerCore::setScheduledTarget(FunctionDefinitionPtr definition, Schedul
     return;
   }
   FunctionPools& function = *it->second;
-  function.reservedTarget = target.targetOver(function.definition->reservedTarget);
+  function.reservedTarget = effectiveTarget(function);
   applyReservedTarget(function);
+}
+
+uint32_t SchedulerCore::effectiveTarget(const FunctionPools& function) const {
+  auto scheduled = scheduled_.find(function.definition->key);
+  const ScheduledTarget windows = scheduled == scheduled_.end() ? ScheduledTarget{} : scheduled->second;
+  if (function.tracker) return windows.floorUnder(function.tracker->target());
+  return windows.targetOver(function.definition->reservedTarget);
+}
+
+void SchedulerCore::stepTrackers(SteadyTime now) {
+  std::vector<FunctionPools*> changed;
+  for (auto& [key, function] : functions_) {
+    if (!function->tracker) continue;
+    const metrics::Gauges gauges = gaugesOf(*function);
+    if (function->tracker->step(now, {gauges.inFlight + gauges.queueDepth, gauges.readyCapacity})) {
+      changed.push_back(function.get());
+    }
+  }
+  for (FunctionPools* function : changed) {
+    const uint32_t target = effectiveTarget(*function);
+    if (target == function->reservedTarget) continue;
+    const std::optional<double> utilization = function->tracker->utilization();
+    spdlog::info("tracking: the reserved target of {} goes from {} to {} (tracked {}, utilisation {} over the last "
+                 "10 s, aiming at {:g})",
+                 function->definition->key, function->reservedTarget, target, function->tracker->target(),
+                 utilization ? absl::StrFormat("%.2f", *utilization) : std::string("-"),
+                 function->definition->tracking->targetUtilization);
+    function->reservedTarget = target;
+    applyReservedTarget(*function);
+  }
 }
 
 void SchedulerCore::applyReservedTarget(FunctionPools& function) {
@@ -584,6 +622,9 @@ std::optional<SteadyTime> SchedulerCore::nextWakeup() const {
   if (!instances_.empty() && (!next || nextSweep_ < *next)) next = nextSweep_;
   if (!retries_.empty() && (!next || *retries_.begin() < *next)) next = *retries_.begin();
   if (auto token = gate_.nextToken(); token && (!next || *token < *next)) next = *token;
+  const bool tracking =
+      std::any_of(functions_.begin(), functions_.end(), [](const auto& f) { return f.second->tracker.has_value(); });
+  if (tracking && (!next || nextTrack_ < *next)) next = nextTrack_;
   return next;
 }
 
@@ -619,6 +660,11 @@ void SchedulerCore::onTimer() {
     sweep(now);
     nextSweep_ = now + absl::ToChronoNanoseconds(options_.sweepInterval);
   }
+  if (now >= nextTrack_) {
+    stepTrackers(now);
+    // Whole seconds on from the last sample, so that a late timer does not shift the samples.
+    while (nextTrack_ <= now) nextTrack_ += std::chrono::seconds(1);
+  }
   retries_.erase(retries_.begin(), retries_.upper_bound(now));
   // Tokens refilled, backoffs passed, memory freed: whatever waits for a start may go now.
   createInstances();
@@ -643,7 +689,7 @@ void SchedulerCore::sweep(SteadyTime now) {
   // brings its definition back.
   std::erase_if(functions_, [](const auto& entry) {
     const FunctionPools& function = *entry.second;
-    return function.instances == 0 && function.waiting == 0 && function.reservedTarget == 0;
+    return function.instances == 0 && function.waiting == 0 && function.reservedTarget == 0 && !function.tracker;
   });
 }
 
@@ -725,6 +771,12 @@ FunctionStatus SchedulerCore::status(const std::string& key) const {
   if (it == functions_.end()) return status;
   const FunctionPools& function = *it->second;
   status.reservedTarget = function.reservedTarget;
+  if (function.tracker) {
+    status.tracking = function.definition->tracking;
+    status.trackedTarget = function.tracker->target();
+    status.utilization = function.tracker->utilization();
+    status.trackingSets = function.reservedTarget == function.tracker->target();
+  }
   if (function.current) status.meanStart = function.current->meanStart();
   status.queueDepth = function.waiting;
   for (const auto& pool : function.pools) {

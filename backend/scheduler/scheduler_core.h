@@ -106,6 +106,10 @@ private:
   // Sets the function's reserved target from its definition and its windows, and brings its
   // pools towards it (kinds change, starts begin, a rollover may complete).
   void applyReservedTarget(FunctionPools& function);
+  // The target from the definition (standing or tracked) and the windows.
+  uint32_t effectiveTarget(const FunctionPools& function) const;
+  // Feeds each tracker its second's sample and applies the targets that changed.
+  void stepTrackers(SteadyTime now);
   void reconcileReserved(InstancePool& pool);
   // Starts the instances the pools want, within max_instances, the memory budget and the
   // creation tokens, one function at a time in turn.
@@ -149,6 +153,8 @@ private:
   uint64_t nextRequest_ = 0;
   std::string requestPrefix_;
   SteadyTime nextSweep_;
+  // When the trackers next take a sample (every second while a function has a policy).
+  SteadyTime nextTrack_;
   // What each function's windows ask for now, by name; none: no window matters now.
   std::map<std::string, ScheduledTarget> scheduled_;
   // Each function's current second, by name; kept while anything refers to it or it has figures.

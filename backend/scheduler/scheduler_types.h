@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/instance_kind.h"
+#include "common/tracking_policy.h"
 #include "engine/engine.h"
 #include "logs/invocation_record.h"
 
@@ -31,6 +32,9 @@ struct FunctionDefinition {
   // The active version with the current config. version 0: no code yet (nothing can start).
   engine::InstanceSpec spec;
   uint32_t reservedTarget = 0;
+  // With a policy the reserved target follows the load (TargetTracker) and reservedTarget does
+  // not apply.
+  std::optional<common::TrackingPolicy> tracking;
   uint32_t maxInstances = 100;
   uint32_t maxQueueLength = 1000;
   absl::Duration queueTimeout = absl::Seconds(60);
@@ -49,6 +53,8 @@ struct ScheduledTarget {
 
   bool empty() const { return !open && warming == 0; }
   uint32_t targetOver(uint32_t standing) const { return std::max(open.value_or(standing), warming); }
+  // With a tracking policy the windows set a floor under the tracked target instead.
+  uint32_t floorUnder(uint32_t tracked) const { return std::max({tracked, open.value_or(0), warming}); }
   bool operator==(const ScheduledTarget&) const = default;
 };
 
@@ -102,6 +108,13 @@ struct FunctionStatus {
   std::string key;
   // The target the scheduler keeps now: the standing one, or what the windows set.
   uint32_t reservedTarget = 0;
+  // With a tracking policy: the target tracking sets (before the windows' floor), the window's
+  // measured utilisation (in flight + queued ÷ ready capacity; nullopt without capacity), and
+  // whether tracking sets the target now (no window asks for more).
+  std::optional<common::TrackingPolicy> tracking; // the definition's
+  std::optional<uint32_t> trackedTarget;
+  std::optional<double> utilization;
+  bool trackingSets = false;
   // The mean start time of its current instances, zero until one has started since the function
   // was last loaded; reservation windows compute their warm-up lead from it.
   absl::Duration meanStart;

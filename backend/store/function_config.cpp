@@ -120,11 +120,40 @@ absl::Status validateConfig(const FunctionConfig& config) {
     return absl::InvalidArgumentError(
         absl::StrCat("reserved_target ", config.reservedTarget, " exceeds max_instances ", config.maxInstances));
   }
+  if (config.tracking) {
+    if (auto status = validateTrackingPolicy(*config.tracking, config.maxInstances); !status.ok()) return status;
+  }
   if (config.description.size() > L::kMaxDescriptionBytes) {
     return absl::InvalidArgumentError(absl::StrCat("description is ", config.description.size(), " bytes; at most ",
                                                    L::kMaxDescriptionBytes, " are allowed"));
   }
   return validateEnvironment(config.environment);
+}
+
+absl::Status validateTrackingPolicy(const common::TrackingPolicy& policy, uint32_t maxInstances) {
+  using P = common::TrackingPolicy;
+  if (policy.maxReserved < 1) {
+    return absl::InvalidArgumentError("tracking max_reserved must be at least 1 (turn tracking off instead)");
+  }
+  if (policy.minReserved > policy.maxReserved) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tracking min_reserved ", policy.minReserved, " exceeds max_reserved ", policy.maxReserved));
+  }
+  if (policy.maxReserved > maxInstances) {
+    return absl::InvalidArgumentError(absl::StrCat("tracking max_reserved ", policy.maxReserved,
+                                                   " exceeds max_instances ", maxInstances,
+                                                   "; lower it or raise max_instances first"));
+  }
+  if (!(policy.targetUtilization > P::kMinUtilization && policy.targetUtilization <= P::kMaxUtilization)) {
+    return absl::InvalidArgumentError(absl::StrCat("tracking target_utilization ", policy.targetUtilization,
+                                                   " is outside (0, 1]; for example 0.6 keeps 40% headroom"));
+  }
+  if (policy.cooldown < P::kMinCooldown || policy.cooldown > P::kMaxCooldown ||
+      policy.cooldown != absl::Seconds(absl::ToInt64Seconds(policy.cooldown))) {
+    return absl::InvalidArgumentError(absl::StrCat("tracking cooldown ", absl::FormatDuration(policy.cooldown),
+                                                   " must be whole seconds from 10s to 24h"));
+  }
+  return absl::OkStatus();
 }
 
 std::string handlerFile(common::Runtime runtime, std::string_view handler) {

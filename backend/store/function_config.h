@@ -2,6 +2,7 @@
 #pragma once
 
 #include "common/runtime.h"
+#include "common/tracking_policy.h"
 
 #include <absl/status/status.h>
 #include <absl/time/time.h>
@@ -45,6 +46,13 @@ struct FunctionConfig {
   bool networkAccess = false;
   std::map<std::string, std::string> environment;
   std::string description;
+  // A target tracking policy: the reserved target follows the load within [min, max], and
+  // reservedTarget does not apply while it is on. Set only through SetTrackingPolicy.
+  std::optional<common::TrackingPolicy> tracking;
+
+  // The most this config can reserve: the policy's max, or else the standing target. What
+  // reservation admission counts.
+  uint32_t reservedCeiling() const { return tracking ? tracking->maxReserved : reservedTarget; }
 
   uint32_t effectiveQueueTimeoutSeconds() const {
     return queueTimeoutSeconds != 0 ? queueTimeoutSeconds : timeoutSeconds;
@@ -59,6 +67,10 @@ void resolveDefaults(FunctionConfig& config);
 // OK, or INVALID_ARGUMENT naming the field, the value and what is allowed. Expects resolved
 // defaults.
 absl::Status validateConfig(const FunctionConfig& config);
+
+// OK, or INVALID_ARGUMENT naming the field, the value and what is allowed: min ≤ max ≤
+// `maxInstances`, max ≥ 1, target utilisation in (0, 1], cool-down 10 s to 24 h in whole seconds.
+absl::Status validateTrackingPolicy(const common::TrackingPolicy& policy, uint32_t maxInstances);
 
 // Checks "module.function" syntax; `field` names the field in the message.
 absl::Status validateHandlerSyntax(std::string_view field, std::string_view handler);

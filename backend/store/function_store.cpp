@@ -39,7 +39,8 @@ constexpr const char* kSelectFunction = R"sql(
   SELECT f.id, f.namespace, f.name, f.runtime, f.handler, f.initializer, f.initializer_timeout_s,
          f.memory_mb, f.timeout_s, f.instance_concurrency, f.max_instances, f.queue_timeout_s,
          f.max_queue_length, f.reserved_target, f.network_access, f.description,
-         f.active_version, f.revision, f.created_us, f.updated_us, coalesce(v.sha256, '')
+         f.active_version, f.revision, f.created_us, f.updated_us, coalesce(v.sha256, ''),
+         f.tracking_min, f.tracking_max, f.tracking_utilization, f.tracking_cooldown_s
   FROM functions f
   LEFT JOIN code_versions v ON v.function_id = f.id AND v.version = f.active_version
 )sql";
@@ -93,6 +94,12 @@ FunctionRow readFunctionRow(SQLite::Statement& query) {
   r.createTime = absl::FromUnixMicros(query.getColumn(18).getInt64());
   r.updateTime = absl::FromUnixMicros(query.getColumn(19).getInt64());
   r.activeSha256 = query.getColumn(20).getString();
+  if (!query.getColumn(22).isNull()) {
+    r.config.tracking = common::TrackingPolicy{.minReserved = query.getColumn(21).getUInt(),
+                                               .maxReserved = query.getColumn(22).getUInt(),
+                                               .targetUtilization = query.getColumn(23).getDouble(),
+                                               .cooldown = absl::Seconds(query.getColumn(24).getInt64())};
+  }
   return row;
 }
 
@@ -139,6 +146,20 @@ void saveFunction(SQLite::Database& db, int64_t id, const FunctionRecord& r) {
   update.bind(16, absl::ToUnixMicros(r.updateTime));
   update.bind(17, id);
   update.exec();
+
+  SQLite::Statement tracking(db, R"sql(
+    UPDATE functions SET tracking_min = ?, tracking_max = ?, tracking_utilization = ?, tracking_cooldown_s = ?
+    WHERE id = ?)sql");
+  if (c.tracking) {
+    tracking.bind(1, c.tracking->minReserved);
+    tracking.bind(2, c.tracking->maxReserved);
+    tracking.bind(3, c.tracking->targetUtilization);
+    tracking.bind(4, absl::ToInt64Seconds(c.tracking->cooldown));
+  } else {
+    for (int column = 1; column <= 4; ++column) tracking.bind(column); // NULL
+  }
+  tracking.bind(5, id);
+  tracking.exec();
 
   SQLite::Statement clear(db, "DELETE FROM function_env WHERE function_id = ?");
   clear.bind(1, id);
@@ -333,7 +354,7 @@ absl::StatusOr<std::vector<FunctionRecord>> FunctionStore::listReservedFunctions
   return sqliteCall([&]() -> absl::StatusOr<std::vector<FunctionRecord>> {
     auto lease = db_.read();
     SQLite::Statement query(*lease, absl::StrCat(kSelectFunction, R"sql(
-        WHERE f.reserved_target > 0 ORDER BY f.id)sql"));
+        WHERE f.reserved_target > 0 OR f.tracking_max IS NOT NULL ORDER BY f.id)sql"));
     std::vector<FunctionRecord> functions;
     while (query.executeStep()) functions.push_back(readFunctionRow(query).record);
     for (FunctionRecord& function : functions) loadEnvironment(*lease, function.id, function.config);

@@ -110,8 +110,8 @@ public:
   absl::StatusOr<FunctionPage> listFunctions(const std::string& ns, const std::string& prefix, int pageSize,
                                              const std::string& pageToken) const;
 
-  // Every function, in any namespace, with a reserved target, with or without code: what to
-  // warm at start-up, and what counts against the instance memory budget.
+  // Every function, in any namespace, with a reserved target or a tracking policy, with or
+  // without code: what to warm at start-up, and what counts against the instance memory budget.
   absl::StatusOr<std::vector<FunctionRecord>> listReservedFunctions() const;
   // The distinct (runtime, memory size) of functions with network on and code to run.
   absl::StatusOr<std::vector<std::pair<common::Runtime, uint32_t>>> listNetworkKinds() const;

@@ -110,6 +110,13 @@ constexpr std::array kMigrations = {
     );
     CREATE INDEX reservation_windows_by_function ON reservation_windows(function_id);
     )sql",
+    // 5: a target tracking policy of reserved capacity, on the function (tracking_max NULL: none).
+    R"sql(
+    ALTER TABLE functions ADD COLUMN tracking_min INTEGER;
+    ALTER TABLE functions ADD COLUMN tracking_max INTEGER;
+    ALTER TABLE functions ADD COLUMN tracking_utilization REAL;
+    ALTER TABLE functions ADD COLUMN tracking_cooldown_s INTEGER;
+    )sql",
 };
 
 int currentVersion(SQLite::Database& db) {

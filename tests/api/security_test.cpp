@@ -162,6 +162,13 @@ TEST_F(SecurityTest, EveryCallAnswersEveryRoleWithTheExactCode) {
          v1::ScalingStatus f;
          return scaling->SetReservedCapacity(c, r, &f);
        }},
+      {"SetTrackingPolicy", Code::OK, writers,
+       [&](grpc::ClientContext* c, const std::string&) {
+         v1::SetTrackingPolicyRequest r; // no policy: tracking off, which changes nothing here
+         r.set_function("target");
+         v1::ScalingStatus f;
+         return scaling->SetTrackingPolicy(c, r, &f);
+       }},
       {"AddReservationSchedule", Code::OK, writers,
        [&](grpc::ClientContext* c, const std::string&) {
          v1::AddReservationScheduleRequest r;

@@ -69,6 +69,7 @@ protected:
     absl::Duration queueTimeout = absl::Seconds(10);
     int64_t version = 1;
     int64_t revision = 1;
+    std::optional<common::TrackingPolicy> tracking = std::nullopt;
   };
   FunctionDefinitionPtr define(Def d) {
     auto definition = std::make_shared<FunctionDefinition>();
@@ -82,6 +83,7 @@ protected:
     definition->spec.handler = "index.handler";
     definition->spec.concurrency = d.concurrency;
     definition->reservedTarget = d.reserved;
+    definition->tracking = d.tracking;
     definition->maxInstances = d.maxInstances;
     definition->maxQueueLength = d.maxQueueLength;
     definition->queueTimeout = d.queueTimeout;
