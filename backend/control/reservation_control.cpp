@@ -165,7 +165,11 @@ ReservationControl::add(const auth::Principal& who, const common::FunctionRef& r
 absl::StatusOr<std::vector<Window>> ReservationControl::list(const common::FunctionRef& ref) const {
   auto record = functions_.getFunction(ref.ns, ref.name);
   if (!record.ok()) return record.status();
-  auto stored = windows_.list(record->id);
+  return windowsOf(record->id);
+}
+
+absl::StatusOr<std::vector<Window>> ReservationControl::windowsOf(int64_t functionId) const {
+  auto stored = windows_.list(functionId);
   if (!stored.ok()) return stored.status();
   std::vector<Window> windows;
   for (store::StoredWindow& window : *stored) windows.push_back(std::move(window.window));
@@ -183,11 +187,9 @@ absl::Status ReservationControl::remove(const auth::Principal& who, const common
 }
 
 absl::Status ReservationControl::refreshDriver(int64_t functionId, const std::string& key) {
-  auto stored = windows_.list(functionId);
-  if (!stored.ok()) return stored.status();
-  std::vector<Window> windows;
-  for (store::StoredWindow& window : *stored) windows.push_back(std::move(window.window));
-  driver_.setWindows(key, std::move(windows));
+  auto windows = windowsOf(functionId);
+  if (!windows.ok()) return windows.status();
+  driver_.setWindows(key, std::move(*windows));
   return absl::OkStatus();
 }
 
@@ -195,7 +197,7 @@ absl::StatusOr<ReservationControl::Plan> ReservationControl::plan(const common::
                                                                   absl::Time to, size_t limit) const {
   auto record = functions_.getFunction(ref.ns, ref.name);
   if (!record.ok()) return record.status();
-  auto windows = list(ref);
+  auto windows = windowsOf(record->id); // by id: the function was just read
   if (!windows.ok()) return windows.status();
   Plan plan;
   plan.standing = record->config.reservedTarget;

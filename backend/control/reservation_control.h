@@ -74,6 +74,7 @@ private:
   // The function's measured mean start, or its runtime's typical one.
   absl::Duration startTime(const std::string& key, common::Runtime runtime) const;
   absl::Status refreshDriver(int64_t functionId, const std::string& key);
+  absl::StatusOr<std::vector<reservations::Window>> windowsOf(int64_t functionId) const;
 
   store::FunctionStore& functions_;
   store::ReservationWindows& windows_;
